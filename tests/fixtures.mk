@@ -1,0 +1,1 @@
+# Shared fixtures (tests/lib/) and the tests that prove them.
