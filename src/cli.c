@@ -1,13 +1,128 @@
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "engine.h"
+#include "macro.h"
+#include "report.h"
+
+#define USAGE_LINE "Usage: sshmend [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
+
+static void print_warnings(char *const *w)
+{
+	for (size_t i = 0; w && w[i]; i++)
+		fprintf(stderr, "sshmend: warning: %s\n", w[i]);
+}
+
+static int open_engine(const struct cli_options *o, struct engine **ret)
+{
+	char err[4200] = "";
+	int r = engine_open(o->root, o->config, ret, err, sizeof(err));
+
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
+		return CLI_EXIT_USAGE;
+	}
+	print_warnings((*ret)->db->warnings);
+	print_warnings((*ret)->cfg.warnings);
+	return 0;
+}
+
+/* check and fix share everything but the mode. */
+static int run_chains(const struct cli_options *o, int argc, char **argv, bool fix)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false, dry_run = false, bad = false;
+	struct engine *e = NULL;
+	const struct user **users = NULL;
+	size_t n = 0;
+	char err[512];
+	int c, r, status = CLI_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			if (!fix)
+				bad = true;
+			dry_run = true;
+			break;
+		case 'h':
+			printf("Usage: sshmend [--root DIR] [--config FILE] %s\n",
+			       fix ? "fix [--dry-run] [--json] [USER...]" : "check [--json] [USER...]");
+			return CLI_EXIT_OK;
+		default:
+			bad = true;
+		}
+	}
+	if (bad) {
+		fprintf(stderr, "sshmend: %s: unknown option\n" USAGE_LINE, argv[0]);
+		return CLI_EXIT_USAGE;
+	}
+	r = open_engine(o, &e);
+	if (r)
+		return r;
+	r = engine_select_users(e, argv + optind, &users, &n, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
+		engine_free(e);
+		return CLI_EXIT_USAGE;
+	}
+	if (json)
+		report_json_begin(stdout);
+	for (size_t i = 0; i < n; i++) {
+		struct user_report rep;
+		enum engine_mode mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
+
+		r = engine_run_user(e, users[i], mode, &rep);
+		if (r < 0) {
+			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
+			status = CLI_EXIT_DRIFT;
+			continue;
+		}
+		if (mode == ENGINE_FIX) {
+			struct user_report after;
+
+			/* Clean means clean as sshmend judges it afresh, not as the repair hoped. */
+			if (user_report_has_unresolved(&rep))
+				status = CLI_EXIT_DRIFT;
+			else if (engine_run_user(e, users[i], ENGINE_CHECK, &after) < 0)
+				status = CLI_EXIT_DRIFT;
+			else {
+				if (user_report_has_drift(&after))
+					status = CLI_EXIT_DRIFT;
+				user_report_done(&after);
+			}
+		} else if (user_report_has_drift(&rep)) {
+			status = CLI_EXIT_DRIFT;
+		}
+		if (json)
+			report_json_user(stdout, e->db, &rep, i == 0);
+		else
+			report_human(stdout, e->db, &rep);
+		user_report_done(&rep);
+	}
+	if (json)
+		report_json_end(stdout);
+	free(users);
+	engine_free(e);
+	return status;
+}
 
 int cli_dispatch(const struct cli_options *o, int argc, char **argv)
 {
-	(void)o;
-	(void)argc;
-	fprintf(stderr, "sshmend: unknown command '%s'\n"
-			"Usage: sshmend [--root DIR] [--config FILE] COMMAND [ARGS...]\n",
-		argv[0]);
+	if (strcmp(argv[0], "check") == 0)
+		return run_chains(o, argc, argv, false);
+	if (strcmp(argv[0], "fix") == 0)
+		return run_chains(o, argc, argv, true);
+	fprintf(stderr, "sshmend: unknown command '%s'\n" USAGE_LINE, argv[0]);
 	return CLI_EXIT_USAGE;
 }

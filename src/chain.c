@@ -1,0 +1,256 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include "chain.h"
+#include "macro.h"
+#include "safeio.h"
+
+#define CHAIN_MAX_SYMLINKS 40
+
+bool chain_dir_is_root_only(const struct stat *st)
+{
+	return st->st_uid == 0 && !(st->st_mode & 022);
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0)
+		return NULL;
+	return p;
+}
+
+static int push_elem(struct chain *c, char *path, int fd, const struct stat *st, bool tainted)
+{
+	struct chain_elem *n = realloc(c->elems, (c->n_elems + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	c->elems = n;
+	n[c->n_elems++] = (struct chain_elem){.path = path, .fd = fd, .st = *st, .tainted = tainted};
+	return 0;
+}
+
+static void pop_elem(struct chain *c)
+{
+	struct chain_elem *e = &c->elems[--c->n_elems];
+
+	free(e->path);
+	if (e->fd >= 0)
+		close(e->fd);
+}
+
+static int note_searched(struct chain *c, const struct chain_elem *e)
+{
+	struct stat *ns;
+	char **np, *p;
+
+	for (size_t i = 0; i < c->n_searched; i++)
+		if (c->searched[i].st_ino == e->st.st_ino && c->searched[i].st_dev == e->st.st_dev)
+			return 0;
+	ns = realloc(c->searched, (c->n_searched + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	c->searched = ns;
+	np = realloc(c->searched_paths, (c->n_searched + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	c->searched_paths = np;
+	p = strdup(e->path);
+	if (!p)
+		return -ENOMEM;
+	ns[c->n_searched] = e->st;
+	np[c->n_searched++] = p;
+	return 0;
+}
+
+static int push_link(struct chain *c, char *path, const struct stat *st, const struct stat *dir_st,
+		     char *target, bool trusted, bool tainted)
+{
+	struct chain_link *n = realloc(c->links, (c->n_links + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	c->links = n;
+	n[c->n_links++] = (struct chain_link){.path = path, .st = *st, .dir_st = *dir_st,
+					       .target = target, .trusted = trusted,
+					       .tainted = tainted};
+	return 0;
+}
+
+static int stop(struct chain *c, enum chain_status s, int error, const char *dir, const char *name)
+{
+	c->status = s;
+	c->error = error;
+	c->stopped_at = name ? path_join(dir, name) : strdup(dir);
+	return c->stopped_at ? 0 : -ENOMEM;
+}
+
+int chain_resolve(int rootfd, const char *path, struct chain *ret)
+{
+	struct chain c = {0};
+	_cleanup_free_ char *rest = strdup(path);
+	unsigned links = 0;
+	bool tainted = false;
+	struct stat st;
+	int fd, r;
+
+	if (!rest)
+		return -ENOMEM;
+	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	{
+		char *slash = strdup("/");
+
+		if (!slash || push_elem(&c, slash, fd, &st, false) < 0) {
+			free(slash);
+			close(fd);
+			return -ENOMEM;
+		}
+	}
+
+	for (;;) {
+		char *name = rest, *next;
+		struct chain_elem *top = &c.elems[c.n_elems - 1];
+		_cleanup_free_ char *tail = NULL;
+
+		name += strspn(name, "/");
+		if (!*name)
+			break;
+		next = name + strcspn(name, "/");
+		tail = strdup(next);
+		if (!tail) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		*next = 0;
+
+		if (strcmp(name, ".") == 0) {
+			free(rest);
+			rest = TAKE_PTR(tail);
+			continue;
+		}
+		if (strcmp(name, "..") == 0) {
+			/* The root is its own parent, as in a chroot. */
+			if (c.n_elems > 1)
+				pop_elem(&c);
+			free(rest);
+			rest = TAKE_PTR(tail);
+			continue;
+		}
+		if (!S_ISDIR(top->st.st_mode)) {
+			r = stop(&c, CHAIN_NOTDIR, ENOTDIR, top->path, NULL);
+			if (r < 0)
+				goto fail;
+			break;
+		}
+		r = note_searched(&c, top);
+		if (r < 0)
+			goto fail;
+		r = safe_open_component(top->fd, name, &fd);
+		if (r < 0) {
+			r = stop(&c, r == -ENOENT ? CHAIN_MISSING : CHAIN_ERROR, -r, top->path, name);
+			if (r < 0)
+				goto fail;
+			break;
+		}
+		if (fstat(fd, &st) < 0) {
+			r = negative_errno();
+			close(fd);
+			goto fail;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char *target = NULL, *lpath;
+			bool trusted = !tainted && chain_dir_is_root_only(&top->st);
+
+			r = safe_readlink(fd, &target);
+			close(fd);
+			if (r < 0) {
+				r = stop(&c, CHAIN_ERROR, -r, top->path, name);
+				if (r < 0)
+					goto fail;
+				break;
+			}
+			lpath = path_join(top->path, name);
+			if (!lpath || push_link(&c, lpath, &st, &top->st, target, trusted, tainted) < 0) {
+				free(lpath);
+				free(target);
+				r = -ENOMEM;
+				goto fail;
+			}
+			if (!trusted)
+				tainted = true;
+			if (++links > CHAIN_MAX_SYMLINKS) {
+				r = stop(&c, CHAIN_LOOP, ELOOP, top->path, name);
+				if (r < 0)
+					goto fail;
+				break;
+			}
+			if (target[0] == '/')
+				while (c.n_elems > 1)
+					pop_elem(&c);
+			free(rest);
+			if (asprintf(&rest, "%s%s", target, tail) < 0) {
+				rest = NULL;
+				r = -ENOMEM;
+				goto fail;
+			}
+			continue;
+		}
+		{
+			char *p = path_join(top->path, name);
+
+			if (!p || push_elem(&c, p, fd, &st, tainted) < 0) {
+				free(p);
+				close(fd);
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+		free(rest);
+		rest = TAKE_PTR(tail);
+	}
+	*ret = c;
+	return 0;
+fail:
+	chain_done(&c);
+	return r;
+}
+
+void chain_done(struct chain *c)
+{
+	while (c->n_elems > 0)
+		pop_elem(c);
+	free(c->elems);
+	for (size_t i = 0; i < c->n_searched; i++)
+		free(c->searched_paths[i]);
+	free(c->searched);
+	free(c->searched_paths);
+	for (size_t i = 0; i < c->n_links; i++) {
+		free(c->links[i].path);
+		free(c->links[i].target);
+	}
+	free(c->links);
+	free(c->stopped_at);
+	*c = (struct chain){0};
+}
+
+const struct chain_elem *chain_last(const struct chain *c)
+{
+	return c->n_elems ? &c->elems[c->n_elems - 1] : NULL;
+}
+
+int chain_find(const struct chain *c, const struct stat *st)
+{
+	for (size_t i = 0; i < c->n_elems; i++)
+		if (c->elems[i].st.st_ino == st->st_ino && c->elems[i].st.st_dev == st->st_dev)
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,48 @@
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONFIG_PATH "/etc/sshmend/sshmend.conf"
+#define CONFIG_DROPIN_DIR "/etc/sshmend/sshmend.conf.d"
+
+enum policy_mode {
+	POLICY_SSHD,
+	POLICY_STRICT,
+};
+
+enum sshd_flavor {
+	FLAVOR_AUTO,
+	FLAVOR_UPSTREAM,
+	FLAVOR_DEBIAN,
+};
+
+struct config {
+	char **include_users; /* always checked, whatever their uid or shell */
+	char **exclude_users; /* never checked */
+	uid_t min_uid;
+	bool min_uid_set;
+	enum policy_mode mode;
+	enum sshd_flavor flavor;
+	char **authorized_keys; /* NULL: as sshd_config says */
+	char **files;           /* files read, for the watcher */
+	char **warnings;        /* "FILE:LINE: ..." for unknown keys and sections */
+};
+
+/*
+ * Load sshmend's configuration: with PATH NULL, CONFIG_PATH and then
+ * CONFIG_DROPIN_DIR/\*.conf in name order (later wins) inside ROOTFD; otherwise only
+ * PATH, a path on the running system. Files must be root's and not writable by group
+ * or others. On a bad value returns -EINVAL with "FILE:LINE: why" in ERR.
+ */
+int config_load(int rootfd, const char *path, struct config *ret, char *err, size_t errlen);
+void config_done(struct config *c);
+
+/* Parse one file's text into C; exposed for the unit tests. */
+int config_parse_text(struct config *c, const char *file, char *text, char *err, size_t errlen);
+
+/* The I-th key the parser accepts; false past the last. */
+bool config_key_at(size_t i, const char **section, const char **key);
+
+const char *policy_mode_to_string(enum policy_mode m);
+const char *sshd_flavor_to_string(enum sshd_flavor f);

@@ -1,0 +1,482 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "chain.h"
+#include "engine.h"
+#include "macro.h"
+#include "policy.h"
+#include "safeio.h"
+#include "strv.h"
+#include "verdict.h"
+
+static const char *const problem_names[] = {
+	[PROBLEM_MODE] = "mode",
+	[PROBLEM_OWNER] = "owner",
+	[PROBLEM_SYMLINK] = "symlink",
+	[PROBLEM_HARDLINK] = "hardlink",
+	[PROBLEM_TYPE] = "type",
+	[PROBLEM_MISSING] = "missing",
+	[PROBLEM_UNREADABLE] = "unreadable",
+	[PROBLEM_FOREIGN_OWNER] = "foreign-owner",
+};
+
+static const char *const action_names[] = {
+	[ACTION_NONE] = "none",
+	[ACTION_WOULD_FIX] = "would-fix",
+	[ACTION_FIXED] = "fixed",
+	[ACTION_REFUSED] = "refused",
+	[ACTION_FAILED] = "failed",
+};
+
+const char *problem_to_string(enum problem p)
+{
+	return problem_names[p];
+}
+
+const char *action_to_string(enum action a)
+{
+	return action_names[a];
+}
+
+static enum sshd_flavor detect_flavor(int rootfd)
+{
+	/* Debian and Ubuntu carry the user-group-modes patch. */
+	return faccessat(rootfd, "etc/debian_version", F_OK, AT_SYMLINK_NOFOLLOW) == 0
+		       ? FLAVOR_DEBIAN
+		       : FLAVOR_UPSTREAM;
+}
+
+int engine_open(const char *root, const char *config_path, struct engine **ret, char *err,
+		size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	_cleanup_free_ char *prefix = NULL;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	e->rootfd = -1;
+	*err = 0;
+	if (root) {
+		prefix = realpath(root, NULL);
+		if (!prefix) {
+			r = negative_errno();
+			snprintf(err, errlen, "%s: %s", root, strerror(-r));
+			goto fail;
+		}
+		if (strcmp(prefix, "/") == 0)
+			prefix[0] = 0;
+	}
+	r = safe_open_root(prefix && *prefix ? prefix : "/", &e->rootfd);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", root ? root : "/", strerror(-r));
+		goto fail;
+	}
+	if (prefix && *prefix)
+		e->root = TAKE_PTR(prefix);
+	r = userdb_load(e->root ? e->rootfd : -1, &e->db);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", e->root ? "/etc/passwd" : "user database",
+			 strerror(-r));
+		goto fail;
+	}
+	r = sshd_config_load(e->rootfd, e->root, NULL, &e->sshd, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = config_load(e->rootfd, config_path, &e->cfg, err, errlen);
+	if (r < 0)
+		goto fail;
+	e->flavor = e->cfg.flavor != FLAVOR_AUTO ? e->cfg.flavor : detect_flavor(e->rootfd);
+	e->keys_files = e->cfg.authorized_keys ? e->cfg.authorized_keys : e->sshd.authorized_keys;
+	*ret = e;
+	return 0;
+fail:
+	engine_free(e);
+	return r;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->rootfd >= 0)
+		close(e->rootfd);
+	free(e->root);
+	userdb_free(e->db);
+	sshd_config_done(&e->sshd);
+	config_done(&e->cfg);
+	free(e);
+}
+
+static bool is_login_user(const struct engine *e, const struct user *u)
+{
+	uid_t min = e->cfg.min_uid_set ? e->cfg.min_uid : e->db->uid_min;
+
+	if (strv_contains(e->cfg.exclude_users, u->name))
+		return false;
+	if (strv_contains(e->cfg.include_users, u->name))
+		return true;
+	if (u->uid != 0 && u->uid < min)
+		return false;
+	return user_has_login_shell(u);
+}
+
+int engine_select_users(const struct engine *e, char *const *names, const struct user ***ret,
+			size_t *n, char *err, size_t errlen)
+{
+	const struct user **l = calloc(e->db->n_users + strv_length(names) + 1, sizeof(*l));
+	size_t k = 0;
+
+	if (!l)
+		return -ENOMEM;
+	if (names && names[0]) {
+		for (size_t i = 0; names[i]; i++) {
+			const struct user *u = userdb_by_name(e->db, names[i]);
+
+			if (!u) {
+				snprintf(err, errlen, "unknown user '%s'", names[i]);
+				free(l);
+				return -ENOENT;
+			}
+			l[k++] = u;
+		}
+	} else {
+		for (size_t i = 0; i < e->db->n_users; i++) {
+			const struct user *u = &e->db->users[i];
+
+			/* The first passwd entry of a name wins, as getpwnam() does. */
+			if (is_login_user(e, u) && userdb_by_name(e->db, u->name) == u)
+				l[k++] = u;
+		}
+	}
+	*ret = l;
+	*n = k;
+	return 0;
+}
+
+/* --- one user --- */
+
+struct run {
+	const struct engine *e;
+	const struct user *u;
+	enum engine_mode mode;
+	struct user_report *rep;
+	struct verdict_input vin;
+	struct policy_input pin;
+	struct stat *seen; /* inodes already judged for this user */
+	size_t n_seen;
+};
+
+static bool seen_before(struct run *r, const struct stat *st)
+{
+	struct stat *n;
+
+	for (size_t i = 0; i < r->n_seen; i++)
+		if (r->seen[i].st_ino == st->st_ino && r->seen[i].st_dev == st->st_dev)
+			return true;
+	n = realloc(r->seen, (r->n_seen + 1) * sizeof(*n));
+	if (n) {
+		r->seen = n;
+		r->seen[r->n_seen++] = *st;
+	}
+	return false;
+}
+
+static struct finding *add_finding(struct run *r, const char *path, enum problem p)
+{
+	struct finding *n = realloc(r->rep->findings, (r->rep->n_findings + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	r->rep->findings = n;
+	n = &n[r->rep->n_findings];
+	*n = (struct finding){.problem = p, .path = strdup(path)};
+	if (!n->path)
+		return NULL;
+	r->rep->n_findings++;
+	return n;
+}
+
+static int set_text(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? strdup(s) : NULL;
+	return !s || *dst ? 0 : -ENOMEM;
+}
+
+/* sshd's complaint about element I of C, or NULL; only for a file sshd would open. */
+static const char *element_complaint(const struct run *r, const struct chain *c, size_t i,
+				     const char *keys_path, int safe_from, char *buf, size_t len)
+{
+	const struct chain_elem *el = &c->elems[i];
+	bool last = i == c->n_elems - 1;
+
+	if (c->status != CHAIN_OK)
+		return NULL;
+	if (!last) {
+		for (size_t s = 0; s < c->n_searched; s++)
+			if (c->searched[s].st_ino == el->st.st_ino &&
+			    c->searched[s].st_dev == el->st.st_dev &&
+			    !verdict_user_may(r->u, &el->st, X_OK)) {
+				snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s",
+					 r->u->name, keys_path, "Permission denied");
+				return buf;
+			}
+	} else if (!verdict_user_may(r->u, &el->st, R_OK)) {
+		snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s", r->u->name,
+			 keys_path, "Permission denied");
+		return buf;
+	}
+	if (r->vin.strict_modes && (int)i >= safe_from && !verdict_secure(&r->vin, &el->st)) {
+		snprintf(buf, len, "Authentication refused: bad ownership or modes for %s %s",
+			 last ? "file" : "directory", el->path);
+		return buf;
+	}
+	return NULL;
+}
+
+static enum problem classify(const struct stat *st, const struct expect *x, bool is_file)
+{
+	mode_t cur = st->st_mode & 07777;
+
+	if (x->uid != st->st_uid || x->gid != st->st_gid)
+		return PROBLEM_OWNER;
+	/* Only access bits added: the user could not get in. */
+	if ((x->mode & cur) == cur && (x->mode & ~cur & (is_file ? 0404 : 0101)) == (x->mode & ~cur))
+		return PROBLEM_UNREADABLE;
+	return PROBLEM_MODE;
+}
+
+static int repair(struct run *r, const struct chain_elem *el, struct finding *f)
+{
+	struct stat after;
+	int q;
+
+	if (r->mode != ENGINE_FIX) {
+		f->action = ACTION_WOULD_FIX;
+		return 0;
+	}
+	q = safe_set_owner_mode(el->fd, &el->st, f->exp_uid, f->exp_gid, f->exp_mode);
+	if (q == -ESTALE || q == -ELOOP || q == -EMLINK) {
+		f->action = ACTION_REFUSED;
+		return set_text(&f->reason, q == -EMLINK ? "gained a second hard link"
+							 : "replaced while being repaired");
+	}
+	if (fstat(el->fd, &after) == 0) {
+		f->has_final = true;
+		f->final_uid = after.st_uid;
+		f->final_mode = after.st_mode & 07777;
+	}
+	if (q < 0) {
+		f->action = ACTION_FAILED;
+		return set_text(&f->reason, strerror(-q));
+	}
+	f->action = ACTION_FIXED;
+	return 0;
+}
+
+static int judge_element(struct run *r, const struct chain *c, size_t i, enum zone zone,
+			 const char *complaint)
+{
+	const struct chain_elem *el = &c->elems[i];
+	const struct stat *parent = i > 0 ? &c->elems[i - 1].st : NULL;
+	bool last = i == c->n_elems - 1;
+	bool is_file = last && c->status == CHAIN_OK;
+	struct finding *f;
+	struct expect x;
+	enum policy_result pr;
+
+	if (el->tainted || seen_before(r, &el->st))
+		return 0;
+
+	if ((is_file && !S_ISREG(el->st.st_mode)) || (!is_file && !S_ISDIR(el->st.st_mode))) {
+		f = add_finding(r, el->path, PROBLEM_TYPE);
+		if (!f)
+			return -ENOMEM;
+		f->found = el->st;
+		f->action = ACTION_REFUSED;
+		f->sshd_rejects = true;
+		if (!complaint)
+			complaint = is_file ? "not a regular file" : "not a directory";
+		return set_text(&f->sshd_message, complaint) < 0 ||
+				       set_text(&f->reason, is_file ? "not a regular file"
+								    : "not a directory") < 0
+			       ? -ENOMEM
+			       : 0;
+	}
+
+	pr = policy_expect(&r->pin, &el->st, parent, zone, is_file, &x);
+	if (pr == POLICY_MATCHES && !(is_file && el->st.st_nlink > 1))
+		return 0;
+
+	f = add_finding(r, el->path,
+			is_file && el->st.st_nlink > 1 ? PROBLEM_HARDLINK
+			: pr == POLICY_FOREIGN         ? PROBLEM_FOREIGN_OWNER
+						       : classify(&el->st, &x, is_file));
+	if (!f)
+		return -ENOMEM;
+	f->has_state = true;
+	f->found = el->st;
+	f->exp_uid = x.uid;
+	f->exp_gid = x.gid;
+	f->exp_mode = x.mode;
+	f->sshd_rejects = complaint != NULL;
+	if (set_text(&f->sshd_message, complaint) < 0)
+		return -ENOMEM;
+
+	switch (f->problem) {
+	case PROBLEM_HARDLINK:
+		f->action = ACTION_REFUSED;
+		return set_text(&f->reason, "hard link: the same file stands elsewhere too");
+	case PROBLEM_FOREIGN_OWNER:
+		f->action = ACTION_REFUSED;
+		return set_text(&f->reason, "owned by another user in a directory others can write");
+	default:
+		return repair(r, el, f);
+	}
+}
+
+static int judge_link(struct run *r, const struct chain_link *l, const struct verdict *v)
+{
+	struct finding *f;
+
+	if (l->trusted || l->tainted || seen_before(r, &l->st))
+		return 0;
+	f = add_finding(r, l->path, PROBLEM_SYMLINK);
+	if (!f)
+		return -ENOMEM;
+	f->found = l->st;
+	f->action = ACTION_REFUSED;
+	f->sshd_rejects = !v->accepts;
+	if (set_text(&f->sshd_message, v->accepts ? NULL : v->message) < 0)
+		return -ENOMEM;
+	return set_text(&f->reason, "symlink in a directory the user can write; not followed");
+}
+
+static int run_keys_file(struct run *r, const char *path, const struct chain *home)
+{
+	struct chain c;
+	struct verdict v;
+	int home_idx = -1, safe_from = 0, q;
+
+	q = chain_resolve(r->e->rootfd, path, &c);
+	if (q < 0)
+		return q;
+	verdict_keys_file(&r->vin, path, &c, &v);
+	if (!v.accepts)
+		r->rep->sshd_accepts = false;
+
+	if (home->status == CHAIN_OK)
+		home_idx = chain_find(&c, &chain_last(home)->st);
+	/* safe_path() stops at the directory whose path equals realpath(home). */
+	for (size_t i = c.n_elems; r->vin.home_realpath && i-- > 0;)
+		if (strcmp(c.elems[i].path, r->vin.home_realpath) == 0) {
+			safe_from = (int)i;
+			break;
+		}
+
+	for (size_t i = 0; i < c.n_elems && q >= 0; i++) {
+		enum zone z = home_idx < 0		? ZONE_OUTSIDE
+			      : (int)i < home_idx - 1	? ZONE_OUTSIDE
+			      : (int)i == home_idx - 1	? ZONE_HOME_PARENT
+			      : (int)i == home_idx	? ZONE_HOME
+							: ZONE_INSIDE;
+		char buf[4200];
+		const char *complaint = element_complaint(r, &c, i, path, safe_from, buf, sizeof(buf));
+
+		if (!complaint && !v.accepts && strcmp(v.blamed, c.elems[i].path) == 0)
+			complaint = v.message;
+		q = judge_element(r, &c, i, z, complaint);
+	}
+	for (size_t i = 0; i < c.n_links && q >= 0; i++)
+		q = judge_link(r, &c.links[i], &v);
+	if (q >= 0 && (c.status == CHAIN_ERROR || c.status == CHAIN_LOOP)) {
+		struct finding *f = add_finding(r, c.stopped_at, PROBLEM_UNREADABLE);
+
+		if (!f)
+			q = -ENOMEM;
+		else {
+			f->action = ACTION_FAILED;
+			f->sshd_rejects = !v.accepts;
+			q = set_text(&f->reason, strerror(c.error));
+			if (q >= 0)
+				q = set_text(&f->sshd_message, v.accepts ? NULL : v.message);
+		}
+	}
+	chain_done(&c);
+	return q;
+}
+
+int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
+		    struct user_report *ret)
+{
+	struct user_report rep = {.user = u, .sshd_accepts = true};
+	struct run r = {
+		.e = e,
+		.u = u,
+		.mode = mode,
+		.rep = &rep,
+		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
+			.flavor = e->flavor},
+		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
+	};
+	struct chain home;
+	int q;
+
+	q = chain_resolve(e->rootfd, u->home, &home);
+	if (q < 0)
+		return q;
+	if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
+		r.vin.home_realpath = chain_last(&home)->path;
+	else if (home.status == CHAIN_MISSING) {
+		struct finding *f = add_finding(&r, u->home, PROBLEM_MISSING);
+
+		q = f ? set_text(&f->reason, "home directory does not exist") : -ENOMEM;
+	}
+	for (size_t i = 0; q >= 0 && e->keys_files && e->keys_files[i]; i++) {
+		_cleanup_free_ char *path = NULL;
+
+		q = sshd_expand_authorized_keys(e->keys_files[i], u, &path);
+		if (q == -EINVAL)
+			continue; /* sshd refuses to start with such a token; nothing to judge */
+		if (q >= 0)
+			q = run_keys_file(&r, path, &home);
+	}
+	chain_done(&home);
+	free(r.seen);
+	if (q < 0) {
+		user_report_done(&rep);
+		return q;
+	}
+	*ret = rep;
+	return 0;
+}
+
+void user_report_done(struct user_report *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++) {
+		free(r->findings[i].path);
+		free(r->findings[i].sshd_message);
+		free(r->findings[i].reason);
+	}
+	free(r->findings);
+	*r = (struct user_report){0};
+}
+
+bool user_report_has_drift(const struct user_report *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].action != ACTION_NONE)
+			return true;
+	return !r->sshd_accepts;
+}
+
+bool user_report_has_unresolved(const struct user_report *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].action == ACTION_REFUSED || r->findings[i].action == ACTION_FAILED ||
+		    r->findings[i].action == ACTION_WOULD_FIX)
+			return true;
+	return false;
+}

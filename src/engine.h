@@ -1,0 +1,91 @@
+#pragma once
+#include <stdbool.h>
+#include <sys/stat.h>
+#include "config.h"
+#include "sshdconf.h"
+#include "users.h"
+
+/* The check and repair engine: one user's chains, judged as sshd would, repaired to policy. */
+
+enum engine_mode {
+	ENGINE_CHECK,   /* change nothing */
+	ENGINE_DRY_RUN, /* change nothing, say what fix would do */
+	ENGINE_FIX,
+};
+
+enum problem {
+	PROBLEM_MODE,
+	PROBLEM_OWNER,
+	PROBLEM_SYMLINK,
+	PROBLEM_HARDLINK,
+	PROBLEM_TYPE,
+	PROBLEM_MISSING,
+	PROBLEM_UNREADABLE,
+	PROBLEM_FOREIGN_OWNER,
+};
+
+enum action {
+	ACTION_NONE,
+	ACTION_WOULD_FIX,
+	ACTION_FIXED,
+	ACTION_REFUSED,
+	ACTION_FAILED,
+};
+
+struct finding {
+	char *path;
+	enum problem problem;
+	bool has_state;           /* the four fields below mean something */
+	struct stat found;        /* as found */
+	uid_t exp_uid;
+	gid_t exp_gid;
+	mode_t exp_mode;
+	bool has_final;           /* after a repair attempt */
+	uid_t final_uid;
+	mode_t final_mode;
+	bool sshd_rejects;        /* this element is a reason sshd refuses the keys */
+	char *sshd_message;       /* sshd's words, when it does */
+	enum action action;
+	char *reason;             /* why refused or failed */
+};
+
+struct user_report {
+	const struct user *user;
+	bool sshd_accepts; /* as found, before any repair */
+	struct finding *findings;
+	size_t n_findings;
+};
+
+struct engine {
+	int rootfd;
+	char *root;           /* host path of the root, NULL for "/" */
+	struct userdb *db;
+	struct sshd_config sshd;
+	struct config cfg;
+	enum sshd_flavor flavor; /* resolved: never FLAVOR_AUTO */
+	char **keys_files;       /* AuthorizedKeysFile patterns in force */
+};
+
+/* Load users, sshd's and our configuration for ROOT (NULL: the running system). */
+int engine_open(const char *root, const char *config_path, struct engine **ret, char *err,
+		size_t errlen);
+void engine_free(struct engine *e);
+
+/*
+ * The users to check: NAMES if given (an unknown one is -ENOENT with its name in
+ * ERR), else login users by policy. *ret holds pointers into the user database.
+ */
+int engine_select_users(const struct engine *e, char *const *names, const struct user ***ret,
+			size_t *n, char *err, size_t errlen);
+
+/* Check (and with ENGINE_FIX repair) every chain of U. */
+int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
+		    struct user_report *ret);
+void user_report_done(struct user_report *r);
+
+/* Does the report hold drift (check) or anything not fixed (fix)? */
+bool user_report_has_drift(const struct user_report *r);
+bool user_report_has_unresolved(const struct user_report *r);
+
+const char *problem_to_string(enum problem p);
+const char *action_to_string(enum action a);

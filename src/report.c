@@ -1,0 +1,160 @@
+#include <string.h>
+#include "report.h"
+
+void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len)
+{
+	const struct user *u = userdb_by_uid(db, uid);
+
+	if (u)
+		snprintf(buf, len, "%s", u->name);
+	else
+		snprintf(buf, len, "%lu", (unsigned long)uid);
+}
+
+static void describe(FILE *out, const struct userdb *db, const struct finding *f)
+{
+	char a[64], b[64];
+	mode_t cur = f->found.st_mode & 07777;
+
+	switch (f->problem) {
+	case PROBLEM_SYMLINK:
+		fputs("symlink, not followed", out);
+		return;
+	case PROBLEM_TYPE:
+		fputs(f->reason ? f->reason : "wrong type", out);
+		return;
+	case PROBLEM_MISSING:
+		fputs(f->reason ? f->reason : "missing", out);
+		return;
+	case PROBLEM_HARDLINK:
+		fprintf(out, "hard link (%lu links)", (unsigned long)f->found.st_nlink);
+		return;
+	default:
+		break;
+	}
+	if (!f->has_state) {
+		fprintf(out, "cannot be inspected: %s", f->reason ? f->reason : "error");
+		return;
+	}
+	report_owner_name(db, f->found.st_uid, a, sizeof(a));
+	report_owner_name(db, f->exp_uid, b, sizeof(b));
+	if (f->found.st_uid != f->exp_uid) {
+		fprintf(out, "owner %s, expected %s", a, b);
+		if (cur != f->exp_mode)
+			fputs("; ", out);
+	} else if (f->found.st_gid != f->exp_gid && cur == f->exp_mode) {
+		fprintf(out, "group %lu, expected %lu", (unsigned long)f->found.st_gid,
+			(unsigned long)f->exp_gid);
+	}
+	if (cur != f->exp_mode)
+		fprintf(out, "mode %04o, expected %04o", (unsigned)cur, (unsigned)f->exp_mode);
+}
+
+void report_human(FILE *out, const struct userdb *db, const struct user_report *r)
+{
+	if (r->n_findings == 0) {
+		fprintf(out, "%s: ok\n", r->user->name);
+		return;
+	}
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct finding *f = &r->findings[i];
+
+		fprintf(out, "%s: %s: ", r->user->name, f->path);
+		describe(out, db, f);
+		if (f->sshd_rejects && f->sshd_message) {
+			const char *m = f->sshd_message;
+
+			if (strncmp(m, "Authentication refused: ", 24) == 0)
+				m += 24;
+			fprintf(out, " - sshd refuses: %s", m);
+		}
+		switch (f->action) {
+		case ACTION_FIXED:
+			fputs(" (fixed)", out);
+			break;
+		case ACTION_REFUSED:
+			fprintf(out, " (refused: %s)", f->reason);
+			break;
+		case ACTION_FAILED:
+			fprintf(out, " (failed: %s)", f->reason);
+			break;
+		default:
+			break;
+		}
+		fputc('\n', out);
+	}
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+void report_json_begin(FILE *out)
+{
+	fputs("{\"users\":[", out);
+}
+
+void report_json_end(FILE *out)
+{
+	fputs("]}\n", out);
+}
+
+void report_json_user(FILE *out, const struct userdb *db, const struct user_report *r, bool first)
+{
+	char name[64];
+
+	if (!first)
+		fputc(',', out);
+	fputs("{\"user\":", out);
+	json_string(out, r->user->name);
+	fprintf(out, ",\"uid\":%lu,\"home\":", (unsigned long)r->user->uid);
+	json_string(out, r->user->home);
+	fprintf(out, ",\"sshd_accepts\":%s,\"findings\":[", r->sshd_accepts ? "true" : "false");
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct finding *f = &r->findings[i];
+
+		fputs(i ? ",{\"path\":" : "{\"path\":", out);
+		json_string(out, f->path);
+		fprintf(out, ",\"problem\":\"%s\"", problem_to_string(f->problem));
+		if (f->has_state) {
+			fprintf(out, ",\"current_mode\":\"%04o\",\"expected_mode\":\"%04o\"",
+				(unsigned)(f->found.st_mode & 07777), (unsigned)f->exp_mode);
+			report_owner_name(db, f->found.st_uid, name, sizeof(name));
+			fputs(",\"current_owner\":", out);
+			json_string(out, name);
+			report_owner_name(db, f->exp_uid, name, sizeof(name));
+			fputs(",\"expected_owner\":", out);
+			json_string(out, name);
+		}
+		if (f->has_final) {
+			fprintf(out, ",\"final_mode\":\"%04o\"", (unsigned)f->final_mode);
+			report_owner_name(db, f->final_uid, name, sizeof(name));
+			fputs(",\"final_owner\":", out);
+			json_string(out, name);
+		}
+		fprintf(out, ",\"sshd_rejects\":%s", f->sshd_rejects ? "true" : "false");
+		if (f->sshd_message) {
+			fputs(",\"sshd_message\":", out);
+			json_string(out, f->sshd_message);
+		}
+		fprintf(out, ",\"action\":\"%s\"", action_to_string(f->action));
+		if (f->reason) {
+			fputs(",\"reason\":", out);
+			json_string(out, f->reason);
+		}
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}

@@ -1,0 +1,14 @@
+#pragma once
+#include <stdio.h>
+#include "engine.h"
+
+/* One line per finding, in sshd's words where sshd refuses; "USER: ok" when clean. */
+void report_human(FILE *out, const struct userdb *db, const struct user_report *r);
+
+/* The --json document: report_json_begin, one report_json_user per user, report_json_end. */
+void report_json_begin(FILE *out);
+void report_json_user(FILE *out, const struct userdb *db, const struct user_report *r, bool first);
+void report_json_end(FILE *out);
+
+/* An owner as a name when the user database knows the uid, else the number. */
+void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len);

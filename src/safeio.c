@@ -1,0 +1,196 @@
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <linux/openat2.h>
+#include "macro.h"
+#include "safeio.h"
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+static int openat2_raw(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = {.flags = (unsigned)flags, .resolve = resolve};
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int safe_open_root(const char *dir, int *ret_fd)
+{
+	int fd = open(dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+int safe_open_component(int dirfd, const char *name, int *ret_fd)
+{
+	int fd;
+
+	if (strchr(name, '/') || strcmp(name, "..") == 0 || !*name)
+		return -EINVAL;
+	/*
+	 * One component with O_NOFOLLOW cannot pass a symlink; openat2() adds the
+	 * refusal of magic links. Mount points are crossed on purpose: /home is often
+	 * a file system of its own.
+	 */
+	fd = openat2_raw(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		/* RESOLVE_NO_SYMLINKS refuses a trailing symlink; the caller wants to see it. */
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd)
+{
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	fd = openat2_raw(rootfd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0 && errno == ENOSYS) {
+		/* Without openat2() only the real root can be resolved safely by the kernel. */
+		struct stat a, b;
+
+		if (fstat(rootfd, &a) < 0 || stat("/", &b) < 0)
+			return negative_errno();
+		if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return -ENOSYS;
+		fd = openat(rootfd, path, flags | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
+int safe_readlink(int fd, char **ret)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlinkat(fd, "", buf, sizeof(buf));
+	char *s;
+
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	s = strndup(buf, (size_t)n);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+static int fd_chmod(int fd, mode_t mode)
+{
+	char proc[64];
+
+	if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+		return negative_errno();
+	/* Before Linux 6.6: the /proc link names the inode itself, never a path. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, mode) < 0)
+		return errno == ENOENT ? -ENOSYS : negative_errno();
+	return 0;
+}
+
+int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (st.st_ino != expect->st_ino || st.st_dev != expect->st_dev ||
+	    ((st.st_mode ^ expect->st_mode) & S_IFMT))
+		return -ESTALE;
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+		return -EMLINK;
+
+	if (st.st_uid != uid || st.st_gid != gid) {
+		mode_t narrow = (st.st_mode & 07777) & mode;
+
+		if (narrow != (st.st_mode & 07777)) {
+			r = fd_chmod(fd, narrow);
+			if (r < 0)
+				return r;
+		}
+		if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+			return negative_errno();
+		if (fstat(fd, &st) < 0)
+			return negative_errno();
+	}
+	if ((st.st_mode & 07777) != mode)
+		return fd_chmod(fd, mode);
+	return 0;
+}
+
+int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			char *nb;
+
+			if (cap >= max + 1)
+				return -EFBIG;
+			cap = cap ? cap * 2 : 8192;
+			if (cap > max + 1)
+				cap = max + 1;
+			nb = realloc(buf, cap + 1);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return -EFBIG;
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return -ENOMEM;
+	}
+	buf[len] = 0;
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}

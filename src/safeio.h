@@ -1,0 +1,33 @@
+#pragma once
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/*
+ * File operations for a root process working in directories that users own: every
+ * call takes a descriptor, resolves at most one name, and never follows a symlink
+ * unless the caller asked for resolution confined to a root.
+ */
+
+/* Open DIR (NULL: "/") as an O_PATH directory descriptor. */
+int safe_open_root(const char *dir, int *ret_fd);
+
+/* Open one name (no '/') below DIRFD without following a symlink; O_PATH. */
+int safe_open_component(int dirfd, const char *name, int *ret_fd);
+
+/* Open PATH for reading, resolved as if ROOTFD were "/" (symlinks stay inside). */
+int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
+
+/* Read the target of the symlink open as O_PATH in FD into a new string. */
+int safe_readlink(int fd, char **ret);
+
+/*
+ * Give the inode behind FD (O_PATH, never a symlink) owner UID:GID and MODE in the
+ * order that leaves no window with more access than before or after: chmod to
+ * old & new, chown (which clears set-id bits), chmod to the final mode.
+ * A regular file that gained a second link since EXPECT was taken is refused.
+ */
+int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid, mode_t mode);
+
+/* Read the whole regular file open in FD (at most MAX bytes) into a NUL-terminated buffer. */
+int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len);

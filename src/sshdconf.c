@@ -1,0 +1,309 @@
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "macro.h"
+#include "safeio.h"
+#include "sshdconf.h"
+#include "strv.h"
+
+#define SSHD_CONFIG_MAX (4u << 20)
+#define SSHD_INCLUDE_DEPTH 16
+
+struct parse_state {
+	int rootfd;
+	const char *root_prefix; /* host path of the root, for glob(); "" for "/" */
+	struct sshd_config *c;
+	bool global_keys_set;
+	bool strict_modes_set;
+	char *err;
+	size_t errlen;
+};
+
+int sshd_split_args(const char *line, char ***ret)
+{
+	char **l = calloc(1, sizeof(char *));
+	const char *p = line;
+
+	if (!l)
+		return -ENOMEM;
+	for (;;) {
+		_cleanup_free_ char *w = NULL;
+		size_t n = 0;
+		char quote = 0;
+
+		p += strspn(p, " \t\r\n");
+		if (!*p || *p == '#')
+			break;
+		w = malloc(strlen(p) + 1);
+		if (!w)
+			goto nomem;
+		for (; *p; p++) {
+			if (quote) {
+				if (*p == '\\' && (p[1] == quote || p[1] == '\\'))
+					w[n++] = *++p;
+				else if (*p == quote)
+					quote = 0;
+				else
+					w[n++] = *p;
+			} else if (*p == '"' || *p == '\'') {
+				quote = *p;
+			} else if (*p == '\\' && p[1]) {
+				w[n++] = *++p;
+			} else if (strchr(" \t\r\n", *p)) {
+				break;
+			} else {
+				w[n++] = *p;
+			}
+		}
+		if (quote) {
+			strv_free(l);
+			return -EBADMSG;
+		}
+		w[n] = 0;
+		if (strv_push(&l, w) < 0)
+			goto nomem;
+	}
+	*ret = l;
+	return 0;
+nomem:
+	strv_free(l);
+	return -ENOMEM;
+}
+
+static int parse_file(struct parse_state *s, const char *path, bool in_match, unsigned depth);
+
+static int fail(struct parse_state *s, const char *file, unsigned line, const char *why)
+{
+	snprintf(s->err, s->errlen, "%s:%u: %s", file, line, why);
+	return -EINVAL;
+}
+
+static int do_include(struct parse_state *s, const char *file, unsigned line, const char *pattern,
+		      bool in_match, unsigned depth)
+{
+	_cleanup_free_ char *full = NULL, *dir = NULL;
+	glob_t g = {0};
+	int r = 0, gr;
+
+	if (depth >= SSHD_INCLUDE_DEPTH)
+		return fail(s, file, line, "Include nested too deeply");
+	if (asprintf(&full, "%s%s%s", s->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
+		     pattern) < 0)
+		return -ENOMEM;
+	dir = strdup(full + strlen(s->root_prefix));
+	if (!dir)
+		return -ENOMEM;
+	*strrchr(dir, '/') = 0;
+	r = strv_push_unique(&s->c->include_dirs, *dir ? dir : "/");
+	if (r < 0)
+		return r;
+	gr = glob(full, 0, NULL, &g);
+	if (gr == GLOB_NOMATCH)
+		return 0; /* sshd accepts an Include that matches nothing */
+	if (gr != 0) {
+		globfree(&g);
+		return fail(s, file, line, "Include glob failed");
+	}
+	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
+		r = parse_file(s, g.gl_pathv[i] + strlen(s->root_prefix), in_match, depth + 1);
+	globfree(&g);
+	return r;
+}
+
+static int parse_line(struct parse_state *s, const char *file, unsigned line, char **args,
+		      bool *in_match, unsigned depth)
+{
+	const char *kw = args[0];
+	int r;
+
+	if (strcasecmp(kw, "Match") == 0) {
+		/* "Match all" applies to everyone; any other Match to someone. Either way
+		 * its paths count, so the union of all blocks is what we watch. */
+		*in_match = true;
+		return 0;
+	}
+	if (strcasecmp(kw, "Include") == 0) {
+		if (!args[1])
+			return fail(s, file, line, "Include without an argument");
+		for (size_t i = 1; args[i]; i++)
+			if ((r = do_include(s, file, line, args[i], *in_match, depth)) < 0)
+				return r;
+		return 0;
+	}
+	if (strcasecmp(kw, "AuthorizedKeysFile") == 0) {
+		if (!args[1])
+			return fail(s, file, line, "AuthorizedKeysFile without an argument");
+		if (!*in_match) {
+			/* The first occurrence wins, as sshd reads it. */
+			if (s->global_keys_set)
+				return 0;
+			s->global_keys_set = true;
+			strv_free(s->c->authorized_keys);
+			s->c->authorized_keys = calloc(1, sizeof(char *));
+			if (!s->c->authorized_keys)
+				return -ENOMEM;
+		}
+		for (size_t i = 1; args[i]; i++)
+			if (strcmp(args[i], "none") != 0 &&
+			    (r = strv_push_unique(&s->c->authorized_keys, args[i])) < 0)
+				return r;
+		return 0;
+	}
+	if (strcasecmp(kw, "StrictModes") == 0 && !*in_match) {
+		if (!args[1])
+			return fail(s, file, line, "StrictModes without an argument");
+		if (s->strict_modes_set)
+			return 0;
+		if (strcasecmp(args[1], "yes") == 0)
+			s->c->strict_modes = true;
+		else if (strcasecmp(args[1], "no") == 0)
+			s->c->strict_modes = false;
+		else
+			return fail(s, file, line, "StrictModes must be yes or no");
+		s->strict_modes_set = true;
+	}
+	return 0;
+}
+
+static int parse_file(struct parse_state *s, const char *path, bool in_match, unsigned depth)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	unsigned lineno = 0;
+	char *p, *nl;
+	int r;
+
+	r = safe_open_in_root(s->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+	if (r < 0) {
+		if (r == -ENOENT && depth > 0)
+			return 0; /* a glob result removed meanwhile */
+		return r;
+	}
+	r = strv_push_unique(&s->c->files, path);
+	if (r < 0)
+		return r;
+	r = safe_read_all(fd, SSHD_CONFIG_MAX, &buf, NULL);
+	if (r < 0)
+		return r;
+	for (p = buf; *p; p = nl + 1) {
+		char **args = NULL;
+
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		lineno++;
+		/* "Keyword=value" is accepted by sshd too. */
+		{
+			char *eq = p + strspn(p, " \t");
+			eq += strcspn(eq, " \t=");
+			if (*eq == '=')
+				*eq = ' ';
+		}
+		r = sshd_split_args(p, &args);
+		if (r == -EBADMSG)
+			return fail(s, path, lineno, "unbalanced quote");
+		if (r < 0)
+			return r;
+		if (args[0])
+			r = parse_line(s, path, lineno, args, &in_match, depth);
+		strv_free(args);
+		if (r < 0)
+			return r;
+		if (!nl)
+			break;
+	}
+	return 0;
+}
+
+int sshd_config_load(int rootfd, const char *root_prefix, const char *path, struct sshd_config *ret,
+		     char *err, size_t errlen)
+{
+	struct sshd_config c = {.strict_modes = true};
+	struct parse_state s = {
+		.rootfd = rootfd,
+		.root_prefix = root_prefix ? root_prefix : "",
+		.c = &c,
+		.err = err,
+		.errlen = errlen,
+	};
+	int r;
+
+	r = parse_file(&s, path ? path : SSHD_CONFIG_PATH, false, 0);
+	if (r == -ENOENT)
+		r = 0;
+	else if (r < 0 && r != -EINVAL)
+		snprintf(err, errlen, "%s: %s", path ? path : SSHD_CONFIG_PATH, strerror(-r));
+	if (r >= 0 && !s.global_keys_set) {
+		/* sshd's default goes first, then whatever Match blocks add. */
+		char **def = NULL, **m = c.authorized_keys;
+
+		r = strv_split_ws(&def, SSHD_DEFAULT_AUTHORIZED_KEYS);
+		for (size_t i = 0; r >= 0 && m && m[i]; i++)
+			r = strv_push_unique(&def, m[i]);
+		strv_free(c.authorized_keys);
+		c.authorized_keys = def;
+	}
+	if (r < 0) {
+		sshd_config_done(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void sshd_config_done(struct sshd_config *c)
+{
+	strv_free(c->authorized_keys);
+	strv_free(c->files);
+	strv_free(c->include_dirs);
+	*c = (struct sshd_config){0};
+}
+
+int sshd_expand_authorized_keys(const char *pattern, const struct user *u, char **ret)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return -ENOMEM;
+	for (const char *p = pattern; *p; p++) {
+		if (*p != '%') {
+			fputc(*p, f);
+			continue;
+		}
+		switch (*++p) {
+		case '%':
+			fputc('%', f);
+			break;
+		case 'h':
+			fputs(u->home, f);
+			break;
+		case 'u':
+			fputs(u->name, f);
+			break;
+		case 'U':
+			fprintf(f, "%lu", (unsigned long)u->uid);
+			break;
+		default:
+			fclose(f);
+			return -EINVAL;
+		}
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	if (out[0] != '/') {
+		char *abs;
+		const char *h = u->home;
+		size_t hl = strlen(h);
+
+		if (asprintf(&abs, "%s%s%s", h, hl && h[hl - 1] == '/' ? "" : "/", out) < 0)
+			return -ENOMEM;
+		free(out);
+		out = abs;
+	}
+	*ret = TAKE_PTR(out);
+	return 0;
+}

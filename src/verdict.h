@@ -1,0 +1,34 @@
+#pragma once
+#include <stdbool.h>
+#include "chain.h"
+#include "config.h"
+#include "users.h"
+
+/*
+ * Would sshd read this keys file? A model of user_key_allowed() and safe_path():
+ * opened as the user (search on every directory looked up, read on the file), a
+ * regular file, and with StrictModes the owner and 022 rule on the file and every
+ * directory of its realpath up to the user's home (up to "/" outside it).
+ */
+struct verdict {
+	bool accepts;
+	char message[4200]; /* what sshd would log, empty when it accepts */
+	char blamed[4096];  /* the element sshd's message names */
+};
+
+struct verdict_input {
+	const struct userdb *db;
+	const struct user *user;
+	bool strict_modes;
+	enum sshd_flavor flavor; /* FLAVOR_UPSTREAM or FLAVOR_DEBIAN */
+	const char *home_realpath; /* NULL when the home cannot be resolved */
+};
+
+void verdict_keys_file(const struct verdict_input *in, const char *path, const struct chain *c,
+		       struct verdict *v);
+
+/* Does the owner and mode of ST pass safe_path() for this user and flavour? */
+bool verdict_secure(const struct verdict_input *in, const struct stat *st);
+
+/* Could the user search (X_OK) or read (R_OK) an inode with this stat? */
+bool verdict_user_may(const struct user *u, const struct stat *st, int what);
