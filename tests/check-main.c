@@ -5,11 +5,10 @@
 int main(void)
 {
 	SRunner *sr = srunner_create(test_suite());
-	int failed;
 
+	/* Failures are "not ok" lines; the exit status is kept for crashes. */
 	srunner_set_tap(sr, "-");
 	srunner_run_all(sr, CK_SILENT);
-	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return EXIT_SUCCESS;
 }

@@ -1,10 +1,31 @@
 # Check unit tests: tests/test-X.c tests src/X.c.
 UNIT_TESTS = \
-	tests/test-strv
+	tests/test-strv \
+	tests/test-verdict \
+	tests/test-policy \
+	tests/test-sshdconf \
+	tests/test-config \
+	tests/test-chain
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
+EXTRA_DIST += tests/unit-helpers.h
 
 tests_test_strv_SOURCES = tests/test-strv.c
 tests_test_strv_CFLAGS = $(UNIT_CFLAGS)
 tests_test_strv_LDADD = $(UNIT_LDADD)
+tests_test_verdict_SOURCES = tests/test-verdict.c
+tests_test_verdict_CFLAGS = $(UNIT_CFLAGS)
+tests_test_verdict_LDADD = $(UNIT_LDADD)
+tests_test_policy_SOURCES = tests/test-policy.c
+tests_test_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_test_policy_LDADD = $(UNIT_LDADD)
+tests_test_sshdconf_SOURCES = tests/test-sshdconf.c
+tests_test_sshdconf_CFLAGS = $(UNIT_CFLAGS)
+tests_test_sshdconf_LDADD = $(UNIT_LDADD)
+tests_test_config_SOURCES = tests/test-config.c
+tests_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_test_config_LDADD = $(UNIT_LDADD)
+tests_test_chain_SOURCES = tests/test-chain.c
+tests_test_chain_CFLAGS = $(UNIT_CFLAGS)
+tests_test_chain_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,161 @@
+#include <fcntl.h>
+#include "check-main.h"
+#include "config.h"
+#include "strv.h"
+#include "unit-helpers.h"
+
+static int parse(struct config *c, const char *text, char *err, size_t len)
+{
+	char *copy = strdup(text);
+	int r;
+
+	*err = 0;
+	r = config_parse_text(c, "test.conf", copy, err, len);
+	free(copy);
+	return r;
+}
+
+START_TEST(all_keys)
+{
+	struct config c = {0};
+	char err[512];
+
+	ck_assert_int_eq(parse(&c,
+			       "# comment\n; also\n[Users]\nInclude = svc1 svc2\nExclude=bob\n"
+			       "MinUID=500\n[Policy]\nMode=strict\nSshdFlavor=upstream\n"
+			       "AuthorizedKeysFile=/etc/ssh/keys/%u .ssh/authorized_keys\n",
+			       err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(strv_length(c.include_users), 2);
+	ck_assert(strv_contains(c.exclude_users, "bob"));
+	ck_assert(c.min_uid_set);
+	ck_assert_uint_eq(c.min_uid, 500);
+	ck_assert_int_eq(c.mode, POLICY_STRICT);
+	ck_assert_int_eq(c.flavor, FLAVOR_UPSTREAM);
+	ck_assert_str_eq(c.authorized_keys[0], "/etc/ssh/keys/%u");
+	ck_assert_ptr_null(c.warnings);
+	config_done(&c);
+}
+END_TEST
+
+START_TEST(lists_accumulate_and_reset)
+{
+	struct config c = {0};
+	char err[512];
+
+	ck_assert_int_eq(parse(&c, "[Users]\nExclude=a\nExclude=b\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(strv_length(c.exclude_users), 2);
+	ck_assert_int_eq(parse(&c, "[Users]\nExclude=\nExclude=c\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(strv_length(c.exclude_users), 1);
+	ck_assert_str_eq(c.exclude_users[0], "c");
+	config_done(&c);
+}
+END_TEST
+
+START_TEST(unknown_is_a_warning)
+{
+	struct config c = {0};
+	char err[512];
+
+	ck_assert_int_eq(parse(&c, "[Users]\nFrobnicate=1\n[Nope]\nX=1\n", err, sizeof(err)), 0);
+	ck_assert_uint_eq(strv_length(c.warnings), 2);
+	ck_assert_str_eq(c.warnings[0], "test.conf:2: unknown key 'Frobnicate', ignoring");
+	ck_assert_str_eq(c.warnings[1], "test.conf:3: unknown section 'Nope', ignoring");
+	config_done(&c);
+}
+END_TEST
+
+START_TEST(bad_values_are_errors)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{"[Users]\nMinUID=-1\n", "test.conf:2: invalid value for MinUID: '-1'"},
+		{"[Users]\nMinUID=12abc\n", "test.conf:2: invalid value for MinUID: '12abc'"},
+		{"[Policy]\n\nMode=lenient\n", "test.conf:3: invalid value for Mode: 'lenient'"},
+		{"[Policy]\nSshdFlavor=\n", "test.conf:2: invalid value for SshdFlavor: ''"},
+		{"Mode=sshd\n", "test.conf:1: assignment outside of a section"},
+		{"[Policy\n", "test.conf:1: malformed section header"},
+		{"[Policy]\njust words\n", "test.conf:2: expected Key=Value"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c = {0};
+		char err[512];
+
+		ck_assert_int_eq(parse(&c, cases[i].text, err, sizeof(err)), -EINVAL);
+		ck_assert_str_eq(err, cases[i].err);
+		config_done(&c);
+	}
+}
+END_TEST
+
+START_TEST(dropins_in_order_and_ownership)
+{
+	char *root = unit_tmproot();
+	char path[4200], err[512] = "";
+	int fd = open(root, O_PATH | O_DIRECTORY);
+	struct config c;
+
+	unit_write(root, "etc/sshmend/sshmend.conf", "[Policy]\nMode=strict\n");
+	unit_write(root, "etc/sshmend/sshmend.conf.d/20-b.conf", "[Policy]\nMode=sshd\n");
+	unit_write(root, "etc/sshmend/sshmend.conf.d/10-a.conf", "[Policy]\nMode=strict\n");
+	unit_write(root, "etc/sshmend/sshmend.conf.d/30-c.conf.disabled", "[Policy]\nMode=x\n");
+	if (geteuid() == 0) {
+		ck_assert_int_eq(config_load(fd, NULL, &c, err, sizeof(err)), 0);
+		ck_assert_int_eq(c.mode, POLICY_SSHD); /* 20-b.conf is read last */
+		ck_assert_uint_eq(strv_length(c.files), 3);
+		config_done(&c);
+
+		snprintf(path, sizeof(path), "%s/etc/sshmend/sshmend.conf.d/20-b.conf", root);
+		ck_assert_int_eq(chmod(path, 0666), 0);
+		ck_assert_int_eq(config_load(fd, NULL, &c, err, sizeof(err)), -EPERM);
+		ck_assert_str_eq(err, "/etc/sshmend/sshmend.conf.d/20-b.conf: not owned by root or "
+				      "writable by group or others, refusing");
+	} else {
+		/* Not root: our own files are not root's, so they must be refused. */
+		ck_assert_int_eq(config_load(fd, NULL, &c, err, sizeof(err)), -EPERM);
+	}
+	/* --config FILE reads that file alone. */
+	snprintf(path, sizeof(path), "%s/nul.conf", root);
+	{
+		FILE *f = fopen(path, "w");
+		fwrite("[Policy]\nMode=s\0shd\n", 1, 20, f);
+		fclose(f);
+	}
+	chmod(path, 0644);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(config_load(fd, path, &c, err, sizeof(err)), -EINVAL);
+		ck_assert(strstr(err, "nul.conf:2: NUL byte in file"));
+	}
+	close(fd);
+	unit_rmtree(root);
+	free(root);
+}
+END_TEST
+
+START_TEST(every_key_listed)
+{
+	const char *sec, *key;
+	size_t n = 0;
+
+	while (config_key_at(n, &sec, &key))
+		n++;
+	ck_assert_uint_ge(n, 6);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, all_keys);
+	tcase_add_test(tc, lists_accumulate_and_reset);
+	tcase_add_test(tc, unknown_is_a_warning);
+	tcase_add_test(tc, bad_values_are_errors);
+	tcase_add_test(tc, dropins_in_order_and_ownership);
+	tcase_add_test(tc, every_key_listed);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,168 @@
+#include <fcntl.h>
+#include "check-main.h"
+#include "sshdconf.h"
+#include "strv.h"
+#include "unit-helpers.h"
+
+static char *root;
+static int rootfd = -1;
+
+static void setup(void)
+{
+	root = unit_tmproot();
+	rootfd = open(root, O_PATH | O_DIRECTORY);
+	ck_assert_int_ge(rootfd, 0);
+}
+
+static void teardown(void)
+{
+	close(rootfd);
+	unit_rmtree(root);
+	free(root);
+}
+
+static char **load(struct sshd_config *c, int expect)
+{
+	char err[512] = "";
+
+	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, c, err, sizeof(err)), expect);
+	return c->authorized_keys;
+}
+
+START_TEST(defaults_when_missing)
+{
+	struct sshd_config c;
+	char **k = load(&c, 0);
+
+	ck_assert_uint_eq(strv_length(k), 2);
+	ck_assert_str_eq(k[0], ".ssh/authorized_keys");
+	ck_assert_str_eq(k[1], ".ssh/authorized_keys2");
+	ck_assert(c.strict_modes);
+	sshd_config_done(&c);
+}
+END_TEST
+
+START_TEST(first_occurrence_wins)
+{
+	struct sshd_config c;
+	char **k;
+
+	unit_write(root, "etc/ssh/sshd_config",
+		   "# comment\n"
+		   "Include sshd_config.d/*.conf\n"
+		   "AuthorizedKeysFile .ssh/late\n"
+		   "StrictModes yes\n");
+	unit_write(root, "etc/ssh/sshd_config.d/10-a.conf",
+		   "authorizedkeysfile=\"/etc/ssh/keys/%u\" %h/.ssh/ak # trailing\n"
+		   "StrictModes no\n");
+	unit_write(root, "etc/ssh/sshd_config.d/20-b.conf", "AuthorizedKeysFile .ssh/never\n");
+	k = load(&c, 0);
+	ck_assert_uint_eq(strv_length(k), 2);
+	ck_assert_str_eq(k[0], "/etc/ssh/keys/%u");
+	ck_assert_str_eq(k[1], "%h/.ssh/ak");
+	ck_assert(!c.strict_modes);
+	ck_assert(strv_contains(c.files, "/etc/ssh/sshd_config.d/20-b.conf"));
+	ck_assert(strv_contains(c.include_dirs, "/etc/ssh/sshd_config.d"));
+	sshd_config_done(&c);
+}
+END_TEST
+
+START_TEST(match_blocks_union)
+{
+	struct sshd_config c;
+	char **k;
+
+	unit_write(root, "etc/ssh/sshd_config",
+		   "Match User alice\n"
+		   "  AuthorizedKeysFile /srv/keys/%u none\n"
+		   "Match Group admins\n"
+		   "  AuthorizedKeysFile .ssh/admin_keys\n");
+	k = load(&c, 0);
+	/* No global value: sshd's default, then every block's paths. */
+	ck_assert_uint_eq(strv_length(k), 4);
+	ck_assert_str_eq(k[2], "/srv/keys/%u");
+	ck_assert_str_eq(k[3], ".ssh/admin_keys");
+	sshd_config_done(&c);
+}
+END_TEST
+
+START_TEST(errors_name_file_and_line)
+{
+	struct sshd_config c;
+	char err[512] = "";
+
+	unit_write(root, "etc/ssh/sshd_config", "Port 22\nAuthorizedKeysFile \"unbalanced\n");
+	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "/etc/ssh/sshd_config:2: unbalanced quote");
+	unit_write(root, "etc/ssh/sshd_config", "\n\nStrictModes maybe\n");
+	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "/etc/ssh/sshd_config:3: StrictModes must be yes or no");
+}
+END_TEST
+
+START_TEST(include_stays_in_root)
+{
+	struct sshd_config c;
+	char **k;
+
+	/* An absolute Include means the root's /etc, never the host's. */
+	unit_write(root, "etc/ssh/sshd_config", "Include /etc/ssh/extra/*.conf\n");
+	unit_write(root, "etc/ssh/extra/x.conf", "AuthorizedKeysFile .ssh/from_root\n");
+	k = load(&c, 0);
+	ck_assert_str_eq(k[0], ".ssh/from_root");
+	sshd_config_done(&c);
+}
+END_TEST
+
+START_TEST(expand_tokens)
+{
+	struct user u = {.name = (char *)"alice", .uid = 1001, .home = (char *)"/home/alice"};
+	char *p;
+
+	ck_assert_int_eq(sshd_expand_authorized_keys(".ssh/authorized_keys", &u, &p), 0);
+	ck_assert_str_eq(p, "/home/alice/.ssh/authorized_keys");
+	free(p);
+	ck_assert_int_eq(sshd_expand_authorized_keys("/etc/ssh/keys/%u.%U%%", &u, &p), 0);
+	ck_assert_str_eq(p, "/etc/ssh/keys/alice.1001%");
+	free(p);
+	ck_assert_int_eq(sshd_expand_authorized_keys("%h/k", &u, &p), 0);
+	ck_assert_str_eq(p, "/home/alice/k");
+	free(p);
+	ck_assert_int_eq(sshd_expand_authorized_keys("%x/k", &u, &p), -EINVAL);
+	u.home = (char *)"/";
+	ck_assert_int_eq(sshd_expand_authorized_keys("k", &u, &p), 0);
+	ck_assert_str_eq(p, "/k");
+	free(p);
+}
+END_TEST
+
+START_TEST(split_args)
+{
+	char **a;
+
+	ck_assert_int_eq(sshd_split_args("  Key \"a b\" 'c d' e\\ f # g", &a), 0);
+	ck_assert_uint_eq(strv_length(a), 4);
+	ck_assert_str_eq(a[1], "a b");
+	ck_assert_str_eq(a[2], "c d");
+	ck_assert_str_eq(a[3], "e f");
+	strv_free(a);
+	ck_assert_int_eq(sshd_split_args("Key \"open", &a), -EBADMSG);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("sshdconf");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, defaults_when_missing);
+	tcase_add_test(tc, first_occurrence_wins);
+	tcase_add_test(tc, match_blocks_union);
+	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, include_stays_in_root);
+	tcase_add_test(tc, expand_tokens);
+	tcase_add_test(tc, split_args);
+	suite_add_tcase(s, tc);
+	return s;
+}
