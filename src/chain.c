@@ -65,16 +65,20 @@ static int note_searched(struct chain *c, const struct chain_elem *e)
 	return 0;
 }
 
-static int push_link(struct chain *c, char *path, const struct stat *st, const struct stat *dir_st,
-		     char *target, bool trusted, bool tainted)
+static int push_link(struct chain *c, char *path, const struct stat *st,
+		     const struct chain_elem *dir, char *target, bool trusted, bool tainted)
 {
 	struct chain_link *n = realloc(c->links, (c->n_links + 1) * sizeof(*n));
+	int fd;
 
 	if (!n)
 		return -ENOMEM;
 	c->links = n;
-	n[c->n_links++] = (struct chain_link){.path = path, .st = *st, .dir_st = *dir_st,
-					       .target = target, .trusted = trusted,
+	fd = fcntl(dir->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return negative_errno();
+	n[c->n_links++] = (struct chain_link){.path = path, .st = *st, .dir_st = dir->st,
+					       .dir_fd = fd, .target = target, .trusted = trusted,
 					       .tainted = tainted};
 	return 0;
 }
@@ -179,7 +183,7 @@ int chain_resolve(int rootfd, const char *path, struct chain *ret)
 				break;
 			}
 			lpath = path_join(top->path, name);
-			if (!lpath || push_link(&c, lpath, &st, &top->st, target, trusted, tainted) < 0) {
+			if (!lpath || push_link(&c, lpath, &st, top, target, trusted, tainted) < 0) {
 				free(lpath);
 				free(target);
 				r = -ENOMEM;
@@ -236,6 +240,7 @@ void chain_done(struct chain *c)
 	for (size_t i = 0; i < c->n_links; i++) {
 		free(c->links[i].path);
 		free(c->links[i].target);
+		close(c->links[i].dir_fd);
 	}
 	free(c->links);
 	free(c->stopped_at);

@@ -31,6 +31,7 @@ struct chain_link {
 	char *path; /* where the symlink stands, inside the root */
 	struct stat st;
 	struct stat dir_st; /* the directory holding it */
+	int dir_fd;         /* and its descriptor (O_PATH) */
 	char *target;
 	bool trusted;
 	bool tainted; /* itself reached through an untrusted symlink */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "daemon.h"
 #include "engine.h"
 #include "macro.h"
 #include "report.h"
@@ -82,7 +83,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		struct user_report rep;
 		enum engine_mode mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
 
-		r = engine_run_user(e, users[i], mode, &rep);
+		r = engine_run_user(e, users[i], mode, NULL, NULL, &rep);
 		if (r < 0) {
 			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
 			status = CLI_EXIT_DRIFT;
@@ -94,7 +95,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 			/* Clean means clean as sshmend judges it afresh, not as the repair hoped. */
 			if (user_report_has_unresolved(&rep))
 				status = CLI_EXIT_DRIFT;
-			else if (engine_run_user(e, users[i], ENGINE_CHECK, &after) < 0)
+			else if (engine_run_user(e, users[i], ENGINE_CHECK, NULL, NULL, &after) < 0)
 				status = CLI_EXIT_DRIFT;
 			else {
 				if (user_report_has_drift(&after))
@@ -123,6 +124,17 @@ int cli_dispatch(const struct cli_options *o, int argc, char **argv)
 		return run_chains(o, argc, argv, false);
 	if (strcmp(argv[0], "fix") == 0)
 		return run_chains(o, argc, argv, true);
+	if (strcmp(argv[0], "daemon") == 0) {
+		if (argc > 1) {
+			if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+				puts("Usage: sshmend [--root DIR] [--config FILE] daemon");
+				return CLI_EXIT_OK;
+			}
+			fprintf(stderr, "sshmend: daemon takes no arguments\n" USAGE_LINE);
+			return CLI_EXIT_USAGE;
+		}
+		return daemon_run(o->root, o->config);
+	}
 	fprintf(stderr, "sshmend: unknown command '%s'\n" USAGE_LINE, argv[0]);
 	return CLI_EXIT_USAGE;
 }

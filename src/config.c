@@ -96,6 +96,72 @@ static int p_keys_file(struct config *c, const char *v)
 	return r;
 }
 
+static int parse_uint(const char *v, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || n > max)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+#define USEC_PER_SEC 1000000ull
+#define MAX_SECONDS (366ull * 24 * 3600)
+
+/* Whole seconds, at least one: a zero interval would spin. */
+static int parse_sec(const char *v, unsigned long long *ret)
+{
+	unsigned long long n;
+	int r = parse_uint(v, MAX_SECONDS, &n);
+
+	if (r < 0 || n == 0)
+		return -EINVAL;
+	*ret = n * USEC_PER_SEC;
+	return 0;
+}
+
+static int p_rescan(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->rescan_usec);
+}
+
+static int p_fallback(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->fallback_scan_usec);
+}
+
+static int p_flap_threshold(struct config *c, const char *v)
+{
+	unsigned long long n;
+	int r = parse_uint(v, 1000000, &n);
+
+	if (r < 0 || n == 0)
+		return -EINVAL;
+	c->flap_threshold = (unsigned)n;
+	return 0;
+}
+
+static int p_flap_window(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->flap_window_usec);
+}
+
+static int p_flap_backoff(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->flap_backoff_usec);
+}
+
+static int p_flap_backoff_max(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->flap_backoff_max_usec);
+}
+
 static const struct config_key keys[] = {
 	{"Users", "Include", p_include},
 	{"Users", "Exclude", p_exclude},
@@ -103,7 +169,23 @@ static const struct config_key keys[] = {
 	{"Policy", "Mode", p_mode},
 	{"Policy", "SshdFlavor", p_flavor},
 	{"Policy", "AuthorizedKeysFile", p_keys_file},
+	{"Daemon", "RescanIntervalSec", p_rescan},
+	{"Daemon", "FallbackScanIntervalSec", p_fallback},
+	{"Daemon", "FlapThreshold", p_flap_threshold},
+	{"Daemon", "FlapWindowSec", p_flap_window},
+	{"Daemon", "FlapBackoffSec", p_flap_backoff},
+	{"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
 };
+
+static void defaults(struct config *c)
+{
+	c->rescan_usec = 600 * USEC_PER_SEC;
+	c->fallback_scan_usec = 60 * USEC_PER_SEC;
+	c->flap_threshold = 10;
+	c->flap_window_usec = 10 * USEC_PER_SEC;
+	c->flap_backoff_usec = 5 * USEC_PER_SEC;
+	c->flap_backoff_max_usec = 600 * USEC_PER_SEC;
+}
 
 bool config_key_at(size_t i, const char **section, const char **key)
 {
@@ -307,6 +389,7 @@ int config_load(int rootfd, const char *path, struct config *ret, char *err, siz
 	struct config c = {0};
 	int r;
 
+	defaults(&c);
 	if (path)
 		r = load_file(&c, -1, path, path, false, err, errlen);
 	else {

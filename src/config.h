@@ -25,6 +25,13 @@ struct config {
 	enum policy_mode mode;
 	enum sshd_flavor flavor;
 	char **authorized_keys; /* NULL: as sshd_config says */
+	/* [Daemon], in microseconds and counts */
+	unsigned long long rescan_usec;
+	unsigned long long fallback_scan_usec;
+	unsigned flap_threshold;
+	unsigned long long flap_window_usec;
+	unsigned long long flap_backoff_usec;
+	unsigned long long flap_backoff_max_usec;
 	char **files;           /* files read, for the watcher */
 	char **warnings;        /* "FILE:LINE: ..." for unknown keys and sections */
 };

@@ -166,7 +166,37 @@ struct run {
 	struct policy_input pin;
 	struct stat *seen; /* inodes already judged for this user */
 	size_t n_seen;
+	engine_visit_fn visit;
+	void *userdata;
 };
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* Tell the caller which names in which checked directories this chain depends on. */
+static int visit_chain(struct run *r, const struct chain *c)
+{
+	const struct chain_elem *last = chain_last(c);
+	int q = 0;
+
+	if (!r->visit)
+		return 0;
+	q = r->visit(r->userdata, c->elems[0].fd, "");
+	for (size_t i = 0; q >= 0 && i + 1 < c->n_elems; i++)
+		if (!c->elems[i + 1].tainted)
+			q = r->visit(r->userdata, c->elems[i].fd, base_name(c->elems[i + 1].path));
+	if (q >= 0 && c->status != CHAIN_OK && !last->tainted && S_ISDIR(last->st.st_mode) &&
+	    c->stopped_at && strcmp(c->stopped_at, last->path) != 0)
+		q = r->visit(r->userdata, last->fd, base_name(c->stopped_at));
+	for (size_t i = 0; q >= 0 && i < c->n_links; i++)
+		if (!c->links[i].tainted)
+			q = r->visit(r->userdata, c->links[i].dir_fd, base_name(c->links[i].path));
+	return q;
+}
 
 static bool seen_before(struct run *r, const struct stat *st)
 {
@@ -404,12 +434,14 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 				q = set_text(&f->sshd_message, v.accepts ? NULL : v.message);
 		}
 	}
+	if (q >= 0)
+		q = visit_chain(r, &c);
 	chain_done(&c);
 	return q;
 }
 
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
-		    struct user_report *ret)
+		    engine_visit_fn visit, void *userdata, struct user_report *ret)
 {
 	struct user_report rep = {.user = u, .sshd_accepts = true};
 	struct run r = {
@@ -420,6 +452,8 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
 			.flavor = e->flavor},
 		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
+		.visit = visit,
+		.userdata = userdata,
 	};
 	struct chain home;
 	int q;

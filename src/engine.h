@@ -78,9 +78,17 @@ void engine_free(struct engine *e);
 int engine_select_users(const struct engine *e, char *const *names, const struct user ***ret,
 			size_t *n, char *err, size_t errlen);
 
-/* Check (and with ENGINE_FIX repair) every chain of U. */
+/*
+ * Called for every (directory, name) whose change could change the user's chains:
+ * each directory of a chain with the name of the next element, the name where a
+ * walk stopped, and the directory of each symlink met. NAME is "" for the root itself.
+ * DIRFD is a descriptor the walk checked.
+ */
+typedef int (*engine_visit_fn)(void *userdata, int dirfd, const char *name);
+
+/* Check (and with ENGINE_FIX repair) every chain of U; VISIT may be NULL. */
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
-		    struct user_report *ret);
+		    engine_visit_fn visit, void *userdata, struct user_report *ret);
 void user_report_done(struct user_report *r);
 
 /* Does the report hold drift (check) or anything not fixed (fix)? */

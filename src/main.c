@@ -11,6 +11,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  check [--json] [USER...]            report what sshd would refuse, change nothing\n"
 	"  fix [--dry-run] [--json] [USER...]  repair modes and owners, then report\n"
+	"  daemon                              fix once, then watch and heal, logging to the journal\n"
 	"\n"
 	"Options:\n"
 	"  --root DIR     treat DIR as the root of the file system (a mounted volume)\n"

@@ -1,0 +1,26 @@
+#pragma once
+
+/*
+ * Every journal event: its SSHMEND_EVENT name and MESSAGE_ID. Each id has an entry in
+ * systemd/sshmend.catalog (a test checks), so that journalctl -x explains it.
+ * X(enum suffix, SSHMEND_EVENT, MESSAGE_ID)
+ */
+#define SSHMEND_EVENTS(X)                                                                          \
+	X(STARTED, "started", "da0047d59d464a6ca9c0a307e29d3f8e")                                  \
+	X(RELOADED, "reloaded", "517dbe289e594af0907a751fd268775b")                                \
+	X(STOPPING, "stopping", "142c1754c51b4023a2762835e5509a50")                                \
+	X(DRIFT_REPAIRED, "drift-repaired", "fd0c73482cc34187b09f475469070f45")                    \
+	X(REPAIR_REFUSED, "repair-refused", "bd598a2bcd62420bad166dc4f280faf7")                    \
+	X(REPAIR_FAILED, "repair-failed", "113899a9697d49fea42a7bdba7b21226")                      \
+	X(FLAPPING, "flapping", "1a5db49c345b4c338c51038a9e922946")                                \
+	X(RESCAN, "rescan", "7ef0d631584742d18753e0cf567cbb5e")                                    \
+	X(WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660")                          \
+	X(SUPPRESSED, "suppressed", "6c90f440b7cb4d058177fa1250b9abb5")                            \
+	X(CONFIG_ERROR, "config-error", "4aef36b4fc194b7bbb0f372ed4e86ff0")
+
+enum event_kind {
+#define X(e, name, id) EVENT_##e,
+	SSHMEND_EVENTS(X)
+#undef X
+	_EVENT_MAX,
+};

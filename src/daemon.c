@@ -1,0 +1,588 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include "cli.h"
+#include "daemon.h"
+#include "engine.h"
+#include "journal.h"
+#include "macro.h"
+#include "report.h"
+#include "safeio.h"
+#include "strv.h"
+#include "watcher.h"
+
+/* Users drained per loop iteration, so signals and the watchdog are never starved. */
+#define DRAIN_BATCH 512
+/* Watcher owner 0 is the configuration; user i is owner i + 1. */
+#define OWNER_CONFIG 0
+
+struct duser {
+	bool queued;
+	unsigned flap_count;
+	uint64_t flap_window_start;
+	uint64_t backoff_until;
+	uint64_t backoff_len;
+	sd_event_source *backoff_timer;
+	char *logged; /* refused/failed findings already told, to tell each once */
+};
+
+struct daemon {
+	sd_event *ev;
+	const char *root;
+	const char *config_path;
+	struct engine *engine;
+	struct watcher *w;
+	const struct user **users;
+	size_t n_users;
+	struct duser *du;
+	size_t *queue;
+	size_t n_queue;
+	sd_event_source *io, *drain, *rescan, *fallback;
+	bool reload_pending;
+	bool watch_limit;
+	unsigned long repairs;
+};
+
+static uint64_t now_usec(const struct daemon *d)
+{
+	uint64_t t = 0;
+
+	sd_event_now(d->ev, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	struct event e = {.kind = k, .priority = prio, .message = msg, .sshd_refused = -1};
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	journal_log(&e);
+}
+
+static void update_status(struct daemon *d)
+{
+	sd_notifyf(0, "STATUS=watching %zu users, %zu paths, %lu repairs%s", d->n_users,
+		   watcher_n_registrations(d->w), d->repairs,
+		   d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
+}
+
+static void enqueue(struct daemon *d, size_t i)
+{
+	if (d->du[i].queued)
+		return;
+	d->du[i].queued = true;
+	d->queue[d->n_queue++] = i;
+	sd_event_source_set_enabled(d->drain, SD_EVENT_ON);
+}
+
+static void enqueue_all(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_users; i++)
+		enqueue(d, i);
+}
+
+static int visit(void *userdata, int dirfd, const char *name)
+{
+	struct daemon *d = userdata;
+	int r = watcher_add(d->w, dirfd, name);
+
+	if (r == -ENOSPC) {
+		if (!d->watch_limit) {
+			d->watch_limit = true;
+			log_simple(EVENT_WATCH_LIMIT, LOG_WARNING,
+				   "inotify watch limit reached (fs.inotify.max_user_watches); "
+				   "keeping the watches there are and scanning every %llus",
+				   d->engine->cfg.fallback_scan_usec / 1000000ull);
+			sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
+		}
+		return 0;
+	}
+	/* A directory gone between the check and the watch: the next event or scan sees it. */
+	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
+}
+
+static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
+{
+	_cleanup_free_ char *sig = NULL;
+	size_t siglen = 0;
+	FILE *f = open_memstream(&sig, &siglen);
+	bool changed;
+
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
+		char old_owner[64], new_owner[64], msg[4600];
+		struct event e = {
+			.user = rep->user->name,
+			.path = fi->path,
+			.sshd_refused = !rep->sshd_accepts,
+			.problem = problem_to_string(fi->problem),
+			.reason = fi->reason,
+			.message = msg,
+		};
+
+		if (fi->action == ACTION_FIXED) {
+			e.kind = EVENT_DRIFT_REPAIRED;
+			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
+			e.has_modes = true;
+			e.old_mode = fi->found.st_mode & 07777;
+			e.new_mode = fi->has_final ? fi->final_mode : fi->exp_mode;
+			report_owner_name(d->engine->db, fi->found.st_uid, old_owner, sizeof(old_owner));
+			report_owner_name(d->engine->db, fi->has_final ? fi->final_uid : fi->exp_uid,
+					  new_owner, sizeof(new_owner));
+			e.old_owner = old_owner;
+			e.new_owner = new_owner;
+			snprintf(msg, sizeof(msg), "%s: repaired %s: mode %04o -> %04o, owner %s -> %s%s%s",
+				 rep->user->name, fi->path, (unsigned)e.old_mode, (unsigned)e.new_mode,
+				 old_owner, new_owner, fi->sshd_message ? "; sshd refused: " : "",
+				 fi->sshd_message ? fi->sshd_message : "");
+			journal_log(&e);
+			continue;
+		}
+		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
+			continue;
+		if (f)
+			fprintf(f, "%s|%d|%d\n", fi->path, fi->problem, fi->action);
+	}
+	if (!f || fclose(f) != 0)
+		return;
+	changed = !d->du[i].logged || strcmp(d->du[i].logged, sig) != 0;
+	if (!changed)
+		return;
+	free(d->du[i].logged);
+	d->du[i].logged = strdup(sig);
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
+		char msg[4600];
+		struct event e = {
+			.user = rep->user->name,
+			.path = fi->path,
+			.priority = LOG_ERR,
+			.sshd_refused = !rep->sshd_accepts,
+			.problem = problem_to_string(fi->problem),
+			.reason = fi->reason,
+			.message = msg,
+		};
+
+		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
+			continue;
+		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
+		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
+			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair", fi->path,
+			 problem_to_string(fi->problem), fi->reason ? fi->reason : "",
+			 fi->sshd_message ? "; sshd refuses: " : "",
+			 fi->sshd_message ? fi->sshd_message : "");
+		journal_log(&e);
+	}
+}
+
+static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* A user whose chain keeps drifting back: stop for a while, longer each time. */
+static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep)
+{
+	struct duser *u = &d->du[i];
+	const struct config *c = &d->engine->cfg;
+	uint64_t now = now_usec(d);
+	const char *path = NULL;
+
+	for (size_t k = 0; k < rep->n_findings && !path; k++)
+		if (rep->findings[k].action == ACTION_FIXED)
+			path = rep->findings[k].path;
+	if (!path)
+		return false;
+	if (now - u->flap_window_start > c->flap_window_usec) {
+		if (now - u->flap_window_start > 2 * c->flap_backoff_max_usec)
+			u->backoff_len = 0; /* quiet long enough: forgive */
+		u->flap_window_start = now;
+		u->flap_count = 0;
+	}
+	if (++u->flap_count <= c->flap_threshold)
+		return false;
+	u->backoff_len = u->backoff_len ? u->backoff_len * 2 : c->flap_backoff_usec;
+	if (u->backoff_len > c->flap_backoff_max_usec)
+		u->backoff_len = c->flap_backoff_max_usec;
+	u->backoff_until = now + u->backoff_len;
+	u->flap_count = 0;
+	u->flap_window_start = now;
+	{
+		char msg[4400];
+		struct event e = {.kind = EVENT_FLAPPING, .priority = LOG_WARNING, .message = msg,
+				  .user = rep->user->name, .path = path, .sshd_refused = -1};
+
+		snprintf(msg, sizeof(msg),
+			 "%s: %s drifted back more than %u times in %llus; not repairing it for %llus",
+			 rep->user->name, path, c->flap_threshold, c->flap_window_usec / 1000000ull,
+			 (unsigned long long)(u->backoff_len / 1000000ull));
+		journal_log(&e);
+	}
+	sd_event_source_unref(u->backoff_timer);
+	u->backoff_timer = NULL;
+	sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC, u->backoff_until, 0,
+			  on_backoff_end, d);
+	return true;
+}
+
+static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)usec;
+	for (size_t i = 0; i < d->n_users; i++)
+		if (d->du[i].backoff_timer == s) {
+			d->du[i].backoff_timer = sd_event_source_unref(s);
+			d->du[i].backoff_until = 0;
+			enqueue(d, i);
+			break;
+		}
+	return 0;
+}
+
+static void heal_user(struct daemon *d, size_t i)
+{
+	struct user_report rep;
+	int r;
+
+	if (d->du[i].backoff_until > now_usec(d))
+		return; /* on_backoff_end queues it again */
+	watcher_begin(d->w, i + 1);
+	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, visit, d, &rep);
+	if (r < 0) {
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: check failed: %s", d->users[i]->name,
+			   strerror(-r));
+		return;
+	}
+	watcher_commit(d->w);
+	for (size_t k = 0; k < rep.n_findings; k++)
+		if (rep.findings[k].action == ACTION_FIXED)
+			d->repairs++;
+	tell_findings(d, i, &rep);
+	flap_check(d, i, &rep);
+	user_report_done(&rep);
+}
+
+static int on_drain(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	size_t n = d->n_queue < DRAIN_BATCH ? d->n_queue : DRAIN_BATCH;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = d->queue[k];
+
+		d->du[i].queued = false;
+		heal_user(d, i);
+	}
+	memmove(d->queue, d->queue + n, (d->n_queue - n) * sizeof(*d->queue));
+	d->n_queue -= n;
+	if (d->n_queue == 0) {
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		update_status(d);
+	}
+	return 0;
+}
+
+static void on_touch(void *userdata, size_t owner)
+{
+	struct daemon *d = userdata;
+
+	if (owner == OWNER_CONFIG) {
+		d->reload_pending = true;
+		sd_event_source_set_enabled(d->drain, SD_EVENT_ON);
+		return;
+	}
+	if (owner - 1 < d->n_users)
+		enqueue(d, owner - 1);
+}
+
+static void on_overflow(void *userdata)
+{
+	struct daemon *d = userdata;
+
+	log_simple(EVENT_RESCAN, LOG_NOTICE,
+		   "inotify queue overflowed; rescanning every chain once");
+	enqueue_all(d);
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	r = watcher_dispatch(d->w, on_touch, on_overflow, d);
+	if (r < 0)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
+			   strerror(-r));
+	return 0;
+}
+
+static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	enqueue_all(d);
+	sd_event_source_set_time_relative(s, s == d->fallback ? d->engine->cfg.fallback_scan_usec
+							      : d->engine->cfg.rescan_usec);
+	(void)usec;
+	return 0;
+}
+
+static void watch_file(struct daemon *d, const char *path, bool any)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+
+	if (!dir)
+		return;
+	if (any) {
+		if (safe_open_in_root(d->engine->rootfd, dir, O_PATH | O_DIRECTORY, &fd) >= 0)
+			visit(d, fd, WATCHER_ANY_NAME);
+		return;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	if (safe_open_in_root(d->engine->rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, &fd) >= 0)
+		visit(d, fd, slash + 1);
+}
+
+/* passwd, group, sshd's configuration and ours: a change there reloads. */
+static void watch_config(struct daemon *d)
+{
+	const struct engine *e = d->engine;
+
+	watcher_begin(d->w, OWNER_CONFIG);
+	watch_file(d, "/etc/passwd", false);
+	watch_file(d, "/etc/group", false);
+	watch_file(d, "/etc/login.defs", false);
+	watch_file(d, SSHD_CONFIG_PATH, false);
+	for (size_t i = 0; e->sshd.files && e->sshd.files[i]; i++)
+		watch_file(d, e->sshd.files[i], false);
+	for (size_t i = 0; e->sshd.include_dirs && e->sshd.include_dirs[i]; i++)
+		watch_file(d, e->sshd.include_dirs[i], true);
+	if (d->config_path) {
+		/* An explicit --config is a path of the running system. */
+		_cleanup_close_ int rootfd = -1;
+
+		if (safe_open_root(NULL, &rootfd) >= 0) {
+			int saved = d->engine->rootfd;
+
+			d->engine->rootfd = rootfd;
+			watch_file(d, d->config_path, false);
+			d->engine->rootfd = saved;
+		}
+	} else {
+		watch_file(d, CONFIG_PATH, false);
+		watch_file(d, "/etc/sshmend", false);
+		watch_file(d, CONFIG_DROPIN_DIR, true);
+	}
+	watcher_commit(d->w);
+}
+
+static void drop_users(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_users; i++) {
+		sd_event_source_unref(d->du[i].backoff_timer);
+		free(d->du[i].logged);
+	}
+	free(d->du);
+	free(d->queue);
+	free(d->users);
+	d->du = NULL;
+	d->queue = NULL;
+	d->users = NULL;
+	d->n_users = d->n_queue = 0;
+}
+
+/* Take ENGINE (new users, configuration): fresh watches, every chain queued. */
+static int adopt(struct daemon *d, struct engine *engine)
+{
+	const struct user **users;
+	size_t n;
+	char err[512];
+	struct watcher *w;
+	int r;
+
+	r = engine_select_users(engine, NULL, &users, &n, err, sizeof(err));
+	if (r < 0)
+		return r;
+	r = watcher_new(&w);
+	if (r < 0) {
+		free(users);
+		return r;
+	}
+	drop_users(d);
+	engine_free(d->engine);
+	d->engine = engine;
+	d->users = users;
+	d->n_users = n;
+	d->du = calloc(n + 1, sizeof(*d->du));
+	d->queue = calloc(n + 1, sizeof(*d->queue));
+	if (!d->du || !d->queue)
+		return -ENOMEM;
+
+	sd_event_source_unref(d->io);
+	watcher_free(d->w);
+	d->w = w;
+	d->watch_limit = false;
+	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);
+	r = sd_event_add_io(d->ev, &d->io, watcher_fd(w), EPOLLIN, on_inotify, d);
+	if (r < 0)
+		return r;
+	watch_config(d);
+	sd_event_source_set_time_relative(d->rescan, engine->cfg.rescan_usec);
+	sd_event_source_set_time_relative(d->fallback, engine->cfg.fallback_scan_usec);
+	enqueue_all(d);
+	return 0;
+}
+
+static void drain_all(struct daemon *d)
+{
+	while (d->n_queue)
+		on_drain(d->drain, d);
+}
+
+static void reload(struct daemon *d, const char *why)
+{
+	struct engine *e;
+	char err[4200] = "";
+	int r;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(d));
+	r = engine_open(d->root, d->config_path, &e, err, sizeof(err));
+	if (r < 0) {
+		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
+			   *err ? err : strerror(-r));
+	} else {
+		for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
+			log_simple(EVENT_CONFIG_ERROR, LOG_WARNING, "%s", e->cfg.warnings[i]);
+		r = adopt(d, e);
+		if (r < 0) {
+			engine_free(e);
+			log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed: %s", strerror(-r));
+		} else {
+			drain_all(d);
+			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users", why,
+				   d->n_users);
+		}
+	}
+	update_status(d);
+	sd_notify(0, "READY=1");
+}
+
+static int on_reload_defer(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)s;
+	if (d->reload_pending) {
+		d->reload_pending = false;
+		reload(d, "configuration or user database changed");
+	}
+	return on_drain(d->drain, d);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)s;
+	if (si->ssi_signo == SIGHUP) {
+		reload(d, "SIGHUP");
+		return 0;
+	}
+	sd_notify(0, "STOPPING=1");
+	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repairs",
+		   si->ssi_signo, d->repairs);
+	return sd_event_exit(d->ev, 0);
+}
+
+int daemon_run(const char *root, const char *config_path)
+{
+	struct daemon d = {.root = root, .config_path = config_path};
+	struct engine *e = NULL;
+	char err[4200] = "";
+	sigset_t ss;
+	int r;
+
+	r = engine_open(root, config_path, &e, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
+		fprintf(stderr, "sshmend: warning: %s\n", e->cfg.warnings[i]);
+	for (size_t i = 0; e->db->warnings && e->db->warnings[i]; i++)
+		fprintf(stderr, "sshmend: warning: %s\n", e->db->warnings[i]);
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+
+	r = sd_event_default(&d.ev);
+	if (r >= 0)
+		r = sd_event_add_signal(d.ev, NULL, SIGTERM, on_signal, &d);
+	if (r >= 0)
+		r = sd_event_add_signal(d.ev, NULL, SIGINT, on_signal, &d);
+	if (r >= 0)
+		r = sd_event_add_signal(d.ev, NULL, SIGHUP, on_signal, &d);
+	if (r >= 0)
+		r = sd_event_add_defer(d.ev, &d.drain, on_reload_defer, &d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d.drain, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d.ev, &d.rescan, CLOCK_MONOTONIC,
+					       e->cfg.rescan_usec, 0, on_rescan, &d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d.rescan, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d.ev, &d.fallback, CLOCK_MONOTONIC,
+					       e->cfg.fallback_scan_usec, 0, on_rescan, &d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d.fallback, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_set_watchdog(d.ev, true);
+	if (r >= 0)
+		r = adopt(&d, e);
+	else
+		engine_free(e);
+	if (r < 0) {
+		fprintf(stderr, "sshmend: cannot start: %s\n", strerror(-r));
+		goto out;
+	}
+	/* READY=1 only after the first full scan and repair. */
+	drain_all(&d);
+	log_simple(EVENT_STARTED, LOG_INFO, "started: watching %zu users, %zu paths, %lu repairs",
+		   d.n_users, watcher_n_registrations(d.w), d.repairs);
+	update_status(&d);
+	sd_notify(0, "READY=1");
+
+	r = sd_event_loop(d.ev);
+out:
+	drop_users(&d);
+	sd_event_source_unref(d.io);
+	sd_event_source_unref(d.drain);
+	sd_event_source_unref(d.rescan);
+	sd_event_source_unref(d.fallback);
+	watcher_free(d.w);
+	engine_free(d.engine);
+	sd_event_unref(d.ev);
+	return r < 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;
+}

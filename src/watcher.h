@@ -1,0 +1,41 @@
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * inotify, wrapped: owners (users, or the configuration) register the names in
+ * directories they care about; an event on such a name touches its owners. Each
+ * directory is watched once however many owners share it, and watches are added on
+ * descriptors already checked (through /proc/self/fd), never on a path.
+ */
+
+struct watcher;
+
+/* A registration under this name is touched by any name in its directory. */
+#define WATCHER_ANY_NAME "*"
+
+typedef void (*watcher_touch_fn)(void *userdata, size_t owner);
+typedef void (*watcher_overflow_fn)(void *userdata);
+
+int watcher_new(struct watcher **ret);
+void watcher_free(struct watcher *w);
+int watcher_fd(const struct watcher *w);
+
+/* Start a new set of registrations for OWNER; it replaces the old at watcher_commit(). */
+void watcher_begin(struct watcher *w, size_t owner);
+/*
+ * Care about NAME in the directory open as DIRFD (NAME "" for the directory itself).
+ * -ENOSPC when the kernel's watch limit is reached: the registration is dropped and
+ * the caller falls back to periodic scans.
+ */
+int watcher_add(struct watcher *w, int dirfd, const char *name);
+int watcher_commit(struct watcher *w);
+/* Drop every registration of OWNER. */
+void watcher_forget(struct watcher *w, size_t owner);
+
+/* Read what is pending and report touched owners; a queue overflow calls OVERFLOW. */
+int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,
+		     void *userdata);
+
+size_t watcher_n_watches(const struct watcher *w);
+size_t watcher_n_registrations(const struct watcher *w);
