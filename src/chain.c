@@ -37,7 +37,7 @@ static void pop_elem(struct chain *c)
 	struct chain_elem *e = &c->elems[--c->n_elems];
 
 	free(e->path);
-	if (e->fd >= 0)
+	if (e->fd >= 0 && !e->borrowed)
 		close(e->fd);
 }
 
@@ -91,15 +91,62 @@ static int stop(struct chain *c, enum chain_status s, int error, const char *dir
 	return c->stopped_at ? 0 : -ENOMEM;
 }
 
-int chain_resolve(int rootfd, const char *path, struct chain *ret)
+/* The deepest element of BASE whose path is a prefix of PATH, or -1. */
+static int base_prefix(const struct chain *base, const char *path)
+{
+	if (!base || base->n_links > 0)
+		return -1;
+	for (size_t k = base->n_elems; k-- > 0;) {
+		const char *p = base->elems[k].path;
+		size_t n = strlen(p);
+
+		if (!S_ISDIR(base->elems[k].st.st_mode))
+			continue;
+		if (strcmp(p, "/") == 0 || (strncmp(path, p, n) == 0 && (path[n] == '/' || !path[n])))
+			return (int)k;
+	}
+	return -1;
+}
+
+static int borrow(struct chain *c, const struct chain *base, int upto)
+{
+	for (int i = 0; i <= upto; i++) {
+		const struct chain_elem *e = &base->elems[i];
+		char *p = strdup(e->path);
+		int r;
+
+		if (!p || push_elem(c, p, e->fd, &e->st, false) < 0) {
+			free(p);
+			return -ENOMEM;
+		}
+		c->elems[c->n_elems - 1].borrowed = true;
+		if (i < upto && (r = note_searched(c, e)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret)
 {
 	struct chain c = {0};
-	_cleanup_free_ char *rest = strdup(path);
+	_cleanup_free_ char *rest = NULL;
 	unsigned links = 0;
 	bool tainted = false;
 	struct stat st;
-	int fd, r;
+	int fd, r, k = base_prefix(base, path);
 
+	if (k >= 0) {
+		const char *bp = base->elems[k].path;
+
+		rest = strdup(strcmp(bp, "/") == 0 ? path : path + strlen(bp));
+		if (!rest)
+			return -ENOMEM;
+		r = borrow(&c, base, k);
+		if (r < 0)
+			goto fail;
+		goto walk;
+	}
+	rest = strdup(path);
 	if (!rest)
 		return -ENOMEM;
 	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -119,7 +166,7 @@ int chain_resolve(int rootfd, const char *path, struct chain *ret)
 			return -ENOMEM;
 		}
 	}
-
+walk:
 	for (;;) {
 		char *name = rest, *next;
 		struct chain_elem *top = &c.elems[c.n_elems - 1];

@@ -25,6 +25,7 @@ struct chain_elem {
 	int fd;     /* O_PATH, never a symlink */
 	struct stat st;
 	bool tainted;
+	bool borrowed; /* fd belongs to the base chain it came from */
 };
 
 struct chain_link {
@@ -50,8 +51,12 @@ struct chain {
 	char *stopped_at;   /* the component path where the walk stopped, when not OK */
 };
 
-/* Resolve PATH (absolute, inside the root open as ROOTFD). */
-int chain_resolve(int rootfd, const char *path, struct chain *ret);
+/*
+ * Resolve PATH (absolute, inside the root open as ROOTFD). BASE, if not NULL, is a
+ * chain resolved just before without symlinks: its deepest element that is a prefix of
+ * PATH is reused rather than walked again. BASE must outlive the result.
+ */
+int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret);
 void chain_done(struct chain *c);
 
 /* The last element reached, or NULL. */

@@ -384,13 +384,14 @@ static int judge_link(struct run *r, const struct chain_link *l, const struct ve
 	return set_text(&f->reason, "symlink in a directory the user can write; not followed");
 }
 
-static int run_keys_file(struct run *r, const char *path, const struct chain *home)
+static int run_keys_file(struct run *r, const char *path, const struct chain *home, struct chain *prev)
 {
 	struct chain c;
 	struct verdict v;
 	int home_idx = -1, safe_from = 0, q;
 
-	q = chain_resolve(r->e->rootfd, path, &c);
+	/* Walk only what the previous keys file (or the home) did not already reach. */
+	q = chain_resolve(r->e->rootfd, path, prev->n_elems ? prev : home, &c);
 	if (q < 0)
 		return q;
 	verdict_keys_file(&r->vin, path, &c, &v);
@@ -436,7 +437,18 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	}
 	if (q >= 0)
 		q = visit_chain(r, &c);
-	chain_done(&c);
+	/* Keep what this walk opened for the next keys file; drop the older one. */
+	if (q >= 0 && c.n_links == 0 && c.n_elems > 0) {
+		for (size_t i = 0; i < c.n_elems; i++)
+			for (size_t k = 0; c.elems[i].borrowed && k < prev->n_elems; k++)
+				if (prev->elems[k].fd == c.elems[i].fd && !prev->elems[k].borrowed) {
+					prev->elems[k].borrowed = true;
+					c.elems[i].borrowed = false;
+				}
+		chain_done(prev);
+		*prev = c;
+	} else
+		chain_done(&c);
 	return q;
 }
 
@@ -455,10 +467,10 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 		.visit = visit,
 		.userdata = userdata,
 	};
-	struct chain home;
+	struct chain home, prev = {0};
 	int q;
 
-	q = chain_resolve(e->rootfd, u->home, &home);
+	q = chain_resolve(e->rootfd, u->home, NULL, &home);
 	if (q < 0)
 		return q;
 	if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
@@ -475,8 +487,9 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 		if (q == -EINVAL)
 			continue; /* sshd refuses to start with such a token; nothing to judge */
 		if (q >= 0)
-			q = run_keys_file(&r, path, &home);
+			q = run_keys_file(&r, path, &home, &prev);
 	}
+	chain_done(&prev);
 	chain_done(&home);
 	free(r.seen);
 	if (q < 0) {

@@ -36,7 +36,7 @@ START_TEST(trusted_symlink_followed)
 {
 	struct chain c;
 
-	ck_assert_int_eq(chain_resolve(rootfd, "/home/alice/.ssh/authorized_keys", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/home/alice/.ssh/authorized_keys", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_uint_eq(c.n_elems, 6);
 	ck_assert_str_eq(c.elems[2].path, "/data/home");
@@ -60,7 +60,7 @@ START_TEST(user_symlink_tainted_and_confined)
 	ck_assert_int_eq(symlink("/etc/shadow", p), 0);
 	at("data/home/alice/.ssh", p, sizeof(p));
 	ck_assert_int_eq(chown(p, 1001, 1001) == 0 || geteuid() != 0, 1);
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_str_eq(chain_last(&c)->path, "/etc/shadow");
 	ck_assert(chain_last(&c)->tainted);
@@ -76,7 +76,7 @@ START_TEST(dotdot_cannot_leave_root)
 {
 	struct chain c;
 
-	ck_assert_int_eq(chain_resolve(rootfd, "/../../../etc/shadow", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/../../../etc/shadow", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_str_eq(chain_last(&c)->path, "/etc/shadow");
 	chain_done(&c);
@@ -87,11 +87,11 @@ START_TEST(missing_and_notdir)
 {
 	struct chain c;
 
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/bob/.ssh/authorized_keys", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/bob/.ssh/authorized_keys", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_MISSING);
 	ck_assert_str_eq(c.stopped_at, "/data/home/bob");
 	chain_done(&c);
-	ck_assert_int_eq(chain_resolve(rootfd, "/etc/shadow/x", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/etc/shadow/x", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_NOTDIR);
 	ck_assert_str_eq(c.stopped_at, "/etc/shadow");
 	chain_done(&c);
@@ -105,9 +105,37 @@ START_TEST(symlink_loop)
 
 	at("data/loop", p, sizeof(p));
 	ck_assert_int_eq(symlink("loop", p), 0);
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/loop/x", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/loop/x", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_LOOP);
 	chain_done(&c);
+}
+END_TEST
+
+START_TEST(base_is_reused)
+{
+	struct chain home, c;
+
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice", NULL, &home), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &home, &c), 0);
+	ck_assert_int_eq(c.status, CHAIN_OK);
+	ck_assert_uint_eq(c.n_elems, 6);
+	ck_assert(c.elems[3].borrowed);
+	ck_assert_int_eq(c.elems[3].fd, home.elems[3].fd);
+	ck_assert(!c.elems[4].borrowed);
+	/* Every directory looked up in still needs search permission. */
+	ck_assert_uint_eq(c.n_searched, 5);
+	chain_done(&c);
+	/* A path that leaves the base by ".." still resolves right. */
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/../../../etc/shadow", &home, &c), 0);
+	ck_assert_str_eq(chain_last(&c)->path, "/etc/shadow");
+	chain_done(&c);
+	/* A sibling that merely shares a prefix of characters is not under the base. */
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alicex", &home, &c), 0);
+	ck_assert_int_eq(c.status, CHAIN_MISSING);
+	ck_assert(c.elems[2].borrowed);
+	ck_assert_uint_eq(c.n_elems, 3);
+	chain_done(&c);
+	chain_done(&home);
 }
 END_TEST
 
@@ -118,7 +146,7 @@ START_TEST(fifo_does_not_hang)
 
 	at("data/fifo", p, sizeof(p));
 	ck_assert_int_eq(mkfifo(p, 0600), 0);
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/fifo", &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/fifo", NULL, &c), 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert(S_ISFIFO(chain_last(&c)->st.st_mode));
 	chain_done(&c);
@@ -136,6 +164,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, dotdot_cannot_leave_root);
 	tcase_add_test(tc, missing_and_notdir);
 	tcase_add_test(tc, symlink_loop);
+	tcase_add_test(tc, base_is_reused);
 	tcase_add_test(tc, fifo_does_not_hang);
 	suite_add_tcase(s, tc);
 	return s;
