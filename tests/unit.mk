@@ -5,7 +5,9 @@ UNIT_TESTS = \
 	tests/test-policy \
 	tests/test-sshdconf \
 	tests/test-config \
-	tests/test-chain
+	tests/test-chain \
+	tests/test-watcher \
+	tests/test-journal
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -29,3 +31,9 @@ tests_test_config_LDADD = $(UNIT_LDADD)
 tests_test_chain_SOURCES = tests/test-chain.c
 tests_test_chain_CFLAGS = $(UNIT_CFLAGS)
 tests_test_chain_LDADD = $(UNIT_LDADD)
+tests_test_watcher_SOURCES = tests/test-watcher.c
+tests_test_watcher_CFLAGS = $(UNIT_CFLAGS)
+tests_test_watcher_LDADD = $(UNIT_LDADD)
+tests_test_journal_SOURCES = tests/test-journal.c
+tests_test_journal_CFLAGS = $(UNIT_CFLAGS)
+tests_test_journal_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,166 @@
+#include <fcntl.h>
+#include "check-main.h"
+#include "unit-helpers.h"
+#include "watcher.h"
+
+static char *root;
+static struct watcher *w;
+static unsigned touched[8];
+static unsigned overflows;
+
+static void on_touch(void *ud, size_t owner)
+{
+	(void)ud;
+	if (owner < 8)
+		touched[owner]++;
+}
+
+static void on_overflow(void *ud)
+{
+	(void)ud;
+	overflows++;
+}
+
+static void setup(void)
+{
+	root = unit_tmproot();
+	unit_write(root, "home/alice/.ssh/authorized_keys", "");
+	unit_write(root, "home/bob/.ssh/authorized_keys", "");
+	ck_assert_int_eq(watcher_new(&w), 0);
+	memset(touched, 0, sizeof(touched));
+	overflows = 0;
+}
+
+static void teardown(void)
+{
+	watcher_free(w);
+	unit_rmtree(root);
+	free(root);
+}
+
+static int open_dir(const char *rel)
+{
+	char p[4200];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void run(const char *cmd)
+{
+	char c[8400];
+
+	snprintf(c, sizeof(c), "cd '%s' && %s", root, cmd);
+	ck_assert_int_eq(system(c), 0);
+}
+
+static void dispatch(void)
+{
+	ck_assert_int_eq(watcher_dispatch(w, on_touch, on_overflow, NULL), 0);
+}
+
+START_TEST(shared_directory_watched_once)
+{
+	int home = open_dir("home"), a = open_dir("home/alice"), b = open_dir("home/bob");
+
+	watcher_begin(w, 1);
+	ck_assert_int_eq(watcher_add(w, home, "alice"), 0);
+	ck_assert_int_eq(watcher_add(w, a, ".ssh"), 0);
+	ck_assert_int_eq(watcher_commit(w), 0);
+	watcher_begin(w, 2);
+	ck_assert_int_eq(watcher_add(w, home, "bob"), 0);
+	ck_assert_int_eq(watcher_add(w, b, ".ssh"), 0);
+	ck_assert_int_eq(watcher_commit(w), 0);
+	ck_assert_uint_eq(watcher_n_watches(w), 3); /* home, alice, bob */
+	ck_assert_uint_eq(watcher_n_registrations(w), 4);
+
+	run("chmod 777 home/alice/.ssh");
+	dispatch();
+	ck_assert_uint_ge(touched[1], 1);
+	ck_assert_uint_eq(touched[2], 0);
+	run("chmod 700 home/bob");
+	dispatch();
+	ck_assert_uint_ge(touched[2], 1);
+	/* A name nobody registered touches nobody. */
+	memset(touched, 0, sizeof(touched));
+	run("touch home/alice/other");
+	dispatch();
+	ck_assert_uint_eq(touched[1] + touched[2], 0);
+	close(home);
+	close(a);
+	close(b);
+}
+END_TEST
+
+START_TEST(commit_replaces_and_forget_drops)
+{
+	int home = open_dir("home"), a = open_dir("home/alice");
+
+	watcher_begin(w, 1);
+	watcher_add(w, home, "alice");
+	watcher_add(w, a, ".ssh");
+	watcher_commit(w);
+	ck_assert_uint_eq(watcher_n_watches(w), 2);
+	/* The new set no longer names alice's home: its watch goes. */
+	watcher_begin(w, 1);
+	watcher_add(w, home, "alice");
+	watcher_commit(w);
+	ck_assert_uint_eq(watcher_n_watches(w), 1);
+	ck_assert_uint_eq(watcher_n_registrations(w), 1);
+	run("chmod 777 home/alice/.ssh");
+	dispatch();
+	ck_assert_uint_eq(touched[1], 0);
+	watcher_forget(w, 1);
+	ck_assert_uint_eq(watcher_n_watches(w), 0);
+	close(home);
+	close(a);
+}
+END_TEST
+
+START_TEST(removed_directory_touches_owner)
+{
+	int s = open_dir("home/alice/.ssh");
+
+	watcher_begin(w, 3);
+	watcher_add(w, s, "authorized_keys");
+	watcher_commit(w);
+	close(s);
+	run("rm -rf home/alice/.ssh");
+	dispatch();
+	ck_assert_uint_ge(touched[3], 1);
+	/* The kernel dropped the watch; so did we. */
+	ck_assert_uint_eq(watcher_n_watches(w), 0);
+	ck_assert_uint_eq(watcher_n_registrations(w), 0);
+}
+END_TEST
+
+START_TEST(any_name)
+{
+	int home = open_dir("home");
+
+	watcher_begin(w, 4);
+	watcher_add(w, home, WATCHER_ANY_NAME);
+	watcher_commit(w);
+	run("mkdir home/carol");
+	dispatch();
+	ck_assert_uint_ge(touched[4], 1);
+	close(home);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("watcher");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, shared_directory_watched_once);
+	tcase_add_test(tc, commit_replaces_and_forget_drops);
+	tcase_add_test(tc, removed_directory_touches_owner);
+	tcase_add_test(tc, any_name);
+	suite_add_tcase(s, tc);
+	return s;
+}
