@@ -105,6 +105,9 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		} else if (user_report_has_drift(&rep)) {
 			status = CLI_EXIT_DRIFT;
 		}
+		print_warnings(rep.key_alerts);
+		for (size_t k = 0; rep.key_rejected && rep.key_rejected[k]; k++)
+			fprintf(stderr, "sshmend: %s: key rejected, not written\n", rep.key_rejected[k]);
 		if (json)
 			report_json_user(stdout, e->db, &rep, i == 0);
 		else

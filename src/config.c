@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "config.h"
+#include "dropin.h"
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
@@ -162,6 +163,54 @@ static int p_flap_backoff_max(struct config *c, const char *v)
 	return parse_sec(v, &c->flap_backoff_max_usec);
 }
 
+static int p_dropin_dir(struct config *c, const char *v)
+{
+	char *d;
+
+	/* Resolved inside the root like every other path, so ".." cannot leave it. */
+	if (v[0] != '/')
+		return -EINVAL;
+	d = strdup(v);
+	if (!d)
+		return -ENOMEM;
+	free(c->dropin_dir);
+	c->dropin_dir = d;
+	return 0;
+}
+
+static int p_min_rsa_bits(struct config *c, const char *v)
+{
+	unsigned long long n;
+	int r = parse_uint(v, 16384, &n);
+
+	/* sshd itself refuses RSA keys under 1024 bits. */
+	if (r < 0 || n < 1024)
+		return -EINVAL;
+	c->min_rsa_bits = (unsigned)n;
+	return 0;
+}
+
+static int p_bool(const char *v, bool *ret)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*ret = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int p_exclusive(struct config *c, const char *v)
+{
+	return p_bool(v, &c->exclusive);
+}
+
+static int p_exclusive_users(struct config *c, const char *v)
+{
+	return parse_list(&c->exclusive_users, v);
+}
+
 static const struct config_key keys[] = {
 	{"Users", "Include", p_include},
 	{"Users", "Exclude", p_exclude},
@@ -169,6 +218,10 @@ static const struct config_key keys[] = {
 	{"Policy", "Mode", p_mode},
 	{"Policy", "SshdFlavor", p_flavor},
 	{"Policy", "AuthorizedKeysFile", p_keys_file},
+	{"Keys", "DropInDirectory", p_dropin_dir},
+	{"Keys", "MinRSABits", p_min_rsa_bits},
+	{"Keys", "Exclusive", p_exclusive},
+	{"Keys", "ExclusiveUsers", p_exclusive_users},
 	{"Daemon", "RescanIntervalSec", p_rescan},
 	{"Daemon", "FallbackScanIntervalSec", p_fallback},
 	{"Daemon", "FlapThreshold", p_flap_threshold},
@@ -179,6 +232,7 @@ static const struct config_key keys[] = {
 
 static void defaults(struct config *c)
 {
+	c->min_rsa_bits = 2048;
 	c->rescan_usec = 600 * USEC_PER_SEC;
 	c->fallback_scan_usec = 60 * USEC_PER_SEC;
 	c->flap_threshold = 10;
@@ -399,6 +453,8 @@ int config_load(int rootfd, const char *path, struct config *ret, char *err, siz
 		if (r >= 0)
 			r = load_dropins(&c, rootfd, err, errlen);
 	}
+	if (r >= 0 && !c.dropin_dir && !(c.dropin_dir = strdup(DROPIN_DEFAULT_DIR)))
+		r = -ENOMEM;
 	if (r < 0) {
 		if (!*err)
 			snprintf(err, errlen, "%s: %s", path ? path : CONFIG_PATH, strerror(-r));
@@ -414,6 +470,8 @@ void config_done(struct config *c)
 	strv_free(c->include_users);
 	strv_free(c->exclude_users);
 	strv_free(c->authorized_keys);
+	free(c->dropin_dir);
+	strv_free(c->exclusive_users);
 	strv_free(c->files);
 	strv_free(c->warnings);
 	*c = (struct config){0};

@@ -25,6 +25,11 @@ struct config {
 	enum policy_mode mode;
 	enum sshd_flavor flavor;
 	char **authorized_keys; /* NULL: as sshd_config says */
+	/* [Keys] */
+	char *dropin_dir;
+	unsigned min_rsa_bits;
+	bool exclusive;
+	char **exclusive_users;
 	/* [Daemon], in microseconds and counts */
 	unsigned long long rescan_usec;
 	unsigned long long fallback_scan_usec;

@@ -132,6 +132,15 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			.message = msg,
 		};
 
+		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS) {
+			e.kind = EVENT_KEYS_SYNCED;
+			e.priority = LOG_NOTICE;
+			e.sshd_refused = -1;
+			snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved keys",
+				 rep->user->name, fi->path, rep->n_approved);
+			journal_log(&e);
+			continue;
+		}
 		if (fi->action == ACTION_FIXED) {
 			e.kind = EVENT_DRIFT_REPAIRED;
 			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
@@ -155,6 +164,10 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		if (f)
 			fprintf(f, "%s|%d|%d\n", fi->path, fi->problem, fi->action);
 	}
+	for (size_t k = 0; f && rep->key_rejected && rep->key_rejected[k]; k++)
+		fprintf(f, "rejected %s\n", rep->key_rejected[k]);
+	for (size_t k = 0; f && rep->key_alerts && rep->key_alerts[k]; k++)
+		fprintf(f, "alert %s\n", rep->key_alerts[k]);
 	if (!f || fclose(f) != 0)
 		return;
 	changed = !d->du[i].logged || strcmp(d->du[i].logged, sig) != 0;
@@ -162,6 +175,11 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		return;
 	free(d->du[i].logged);
 	d->du[i].logged = strdup(sig);
+	for (char **l = rep->key_rejected; l && *l; l++)
+		log_simple(EVENT_KEY_REJECTED, LOG_WARNING, "%s: drop-in key rejected, not written: %s",
+			   rep->user->name, *l);
+	for (char **l = rep->key_alerts; l && *l; l++)
+		log_simple(EVENT_KEY_REJECTED, LOG_WARNING, "%s: %s", rep->user->name, *l);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 		char msg[4600];
@@ -197,8 +215,9 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 	uint64_t now = now_usec(d);
 	const char *path = NULL;
 
+	/* Key syncs follow the operator's drop-ins; only mode and owner repairs can fight. */
 	for (size_t k = 0; k < rep->n_findings && !path; k++)
-		if (rep->findings[k].action == ACTION_FIXED)
+		if (rep->findings[k].action == ACTION_FIXED && rep->findings[k].problem != PROBLEM_KEYS)
 			path = rep->findings[k].path;
 	if (!path)
 		return false;
@@ -265,7 +284,7 @@ static void heal_user(struct daemon *d, size_t i)
 	}
 	watcher_commit(d->w);
 	for (size_t k = 0; k < rep.n_findings; k++)
-		if (rep.findings[k].action == ACTION_FIXED)
+		if (rep.findings[k].action == ACTION_FIXED && rep.findings[k].problem != PROBLEM_KEYS)
 			d->repairs++;
 	tell_findings(d, i, &rep);
 	flap_check(d, i, &rep);

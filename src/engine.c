@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chain.h"
+#include "dropin.h"
 #include "engine.h"
 #include "macro.h"
 #include "policy.h"
@@ -19,6 +20,7 @@ static const char *const problem_names[] = {
 	[PROBLEM_MISSING] = "missing",
 	[PROBLEM_UNREADABLE] = "unreadable",
 	[PROBLEM_FOREIGN_OWNER] = "foreign-owner",
+	[PROBLEM_KEYS] = "keys",
 };
 
 static const char *const action_names[] = {
@@ -452,6 +454,163 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	return q;
 }
 
+/* Create the missing .ssh in the home HOME_FD for U, policy's modes, on descriptors. */
+static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int q;
+
+	if (mkdirat(home_fd, name, 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	q = safe_open_component(home_fd, name, &fd);
+	if (q < 0)
+		return q;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	/* Ours only if it is the directory we just made: root's, empty, not replaced. */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_nlink != 2)
+		return -EEXIST;
+	q = safe_set_owner_mode(fd, &st, r->u->uid, r->u->gid, 0700);
+	if (q < 0)
+		return q;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int keys_finding(struct run *r, const char *path, enum action a, const char *reason)
+{
+	struct finding *f = add_finding(r, path, PROBLEM_KEYS);
+
+	if (!f)
+		return -ENOMEM;
+	f->action = a;
+	return set_text(&f->reason, reason);
+}
+
+/* The user's first keys file under the home, or NULL. */
+static char *first_home_keys_file(const struct engine *e, const struct user *u)
+{
+	size_t hl = strlen(u->home);
+
+	while (hl > 1 && u->home[hl - 1] == '/')
+		hl--;
+	for (size_t i = 0; e->keys_files && e->keys_files[i]; i++) {
+		char *p = NULL;
+
+		if (sshd_expand_authorized_keys(e->keys_files[i], u, &p) < 0)
+			continue;
+		if (strncmp(p, u->home, hl) == 0 && p[hl] == '/' && !strstr(p, "/../"))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static int visit_dropin(struct run *r)
+{
+	_cleanup_close_ int top = -1, udir = -1;
+
+	if (!r->visit)
+		return 0;
+	if (safe_open_in_root(r->e->rootfd, r->e->cfg.dropin_dir, O_PATH | O_DIRECTORY, &top) < 0)
+		return 0;
+	if (r->visit(r->userdata, top, r->u->name) < 0)
+		return 0;
+	if (safe_open_component(top, r->u->name, &udir) >= 0)
+		(void)r->visit(r->userdata, udir, "*");
+	return 0;
+}
+
+static int sync_keys(struct run *r)
+{
+	_cleanup_free_ char *target = NULL;
+	_cleanup_close_ int made = -1;
+	struct dropin_set set = {0};
+	struct chain c = {0};
+	const struct chain_elem *dir;
+	bool changed = false;
+	int q, dirfd;
+
+	q = dropin_load(r->e->rootfd, r->e->cfg.dropin_dir, r->u->name, r->e->cfg.min_rsa_bits, &set);
+	if (q < 0)
+		return q == -EINVAL ? 0 : q;
+	(void)visit_dropin(r);
+	r->rep->n_approved = set.n;
+	for (size_t i = 0; set.rejected && set.rejected[i]; i++)
+		if ((q = strv_push(&r->rep->key_rejected, set.rejected[i])) < 0)
+			goto out;
+	for (size_t i = 0; set.alerts && set.alerts[i]; i++)
+		if ((q = strv_push(&r->rep->key_alerts, set.alerts[i])) < 0)
+			goto out;
+	target = first_home_keys_file(r->e, r->u);
+	if (!target) {
+		q = set.n ? keys_finding(r, r->u->home, ACTION_REFUSED,
+					 "no AuthorizedKeysFile under the home to hold approved keys")
+			  : 0;
+		goto out;
+	}
+	q = chain_resolve(r->e->rootfd, target, NULL, &c);
+	if (q < 0)
+		goto out;
+	if (c.n_links || (c.status != CHAIN_OK && c.status != CHAIN_MISSING)) {
+		/* The chain findings already say why; nothing is written through it. */
+		q = set.n ? keys_finding(r, target, ACTION_REFUSED, "the keys file's chain is unsafe")
+			  : 0;
+		goto out;
+	}
+	dir = c.status == CHAIN_OK ? &c.elems[c.n_elems - 2] : chain_last(&c);
+	if (c.status == CHAIN_MISSING && strcmp(c.stopped_at, target) != 0) {
+		/* Only .ssh itself may be missing, right below the home. */
+		bool below_home = r->vin.home_realpath && strcmp(dir->path, r->vin.home_realpath) == 0;
+
+		if (!set.n) {
+			q = 0;
+			goto out;
+		}
+		size_t sl = strlen(c.stopped_at);
+		bool is_parent = strncmp(target, c.stopped_at, sl) == 0 && target[sl] == '/' &&
+				 !strchr(target + sl + 1, '/');
+
+		if (!below_home || !is_parent) {
+			q = keys_finding(r, target, ACTION_REFUSED, "its directory is missing");
+			goto out;
+		}
+		if (r->mode != ENGINE_FIX) {
+			q = keys_finding(r, target, ACTION_WOULD_FIX, "approved keys to write");
+			goto out;
+		}
+		q = make_ssh_dir(r, dir->fd, strrchr(c.stopped_at, '/') + 1, &made);
+		if (q < 0) {
+			q = keys_finding(r, target, ACTION_FAILED, strerror(-q));
+			goto out;
+		}
+	}
+	dirfd = made >= 0 ? made : dir->fd;
+	if (made < 0 && (!S_ISDIR(dir->st.st_mode) || (dir->st.st_uid != 0 && dir->st.st_uid != r->u->uid) ||
+			 (dir->st.st_mode & 022))) {
+		q = set.n ? keys_finding(r, target, ACTION_REFUSED,
+					 "its directory is writable by others or owned by someone else")
+			  : 0;
+		goto out;
+	}
+	q = dropin_apply(dirfd, strrchr(target, '/') + 1, &set, r->u->uid, r->u->gid, 0600,
+			 r->mode == ENGINE_FIX, &changed);
+	if (q < 0)
+		q = keys_finding(r, target, ACTION_FAILED,
+				 q == -EBADMSG  ? "approved keys block has no end marker"
+				 : q == -EMLINK ? "hard link: the same file stands elsewhere too"
+				 : q == -EBADFD ? "not a regular file"
+						: strerror(-q));
+	else if (changed)
+		q = keys_finding(r, target, r->mode == ENGINE_FIX ? ACTION_FIXED : ACTION_WOULD_FIX,
+				 "approved keys block out of date");
+out:
+	chain_done(&c);
+	dropin_set_done(&set);
+	return q;
+}
+
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
 		    engine_visit_fn visit, void *userdata, struct user_report *ret)
 {
@@ -490,6 +649,8 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 			q = run_keys_file(&r, path, &home, &prev);
 	}
 	chain_done(&prev);
+	if (q >= 0)
+		q = sync_keys(&r);
 	chain_done(&home);
 	free(r.seen);
 	if (q < 0) {
@@ -508,6 +669,8 @@ void user_report_done(struct user_report *r)
 		free(r->findings[i].reason);
 	}
 	free(r->findings);
+	strv_free(r->key_rejected);
+	strv_free(r->key_alerts);
 	*r = (struct user_report){0};
 }
 

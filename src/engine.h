@@ -22,6 +22,7 @@ enum problem {
 	PROBLEM_MISSING,
 	PROBLEM_UNREADABLE,
 	PROBLEM_FOREIGN_OWNER,
+	PROBLEM_KEYS, /* the approved keys block differs from the drop-in directory */
 };
 
 enum action {
@@ -54,6 +55,9 @@ struct user_report {
 	bool sshd_accepts; /* as found, before any repair */
 	struct finding *findings;
 	size_t n_findings;
+	char **key_rejected; /* drop-in lines never written: "FILE:LINE: why" */
+	char **key_alerts;   /* drop-in files or directories ignored */
+	size_t n_approved;   /* approved keys in the drop-in directory */
 };
 
 struct engine {
@@ -86,7 +90,11 @@ int engine_select_users(const struct engine *e, char *const *names, const struct
  */
 typedef int (*engine_visit_fn)(void *userdata, int dirfd, const char *name);
 
-/* Check (and with ENGINE_FIX repair) every chain of U; VISIT may be NULL. */
+/*
+ * Check (and with ENGINE_FIX repair) every chain of U, then bring the approved keys
+ * block of U's first keys file under home in line with the drop-in directory; VISIT
+ * may be NULL.
+ */
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
 		    engine_visit_fn visit, void *userdata, struct user_report *ret);
 void user_report_done(struct user_report *r);

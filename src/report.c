@@ -24,6 +24,7 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		fputs(f->reason ? f->reason : "wrong type", out);
 		return;
 	case PROBLEM_MISSING:
+	case PROBLEM_KEYS:
 		fputs(f->reason ? f->reason : "missing", out);
 		return;
 	case PROBLEM_HARDLINK:

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <linux/openat2.h>
@@ -195,4 +196,86 @@ int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int create_temp(int dirfd, const char *name, char *tmp, size_t tmplen)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		unsigned long long rnd;
+		int fd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return negative_errno();
+		snprintf(tmp, tmplen, ".%s.sshmend-%016llx", name, rnd);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return negative_errno();
+	}
+	return -EEXIST;
+}
+
+int safe_replace_file(int dirfd, const char *name, const struct stat *expect, const char *data,
+		      size_t len, uid_t uid, gid_t gid, mode_t mode)
+{
+	_cleanup_close_ int fd = -1, dfd = -1;
+	char tmp[512];
+	struct stat now;
+	size_t off = 0;
+	int r;
+
+	if (strchr(name, '/'))
+		return -EINVAL;
+	/* A real descriptor of the same directory, for fsync(). */
+	dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negative_errno();
+	fd = create_temp(dfd, name, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = negative_errno();
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	/* Still the file that was read? A user may have appended meanwhile. */
+	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT || expect) {
+			r = errno == ENOENT ? -EAGAIN : negative_errno();
+			goto fail;
+		}
+	} else if (!expect || !same_file(&now, expect)) {
+		r = -EAGAIN;
+		goto fail;
+	}
+	if (renameat(dfd, tmp, dfd, name) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	(void)fsync(dfd);
+	return 0;
+fail:
+	(void)unlinkat(dfd, tmp, 0);
+	return r;
 }

@@ -7,7 +7,9 @@ UNIT_TESTS = \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
-	tests/test-journal
+	tests/test-journal \
+	tests/test-dropin \
+	tests/test-keys
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -37,3 +39,9 @@ tests_test_watcher_LDADD = $(UNIT_LDADD)
 tests_test_journal_SOURCES = tests/test-journal.c
 tests_test_journal_CFLAGS = $(UNIT_CFLAGS)
 tests_test_journal_LDADD = $(UNIT_LDADD)
+tests_test_keys_SOURCES = tests/test-keys.c
+tests_test_keys_CFLAGS = $(UNIT_CFLAGS)
+tests_test_keys_LDADD = $(UNIT_LDADD)
+tests_test_dropin_SOURCES = tests/test-dropin.c
+tests_test_dropin_CFLAGS = $(UNIT_CFLAGS)
+tests_test_dropin_LDADD = $(UNIT_LDADD)

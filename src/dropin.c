@@ -1,0 +1,374 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include "dropin.h"
+#include "keys.h"
+#include "macro.h"
+#include "safeio.h"
+#include "strv.h"
+
+#define DROPIN_FILE_MAX (1u << 20)
+
+static bool root_only(const struct stat *st)
+{
+	return st->st_uid == 0 && !(st->st_mode & 022);
+}
+
+static int alert(struct dropin_set *s, const char *path, const char *why)
+{
+	char buf[4200];
+
+	snprintf(buf, sizeof(buf), "%s: %s, ignoring", path, why);
+	return strv_push(&s->alerts, buf);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_key(struct dropin_set *s, const struct key_line *k, const char *line, size_t len,
+		   const char *source, unsigned lineno)
+{
+	struct approved_key *n, *a;
+
+	if (dropin_contains(s, k->blob, k->blob_len))
+		return 0; /* the first file that names a key wins */
+	n = realloc(s->keys, (s->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->keys = n;
+	a = &n[s->n];
+	*a = (struct approved_key){.lineno = lineno};
+	a->line = strndup(line, len);
+	a->fingerprint = strdup(k->fingerprint);
+	a->type = strdup(k->type);
+	a->comment = k->comment ? strdup(k->comment) : NULL;
+	a->source = strdup(source);
+	a->blob = malloc(k->blob_len ? k->blob_len : 1);
+	if (!a->line || !a->fingerprint || !a->type || (k->comment && !a->comment) || !a->source ||
+	    !a->blob) {
+		free(a->line);
+		free(a->fingerprint);
+		free(a->type);
+		free(a->comment);
+		free(a->source);
+		free(a->blob);
+		return -ENOMEM;
+	}
+	memcpy(a->blob, k->blob, k->blob_len);
+	a->blob_len = k->blob_len;
+	s->n++;
+	return 0;
+}
+
+static int load_file(struct dropin_set *s, int dfd, const char *dir, const char *name,
+		     unsigned min_rsa_bits)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL, *path = NULL;
+	size_t len;
+	struct stat st;
+	unsigned lineno = 0;
+	int r;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -ENOMEM;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : alert(s, path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return alert(s, path, "not a regular file");
+	if (!root_only(&st))
+		return alert(s, path, "not owned by root or writable by group or others");
+	r = safe_read_all(fd, DROPIN_FILE_MAX, &buf, &len);
+	if (r < 0)
+		return alert(s, path, strerror(-r));
+	for (size_t off = 0; off < len;) {
+		const char *line = buf + off;
+		const char *nl = memchr(line, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - line) : len - off;
+		struct key_line k = {0};
+		char why[256] = "", msg[4600];
+
+		off += n + (nl ? 1 : 0);
+		lineno++;
+		r = key_parse_line(line, n, min_rsa_bits, &k, why, sizeof(why));
+		if (r == 1)
+			continue;
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "%s:%u: %s", path, lineno, why);
+			r = strv_push(&s->rejected, msg);
+		} else
+			r = add_key(s, &k, line + strspn(line, " \t"), n - strspn(line, " \t"), name,
+				    lineno);
+		key_line_done(&k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int dropin_load(int rootfd, const char *dir, const char *user, unsigned min_rsa_bits,
+		struct dropin_set *ret)
+{
+	struct dropin_set s = {0};
+	_cleanup_free_ char *udir = NULL;
+	_cleanup_close_ int top = -1, dfd = -1;
+	char **names = NULL;
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (strchr(user, '/') || user[0] == '.')
+		return -EINVAL;
+	if (asprintf(&udir, "%s/%s", dir, user) < 0)
+		return -ENOMEM;
+	r = safe_open_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY, &top);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		*ret = s;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (fstat(top, &st) < 0)
+		return negative_errno();
+	if (!root_only(&st)) {
+		r = alert(&s, dir, "not owned by root or writable by group or others");
+		goto done;
+	}
+	dfd = openat(top, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		r = errno == ENOENT ? 0 : alert(&s, udir, strerror(errno));
+		goto done;
+	}
+	s.present = true;
+	if (fstat(dfd, &st) < 0) {
+		r = negative_errno();
+		goto done;
+	}
+	if (!root_only(&st)) {
+		r = alert(&s, udir, "not owned by root or writable by group or others");
+		goto done;
+	}
+	d = fdopendir(TAKE_FD(dfd));
+	if (!d) {
+		r = negative_errno();
+		goto done;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || n < 5 || strcmp(de->d_name + n - 4, ".pub") != 0)
+			continue;
+		if ((r = strv_push(&names, de->d_name)) < 0)
+			break;
+	}
+	if (names)
+		qsort(names, strv_length(names), sizeof(char *), name_cmp);
+	for (size_t i = 0; r >= 0 && names && names[i]; i++)
+		r = load_file(&s, dirfd(d), udir, names[i], min_rsa_bits);
+	closedir(d);
+	strv_free(names);
+done:
+	if (r < 0) {
+		dropin_set_done(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void dropin_set_done(struct dropin_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->keys[i].line);
+		free(s->keys[i].fingerprint);
+		free(s->keys[i].type);
+		free(s->keys[i].comment);
+		free(s->keys[i].source);
+		free(s->keys[i].blob);
+	}
+	free(s->keys);
+	strv_free(s->rejected);
+	strv_free(s->alerts);
+	*s = (struct dropin_set){0};
+}
+
+bool dropin_contains(const struct dropin_set *s, const unsigned char *blob, size_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->keys[i].blob_len == len && memcmp(s->keys[i].blob, blob, len) == 0)
+			return true;
+	return false;
+}
+
+/* Does the line at P (LEN bytes, no newline) equal MARKER, ignoring a trailing '\r'? */
+static bool is_marker(const char *p, size_t len, const char *marker)
+{
+	size_t m = strlen(marker);
+
+	if (len && p[len - 1] == '\r')
+		len--;
+	return len == m && memcmp(p, marker, m) == 0;
+}
+
+int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
+		 size_t *ret_len, bool *changed)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	bool in_block = false, placed = false;
+	size_t off = 0;
+
+	if (!f)
+		return -ENOMEM;
+	while (off < old_len) {
+		const char *line = old + off;
+		const char *nl = memchr(line, '\n', old_len - off);
+		size_t n = nl ? (size_t)(nl - line) : old_len - off;
+		size_t whole = n + (nl ? 1 : 0);
+
+		off += whole;
+		if (!in_block && is_marker(line, n, DROPIN_BEGIN)) {
+			in_block = true;
+			continue;
+		}
+		if (in_block) {
+			if (!is_marker(line, n, DROPIN_END))
+				continue;
+			in_block = false;
+			/* The block goes back where it stood. */
+			if (!placed && set->n) {
+				fputs(DROPIN_BEGIN "\n", f);
+				for (size_t i = 0; i < set->n; i++)
+					fprintf(f, "%s\n", set->keys[i].line);
+				fputs(DROPIN_END "\n", f);
+			}
+			placed = true;
+			continue;
+		}
+		fwrite(line, 1, whole, f);
+	}
+	/* A begin marker without its end: what followed it is the user's; keep it. */
+	if (in_block) {
+		fclose(f);
+		return -EBADMSG;
+	}
+	if (!placed && set->n) {
+		if (old_len && old[old_len - 1] != '\n')
+			fputc('\n', f);
+		fputs(DROPIN_BEGIN "\n", f);
+		for (size_t i = 0; i < set->n; i++)
+			fprintf(f, "%s\n", set->keys[i].line);
+		fputs(DROPIN_END "\n", f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	*changed = out_len != old_len || memcmp(out, old, old_len) != 0;
+	*ret_len = out_len;
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+#define DROPIN_RETRIES 8
+#define KEYS_FILE_MAX (8u << 20)
+
+/* Read NAME (a regular file with one link) into *buf; *st as read. -ENOENT if missing. */
+static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, size_t *len,
+			  struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st->st_mode))
+		return -EBADFD;
+	if (st->st_nlink > 1)
+		return -EMLINK;
+	r = safe_read_all(fd, KEYS_FILE_MAX, buf, len);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
+		 mode_t mode, bool write, bool *changed)
+{
+	_cleanup_free_ char *carry = NULL;
+	size_t carry_len = 0;
+
+	*changed = false;
+	for (int attempt = 0; attempt < DROPIN_RETRIES; attempt++) {
+		_cleanup_free_ char *buf = NULL, *out = NULL;
+		_cleanup_close_ int fd = -1;
+		size_t len = 0, out_len;
+		struct stat st, after;
+		bool differs, exists;
+		int r;
+
+		r = read_keys_file(dirfd, name, &fd, &buf, &len, &st);
+		exists = r >= 0;
+		if (r == -ENOENT) {
+			buf = strdup("");
+			if (!buf)
+				return -ENOMEM;
+		} else if (r < 0)
+			return r;
+		if (carry_len) {
+			/* Lines appended to the file we replaced, after we had read it. */
+			char *n = realloc(buf, len + carry_len + 2);
+
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+			if (len && buf[len - 1] != '\n' && carry[0] != '\n')
+				buf[len++] = '\n';
+			memcpy(buf + len, carry, carry_len);
+			len += carry_len;
+			buf[len] = 0;
+		}
+		r = dropin_merge(buf, len, set, &out, &out_len, &differs);
+		if (r < 0)
+			return r;
+		if (!differs && !exists && set->n == 0)
+			return 0;
+		if (!differs)
+			return 0;
+		*changed = true;
+		if (!write)
+			return 0;
+		r = safe_replace_file(dirfd, name, exists ? &st : NULL, out, out_len,
+				      exists ? st.st_uid : uid, exists ? st.st_gid : gid,
+				      exists ? st.st_mode & 07777 : mode);
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
+			return r;
+		free(carry);
+		carry = NULL;
+		carry_len = 0;
+		/* An append that opened the old file before the rename lands in the old inode. */
+		if (exists && fstat(fd, &after) == 0 && after.st_size > st.st_size) {
+			carry_len = (size_t)(after.st_size - st.st_size);
+			carry = malloc(carry_len + 1);
+			if (!carry)
+				return -ENOMEM;
+			if (pread(fd, carry, carry_len, st.st_size) != (ssize_t)carry_len)
+				return -EIO;
+			continue;
+		}
+		return 0;
+	}
+	return -EAGAIN;
+}

@@ -1,0 +1,58 @@
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/*
+ * Approved keys: DropInDirectory/USER/\*.pub, root's alone, each line validated as sshd
+ * parses it, merged into the user's first keys file between two marker lines. Lines
+ * outside the block are the user's and are kept byte for byte.
+ */
+
+#define DROPIN_DEFAULT_DIR "/etc/sshmend/keys.d"
+#define DROPIN_BEGIN "# sshmend: approved keys, managed from the drop-in directory; do not edit"
+#define DROPIN_END "# sshmend: end of approved keys"
+
+struct approved_key {
+	char *line;        /* the line as written, without its newline */
+	char *fingerprint; /* SHA256:... */
+	char *type;
+	char *comment;
+	char *source;      /* drop-in file name */
+	unsigned lineno;
+	unsigned char *blob;
+	size_t blob_len;
+};
+
+struct dropin_set {
+	struct approved_key *keys; /* by file name, then line; one per key blob */
+	size_t n;
+	char **rejected; /* "FILE:LINE: why" for lines that will never be written */
+	char **alerts;   /* directories or files ignored for their owner or mode */
+	bool present;    /* the user's drop-in directory exists */
+};
+
+/* Load USER's approved keys from DIR (a path inside ROOTFD). A missing directory is empty. */
+int dropin_load(int rootfd, const char *dir, const char *user, unsigned min_rsa_bits,
+		struct dropin_set *ret);
+void dropin_set_done(struct dropin_set *s);
+
+/*
+ * The keys file's new text: OLD with its approved block replaced by SET (appended at the
+ * end when there is none; removed when SET is empty). *changed tells whether it differs.
+ */
+int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
+		 size_t *ret_len, bool *changed);
+
+/* Is BLOB among the approved keys? */
+bool dropin_contains(const struct dropin_set *set, const unsigned char *blob, size_t len);
+
+/*
+ * Bring NAME in DIRFD (the checked .ssh, O_PATH) in line with SET: read it, merge,
+ * and with WRITE replace it safely (a new file, renamed over; retried when the user
+ * changed it meanwhile, and lines the user appended to the old file during the
+ * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
+ * one keeps its owner and mode. *changed says whether the file differs (or differed).
+ */
+int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
+		 mode_t mode, bool write, bool *changed);
