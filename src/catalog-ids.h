@@ -18,7 +18,11 @@
 	X(SUPPRESSED, "suppressed", "6c90f440b7cb4d058177fa1250b9abb5")                            \
 	X(CONFIG_ERROR, "config-error", "4aef36b4fc194b7bbb0f372ed4e86ff0")                        \
 	X(KEYS_SYNCED, "keys-synced", "330ee1f709c84bb682a4f71676aceac8")                          \
-	X(KEY_REJECTED, "key-rejected", "0e969c5b28944feb9cd52a4b8a0dac76")
+	X(KEY_REJECTED, "key-rejected", "0e969c5b28944feb9cd52a4b8a0dac76")                        \
+	X(KEY_UNAPPROVED, "key-unapproved", "42f41a84df6346cbbbf58051032545fd")                    \
+	X(KEY_REMOVED, "key-removed", "167445034e014a7dbc24d382c189c108")                          \
+	X(KEY_QUARANTINED, "key-quarantined", "9eb006b9f20149ea85ba58d9c37ad00b")                  \
+	X(KEYS_BASELINE, "keys-baseline", "70093cbfd8ba42b5abcbd4216f5d7557")
 
 enum event_kind {
 #define X(e, name, id) EVENT_##e,

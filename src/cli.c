@@ -1,11 +1,13 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include "audit.h"
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
 #include "macro.h"
 #include "report.h"
+#include "strv.h"
 
 #define USAGE_LINE "Usage: sshmend [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
 
@@ -121,8 +123,73 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	return status;
 }
 
+static int list_keys(const struct cli_options *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	struct engine *e = NULL;
+	const struct user **users = NULL;
+	size_t n = 0;
+	char err[512];
+	int c, r, status = CLI_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			puts("Usage: sshmend [--root DIR] [--config FILE] keys [--json] [USER...]");
+			return CLI_EXIT_OK;
+		default:
+			fprintf(stderr, "sshmend: keys: unknown option\n" USAGE_LINE);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	r = open_engine(o, &e);
+	if (r)
+		return r;
+	r = engine_select_users(e, argv + optind, &users, &n, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
+		engine_free(e);
+		return CLI_EXIT_USAGE;
+	}
+	if (json)
+		fputs("{\"users\":[", stdout);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(strv_freep) char **state = NULL;
+		struct key_list l = {0};
+
+		(void)audit_state_load(e->rootfd, users[i]->name, &state);
+		r = engine_list_keys(e, users[i], state, &l);
+		if (r < 0) {
+			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
+			status = CLI_EXIT_DRIFT;
+			continue;
+		}
+		if (json)
+			report_keys_json_user(stdout, users[i], &l, i == 0);
+		else
+			report_keys_human(stdout, users[i], &l);
+		key_list_done(&l);
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	free(users);
+	engine_free(e);
+	return status;
+}
+
 int cli_dispatch(const struct cli_options *o, int argc, char **argv)
 {
+	if (strcmp(argv[0], "keys") == 0)
+		return list_keys(o, argc, argv);
 	if (strcmp(argv[0], "check") == 0)
 		return run_chains(o, argc, argv, false);
 	if (strcmp(argv[0], "fix") == 0)

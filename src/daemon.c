@@ -6,6 +6,7 @@
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include "audit.h"
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
@@ -46,6 +47,7 @@ struct daemon {
 	bool reload_pending;
 	bool watch_limit;
 	unsigned long repairs;
+	unsigned long baseline_users, baseline_keys; /* recorded since last told */
 };
 
 static uint64_t now_usec(const struct daemon *d)
@@ -205,6 +207,97 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 	}
 }
 
+static void log_key(struct daemon *d, enum event_kind k, int prio, const struct user *u,
+		    const char *path, const char *fp, const char *comment, const char *what)
+{
+	char msg[4600];
+	struct event e = {.kind = k, .priority = prio, .message = msg, .user = u->name,
+			  .path = path, .fingerprint = fp, .comment = comment, .sshd_refused = -1};
+
+	(void)d;
+	snprintf(msg, sizeof(msg), "%s: key %s%s%s%s %s", u->name, fp, comment ? " (" : "",
+		 comment ? comment : "", comment ? ")" : "", what);
+	journal_log(&e);
+}
+
+/* Compare the keys in the user's files with what was remembered, and say what changed. */
+static void audit_user(struct daemon *d, size_t i, const struct user_report *rep)
+{
+	const struct user *u = d->users[i];
+	int rootfd = d->engine->rootfd;
+	_cleanup_(strv_freep) char **state = NULL;
+	struct key_list l = {0};
+	bool dirty = false;
+
+	for (char **q = rep->quarantined; q && *q; q++)
+		log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, u, rep->keys_file, *q, NULL,
+			"moved to quarantine: Exclusive= allows approved keys only");
+	if (audit_state_load(rootfd, u->name, &state) < 0 ||
+	    engine_list_keys(d->engine, u, state, &l) < 0)
+		return;
+	if (!state) {
+		size_t n = 0;
+
+		for (size_t k = 0; k < l.n; k++)
+			n += l.e[k].fingerprint != NULL;
+		d->baseline_users++;
+		d->baseline_keys += n;
+		(void)audit_state_save(rootfd, u->name, &l);
+		key_list_done(&l);
+		return;
+	}
+	for (size_t k = 0; k < l.n; k++) {
+		const struct key_entry *e = &l.e[k];
+		int was;
+
+		if (!e->fingerprint)
+			continue;
+		was = audit_state_status(state, e->fingerprint);
+		if (was != (int)e->status)
+			dirty = true;
+		if (was < 0 && e->status == KEY_UNAPPROVED)
+			log_key(d, EVENT_KEY_UNAPPROVED, LOG_WARNING, u, e->file, e->fingerprint,
+				e->comment, "appeared outside the approved set");
+	}
+	for (char **s = state; *s; s++) {
+		const char *sp = strchr(*s, ' ');
+		bool present = false;
+
+		for (size_t k = 0; sp && k < l.n && !present; k++)
+			present = l.e[k].fingerprint &&
+				  strlen(l.e[k].fingerprint) == (size_t)(sp - *s) &&
+				  strncmp(l.e[k].fingerprint, *s, (size_t)(sp - *s)) == 0;
+		if (present || !sp)
+			continue;
+		{
+			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
+
+			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, rep->keys_file, fp, NULL,
+				"is gone from the keys files");
+		}
+		dirty = true;
+	}
+	if (dirty)
+		(void)audit_state_save(rootfd, u->name, &l);
+	key_list_done(&l);
+}
+
+static void tell_baseline(struct daemon *d)
+{
+	if (!d->baseline_users)
+		return;
+	{
+		char msg[256];
+		struct event e = {.kind = EVENT_KEYS_BASELINE, .priority = LOG_INFO, .message = msg,
+				  .sshd_refused = -1, .count = d->baseline_keys};
+
+		snprintf(msg, sizeof(msg), "recorded the keys of %lu users (%lu keys) as the baseline",
+			 d->baseline_users, d->baseline_keys);
+		journal_log(&e);
+	}
+	d->baseline_users = d->baseline_keys = 0;
+}
+
 static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* A user whose chain keeps drifting back: stop for a while, longer each time. */
@@ -287,6 +380,7 @@ static void heal_user(struct daemon *d, size_t i)
 		if (rep.findings[k].action == ACTION_FIXED && rep.findings[k].problem != PROBLEM_KEYS)
 			d->repairs++;
 	tell_findings(d, i, &rep);
+	audit_user(d, i, &rep);
 	flap_check(d, i, &rep);
 	user_report_done(&rep);
 }
@@ -306,6 +400,7 @@ static int on_drain(sd_event_source *s, void *userdata)
 	d->n_queue -= n;
 	if (d->n_queue == 0) {
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		tell_baseline(d);
 		update_status(d);
 	}
 	return 0;
@@ -429,7 +524,7 @@ static void drop_users(struct daemon *d)
 }
 
 /* Take ENGINE (new users, configuration): fresh watches, every chain queued. */
-static int adopt(struct daemon *d, struct engine *engine)
+static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 {
 	const struct user **users;
 	size_t n;
@@ -440,8 +535,9 @@ static int adopt(struct daemon *d, struct engine *engine)
 	r = engine_select_users(engine, NULL, &users, &n, err, sizeof(err));
 	if (r < 0)
 		return r;
-	r = watcher_new(&w);
-	if (r < 0) {
+	if (pre)
+		w = pre;
+	else if ((r = watcher_new(&w)) < 0) {
 		free(users);
 		return r;
 	}
@@ -478,19 +574,30 @@ static void drain_all(struct daemon *d)
 
 static void reload(struct daemon *d, const char *why)
 {
+	struct watcher *pre = NULL;
 	struct engine *e;
 	char err[4200] = "";
 	int r;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(d));
+	/* Watch the configuration anew before reading it: a write that lands while we
+	 * read must not fall between the old watches and the new ones. */
+	if (watcher_new(&pre) >= 0) {
+		struct watcher *old = d->w;
+
+		d->w = pre;
+		watch_config(d);
+		d->w = old;
+	}
 	r = engine_open(d->root, d->config_path, &e, err, sizeof(err));
 	if (r < 0) {
+		watcher_free(pre);
 		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
 			   *err ? err : strerror(-r));
 	} else {
 		for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
 			log_simple(EVENT_CONFIG_ERROR, LOG_WARNING, "%s", e->cfg.warnings[i]);
-		r = adopt(d, e);
+		r = adopt(d, e, pre);
 		if (r < 0) {
 			engine_free(e);
 			log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed: %s", strerror(-r));
@@ -579,7 +686,7 @@ int daemon_run(const char *root, const char *config_path)
 	if (r >= 0)
 		r = sd_event_set_watchdog(d.ev, true);
 	if (r >= 0)
-		r = adopt(&d, e);
+		r = adopt(&d, e, NULL);
 	else
 		engine_free(e);
 	if (r < 0) {

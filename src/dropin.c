@@ -33,7 +33,7 @@ static int add_key(struct dropin_set *s, const struct key_line *k, const char *l
 {
 	struct approved_key *n, *a;
 
-	if (dropin_contains(s, k->blob, k->blob_len))
+	if (dropin_contains(s, k->fingerprint, k->certificate))
 		return 0; /* the first file that names a key wins */
 	n = realloc(s->keys, (s->n + 1) * sizeof(*n));
 	if (!n)
@@ -46,19 +46,15 @@ static int add_key(struct dropin_set *s, const struct key_line *k, const char *l
 	a->type = strdup(k->type);
 	a->comment = k->comment ? strdup(k->comment) : NULL;
 	a->source = strdup(source);
-	a->blob = malloc(k->blob_len ? k->blob_len : 1);
-	if (!a->line || !a->fingerprint || !a->type || (k->comment && !a->comment) || !a->source ||
-	    !a->blob) {
+	a->certificate = k->certificate;
+	if (!a->line || !a->fingerprint || !a->type || (k->comment && !a->comment) || !a->source) {
 		free(a->line);
 		free(a->fingerprint);
 		free(a->type);
 		free(a->comment);
 		free(a->source);
-		free(a->blob);
 		return -ENOMEM;
 	}
-	memcpy(a->blob, k->blob, k->blob_len);
-	a->blob_len = k->blob_len;
 	s->n++;
 	return 0;
 }
@@ -191,7 +187,6 @@ void dropin_set_done(struct dropin_set *s)
 		free(s->keys[i].type);
 		free(s->keys[i].comment);
 		free(s->keys[i].source);
-		free(s->keys[i].blob);
 	}
 	free(s->keys);
 	strv_free(s->rejected);
@@ -199,10 +194,11 @@ void dropin_set_done(struct dropin_set *s)
 	*s = (struct dropin_set){0};
 }
 
-bool dropin_contains(const struct dropin_set *s, const unsigned char *blob, size_t len)
+bool dropin_contains(const struct dropin_set *s, const char *fingerprint, bool certificate)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->keys[i].blob_len == len && memcmp(s->keys[i].blob, blob, len) == 0)
+		if (s->keys[i].certificate == certificate &&
+		    strcmp(s->keys[i].fingerprint, fingerprint) == 0)
 			return true;
 	return false;
 }
@@ -276,6 +272,46 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 	return 0;
 }
 
+int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
+			    char **ret, size_t *ret_len, char ***removed)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	bool in_block = false;
+	int r = 0;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t off = 0; off < old_len && r >= 0;) {
+		const char *line = old + off;
+		const char *nl = memchr(line, '\n', old_len - off);
+		size_t n = nl ? (size_t)(nl - line) : old_len - off;
+		size_t whole = n + (nl ? 1 : 0);
+		struct key_line k = {0};
+		char why[256];
+
+		off += whole;
+		if (is_marker(line, n, DROPIN_BEGIN) || is_marker(line, n, DROPIN_END))
+			in_block = is_marker(line, n, DROPIN_BEGIN);
+		else if (!in_block && key_parse_line(line, n, 1024, &k, why, sizeof(why)) == 0 &&
+			 !dropin_contains(set, k.fingerprint, k.certificate)) {
+			_cleanup_free_ char *copy = strndup(line, n);
+
+			key_line_done(&k);
+			r = copy ? strv_push(removed, copy) : -ENOMEM;
+			continue;
+		}
+		key_line_done(&k);
+		fwrite(line, 1, whole, f);
+	}
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	*ret_len = out_len;
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
 #define DROPIN_RETRIES 8
 #define KEYS_FILE_MAX (8u << 20)
 
@@ -303,7 +339,7 @@ static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, 
 }
 
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
-		 mode_t mode, bool write, bool *changed)
+		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, bool *changed)
 {
 	_cleanup_free_ char *carry = NULL;
 	size_t carry_len = 0;
@@ -311,6 +347,7 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 	*changed = false;
 	for (int attempt = 0; attempt < DROPIN_RETRIES; attempt++) {
 		_cleanup_free_ char *buf = NULL, *out = NULL;
+		_cleanup_(strv_freep) char **stripped = NULL;
 		_cleanup_close_ int fd = -1;
 		size_t len = 0, out_len;
 		struct stat st, after;
@@ -338,19 +375,31 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			len += carry_len;
 			buf[len] = 0;
 		}
+		if (keep) {
+			char *s2;
+			size_t s2_len;
+
+			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped);
+			if (r < 0)
+				return r;
+			free(buf);
+			buf = s2;
+			len = s2_len;
+		}
 		r = dropin_merge(buf, len, set, &out, &out_len, &differs);
 		if (r < 0)
 			return r;
-		if (!differs && !exists && set->n == 0)
-			return 0;
-		if (!differs)
+		if (!differs && !stripped)
 			return 0;
 		*changed = true;
 		if (!write)
 			return 0;
+		/* Kept before they leave the file: nothing is ever deleted outright. */
+		if (stripped && (r = keep(userdata, stripped)) < 0)
+			return r;
 		r = safe_replace_file(dirfd, name, exists ? &st : NULL, out, out_len,
 				      exists ? st.st_uid : uid, exists ? st.st_gid : gid,
-				      exists ? st.st_mode & 07777 : mode);
+				      exists ? st.st_mode & 07777 : mode, true);
 		if (r == -EAGAIN)
 			continue;
 		if (r < 0)

@@ -20,8 +20,7 @@ struct approved_key {
 	char *comment;
 	char *source;      /* drop-in file name */
 	unsigned lineno;
-	unsigned char *blob;
-	size_t blob_len;
+	bool certificate;
 };
 
 struct dropin_set {
@@ -44,8 +43,18 @@ void dropin_set_done(struct dropin_set *s);
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed);
 
-/* Is BLOB among the approved keys? */
-bool dropin_contains(const struct dropin_set *set, const unsigned char *blob, size_t len);
+/*
+ * For Exclusive=: OLD without the key lines outside the block that are not approved;
+ * the lines taken out are added to *removed. Invalid lines and comments stay.
+ */
+int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
+			    char **ret, size_t *ret_len, char ***removed);
+
+/*
+ * Is this key among the approved ones? By fingerprint, which sees through encodings,
+ * and by kind: a certificate shares its fingerprint with its plain key.
+ */
+bool dropin_contains(const struct dropin_set *set, const char *fingerprint, bool certificate);
 
 /*
  * Bring NAME in DIRFD (the checked .ssh, O_PATH) in line with SET: read it, merge,
@@ -53,6 +62,9 @@ bool dropin_contains(const struct dropin_set *set, const unsigned char *blob, si
  * changed it meanwhile, and lines the user appended to the old file during the
  * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
  * one keeps its owner and mode. *changed says whether the file differs (or differed).
+ * With KEEP (Exclusive=), unapproved key lines outside the block are taken out too,
+ * after KEEP has stored them; if it fails, nothing is replaced.
  */
+typedef int (*dropin_keep_fn)(void *userdata, char *const *lines);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
-		 mode_t mode, bool write, bool *changed);
+		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, bool *changed);

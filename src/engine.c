@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "audit.h"
 #include "chain.h"
 #include "dropin.h"
 #include "engine.h"
@@ -250,12 +251,12 @@ static const char *element_complaint(const struct run *r, const struct chain *c,
 		for (size_t s = 0; s < c->n_searched; s++)
 			if (c->searched[s].st_ino == el->st.st_ino &&
 			    c->searched[s].st_dev == el->st.st_dev &&
-			    !verdict_user_may(r->u, &el->st, X_OK)) {
+			    !verdict_user_may_fd(r->u, el->fd, &el->st, X_OK)) {
 				snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s",
 					 r->u->name, keys_path, "Permission denied");
 				return buf;
 			}
-	} else if (!verdict_user_may(r->u, &el->st, R_OK)) {
+	} else if (!verdict_user_may_fd(r->u, el->fd, &el->st, R_OK)) {
 		snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s", r->u->name,
 			 keys_path, "Permission denied");
 		return buf;
@@ -338,7 +339,31 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 			       : 0;
 	}
 
-	pr = policy_expect(&r->pin, &el->st, parent, zone, is_file, &x);
+	{
+		struct policy_element pe = {
+			.st = &el->st,
+			.parent = parent,
+			.zone = zone,
+			.is_file = is_file,
+			.user_has_access =
+				verdict_user_may_fd(r->u, el->fd, &el->st, is_file ? R_OK : X_OK),
+		};
+
+		pr = policy_expect(&r->pin, &pe, &x);
+		if (pr == POLICY_MATCHES && !pe.user_has_access && r->u->uid != 0) {
+			/* Mode bits grant it, yet the user is denied: a named ACL entry. */
+			f = add_finding(r, el->path, PROBLEM_UNREADABLE);
+			if (!f)
+				return -ENOMEM;
+			f->found = el->st;
+			f->action = ACTION_REFUSED;
+			f->sshd_rejects = complaint != NULL;
+			if (set_text(&f->sshd_message, complaint) < 0)
+				return -ENOMEM;
+			return set_text(&f->reason, "a POSIX ACL entry denies the user; "
+						    "sshmend does not edit ACLs");
+		}
+	}
 	if (pr == POLICY_MATCHES && !(is_file && el->st.st_nlink > 1))
 		return 0;
 
@@ -522,6 +547,21 @@ static int visit_dropin(struct run *r)
 	return 0;
 }
 
+static int keep_quarantined(void *userdata, char *const *lines)
+{
+	struct run *r = userdata;
+	int q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, lines);
+
+	for (size_t i = 0; q >= 0 && lines[i]; i++)
+		q = strv_push(&r->rep->quarantined, lines[i]);
+	return q;
+}
+
+static bool is_exclusive(const struct engine *e, const struct user *u)
+{
+	return e->cfg.exclusive || strv_contains(e->cfg.exclusive_users, u->name);
+}
+
 static int sync_keys(struct run *r)
 {
 	_cleanup_free_ char *target = NULL;
@@ -544,6 +584,10 @@ static int sync_keys(struct run *r)
 		if ((q = strv_push(&r->rep->key_alerts, set.alerts[i])) < 0)
 			goto out;
 	target = first_home_keys_file(r->e, r->u);
+	if (target && !(r->rep->keys_file = strdup(target))) {
+		q = -ENOMEM;
+		goto out;
+	}
 	if (!target) {
 		q = set.n ? keys_finding(r, r->u->home, ACTION_REFUSED,
 					 "no AuthorizedKeysFile under the home to hold approved keys")
@@ -595,7 +639,8 @@ static int sync_keys(struct run *r)
 		goto out;
 	}
 	q = dropin_apply(dirfd, strrchr(target, '/') + 1, &set, r->u->uid, r->u->gid, 0600,
-			 r->mode == ENGINE_FIX, &changed);
+			 r->mode == ENGINE_FIX, is_exclusive(r->e, r->u) ? keep_quarantined : NULL, r,
+			 &changed);
 	if (q < 0)
 		q = keys_finding(r, target, ACTION_FAILED,
 				 q == -EBADMSG  ? "approved keys block has no end marker"
@@ -671,7 +716,79 @@ void user_report_done(struct user_report *r)
 	free(r->findings);
 	strv_free(r->key_rejected);
 	strv_free(r->key_alerts);
+	strv_free(r->quarantined);
+	free(r->keys_file);
 	*r = (struct user_report){0};
+}
+
+/* Read one keys file for the audit, through a checked chain; unsafe ones are skipped. */
+static int scan_keys_file(const struct engine *e, const char *path, struct key_list *l)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	const struct chain_elem *last;
+	struct chain c;
+	struct stat st;
+	size_t len;
+	int q;
+
+	q = chain_resolve(e->rootfd, path, NULL, &c);
+	if (q < 0)
+		return q;
+	last = chain_last(&c);
+	if (c.status != CHAIN_OK || c.n_links || !S_ISREG(last->st.st_mode) || c.n_elems < 2) {
+		chain_done(&c);
+		return 0;
+	}
+	fd = openat(c.elems[c.n_elems - 2].fd, strrchr(last->path, '/') + 1,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	chain_done(&c);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	q = safe_read_all(fd, 8u << 20, &buf, &len);
+	if (q < 0)
+		return 0;
+	return audit_scan(path, buf, len, l);
+}
+
+int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
+		     struct key_list *ret)
+{
+	struct key_list l = {0};
+	struct dropin_set set = {0};
+	int q;
+
+	q = dropin_load(e->rootfd, e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, &set);
+	if (q < 0 && q != -EINVAL)
+		return q;
+	for (size_t i = 0; q >= 0 && e->keys_files && e->keys_files[i]; i++) {
+		_cleanup_free_ char *path = NULL;
+
+		if (sshd_expand_authorized_keys(e->keys_files[i], u, &path) < 0)
+			continue;
+		q = scan_keys_file(e, path, &l);
+	}
+	for (size_t i = 0; q >= 0 && i < l.n; i++) {
+		struct key_entry *k = &l.e[i];
+		int was;
+
+		if (!k->fingerprint)
+			continue;
+		was = audit_state_status(state, k->fingerprint);
+		if (dropin_contains(&set, k->fingerprint, k->certificate))
+			k->status = KEY_APPROVED;
+		else if (!state || was == KEY_USER)
+			k->status = KEY_USER;
+		else
+			k->status = KEY_UNAPPROVED;
+	}
+	dropin_set_done(&set);
+	if (q < 0) {
+		key_list_done(&l);
+		return q;
+	}
+	*ret = l;
+	return 0;
 }
 
 bool user_report_has_drift(const struct user_report *r)

@@ -58,7 +58,11 @@ struct user_report {
 	char **key_rejected; /* drop-in lines never written: "FILE:LINE: why" */
 	char **key_alerts;   /* drop-in files or directories ignored */
 	size_t n_approved;   /* approved keys in the drop-in directory */
+	char **quarantined;  /* lines moved to quarantine (Exclusive=) */
+	char *keys_file;     /* where approved keys go, when there is such a file */
 };
+
+struct key_list;
 
 struct engine {
 	int rootfd;
@@ -98,6 +102,14 @@ typedef int (*engine_visit_fn)(void *userdata, int dirfd, const char *name);
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
 		    engine_visit_fn visit, void *userdata, struct user_report *ret);
 void user_report_done(struct user_report *r);
+
+/*
+ * Every key line in U's keys files, with its status: approved (in the drop-in
+ * directory), user (known since the recorded baseline, or no baseline yet), unapproved,
+ * invalid. STATE is what audit_state_load() gave (may be NULL).
+ */
+int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
+		     struct key_list *ret);
 
 /* Does the report hold drift (check) or anything not fixed (fix)? */
 bool user_report_has_drift(const struct user_report *r);

@@ -108,6 +108,8 @@ static void emit(const struct event *ev)
 			fprintf(stderr, " sshd_refused=%d", ev->sshd_refused);
 		if (ev->count)
 			fprintf(stderr, " count=%lu", ev->count);
+		if (ev->fingerprint)
+			fprintf(stderr, " fingerprint=%s", ev->fingerprint);
 		fputs("]\n", stderr);
 		return;
 	}
@@ -134,6 +136,10 @@ static void emit(const struct event *ev)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_REASON=%s", ev->reason);
 	if (ev->count)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_COUNT=%lu", ev->count);
+	if (ev->fingerprint)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINT=%s", ev->fingerprint);
+	if (ev->comment)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_COMMENT=%s", ev->comment);
 	sd_journal_sendv(iov, n);
 }
 

@@ -21,6 +21,8 @@ struct event {
 	const char *problem;
 	const char *reason;
 	unsigned long count; /* SSHMEND_COUNT, for summaries */
+	const char *fingerprint;
+	const char *comment;
 };
 
 const char *event_name(enum event_kind k);

@@ -652,8 +652,8 @@ static bool token_is_blob(const char *token, size_t len)
 {
 	_cleanup_free_ unsigned char *blob = NULL;
 	struct wire w;
-	const char *s;
-	size_t blen, n;
+	const char *s = NULL;
+	size_t blen, n = 0;
 
 	if (b64_decode(token, len, &blob, &blen, NULL, 0) < 0)
 		return false;

@@ -12,6 +12,7 @@ static const char usage_text[] =
 	"  check [--json] [USER...]            report what sshd would refuse, change nothing\n"
 	"  fix [--dry-run] [--json] [USER...]  repair modes and owners, then report\n"
 	"  daemon                              fix once, then watch and heal, logging to the journal\n"
+	"  keys [--json] [USER...]             list each user's keys, fingerprints and status\n"
 	"\n"
 	"Options:\n"
 	"  --root DIR     treat DIR as the root of the file system (a mounted volume)\n"

@@ -20,11 +20,13 @@ static void add_access(const struct user *u, bool is_file, struct expect *e)
 		e->mode |= is_file ? 0004 : 0001;
 }
 
-enum policy_result policy_expect(const struct policy_input *in, const struct stat *st,
-				 const struct stat *parent, enum zone zone, bool is_file,
+enum policy_result policy_expect(const struct policy_input *in, const struct policy_element *el,
 				 struct expect *ret)
 {
 	const struct user *u = in->user;
+	const struct stat *st = el->st, *parent = el->parent;
+	enum zone zone = el->zone;
+	bool is_file = el->is_file;
 	struct expect e = {.uid = st->st_uid, .gid = st->st_gid, .mode = st->st_mode & 07777};
 	bool strict = in->mode == POLICY_STRICT;
 
@@ -46,7 +48,9 @@ enum policy_result policy_expect(const struct policy_input *in, const struct sta
 	}
 	/* Group and other write go everywhere, whatever sshd's flavour: images move. */
 	e.mode &= ~(mode_t)022;
-	add_access(u, is_file, &e);
+	/* Access an ACL already grants is left alone, as long as the owner stays. */
+	if (!(el->user_has_access && e.uid == st->st_uid && e.gid == st->st_gid))
+		add_access(u, is_file, &e);
 	*ret = e;
 
 	if (e.uid == st->st_uid && e.gid == st->st_gid && e.mode == (st->st_mode & 07777))

@@ -30,10 +30,15 @@ struct policy_input {
 	const struct userdb *db;
 };
 
-/*
- * What should an element with stat ST be? PARENT is the stat of the directory
- * holding it as found (NULL for the root). IS_FILE: the keys file itself.
- */
-enum policy_result policy_expect(const struct policy_input *in, const struct stat *st,
-				 const struct stat *parent, enum zone zone, bool is_file,
+/* What the engine knows of an element beyond its stat. */
+struct policy_element {
+	const struct stat *st;
+	const struct stat *parent; /* the directory holding it as found; NULL for the root */
+	enum zone zone;
+	bool is_file;
+	bool user_has_access; /* the user may search or read it now, ACLs included */
+};
+
+/* What should the element be? */
+enum policy_result policy_expect(const struct policy_input *in, const struct policy_element *el,
 				 struct expect *ret);

@@ -1,4 +1,5 @@
 #include <string.h>
+#include "audit.h"
 #include "report.h"
 
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len)
@@ -34,7 +35,7 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		break;
 	}
 	if (!f->has_state) {
-		fprintf(out, "cannot be inspected: %s", f->reason ? f->reason : "error");
+		fputs(f->reason ? f->reason : "cannot be inspected", out);
 		return;
 	}
 	report_owner_name(db, f->found.st_uid, a, sizeof(a));
@@ -154,6 +155,57 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 		if (f->reason) {
 			fputs(",\"reason\":", out);
 			json_string(out, f->reason);
+		}
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+void report_keys_human(FILE *out, const struct user *u, const struct key_list *l)
+{
+	if (l->n == 0) {
+		fprintf(out, "%s: no keys\n", u->name);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct key_entry *e = &l->e[i];
+
+		if (e->status == KEY_INVALID)
+			fprintf(out, "%s: %s:%u: invalid: %s\n", u->name, e->file, e->lineno, e->why);
+		else
+			fprintf(out, "%s: %s:%u: %s %s %s%s%s\n", u->name, e->file, e->lineno,
+				key_status_to_string(e->status), e->fingerprint, e->type,
+				e->comment ? " " : "", e->comment ? e->comment : "");
+	}
+}
+
+void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first)
+{
+	if (!first)
+		fputc(',', out);
+	fputs("{\"user\":", out);
+	json_string(out, u->name);
+	fputs(",\"keys\":[", out);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct key_entry *e = &l->e[i];
+
+		fputs(i ? ",{\"file\":" : "{\"file\":", out);
+		json_string(out, e->file);
+		fprintf(out, ",\"line\":%u,\"status\":\"%s\"", e->lineno,
+			key_status_to_string(e->status));
+		if (e->fingerprint) {
+			fputs(",\"fingerprint\":", out);
+			json_string(out, e->fingerprint);
+			fputs(",\"type\":", out);
+			json_string(out, e->type);
+		}
+		if (e->comment) {
+			fputs(",\"comment\":", out);
+			json_string(out, e->comment);
+		}
+		if (e->why) {
+			fputs(",\"reason\":", out);
+			json_string(out, e->why);
 		}
 		fputc('}', out);
 	}

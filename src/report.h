@@ -10,5 +10,11 @@ void report_json_begin(FILE *out);
 void report_json_user(FILE *out, const struct userdb *db, const struct user_report *r, bool first);
 void report_json_end(FILE *out);
 
+struct key_list;
+
+/* sshmend keys: one line per key, or one JSON document (begin/user/end as above). */
+void report_keys_human(FILE *out, const struct user *u, const struct key_list *l);
+void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first);
+
 /* An owner as a name when the user database knows the uid, else the number. */
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len);

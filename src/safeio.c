@@ -223,7 +223,7 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t tmplen)
 }
 
 int safe_replace_file(int dirfd, const char *name, const struct stat *expect, const char *data,
-		      size_t len, uid_t uid, gid_t gid, mode_t mode)
+		      size_t len, uid_t uid, gid_t gid, mode_t mode, bool durable)
 {
 	_cleanup_close_ int fd = -1, dfd = -1;
 	char tmp[512];
@@ -255,7 +255,7 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		r = negative_errno();
 		goto fail;
 	}
@@ -273,7 +273,8 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 		r = negative_errno();
 		goto fail;
 	}
-	(void)fsync(dfd);
+	if (durable)
+		(void)fsync(dfd);
 	return 0;
 fail:
 	(void)unlinkat(dfd, tmp, 0);

@@ -34,10 +34,11 @@ int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid,
  * name (O_CREAT|O_EXCL|O_NOFOLLOW, never a planted one), owner and mode set on its
  * descriptor, written, fsync'ed, renamed over NAME, and the directory fsync'ed. EXPECT
  * is NAME as it was read (NULL: it must not exist); if NAME changed since, -EAGAIN and
- * nothing is replaced. Errors leave NAME untouched.
+ * nothing is replaced. Errors leave NAME untouched. DURABLE: fsync the file and the
+ * directory (keys files); state that can be rebuilt skips it.
  */
 int safe_replace_file(int dirfd, const char *name, const struct stat *expect, const char *data,
-		      size_t len, uid_t uid, gid_t gid, mode_t mode);
+		      size_t len, uid_t uid, gid_t gid, mode_t mode, bool durable);
 
 /* Read the whole regular file open in FD (at most MAX bytes) into a NUL-terminated buffer. */
 int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len);

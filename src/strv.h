@@ -9,3 +9,8 @@ int strv_push_unique(char ***l, const char *s);
 bool strv_contains(char *const *l, const char *s);
 void strv_free(char **l);
 int strv_split_ws(char ***ret, const char *s);
+
+static inline void strv_freep(char ***l)
+{
+	strv_free(*l);
+}

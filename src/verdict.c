@@ -1,6 +1,10 @@
+#include <endian.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+#include "macro.h"
 #include "verdict.h"
 
 bool verdict_user_may(const struct user *u, const struct stat *st, int what)
@@ -16,6 +20,146 @@ bool verdict_user_may(const struct user *u, const struct stat *st, int what)
 	return st->st_mode & bits;
 }
 
+/* The on-disk form of system.posix_acl_access (little endian), as the kernel hands it out. */
+#define ACL_XATTR_VERSION 2
+#define ACL_TAG_USER 0x02
+#define ACL_TAG_GROUP_OBJ 0x04
+#define ACL_TAG_GROUP 0x08
+#define ACL_TAG_MASK 0x10
+#define ACL_TAG_OTHER 0x20
+#define ACL_XATTR_MAX 65536 /* XATTR_SIZE_MAX */
+
+struct acl_entry_le {
+	uint16_t tag;
+	uint16_t perm;
+	uint32_t id;
+};
+
+/*
+ * The kernel's access check for a user who does not own the inode (acl_permission_check()
+ * and posix_acl_permission()): 1 allowed, 0 denied, -1 when the mode bits decide (no ACL,
+ * an empty mask, or it cannot be read). FD is an O_PATH descriptor of the inode;
+ * /proc/self/fd/N names that inode, never a path.
+ */
+static int acl_user_may(const struct user *u, int fd, const struct stat *st, int what)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	_cleanup_free_ struct acl_entry_le *e = NULL;
+	unsigned want = what == R_OK ? 04 : 01;
+	bool found = false;
+	char proc[64];
+	uint32_t version;
+	ssize_t n;
+	size_t k;
+
+	/* The owner gets the owner bits; with no group bits (the mask) the ACL is not read. */
+	if (fd < 0 || st->st_uid == u->uid || !(st->st_mode & 070))
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = getxattr(proc, "system.posix_acl_access", NULL, 0);
+	if (n < 4 || n > ACL_XATTR_MAX)
+		return -1;
+	buf = malloc((size_t)n);
+	if (!buf)
+		return -1;
+	n = getxattr(proc, "system.posix_acl_access", buf, (size_t)n);
+	if (n < 4 || (n - 4) % sizeof(struct acl_entry_le) != 0)
+		return -1;
+	memcpy(&version, buf, 4);
+	if (le32toh(version) != ACL_XATTR_VERSION)
+		return -1;
+	k = (size_t)(n - 4) / sizeof(struct acl_entry_le);
+	e = malloc(k * sizeof(*e) + 1);
+	if (!e)
+		return -1;
+	memcpy(e, buf + 4, k * sizeof(*e));
+	for (size_t i = 0; i < k; i++) {
+		e[i].tag = le16toh(e[i].tag);
+		e[i].perm = le16toh(e[i].perm);
+		e[i].id = le32toh(e[i].id);
+	}
+	/* Entries come sorted: owner, named users, owning group, named groups, mask, other. */
+	for (size_t i = 0; i < k; i++) {
+		bool match;
+
+		switch (e[i].tag) {
+		case ACL_TAG_USER:
+			match = e[i].id == u->uid;
+			break;
+		case ACL_TAG_GROUP_OBJ:
+		case ACL_TAG_GROUP:
+			match = user_in_group(u, e[i].tag == ACL_TAG_GROUP_OBJ ? st->st_gid : e[i].id);
+			found = found || match;
+			match = match && (e[i].perm & want) == want;
+			break;
+		case ACL_TAG_OTHER:
+			return found ? 0 : (e[i].perm & want) == want;
+		default:
+			match = false;
+			break;
+		}
+		if (!match)
+			continue;
+		/* A named user or a granting group entry: the mask, if any, has the last word. */
+		for (size_t m = i + 1; m < k; m++)
+			if (e[m].tag == ACL_TAG_MASK)
+				return (e[i].perm & e[m].perm & want) == want;
+		return (e[i].perm & want) == want;
+	}
+	return -1;
+}
+
+bool verdict_user_may_fd(const struct user *u, int fd, const struct stat *st, int what)
+{
+	int r;
+
+	if (u->uid == 0)
+		return true;
+	r = acl_user_may(u, fd, st, what);
+	return r >= 0 ? r : verdict_user_may(u, st, what);
+}
+
+/* The descriptor the chain holds for the inode of ST, or -1. */
+static int chain_fd_of(const struct chain *c, const struct stat *st)
+{
+	int i = chain_find(c, st);
+
+	return i < 0 ? -1 : c->elems[i].fd;
+}
+
+/*
+ * Debian's user-group-modes rule, as its sshd applies it (secure_permissions()): a
+ * group-writable element passes when its group exists, every account whose primary
+ * group it is is the user logging in (not the element's owner: a root-owned home in
+ * the user's private group passes, a root:root g+w directory does not), the owner
+ * has a passwd entry, the group lists no member or exactly the owner's name, and at
+ * least one member was counted that way.
+ */
+static bool debian_group_write_ok(const struct verdict_input *in, const struct stat *st)
+{
+	const struct group_entry *g = userdb_group(in->db, st->st_gid);
+	const struct user *owner;
+	unsigned members = 0;
+
+	if (!g)
+		return false;
+	for (size_t i = 0; i < in->db->n_users; i++)
+		if (in->db->users[i].gid == st->st_gid) {
+			if (in->db->users[i].uid != in->user->uid)
+				return false;
+			members++;
+		}
+	owner = userdb_by_uid(in->db, st->st_uid);
+	if (!owner)
+		return false;
+	if (g->members[0]) {
+		if (strcmp(g->members[0], owner->name) != 0 || g->members[1])
+			return false;
+		members++;
+	}
+	return members > 0;
+}
+
 bool verdict_secure(const struct verdict_input *in, const struct stat *st)
 {
 	if (st->st_uid != 0 && st->st_uid != in->user->uid)
@@ -23,8 +167,7 @@ bool verdict_secure(const struct verdict_input *in, const struct stat *st)
 	if (st->st_mode & 002)
 		return false;
 	if (st->st_mode & 020)
-		return in->flavor == FLAVOR_DEBIAN &&
-		       userdb_is_private_group(in->db, st->st_gid, st->st_uid);
+		return in->flavor == FLAVOR_DEBIAN && debian_group_write_ok(in, st);
 	return true;
 }
 
@@ -44,6 +187,21 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 
 	*v = (struct verdict){.accepts = true};
 
+	/*
+	 * open(O_RDONLY|O_NONBLOCK) as the user. The path walk needs search on every
+	 * directory a name is looked up in, and fails there with EACCES before it can
+	 * find out that something further down is missing, not a directory or a loop:
+	 * root sees that /root/.ssh has no authorized_keys, the user only gets EACCES.
+	 */
+	for (size_t i = 0; i < c->n_searched; i++)
+		if (!verdict_user_may_fd(in->user, chain_fd_of(c, &c->searched[i]), &c->searched[i],
+				 X_OK)) {
+			refuse(v, c->searched_paths[i],
+			       "Could not open user '%s' authorized keys '%s': %s", name, path,
+			       "Permission denied");
+			return;
+		}
+
 	switch (c->status) {
 	case CHAIN_MISSING:
 		return; /* sshd skips a missing file silently */
@@ -60,27 +218,20 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 		break;
 	}
 
-	/* open(O_RDONLY|O_NONBLOCK) as the user */
-	for (size_t i = 0; i < c->n_searched; i++)
-		if (!verdict_user_may(in->user, &c->searched[i], X_OK)) {
-			refuse(v, c->searched_paths[i],
-			       "Could not open user '%s' authorized keys '%s': %s", name, path,
-			       "Permission denied");
-			return;
-		}
 	last = chain_last(c);
+	/* may_open() checks read permission first; only then does a socket fail with ENXIO. */
+	if (!verdict_user_may_fd(in->user, last->fd, &last->st, R_OK)) {
+		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name, path,
+		       "Permission denied");
+		return;
+	}
 	if (S_ISSOCK(last->st.st_mode)) {
 		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name, path,
 		       "No such device or address");
 		return;
 	}
-	if (!verdict_user_may(in->user, &last->st, R_OK)) {
-		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name, path,
-		       "Permission denied");
-		return;
-	}
 	if (!S_ISREG(last->st.st_mode)) {
-		refuse(v, last->path, "User %s authorized keys %s is not a regular file", name, path,
+		refuse(v, last->path, "User '%s' authorized keys '%s' is not a regular file", name, path,
 		       NULL);
 		return;
 	}

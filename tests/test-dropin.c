@@ -91,7 +91,8 @@ END_TEST
 START_TEST(merge_keeps_user_lines)
 {
 	struct dropin_set s = {0};
-	struct approved_key k[2] = {{.line = (char *)key_a}, {.line = (char *)key_b}};
+	struct approved_key k[2] = {{.line = (char *)key_a, .fingerprint = (char *)"SHA256:a"},
+				    {.line = (char *)key_b, .fingerprint = (char *)"SHA256:b"}};
 	const char *user = "# mine\nssh-rsa AAAAuser me@laptop\r\nno newline at end";
 	char *out, *again;
 	bool changed;

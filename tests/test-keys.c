@@ -9,9 +9,10 @@
 
 /*
  * Lines made once with ssh-keygen, with what ssh-keygen -l said of them, so that every type is
- * checked even where no ssh-keygen is installed. The security-key lines, the rsa-sha2-512 one and
- * the last three are built by hand from the keys above them (there is no token to make sk keys
- * with); ssh-keygen reads them all and takes each last three's fingerprint over the canonical key.
+ * checked where no ssh-keygen is installed. The security-key lines, the rsa-sha2-512 one and the
+ * last three were built by hand from the keys above them (no token was at hand to make sk keys).
+ * The last three are not in canonical form (a padded mpint, "RSA" as the blob's type, a NUL after
+ * the type); ssh-keygen reads them and fingerprints the key as if they were.
  */
 static const struct {
 	const char *line, *type, *comment;

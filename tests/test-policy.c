@@ -30,6 +30,14 @@ static void teardown(void)
 	free(root);
 }
 
+static enum policy_result expect_of(const struct stat *st, const struct stat *parent, enum zone z,
+				    bool is_file, struct expect *x)
+{
+	struct policy_element el = {.st = st, .parent = parent, .zone = z, .is_file = is_file};
+
+	return policy_expect(&in, &el, x);
+}
+
 static struct stat st_of(mode_t type_mode, uid_t uid, gid_t gid)
 {
 	return (struct stat){.st_mode = type_mode, .st_uid = uid, .st_gid = gid, .st_nlink = 1};
@@ -43,16 +51,16 @@ START_TEST(sshd_clears_group_other_write_only)
 	struct stat st = st_of(S_IFDIR | 0777, 1001, 1001);
 	struct expect x;
 
-	ck_assert_int_eq(policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x), POLICY_CHANGE);
+	ck_assert_int_eq(expect_of(&st, &user_dir, ZONE_INSIDE, false, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.mode, 0755);
 	ck_assert_uint_eq(x.uid, 1001);
 	/* 6777: set-id bits stay, as everything sshd does not care about. */
 	st.st_mode = S_IFDIR | 06777;
-	policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x);
+	expect_of(&st, &user_dir, ZONE_INSIDE, false, &x);
 	ck_assert_uint_eq(x.mode, 06755);
 	/* Already fine: nothing to do. */
 	st.st_mode = S_IFDIR | 0750;
-	ck_assert_int_eq(policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x),
+	ck_assert_int_eq(expect_of(&st, &user_dir, ZONE_INSIDE, false, &x),
 			 POLICY_MATCHES);
 }
 END_TEST
@@ -62,20 +70,20 @@ START_TEST(sshd_adds_access)
 	struct stat st = st_of(S_IFREG | 0200, 1001, 1001);
 	struct expect x;
 
-	policy_expect(&in, &st, &user_dir, ZONE_INSIDE, true, &x);
+	expect_of(&st, &user_dir, ZONE_INSIDE, true, &x);
 	ck_assert_uint_eq(x.mode, 0600);
 	/* A root-owned unreadable keys file becomes readable by others, not chowned. */
 	st = st_of(S_IFREG | 0600, 0, 0);
-	policy_expect(&in, &st, &user_dir, ZONE_INSIDE, true, &x);
+	expect_of(&st, &user_dir, ZONE_INSIDE, true, &x);
 	ck_assert_uint_eq(x.uid, 0);
 	ck_assert_uint_eq(x.mode, 0604);
 	/* /home root 0700: o+x. */
 	st = st_of(S_IFDIR | 0700, 0, 0);
-	policy_expect(&in, &st, &root_dir, ZONE_HOME_PARENT, false, &x);
+	expect_of(&st, &root_dir, ZONE_HOME_PARENT, false, &x);
 	ck_assert_uint_eq(x.mode, 0701);
 	/* The group already lets alice in: nothing to add. */
 	st = st_of(S_IFDIR | 0710, 0, 1001);
-	ck_assert_int_eq(policy_expect(&in, &st, &root_dir, ZONE_HOME_PARENT, false, &x),
+	ck_assert_int_eq(expect_of(&st, &root_dir, ZONE_HOME_PARENT, false, &x),
 			 POLICY_MATCHES);
 }
 END_TEST
@@ -86,24 +94,39 @@ START_TEST(owners)
 	struct expect x;
 
 	/* bob owns alice's home in a root-only /home: the user could not plant it. */
-	ck_assert_int_eq(policy_expect(&in, &st, &root_dir, ZONE_HOME, false, &x), POLICY_CHANGE);
+	ck_assert_int_eq(expect_of(&st, &root_dir, ZONE_HOME, false, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.uid, 1001);
 	ck_assert_uint_eq(x.gid, 1001);
 	/* bob owns .ssh inside alice's home: may have been moved in, refuse. */
-	ck_assert_int_eq(policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x),
+	ck_assert_int_eq(expect_of(&st, &user_dir, ZONE_INSIDE, false, &x),
 			 POLICY_FOREIGN);
 	/* An unknown uid is taken. */
 	st.st_uid = 4242;
-	ck_assert_int_eq(policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x), POLICY_CHANGE);
+	ck_assert_int_eq(expect_of(&st, &user_dir, ZONE_INSIDE, false, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.uid, 1001);
 	/* Outside home the owner is root. */
 	st = st_of(S_IFDIR | 0755, 1001, 1001);
-	policy_expect(&in, &st, &root_dir, ZONE_HOME_PARENT, false, &x);
+	expect_of(&st, &root_dir, ZONE_HOME_PARENT, false, &x);
 	ck_assert_uint_eq(x.uid, 0);
 	/* Root-owned .ssh stays root's under Mode=sshd. */
 	st = st_of(S_IFDIR | 0755, 0, 0);
-	ck_assert_int_eq(policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x),
+	ck_assert_int_eq(expect_of(&st, &user_dir, ZONE_INSIDE, false, &x),
 			 POLICY_MATCHES);
+}
+END_TEST
+
+START_TEST(acl_access_is_kept)
+{
+	struct stat st = st_of(S_IFREG | 0600, 0, 0);
+	struct policy_element el = {.st = &st, .parent = &user_dir, .zone = ZONE_INSIDE,
+				    .is_file = true, .user_has_access = true};
+	struct expect x;
+
+	/* An ACL lets alice read root's 0600 file: no o+r. */
+	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_MATCHES);
+	el.user_has_access = false;
+	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
+	ck_assert_uint_eq(x.mode, 0604);
 }
 END_TEST
 
@@ -113,18 +136,18 @@ START_TEST(strict)
 	struct expect x;
 
 	in.mode = POLICY_STRICT;
-	policy_expect(&in, &st, &user_dir, ZONE_INSIDE, false, &x);
+	expect_of(&st, &user_dir, ZONE_INSIDE, false, &x);
 	ck_assert_uint_eq(x.uid, 1001);
 	ck_assert_uint_eq(x.gid, 1001);
 	ck_assert_uint_eq(x.mode, 0700);
 	st = st_of(S_IFREG | 0644, 1001, 1001);
-	policy_expect(&in, &st, &user_dir, ZONE_INSIDE, true, &x);
+	expect_of(&st, &user_dir, ZONE_INSIDE, true, &x);
 	ck_assert_uint_eq(x.mode, 0600);
 	st = st_of(S_IFDIR | 0711, 0, 0);
-	policy_expect(&in, &st, &root_dir, ZONE_HOME_PARENT, false, &x);
+	expect_of(&st, &root_dir, ZONE_HOME_PARENT, false, &x);
 	ck_assert_uint_eq(x.mode, 0755);
 	st = st_of(S_IFDIR | 02770, 1001, 1001);
-	policy_expect(&in, &st, &root_dir, ZONE_HOME, false, &x);
+	expect_of(&st, &root_dir, ZONE_HOME, false, &x);
 	ck_assert_uint_eq(x.mode, 0700);
 }
 END_TEST
@@ -138,6 +161,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, sshd_clears_group_other_write_only);
 	tcase_add_test(tc, sshd_adds_access);
 	tcase_add_test(tc, owners);
+	tcase_add_test(tc, acl_access_is_kept);
 	tcase_add_test(tc, strict);
 	suite_add_tcase(s, tc);
 	return s;

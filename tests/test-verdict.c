@@ -223,7 +223,7 @@ START_TEST(not_regular)
 	fake_chain(&f, 0700, 0700, 0600);
 	f.e[4].st.st_mode = S_IFIFO | 0600;
 	ck_assert(!judge(&f, FLAVOR_UPSTREAM, true, &v));
-	ck_assert_str_eq(v.message, "User alice authorized keys /home/alice/.ssh/authorized_keys "
+	ck_assert_str_eq(v.message, "User 'alice' authorized keys '/home/alice/.ssh/authorized_keys' "
 				    "is not a regular file");
 	f.e[4].st.st_mode = S_IFSOCK | 0600;
 	ck_assert(!judge(&f, FLAVOR_UPSTREAM, true, &v));
