@@ -143,30 +143,37 @@ static void emit(const struct event *ev)
 	sd_journal_sendv(iov, n);
 }
 
+void journal_flush(void)
+{
+	unsigned long held = suppressed;
+	char msg[128];
+	struct event s = {.kind = EVENT_SUPPRESSED, .priority = LOG_WARNING, .message = msg,
+			  .sshd_refused = -1, .count = held};
+
+	suppressed = 0;
+	if (!held)
+		return;
+	snprintf(msg, sizeof(msg), "%lu entries were held back by the rate limit", held);
+	in_window++;
+	emit(&s);
+}
+
 void journal_log(const struct event *ev)
 {
 	unsigned long long now = now_usec();
+	/* These frame everything else, or say that something was missed: always told. */
+	bool always = ev->kind == EVENT_STARTED || ev->kind == EVENT_STOPPING ||
+		      ev->kind == EVENT_RELOADED || ev->kind == EVENT_RESCAN ||
+		      ev->kind == EVENT_WATCH_LIMIT;
 
 	if (window_start == 0 || now - window_start >= interval) {
-		unsigned long held = suppressed;
-
 		window_start = now;
 		in_window = 0;
-		suppressed = 0;
-		if (held) {
-			char msg[128];
-			struct event s = {.kind = EVENT_SUPPRESSED, .priority = LOG_WARNING,
-					  .message = msg, .sshd_refused = -1, .count = held};
-
-			snprintf(msg, sizeof(msg), "%lu entries were held back by the rate limit",
-				 held);
-			in_window++;
-			emit(&s);
-		}
+		journal_flush();
 	}
-	/* Start-up, reload and stop always pass: they frame everything else. */
-	if (in_window >= burst && ev->kind != EVENT_STARTED && ev->kind != EVENT_STOPPING &&
-	    ev->kind != EVENT_RELOADED) {
+	if (ev->kind == EVENT_STOPPING)
+		journal_flush();
+	if (in_window >= burst && !always) {
 		suppressed++;
 		return;
 	}

@@ -30,6 +30,9 @@ const char *event_message_id(enum event_kind k);
 
 void journal_log(const struct event *ev);
 
+/* Tell now how many entries the rate limit held back, if any. */
+void journal_flush(void);
+
 /* Where entries go: auto (journal if its socket exists), or forced for tests. */
 enum journal_target {
 	JOURNAL_AUTO,

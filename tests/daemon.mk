@@ -1,0 +1,14 @@
+# Daemon tests: "sshmend daemon" healing a sandbox root (journal, notify socket, signals,
+# reloads), against a real sshd, and with 1,000 users at once; tests/daemon-lib.sh is what
+# they share.
+DAEMON_TESTS = \
+	tests/test-daemon-heal.sh \
+	tests/test-daemon-sshd-e2e.sh \
+	tests/test-daemon-stress.sh
+
+TESTS += $(DAEMON_TESTS)
+EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-lib.sh
+
+# Where sshmend keeps state on the running system, for the end-to-end test to remove what its
+# daemon left there for the test user.
+AM_TESTS_ENVIRONMENT += SSHMEND_LOCALSTATEDIR='$(localstatedir)'; export SSHMEND_LOCALSTATEDIR;
