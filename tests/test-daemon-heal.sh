@@ -232,7 +232,7 @@ lines0=$(wc -l <"$NOTIFY_LOG")
 ready0=$(notify_count '^READY=1$')
 r0=$(reloads_of)
 ok "SIGHUP sent" kill -HUP "$DAEMON_PID"
-ok "a second READY=1 comes" wait_for 10 test "$(notify_count '^READY=1$')" -gt "$ready0"
+ok "a second READY=1 comes" wait_until 10 '[ "$(notify_count "^READY=1\$")" -gt "$ready0" ]'
 after=$(tail -n +"$((lines0 + 1))" "$NOTIFY_LOG")
 is "$(grep -E '^(RELOADING|READY)=1$' <<<"$after" | head -n 2 | tr '\n' ' ')" \
 	"RELOADING=1 READY=1 " "RELOADING=1 came first, then READY=1"
@@ -257,7 +257,7 @@ c1=$(errors_of)
 ready0=$(notify_count '^READY=1$')
 ok "SIGHUP sent" kill -HUP "$DAEMON_PID"
 ok "SIGHUP gives another config-error" daemon_wait_count 5 "$c1" SSHMEND_EVENT=config-error
-ok "and READY=1 again" wait_for 10 test "$(notify_count '^READY=1$')" -gt "$ready0"
+ok "and READY=1 again" wait_until 10 '[ "$(notify_count "^READY=1\$")" -gt "$ready0" ]'
 e=$(daemon_journal SSHMEND_EVENT=config-error | tail -n 1)
 msg=$(journal_field "$e" MESSAGE)
 ok "config-error names the file and line ($msg)" grep -qF '/etc/sshmend/sshmend.conf:5' <<<"$msg"

@@ -30,7 +30,7 @@ ok "WATCHDOG=1 is recorded" notify_wait 5 '^WATCHDOG=1$'
 ok "systemd-notify RELOADING=1" systemd-notify RELOADING=1
 ok "RELOADING=1 is recorded" notify_wait 5 '^RELOADING=1$'
 ok "systemd-notify WATCHDOG=1 again" systemd-notify WATCHDOG=1
-ok "the second WATCHDOG=1 arrives" wait_for 5 test "$(notify_count '^WATCHDOG=1$')" -ge 2
+ok "the second WATCHDOG=1 arrives" wait_until 5 '[ "$(notify_count "^WATCHDOG=1\$")" -ge 2 ]'
 is "$(notify_count '^WATCHDOG=1$')" 2 "notify_count counts both"
 is "$(notify_count '^NOTHING=')" 0 "notify_count prints 0 when nothing matches"
 ok "every recorded line is KEY=VALUE" no_line_matching '^([^A-Z_]|[A-Z_][A-Z0-9_]*[^A-Z0-9_=])'

@@ -16,6 +16,7 @@
 # require_prog PROG...     skip_all naming the first PROG not found in PATH
 # wait_for TIMEOUT CMD...  run CMD every 10 ms until it succeeds (return 0) or TIMEOUT seconds
 #                          (integer or decimal) have passed (return 1); CMD's stdout goes to stderr
+# wait_until TIMEOUT EXPR  the same for a shell expression, evaluated afresh on every poll
 # add_cleanup CMD          run CMD (a string, eval'ed) when the script exits, in reverse order of
 #                          registration; use it instead of "trap ... EXIT"
 # done_testing             print the plan "1..N"; exit 1 if any test failed, else 0
@@ -158,6 +159,15 @@ wait_for() {
 		[ "$_TAP_NOW_US" -lt "$deadline" ] || return 1
 		_tap_nap
 	done
+}
+
+# wait_until TIMEOUT EXPR: like wait_for, but EXPR is a shell expression evaluated afresh on
+# every poll, so command substitutions in it are too: wait_until 5 '[ "$(count)" -gt 2 ]'.
+# (wait_for 5 test "$(count)" -gt 2 would compare one value, taken before waiting.)
+wait_until() {
+	local timeout=$1
+	shift
+	wait_for "$timeout" eval "$*"
 }
 
 _tap_run_cleanups() {
