@@ -1,0 +1,20 @@
+# Packaging: the Debian package, the RPM spec and the image-building snippets, and the test that
+# builds the .deb and the RPM from this tree and boots the .deb in a Debian 12 container.
+PACKAGING_FILES = \
+	debian/changelog \
+	debian/control \
+	debian/copyright \
+	debian/docs \
+	debian/postrm \
+	debian/rules \
+	debian/source/format \
+	sshmend.spec \
+	contrib/packer/sshmend.pkr.hcl \
+	contrib/ec2-image-builder/sshmend.yaml \
+	contrib/cloud-init/user-data.yaml
+# Package builds run make check with PACKAGING_TESTS= so that the test does not build and boot
+# packages of itself.
+PACKAGING_TESTS = tests/test-nspawn.sh
+EXTRA_DIST += $(PACKAGING_FILES) tests/test-nspawn.sh
+
+TESTS += $(PACKAGING_TESTS)
