@@ -83,6 +83,25 @@ static int push_link(struct chain *c, char *path, const struct stat *st,
 	return 0;
 }
 
+static int snapshot_prefix(struct chain *c)
+{
+	c->prefix = calloc(c->n_elems, sizeof(*c->prefix));
+	if (!c->prefix)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_elems; i++) {
+		struct chain_elem *e = &c->prefix[i];
+
+		*e = c->elems[i];
+		e->borrowed = false;
+		e->path = strdup(c->elems[i].path);
+		e->fd = fcntl(c->elems[i].fd, F_DUPFD_CLOEXEC, 3);
+		c->n_prefix = i + 1;
+		if (!e->path || e->fd < 0)
+			return e->path ? negative_errno() : -ENOMEM;
+	}
+	return 0;
+}
+
 static int stop(struct chain *c, enum chain_status s, int error, const char *dir, const char *name)
 {
 	c->status = s;
@@ -236,6 +255,11 @@ walk:
 				r = -ENOMEM;
 				goto fail;
 			}
+			if (!trusted && !tainted) {
+				r = snapshot_prefix(&c);
+				if (r < 0)
+					goto fail;
+			}
 			if (!trusted)
 				tainted = true;
 			if (++links > CHAIN_MAX_SYMLINKS) {
@@ -290,6 +314,12 @@ void chain_done(struct chain *c)
 		close(c->links[i].dir_fd);
 	}
 	free(c->links);
+	for (size_t i = 0; i < c->n_prefix; i++) {
+		free(c->prefix[i].path);
+		if (c->prefix[i].fd >= 0)
+			close(c->prefix[i].fd);
+	}
+	free(c->prefix);
 	free(c->stopped_at);
 	*c = (struct chain){0};
 }

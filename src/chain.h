@@ -46,6 +46,10 @@ struct chain {
 	size_t n_searched;
 	struct chain_link *links;
 	size_t n_links;
+	/* The untainted elements walked before the first untrusted symlink, which may have
+	 * left them behind (an absolute target, or ".."): still the user's chain to judge. */
+	struct chain_elem *prefix;
+	size_t n_prefix;
 	enum chain_status status;
 	int error;          /* errno, for CHAIN_ERROR, CHAIN_LOOP and CHAIN_MISSING */
 	char *stopped_at;   /* the component path where the walk stopped, when not OK */

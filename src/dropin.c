@@ -322,13 +322,9 @@ static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, 
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st->st_mode))
-		return -EBADFD;
+	r = safe_open_regular(dirfd, name, &fd, st);
+	if (r < 0)
+		return r;
 	if (st->st_nlink > 1)
 		return -EMLINK;
 	r = safe_read_all(fd, KEYS_FILE_MAX, buf, len);

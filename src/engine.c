@@ -447,6 +447,32 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 			complaint = v.message;
 		q = judge_element(r, &c, i, z, complaint);
 	}
+	/* What stood before a symlink that led elsewhere is still the user's chain. */
+	if (c.n_prefix) {
+		struct chain pre = {.elems = c.prefix, .n_elems = c.n_prefix, .status = CHAIN_MISSING};
+		int hidx = home->status == CHAIN_OK ? chain_find(&pre, &chain_last(home)->st) : -1;
+
+		for (size_t i = 0; i < c.n_prefix && q >= 0; i++) {
+			enum zone z = hidx < 0		      ? ZONE_OUTSIDE
+				      : (int)i < hidx - 1     ? ZONE_OUTSIDE
+				      : (int)i == hidx - 1    ? ZONE_HOME_PARENT
+				      : (int)i == hidx	      ? ZONE_HOME
+							      : ZONE_INSIDE;
+			char buf[4200];
+			const char *complaint = NULL;
+
+			if (!verdict_user_may_fd(r->u, c.prefix[i].fd, &c.prefix[i].st, X_OK)) {
+				snprintf(buf, sizeof(buf),
+					 "Could not open user '%s' authorized keys '%s': %s", r->u->name,
+					 path, "Permission denied");
+				complaint = buf;
+			}
+			q = judge_element(r, &pre, i, z, complaint);
+		}
+		if (q >= 0 && r->visit)
+			for (size_t i = 0; i + 1 < c.n_prefix && q >= 0; i++)
+				q = r->visit(r->userdata, c.prefix[i].fd, base_name(c.prefix[i + 1].path));
+	}
 	for (size_t i = 0; i < c.n_links && q >= 0; i++)
 		q = judge_link(r, &c.links[i], &v);
 	if (q >= 0 && (c.status == CHAIN_ERROR || c.status == CHAIN_LOOP)) {
@@ -603,6 +629,12 @@ static int sync_keys(struct run *r)
 			  : 0;
 		goto out;
 	}
+	if (c.status == CHAIN_OK &&
+	    (!S_ISREG(chain_last(&c)->st.st_mode) || chain_last(&c)->st.st_nlink > 1)) {
+		/* The chain's own finding (type, hardlink) says why; it is never opened. */
+		q = 0;
+		goto out;
+	}
 	dir = c.status == CHAIN_OK ? &c.elems[c.n_elems - 2] : chain_last(&c);
 	if (c.status == CHAIN_MISSING && strcmp(c.stopped_at, target) != 0) {
 		/* Only .ssh itself may be missing, right below the home. */
@@ -740,10 +772,9 @@ static int scan_keys_file(const struct engine *e, const char *path, struct key_l
 		chain_done(&c);
 		return 0;
 	}
-	fd = openat(c.elems[c.n_elems - 2].fd, strrchr(last->path, '/') + 1,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	q = safe_open_regular(c.elems[c.n_elems - 2].fd, strrchr(last->path, '/') + 1, &fd, &st);
 	chain_done(&c);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (q < 0)
 		return 0;
 	q = safe_read_all(fd, 8u << 20, &buf, &len);
 	if (q < 0)

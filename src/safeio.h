@@ -18,6 +18,13 @@ int safe_open_component(int dirfd, const char *name, int *ret_fd);
 /* Open PATH for reading, resolved as if ROOTFD were "/" (symlinks stay inside). */
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
 
+/*
+ * Open NAME below DIRFD for reading only if it is a regular file (never a symlink, a
+ * FIFO or a device: those are looked at, not opened). *st is its stat.
+ * -EBADFD for another type.
+ */
+int safe_open_regular(int dirfd, const char *name, int *ret_fd, struct stat *st);
+
 /* Read the target of the symlink open as O_PATH in FD into a new string. */
 int safe_readlink(int fd, char **ret);
 
