@@ -11,12 +11,16 @@
 #include "daemon.h"
 #include "engine.h"
 #include "journal.h"
+#include "keys.h"
 #include "macro.h"
 #include "report.h"
 #include "safeio.h"
 #include "strv.h"
 #include "watcher.h"
 
+/* Overflows closer together than this are one storm: told once, and rescanned once more,
+ * quietly, when the storm has passed. */
+#define STORM_GAP_USEC (1ull * 1000000ull)
 /* Users drained per loop iteration, so signals and the watchdog are never starved. */
 #define DRAIN_BATCH 512
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
@@ -24,6 +28,8 @@
 
 struct duser {
 	bool queued;
+	bool flapping; /* told once per episode */
+	uint64_t last_repair;
 	unsigned flap_count;
 	uint64_t flap_window_start;
 	uint64_t backoff_until;
@@ -46,6 +52,9 @@ struct daemon {
 	sd_event_source *io, *drain, *rescan, *fallback;
 	bool reload_pending;
 	bool watch_limit;
+	bool rescan_pending; /* an overflow's full rescan is under way: one is enough */
+	uint64_t last_overflow;
+	sd_event_source *rescan_again; /* the quiet follow-up of a storm's overflows */
 	unsigned long repairs;
 	unsigned long baseline_users, baseline_keys; /* recorded since last told */
 };
@@ -177,11 +186,24 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		return;
 	free(d->du[i].logged);
 	d->du[i].logged = strdup(sig);
-	for (char **l = rep->key_rejected; l && *l; l++)
-		log_simple(EVENT_KEY_REJECTED, LOG_WARNING, "%s: drop-in key rejected, not written: %s",
-			   rep->user->name, *l);
-	for (char **l = rep->key_alerts; l && *l; l++)
-		log_simple(EVENT_KEY_REJECTED, LOG_WARNING, "%s: %s", rep->user->name, *l);
+	for (char **l = rep->key_rejected; l && *l; l++) {
+		char msg[4600];
+		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
+				  .user = rep->user->name, .path = rep->keys_file, .reason = *l,
+				  .sshd_refused = -1};
+
+		snprintf(msg, sizeof(msg), "%s: drop-in key rejected, not written: %s",
+			 rep->user->name, *l);
+		journal_log(&e);
+	}
+	for (char **l = rep->key_alerts; l && *l; l++) {
+		char msg[4600];
+		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
+				  .user = rep->user->name, .reason = *l, .sshd_refused = -1};
+
+		snprintf(msg, sizeof(msg), "%s: %s", rep->user->name, *l);
+		journal_log(&e);
+	}
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 		char msg[4600];
@@ -229,9 +251,16 @@ static void audit_user(struct daemon *d, size_t i, const struct user_report *rep
 	struct key_list l = {0};
 	bool dirty = false;
 
-	for (char **q = rep->quarantined; q && *q; q++)
-		log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, u, rep->keys_file, *q, NULL,
-			"moved to quarantine: Exclusive= allows approved keys only");
+	for (char **q = rep->quarantined; q && *q; q++) {
+		struct key_line k = {0};
+		char why[256];
+
+		if (key_parse_line(*q, strlen(*q), 1024, &k, why, sizeof(why)) == 0)
+			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, u, rep->keys_file,
+				k.fingerprint, k.comment,
+				"moved to quarantine: Exclusive= allows approved keys only");
+		key_line_done(&k);
+	}
 	if (audit_state_load(rootfd, u->name, &state) < 0 ||
 	    engine_list_keys(d->engine, u, state, &l) < 0)
 		return;
@@ -314,27 +343,32 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 			path = rep->findings[k].path;
 	if (!path)
 		return false;
-	if (now - u->flap_window_start > c->flap_window_usec) {
-		if (now - u->flap_window_start > 2 * c->flap_backoff_max_usec)
-			u->backoff_len = 0; /* quiet long enough: forgive */
+	/* Quiet for a whole window after the last back-off: the episode is over. */
+	if (u->flapping && now - u->last_repair > c->flap_window_usec + u->backoff_len) {
+		u->flapping = false;
+		u->backoff_len = 0;
+	}
+	u->last_repair = now;
+	if (!u->flapping && now - u->flap_window_start > c->flap_window_usec) {
 		u->flap_window_start = now;
 		u->flap_count = 0;
 	}
-	if (++u->flap_count <= c->flap_threshold)
+	/* While flapping, every repair after a back-off earns the next, longer one. */
+	if (++u->flap_count <= c->flap_threshold && !u->flapping)
 		return false;
 	u->backoff_len = u->backoff_len ? u->backoff_len * 2 : c->flap_backoff_usec;
 	if (u->backoff_len > c->flap_backoff_max_usec)
 		u->backoff_len = c->flap_backoff_max_usec;
 	u->backoff_until = now + u->backoff_len;
-	u->flap_count = 0;
-	u->flap_window_start = now;
-	{
+	if (!u->flapping) {
 		char msg[4400];
 		struct event e = {.kind = EVENT_FLAPPING, .priority = LOG_WARNING, .message = msg,
 				  .user = rep->user->name, .path = path, .sshd_refused = -1};
 
+		u->flapping = true;
 		snprintf(msg, sizeof(msg),
-			 "%s: %s drifted back more than %u times in %llus; not repairing it for %llus",
+			 "%s: %s drifted back more than %u times in %llus; backing off from it, "
+			 "%llus at first, longer while it goes on",
 			 rep->user->name, path, c->flap_threshold, c->flap_window_usec / 1000000ull,
 			 (unsigned long long)(u->backoff_len / 1000000ull));
 		journal_log(&e);
@@ -400,6 +434,7 @@ static int on_drain(sd_event_source *s, void *userdata)
 	d->n_queue -= n;
 	if (d->n_queue == 0) {
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		d->rescan_pending = false;
 		tell_baseline(d);
 		update_status(d);
 	}
@@ -419,10 +454,33 @@ static void on_touch(void *userdata, size_t owner)
 		enqueue(d, owner - 1);
 }
 
-static void on_overflow(void *userdata)
+static int on_rescan_again(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	(void)usec;
+	d->rescan_again = sd_event_source_unref(s);
+	enqueue_all(d);
+	return 0;
+}
+
+static void on_overflow(void *userdata)
+{
+	struct daemon *d = userdata;
+	uint64_t now = now_usec(d);
+	bool same_storm = d->last_overflow && now - d->last_overflow < STORM_GAP_USEC;
+
+	d->last_overflow = now;
+	if (same_storm) {
+		/* One more pass once the storm has passed, not one per overflow. */
+		if (!d->rescan_again)
+			sd_event_add_time(d->ev, &d->rescan_again, CLOCK_MONOTONIC,
+					  now + STORM_GAP_USEC, 0, on_rescan_again, d);
+		return;
+	}
+	if (d->rescan_pending)
+		return;
+	d->rescan_pending = true;
 	log_simple(EVENT_RESCAN, LOG_NOTICE,
 		   "inotify queue overflowed; rescanning every chain once");
 	enqueue_all(d);
@@ -541,6 +599,26 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 		free(users);
 		return r;
 	}
+	/* A back-off outlives a reload: rewriting /etc/passwd (chfn) must not end it. */
+	struct kept {
+		char *name;
+		struct duser du;
+	} *kept = NULL;
+	size_t n_kept = 0;
+
+	for (size_t i = 0; i < d->n_users; i++)
+		if (d->du[i].flapping || d->du[i].backoff_until) {
+			struct kept *nk = realloc(kept, (n_kept + 1) * sizeof(*nk));
+
+			if (!nk)
+				break;
+			kept = nk;
+			kept[n_kept].name = strdup(d->users[i]->name);
+			kept[n_kept].du = d->du[i];
+			kept[n_kept].du.backoff_timer = NULL;
+			kept[n_kept].du.logged = NULL;
+			n_kept++;
+		}
 	drop_users(d);
 	engine_free(d->engine);
 	d->engine = engine;
@@ -548,6 +626,21 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	d->n_users = n;
 	d->du = calloc(n + 1, sizeof(*d->du));
 	d->queue = calloc(n + 1, sizeof(*d->queue));
+	for (size_t k = 0; k < n_kept; k++) {
+		for (size_t i = 0; d->du && kept[k].name && i < n; i++)
+			if (strcmp(users[i]->name, kept[k].name) == 0) {
+				d->du[i] = kept[k].du;
+				if (d->du[i].backoff_until > now_usec(d))
+					sd_event_add_time(d->ev, &d->du[i].backoff_timer,
+							  CLOCK_MONOTONIC, d->du[i].backoff_until, 0,
+							  on_backoff_end, d);
+				else
+					d->du[i].backoff_until = 0;
+				break;
+			}
+		free(kept[k].name);
+	}
+	free(kept);
 	if (!d->du || !d->queue)
 		return -ENOMEM;
 
@@ -707,6 +800,7 @@ out:
 	sd_event_source_unref(d.drain);
 	sd_event_source_unref(d.rescan);
 	sd_event_source_unref(d.fallback);
+	sd_event_source_unref(d.rescan_again);
 	watcher_free(d.w);
 	engine_free(d.engine);
 	sd_event_unref(d.ev);

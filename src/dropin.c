@@ -341,7 +341,9 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 	size_t carry_len = 0;
 
 	*changed = false;
-	for (int attempt = 0; attempt < DROPIN_RETRIES; attempt++) {
+	/* With carried lines pending, giving up would lose them: keep going, within reason. */
+	for (int attempt = 0; attempt < DROPIN_RETRIES || (carry_len && attempt < 16 * DROPIN_RETRIES);
+	     attempt++) {
 		_cleanup_free_ char *buf = NULL, *out = NULL;
 		_cleanup_(strv_freep) char **stripped = NULL;
 		_cleanup_close_ int fd = -1;
@@ -385,7 +387,9 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 		r = dropin_merge(buf, len, set, &out, &out_len, &differs);
 		if (r < 0)
 			return r;
-		if (!differs && !stripped)
+		/* Lines carried over from the replaced file must be written even when the
+		 * block itself is already right. */
+		if (!differs && !stripped && !carry_len)
 			return 0;
 		*changed = true;
 		if (!write)

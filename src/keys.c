@@ -1120,24 +1120,47 @@ static int key_read(const char *p, const struct key_type *t, unsigned min_rsa_bi
 	return 0;
 }
 
+/*
+ * Quote a token only when it has the shape of a key type name (lowercase, digits, '-',
+ * '.', '@'): anything else may be a line of a private key pasted by mistake, and a
+ * private key must never reach a log.
+ */
+static bool type_name_shaped(const char *t, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '-' ||
+		      t[i] == '.' || t[i] == '@'))
+			return false;
+	return true;
+}
+
+static int unknown_type(const char *t, size_t n, char *why, size_t whylen)
+{
+	char buf[SHOWN_MAX + 4];
+
+	if (!type_name_shaped(t, n))
+		return fail(why, whylen, -EINVAL,
+			    "unknown key type (not shown: it may be private key material)");
+	return fail(why, whylen, -EINVAL, "unknown key type '%s'", shown(buf, sizeof(buf), t, n));
+}
+
 /* Why a line without a recognisable key is not one, as helpfully as can be said. */
 static int no_key(const char *first, const char *options_stop, const char *key, char *why,
 		  size_t whylen)
 {
 	size_t flen = strcspn(first, " \t"), klen = strcspn(key, " \t");
 	struct options_seen seen = {0};
-	char buf[SHOWN_MAX + 4];
 
 	if ((klen > 0 && token_is_blob(key, klen)) || token_is_blob(first, flen))
 		return fail(why, whylen, -EINVAL, "key type missing before the base64 blob");
 	if (options_parse(first, options_stop, &seen, NULL, 0) == 0) {
 		if (klen == 0)
 			return fail(why, whylen, -EINVAL, "no key after the options");
-		return fail(why, whylen, -EINVAL, "unknown key type '%s'",
-			    shown(buf, sizeof(buf), key, klen));
+		return unknown_type(key, klen, why, whylen);
 	}
-	return fail(why, whylen, -EINVAL, "unknown key type '%s'",
-		    shown(buf, sizeof(buf), first, flen));
+	return unknown_type(first, flen, why, whylen);
 }
 
 int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct key_line *ret,

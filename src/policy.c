@@ -46,8 +46,11 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 			e.uid = u->uid, e.gid = u->gid;
 		break;
 	}
-	/* Group and other write go everywhere, whatever sshd's flavour: images move. */
-	e.mode &= ~(mode_t)022;
+	/* Group and other write go everywhere, whatever sshd's flavour: images move. Except a
+	 * sticky directory above the home (/tmp, /var/tmp): sshd only passes through it, and
+	 * shared by design it must stay writable. */
+	if (!(zone != ZONE_HOME && zone != ZONE_INSIDE && !is_file && (st->st_mode & S_ISVTX)))
+		e.mode &= ~(mode_t)022;
 	/* Access an ACL already grants is left alone, as long as the owner stays. */
 	if (!(el->user_has_access && e.uid == st->st_uid && e.gid == st->st_gid))
 		add_access(u, is_file, &e);

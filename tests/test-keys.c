@@ -441,7 +441,7 @@ START_TEST(bad_text)
 	expect_bad_str("ssh-ed2559 AAAAC3NzaC1lZDI1NTE5AAAAI", 0, -EINVAL,
 		       "unknown key type 'ssh-ed2559'");
 	expect_bad_str("SSH-ED25519 AAAAC3NzaC1lZDI1NTE5AAAAI", 0, -EINVAL,
-		       "unknown key type 'SSH-ED25519'");
+		       "unknown key type (not shown: it may be private key material)");
 	expect_bad_str("hello", 0, -EINVAL, "unknown key type 'hello'");
 	ck_assert_int_gt(asprintf(&line, "%s me@host", b), 0);
 	expect_bad_str(line, 0, -EINVAL, "key type missing before the base64 blob");
@@ -453,7 +453,7 @@ START_TEST(bad_text)
 	expect_bad_str("\x1b[31mred ssh-ed25519 AAAA", 0, -EINVAL, "unknown option '?[31mred'");
 	expect_bad_str("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0,
 		       -EINVAL,
-		       "unknown key type 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+		       "unknown key type (not shown: it may be private key material)");
 }
 END_TEST
 

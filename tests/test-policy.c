@@ -115,6 +115,21 @@ START_TEST(owners)
 }
 END_TEST
 
+START_TEST(sticky_above_home_is_left_writable)
+{
+	struct stat st = st_of(S_IFDIR | 01777, 0, 0);
+	struct expect x;
+
+	/* /tmp above a home: shared by design, and sshd does not check it. */
+	ck_assert_int_eq(expect_of(&st, &root_dir, ZONE_HOME_PARENT, false, &x), POLICY_MATCHES);
+	ck_assert_int_eq(expect_of(&st, &root_dir, ZONE_OUTSIDE, false, &x), POLICY_MATCHES);
+	/* A sticky home or .ssh is the user's own: write for others still goes. */
+	st = st_of(S_IFDIR | 01777, 1001, 1001);
+	expect_of(&st, &root_dir, ZONE_HOME, false, &x);
+	ck_assert_uint_eq(x.mode, 01755);
+}
+END_TEST
+
 START_TEST(acl_access_is_kept)
 {
 	struct stat st = st_of(S_IFREG | 0600, 0, 0);
@@ -161,6 +176,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, sshd_clears_group_other_write_only);
 	tcase_add_test(tc, sshd_adds_access);
 	tcase_add_test(tc, owners);
+	tcase_add_test(tc, sticky_above_home_is_left_writable);
 	tcase_add_test(tc, acl_access_is_kept);
 	tcase_add_test(tc, strict);
 	suite_add_tcase(s, tc);

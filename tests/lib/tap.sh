@@ -161,6 +161,20 @@ wait_for() {
 	done
 }
 
+# todo_ok DESC REASON CMD...: ok for a known gap, with TAP's TODO directive: a failure is
+# listed (XFAIL) without failing the suite, and a pass shows as XPASS, a reminder to drop it.
+todo_ok() {
+	local desc=$1 reason=$2 rc=0
+	shift 2
+	"$@" >&2 || rc=$?
+	TAP_COUNT=$((TAP_COUNT + 1))
+	if [ "$rc" -eq 0 ]; then
+		printf 'ok %d - %s # TODO %s\n' "$TAP_COUNT" "$desc" "$reason"
+	else
+		printf 'not ok %d - %s # TODO %s\n' "$TAP_COUNT" "$desc" "$reason"
+	fi
+}
+
 # wait_until TIMEOUT EXPR: like wait_for, but EXPR is a shell expression evaluated afresh on
 # every poll, so command substitutions in it are too: wait_until 5 '[ "$(count)" -gt 2 ]'.
 # (wait_for 5 test "$(count)" -gt 2 would compare one value, taken before waiting.)
