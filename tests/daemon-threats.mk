@@ -1,0 +1,15 @@
+# Daemon threat tests: THREATS.md scenarios 8-14 and 16 against the running daemon
+# ("sshmend --root SANDBOX daemon"), read back from the journal; tests/daemon-threats-lib.sh is
+# what they share. They need root (and skip without it).
+DAEMON_THREAT_TESTS = \
+	tests/test-daemon-threat-08-fight.sh \
+	tests/test-daemon-threat-09-overflow.sh \
+	tests/test-daemon-threat-10-mv-mkdir.sh \
+	tests/test-daemon-threat-11-rm-rf-loop.sh \
+	tests/test-daemon-threat-12-watch-limit.sh \
+	tests/test-daemon-threat-13-passwd-changes.sh \
+	tests/test-daemon-threat-14-unrepairable.sh \
+	tests/test-daemon-threat-16-traps-at-start.sh
+
+TESTS += $(DAEMON_THREAT_TESTS)
+EXTRA_DIST += $(DAEMON_THREAT_TESTS) tests/daemon-threats-lib.sh

@@ -1,0 +1,11 @@
+# Approved keys: the [Keys] drop-in directory, its sync into authorized_keys by "sshmend fix" and
+# "sshmend daemon", and the key audit (THREATS.md scenarios 7 and 17 for the key writer);
+# tests/keys-lib.sh is what they share. They need root (and skip without it).
+KEYS_TESTS = \
+	tests/test-keys-sshd.sh \
+	tests/test-keys-corpus.sh \
+	tests/test-keys-append-race.sh \
+	tests/test-keys-audit.sh
+
+TESTS += $(KEYS_TESTS)
+EXTRA_DIST += $(KEYS_TESTS) tests/keys-lib.sh

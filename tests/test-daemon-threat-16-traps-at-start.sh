@@ -1,0 +1,145 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
+# THREATS.md scenario 16, against the running daemon: traps planted before it starts. The
+# start-up scan must take the same safe path as every later one:
+#
+#   user1: ~/.ssh is a symlink to the sandbox's root/.ssh (and the home above it drifted);
+#   user2: ~/.ssh/authorized_keys is a symlink to the sandbox's etc/shadow (and ~/.ssh drifted);
+#   user3: ~/.ssh/authorized_keys is a hard link to a root-owned 0640 file in etc;
+#   user4: ~/.ssh/authorized_keys is a FIFO with no writer;
+#   user5: ~/.ssh and the keys file in it belong to user6 (moved in to be taken over), 0777;
+#   user7: ~/.ssh is a FIFO;
+#   user6: no trap, legitimate drift of the home, ~/.ssh and the keys file.
+#
+# Expected: the daemon gets ready (no hang on a FIFO); one "repair-refused" entry per trap, with
+# its problem; the drift above the traps and user6's drift repaired; nothing else in the sandbox
+# (etc, root, the other homes, the link targets, file contents) changed, at start and after
+# several more scans (RescanIntervalSec=2), and no refusal logged twice.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/daemon-threats-lib.sh"
+dthreat_init "$@"
+require_prog mkfifo sha256sum
+
+RESCAN=2
+sandbox_create 7 || dthreat_bail "sandbox_create failed"
+dthreat_config '[Daemon]' "RescanIntervalSec=$RESCAN" FallbackScanIntervalSec=3600 ||
+	dthreat_bail "config failed"
+h=$SANDBOX/home
+
+plant() {
+	printf 'root:*:19000:0:99999:7:::\n' >"$SANDBOX/etc/shadow" &&
+	chmod 0640 "$SANDBOX/etc/shadow" &&
+	echo "root only" >"$SANDBOX/etc/hardlink-target" &&
+	chmod 0640 "$SANDBOX/etc/hardlink-target" &&
+
+	chmod 0777 "$h/user1" &&
+	rm -rf "$h/user1/.ssh" &&
+	ln -s ../../root/.ssh "$h/user1/.ssh" &&
+
+	chmod 0777 "$h/user2/.ssh" &&
+	rm -f "$h/user2/.ssh/authorized_keys" &&
+	ln -s ../../../etc/shadow "$h/user2/.ssh/authorized_keys" &&
+
+	rm -f "$h/user3/.ssh/authorized_keys" &&
+	ln "$SANDBOX/etc/hardlink-target" "$h/user3/.ssh/authorized_keys" &&
+
+	rm -f "$h/user4/.ssh/authorized_keys" &&
+	mkfifo -m 0666 "$h/user4/.ssh/authorized_keys" &&
+	chown 20004:20004 "$h/user4/.ssh/authorized_keys" &&
+
+	chown -R 20006:20006 "$h/user5/.ssh" &&
+	chmod 0777 "$h/user5/.ssh" &&
+
+	rm -rf "$h/user7/.ssh" &&
+	mkfifo -m 0666 "$h/user7/.ssh" &&
+	chown 20007:20007 "$h/user7/.ssh" &&
+
+	chmod 0777 "$h/user6" "$h/user6/.ssh" &&
+	chmod 0666 "$h/user6/.ssh/authorized_keys"
+}
+plant || dthreat_bail "planting the traps failed"
+
+# What must not change: every path's owner, mode and type but the elements to be repaired, and
+# the content of every regular file.
+repaired="home/user1 home/user2/.ssh home/user6 home/user6/.ssh home/user6/.ssh/authorized_keys"
+state() {
+	sandbox_snapshot | awk -v skip="$repaired" '
+		BEGIN { n = split(skip, a, " "); for (i = 1; i <= n; i++) s[a[i]] = 1 }
+		!($1 in s)'
+	(cd "$SANDBOX" && find . -type f -exec sha256sum -- {} + | LC_ALL=C sort -k 2)
+}
+before=$(state)
+
+t0=$(dthreat_now_ms)
+dthreat_start
+is "$?" 0 "the daemon gets ready with the traps in place (no hang)"
+diag "ready after $(($(dthreat_now_ms) - t0)) ms"
+ok "daemon runs" dthreat_alive
+
+# refused USER PATH PROBLEM DESC: one repair-refused entry with that problem.
+refused() {
+	local user=$1 path=$2 problem=$3 desc=$4 lines n e
+	dthreat_wait_entry 5 repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path"
+	lines=$(dthreat_entries repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path")
+	n=$(printf '%s' "$lines" | grep -c '^{')
+	e=$(printf '%s\n' "$lines" | head -n 1)
+	is "$n:$(journal_field "$e" SSHMEND_PROBLEM 2>/dev/null)" "1:$problem" \
+		"$desc: one repair-refused entry for $path, problem $problem"
+}
+refused user1 /home/user1/.ssh symlink "symlinked .ssh"
+refused user2 /home/user2/.ssh/authorized_keys symlink "keys file symlinked to etc/shadow"
+refused user3 /home/user3/.ssh/authorized_keys hardlink "hard-linked keys file"
+refused user4 /home/user4/.ssh/authorized_keys type "FIFO as keys file"
+refused user5 /home/user5/.ssh foreign-owner "another user's .ssh"
+refused user5 /home/user5/.ssh/authorized_keys foreign-owner "another user's keys file in it"
+refused user7 /home/user7/.ssh type "FIFO as .ssh"
+e=$(dthreat_entries repair-refused SSHMEND_USER=user1 | head -n 1)
+is "$(journal_field "$e" PRIORITY)" 3 "refusals are logged as errors"
+
+dthreat_expect_stat home/user1 "20001 20001 0755 d" "user1's home above the symlink is repaired"
+dthreat_expect_stat home/user2/.ssh "20002 20002 0755 d" "user2's .ssh above the symlink is repaired"
+dthreat_expect_stat home/user6 "20006 20006 0755 d" "legitimate drift: user6's home is repaired"
+dthreat_expect_stat home/user6/.ssh "20006 20006 0755 d" "user6's .ssh is repaired"
+dthreat_expect_stat home/user6/.ssh/authorized_keys "20006 20006 0644 f" "user6's keys file is repaired"
+ok "the repairs are logged" dthreat_wait_count 5 3 drift-repaired SSHMEND_USER=user6
+
+# The daemon's own state (the key audit's root-only directory, LOCALSTATEDIR/lib/sshmend inside
+# the root, made with its parents) is left out of the comparison.
+statedir=$(cd "$SANDBOX" && find . -type d -path '*/lib/sshmend' -printf '%P\n' | head -n 1)
+made=
+p=$statedir
+while [ -n "$p" ]; do
+	grep -q "^$p " <<<"$before" || made="$made $p"
+	[ "${p%/*}" != "$p" ] || break
+	p=${p%/*}
+done
+if [ -n "$statedir" ]; then
+	diag "the daemon's state directory: $statedir"
+	dthreat_expect_stat "$statedir" "0 0 0700 d" "the daemon's state directory is root's, 0700"
+fi
+without_state() {
+	awk -v sd="$statedir" -v made="$made" '
+		BEGIN { n = split(made, a, " "); for (i = 1; i <= n; i++) m[a[i]] = 1 }
+		{ p = $1 } $1 ~ /^[0-9a-f]+$/ && length($1) == 64 { p = substr($2, 3) }
+		sd != "" && (p == sd || index(p, sd "/") == 1) { next }
+		p in m { next }
+		{ print }'
+}
+after=$(state | without_state)
+is "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]')" "" \
+	"at start, nothing else in the sandbox changed (etc, root, other homes, link targets, contents)"
+
+# More scans: still nothing changes, nothing is logged again.
+sleep $((RESCAN * 3 + 1))
+ok "daemon still runs after several scans" dthreat_alive
+after=$(state | without_state)
+is "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]')" "" \
+	"after several scans, nothing else changed either"
+is "$(dthreat_count repair-refused)" 7 "each refusal is logged once"
+rpaths=$(dthreat_entries drift-repaired | while read -r l; do journal_field "$l" SSHMEND_PATH; done)
+is "$(printf '%s\n' "$rpaths" | LC_ALL=C sort | uniq -d)" "" "no repair is logged twice"
+is "$(dthreat_count repair-failed)" 0 "nothing failed (the traps are refused, not failed)" ||
+	diag "$(dthreat_entries repair-failed | while read -r l; do journal_field "$l" MESSAGE; done)"
+
+dthreat_stop
+is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+done_testing
