@@ -31,6 +31,25 @@ static int open_engine(const struct cli_options *o, struct engine **ret)
 	return 0;
 }
 
+/* The engine and the users a command runs on; an exit status when that fails. */
+static int open_users(const struct cli_options *o, char *const *names, struct engine **ret,
+		      const struct user ***users, size_t *n)
+{
+	char err[512];
+	int r = open_engine(o, ret);
+
+	if (r)
+		return r;
+	r = engine_select_users(*ret, names, users, n, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
+		engine_free(*ret);
+		*ret = NULL;
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* check and fix share everything but the mode. */
 static int run_chains(const struct cli_options *o, int argc, char **argv, bool fix)
 {
@@ -44,7 +63,6 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
-	char err[512];
 	int c, r, status = CLI_EXIT_OK;
 
 	optind = 1;
@@ -70,15 +88,9 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		fprintf(stderr, "sshmend: %s: unknown option\n" USAGE_LINE, argv[0]);
 		return CLI_EXIT_USAGE;
 	}
-	r = open_engine(o, &e);
+	r = open_users(o, argv + optind, &e, &users, &n);
 	if (r)
 		return r;
-	r = engine_select_users(e, argv + optind, &users, &n, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
-		engine_free(e);
-		return CLI_EXIT_USAGE;
-	}
 	if (json)
 		report_json_begin(stdout);
 	for (size_t i = 0; i < n; i++) {
@@ -134,7 +146,6 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
-	char err[512];
 	int c, r, status = CLI_EXIT_OK;
 
 	optind = 1;
@@ -151,15 +162,9 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	r = open_engine(o, &e);
+	r = open_users(o, argv + optind, &e, &users, &n);
 	if (r)
 		return r;
-	r = engine_select_users(e, argv + optind, &users, &n, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
-		engine_free(e);
-		return CLI_EXIT_USAGE;
-	}
 	if (json)
 		fputs("{\"users\":[", stdout);
 	for (size_t i = 0; i < n; i++) {
