@@ -30,6 +30,8 @@ struct duser {
 	bool queued;
 	bool flapping; /* told once per episode */
 	uint64_t last_repair;
+	uint64_t audited_sig; /* keys files as they were at the last audit */
+	bool audited;
 	unsigned flap_count;
 	uint64_t flap_window_start;
 	uint64_t backoff_until;
@@ -261,6 +263,12 @@ static void audit_user(struct daemon *d, size_t i, const struct user_report *rep
 				"moved to quarantine: Exclusive= allows approved keys only");
 		key_line_done(&k);
 	}
+	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
+	 * signature is taken before the key sync, whose write changes it and brings us back. */
+	if (d->du[i].audited && d->du[i].audited_sig == rep->keys_sig)
+		return;
+	d->du[i].audited = true;
+	d->du[i].audited_sig = rep->keys_sig;
 	if (audit_state_load(rootfd, u->name, &state) < 0 ||
 	    engine_list_keys(d->engine, u, state, &l) < 0)
 		return;

@@ -424,6 +424,15 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	verdict_keys_file(&r->vin, path, &c, &v);
 	if (!v.accepts)
 		r->rep->sshd_accepts = false;
+	if (c.status == CHAIN_OK) {
+		const struct stat *st = &chain_last(&c)->st;
+		uint64_t parts[] = {st->st_dev, st->st_ino, (uint64_t)st->st_size,
+				    (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+				    (uint64_t)st->st_ctim.tv_nsec};
+
+		for (size_t k = 0; k < ELEMENTSOF(parts); k++)
+			r->rep->keys_sig = (r->rep->keys_sig ^ parts[k]) * 0x100000001b3ull;
+	}
 
 	if (home->status == CHAIN_OK)
 		home_idx = chain_find(&c, &chain_last(home)->st);

@@ -1,5 +1,6 @@
 #pragma once
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include "config.h"
 #include "sshdconf.h"
@@ -60,6 +61,7 @@ struct user_report {
 	size_t n_approved;   /* approved keys in the drop-in directory */
 	char **quarantined;  /* lines moved to quarantine (Exclusive=) */
 	char *keys_file;     /* where approved keys go, when there is such a file */
+	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
 };
 
 struct key_list;
