@@ -22,6 +22,9 @@ name=${name:0:16}
 
 sshd_start || skip_all "sshd_start failed"
 testuser_create "$name" || skip_all "testuser_create $name failed"
+# What the daemon remembers of the test user on the running system goes with the user.
+state_dir=${SSHMEND_LOCALSTATEDIR:+$SSHMEND_LOCALSTATEDIR/lib/sshmend}
+[ -z "$state_dir" ] || add_cleanup "rm -f -- '$state_dir/keys.$name' '$state_dir/quarantine.$name'"
 home=$(getent passwd "$name" | cut -d: -f6)
 ak=$home/.ssh/authorized_keys
 
