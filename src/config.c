@@ -476,13 +476,3 @@ void config_done(struct config *c)
 	strv_free(c->warnings);
 	*c = (struct config){0};
 }
-
-const char *policy_mode_to_string(enum policy_mode m)
-{
-	return m == POLICY_STRICT ? "strict" : "sshd";
-}
-
-const char *sshd_flavor_to_string(enum sshd_flavor f)
-{
-	return f == FLAVOR_DEBIAN ? "debian" : f == FLAVOR_UPSTREAM ? "upstream" : "auto";
-}

@@ -56,5 +56,3 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 /* The I-th key the parser accepts; false past the last. */
 bool config_key_at(size_t i, const char **section, const char **key);
 
-const char *policy_mode_to_string(enum policy_mode m);
-const char *sshd_flavor_to_string(enum sshd_flavor f);

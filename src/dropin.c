@@ -272,8 +272,13 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 	return 0;
 }
 
-int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
-			    char **ret, size_t *ret_len, char ***removed)
+/*
+ * For Exclusive=: OLD without the key lines outside the block that are not approved;
+ * the lines taken out are added to *removed. Invalid lines and comments stay.
+ */
+static int dropin_strip_unapproved(const char *old, size_t old_len,
+				   const struct dropin_set *set, char **ret, size_t *ret_len,
+				   char ***removed)
 {
 	_cleanup_free_ char *out = NULL;
 	size_t out_len = 0;

@@ -43,12 +43,6 @@ void dropin_set_done(struct dropin_set *s);
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed);
 
-/*
- * For Exclusive=: OLD without the key lines outside the block that are not approved;
- * the lines taken out are added to *removed. Invalid lines and comments stay.
- */
-int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
-			    char **ret, size_t *ret_len, char ***removed);
 
 /*
  * Is this key among the approved ones? By fingerprint, which sees through encodings,

@@ -405,28 +405,6 @@ bool user_in_group(const struct user *u, gid_t gid)
 	return false;
 }
 
-bool userdb_is_private_group(const struct userdb *db, gid_t gid, uid_t owner)
-{
-	const struct group_entry *g = userdb_group(db, gid);
-	const struct user *o = userdb_by_uid(db, owner);
-	unsigned members = 0;
-
-	if (!g || !o)
-		return false;
-	for (size_t i = 0; i < db->n_users; i++)
-		if (db->users[i].gid == gid) {
-			if (db->users[i].uid != owner)
-				return false;
-			members++;
-		}
-	if (g->members[0]) {
-		if (strcmp(g->members[0], o->name) != 0 || g->members[1])
-			return false;
-		members++;
-	}
-	return members > 0;
-}
-
 bool user_has_login_shell(const struct user *u)
 {
 	const char *base = strrchr(u->shell, '/');

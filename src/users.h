@@ -45,11 +45,6 @@ const struct group_entry *userdb_group(const struct userdb *db, gid_t gid);
 /* Is U a member of GID, by primary or supplementary group? */
 bool user_in_group(const struct user *u, gid_t gid);
 
-/*
- * Debian's user-group-modes rule: GID is the private group of OWNER, with exactly one
- * member (by primary group or listed), and that member is OWNER.
- */
-bool userdb_is_private_group(const struct userdb *db, gid_t gid, uid_t owner);
 
 /* A login user by default: a login shell, not nologin or false. */
 bool user_has_login_shell(const struct user *u);

@@ -205,34 +205,23 @@ has() { case $1 in *"$2"*) true ;; *) false ;; esac }
 lacks() { ! has "$@"; }
 
 # check_findings NAME VERDICT SSHD-WORDS JSON: the findings must tell the verdict's story.
-# With FINDINGS_TODO=REASON set, these are TODO tests (a known engine bug).
 check_findings() {
 	local name=$1 verdict=$2 why=$3 json=$4
-	local -a t=(ok)
-	if [ -n "${FINDINGS_TODO:-}" ]; then
-		t=(todo_reason "$FINDINGS_TODO")
-	fi
 	if [ "$verdict" = accepts ]; then
-		"${t[@]}" "state $name: no finding says sshd rejects" lacks "$json" '"sshd_rejects":true' ||
+		ok "state $name: no finding says sshd rejects" lacks "$json" '"sshd_rejects":true' ||
 			diag "$json"
 		return
 	fi
-	"${t[@]}" "state $name: a finding says sshd rejects" has "$json" '"sshd_rejects":true' ||
+	ok "state $name: a finding says sshd rejects" has "$json" '"sshd_rejects":true' ||
 		diag "$json"
 	[ -n "$why" ] || return 0
-	"${t[@]}" "state $name: sshmend quotes sshd: $why" has "$json" "\"sshd_message\":\"$why\"" ||
+	ok "state $name: sshmend quotes sshd: $why" has "$json" "\"sshd_message\":\"$why\"" ||
 		diag "$json"
-}
-todo_reason() { # todo_reason REASON DESC CMD...: todo with the arguments in ok's order
-	local reason=$1 desc=$2
-	shift 2
-	todo_ok "$desc" "$reason" "$@"
 }
 
 # state NAME KIND SETUP
 #   KIND repair: sshmend fix must leave the chain as sshd accepts it (fix exits 0, login works)
 #        refuse: fix must refuse (a symlink, foreign owner, hard link or wrong type; exit 1)
-#        todo:WHY: should be repair, but a known engine bug stops it (a TAP TODO test)
 #   SETUP is eval'ed after the baseline has been restored.
 state() {
 	local name=$1 kind=$2 setup=$3 json rc says said why fixjson fixrc
@@ -275,10 +264,6 @@ state() {
 	refuse)
 		ok "state $name: fix refuses" fix_refused "$fixrc" "$fixjson" ||
 			diag "sshmend fix exit $fixrc: $fixjson $(cat "$WORK/err")"
-		;;
-	todo:*)
-		todo_ok "state $name: after fix sshd accepts the key" "${kind#todo:}" \
-			fix_then_login "$fixrc"
 		;;
 	*)
 		ok "state $name: unknown kind $kind" false
