@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ struct duser {
 	uint64_t last_repair;
 	uint64_t audited_sig; /* keys files as they were at the last audit */
 	bool audited;
+	bool audit_queued;
+	uint64_t audit_sig; /* what the queued audit is of */
 	unsigned flap_count;
 	uint64_t flap_window_start;
 	uint64_t backoff_until;
@@ -51,7 +54,10 @@ struct daemon {
 	struct duser *du;
 	size_t *queue;
 	size_t n_queue;
-	sd_event_source *io, *drain, *rescan, *fallback;
+	size_t *audit_queue; /* users whose keys are audited once the scan is done */
+	size_t n_audit;
+	bool defer_audit;    /* a full scan before READY=1: audits wait */
+	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	bool reload_pending;
 	bool watch_limit;
 	bool rescan_pending; /* an overflow's full rescan is under way: one is enough */
@@ -106,10 +112,10 @@ static void enqueue_all(struct daemon *d)
 		enqueue(d, i);
 }
 
-static int visit(void *userdata, int dirfd, const char *name)
+static int visit(void *userdata, int dirfd, const struct stat *st, const char *name)
 {
 	struct daemon *d = userdata;
-	int r = watcher_add(d->w, dirfd, name);
+	int r = watcher_add_stat(d->w, dirfd, st, name);
 
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
@@ -183,11 +189,12 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		fprintf(f, "alert %s\n", rep->key_alerts[k]);
 	if (!f || fclose(f) != 0)
 		return;
-	changed = !d->du[i].logged || strcmp(d->du[i].logged, sig) != 0;
+	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
+	changed = strcmp(d->du[i].logged ? d->du[i].logged : "", sig) != 0;
 	if (!changed)
 		return;
 	free(d->du[i].logged);
-	d->du[i].logged = strdup(sig);
+	d->du[i].logged = *sig ? strdup(sig) : NULL;
 	for (char **l = rep->key_rejected; l && *l; l++) {
 		char msg[4600];
 		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
@@ -244,34 +251,43 @@ static void log_key(struct daemon *d, enum event_kind k, int prio, const struct 
 	journal_log(&e);
 }
 
-/* Compare the keys in the user's files with what was remembered, and say what changed. */
-static void audit_user(struct daemon *d, size_t i, const struct user_report *rep)
+static void tell_quarantined(struct daemon *d, size_t i, const struct user_report *rep)
 {
-	const struct user *u = d->users[i];
-	int rootfd = d->engine->rootfd;
-	_cleanup_(strv_freep) char **state = NULL;
-	struct key_list l = {0};
-	bool dirty = false;
-
 	for (char **q = rep->quarantined; q && *q; q++) {
 		struct key_line k = {0};
 		char why[256];
 
 		if (key_parse_line(*q, strlen(*q), 1024, &k, why, sizeof(why)) == 0)
-			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, u, rep->keys_file,
+			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, d->users[i], rep->keys_file,
 				k.fingerprint, k.comment,
 				"moved to quarantine: Exclusive= allows approved keys only");
 		key_line_done(&k);
 	}
+}
+
+/*
+ * Compare the keys in the user's files with what was remembered, and say what changed.
+ * SIG is the keys files' signature the user's last run saw.
+ */
+static void audit_user(struct daemon *d, size_t i, uint64_t sig)
+{
+	const struct user *u = d->users[i];
+	int rootfd = d->engine->rootfd;
+	_cleanup_(strv_freep) char **state = NULL;
+	_cleanup_free_ char *keys_file = NULL;
+	struct key_list l = {0};
+	bool dirty = false;
+
 	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
 	 * signature is taken before the key sync, whose write changes it and brings us back. */
-	if (d->du[i].audited && d->du[i].audited_sig == rep->keys_sig)
+	if (d->du[i].audited && d->du[i].audited_sig == sig)
 		return;
 	d->du[i].audited = true;
-	d->du[i].audited_sig = rep->keys_sig;
+	d->du[i].audited_sig = sig;
 	if (audit_state_load(rootfd, u->name, &state) < 0 ||
 	    engine_list_keys(d->engine, u, state, &l) < 0)
 		return;
+	keys_file = engine_keys_file(d->engine, u);
 	if (!state) {
 		size_t n = 0;
 
@@ -309,7 +325,7 @@ static void audit_user(struct daemon *d, size_t i, const struct user_report *rep
 		{
 			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
 
-			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, rep->keys_file, fp, NULL,
+			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp, NULL,
 				"is gone from the keys files");
 		}
 		dirty = true;
@@ -422,7 +438,16 @@ static void heal_user(struct daemon *d, size_t i)
 		if (rep.findings[k].action == ACTION_FIXED && rep.findings[k].problem != PROBLEM_KEYS)
 			d->repairs++;
 	tell_findings(d, i, &rep);
-	audit_user(d, i, &rep);
+	tell_quarantined(d, i, &rep);
+	if (d->defer_audit) {
+		d->du[i].audit_sig = rep.keys_sig;
+		if (!d->du[i].audit_queued) {
+			d->du[i].audit_queued = true;
+			d->audit_queue[d->n_audit++] = i;
+			sd_event_source_set_enabled(d->audit, SD_EVENT_ON);
+		}
+	} else
+		audit_user(d, i, rep.keys_sig);
 	flap_check(d, i, &rep);
 	user_report_done(&rep);
 }
@@ -443,8 +468,31 @@ static int on_drain(sd_event_source *s, void *userdata)
 	if (d->n_queue == 0) {
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 		d->rescan_pending = false;
-		tell_baseline(d);
+		if (!d->n_audit)
+			tell_baseline(d);
 		update_status(d);
+	}
+	return 0;
+}
+
+/* The audits a full scan left for later, a batch at a time, when nothing else is to do. */
+static int on_audit(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	size_t n = d->n_audit < DRAIN_BATCH ? d->n_audit : DRAIN_BATCH;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = d->audit_queue[d->n_audit - 1 - k];
+
+		d->du[i].audit_queued = false;
+		audit_user(d, i, d->du[i].audit_sig);
+	}
+	d->n_audit -= n;
+	if (d->n_audit == 0) {
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		tell_baseline(d);
+		/* A full scan's passing allocations, handed back: the daemon idles small. */
+		malloc_trim(0);
 	}
 	return 0;
 }
@@ -530,7 +578,7 @@ static void watch_file(struct daemon *d, const char *path, bool any)
 		return;
 	if (any) {
 		if (safe_open_in_root(d->engine->rootfd, dir, O_PATH | O_DIRECTORY, &fd) >= 0)
-			visit(d, fd, WATCHER_ANY_NAME);
+			visit(d, fd, NULL, WATCHER_ANY_NAME);
 		return;
 	}
 	slash = strrchr(dir, '/');
@@ -538,7 +586,7 @@ static void watch_file(struct daemon *d, const char *path, bool any)
 		return;
 	*slash = 0;
 	if (safe_open_in_root(d->engine->rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, &fd) >= 0)
-		visit(d, fd, slash + 1);
+		visit(d, fd, NULL, slash + 1);
 }
 
 /* passwd, group, sshd's configuration and ours: a change there reloads. */
@@ -582,11 +630,15 @@ static void drop_users(struct daemon *d)
 	}
 	free(d->du);
 	free(d->queue);
+	free(d->audit_queue);
 	free(d->users);
 	d->du = NULL;
 	d->queue = NULL;
+	d->audit_queue = NULL;
 	d->users = NULL;
-	d->n_users = d->n_queue = 0;
+	d->n_users = d->n_queue = d->n_audit = 0;
+	if (d->audit)
+		sd_event_source_set_enabled(d->audit, SD_EVENT_OFF);
 }
 
 /* Take ENGINE (new users, configuration): fresh watches, every chain queued. */
@@ -634,6 +686,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	d->n_users = n;
 	d->du = calloc(n + 1, sizeof(*d->du));
 	d->queue = calloc(n + 1, sizeof(*d->queue));
+	d->audit_queue = calloc(n + 1, sizeof(*d->audit_queue));
 	for (size_t k = 0; k < n_kept; k++) {
 		for (size_t i = 0; d->du && kept[k].name && i < n; i++)
 			if (strcmp(users[i]->name, kept[k].name) == 0) {
@@ -649,7 +702,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 		free(kept[k].name);
 	}
 	free(kept);
-	if (!d->du || !d->queue)
+	if (!d->du || !d->queue || !d->audit_queue)
 		return -ENOMEM;
 
 	sd_event_source_unref(d->io);
@@ -667,10 +720,13 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	return 0;
 }
 
+/* A full scan and repair of every queued user; their key audits follow after. */
 static void drain_all(struct daemon *d)
 {
+	d->defer_audit = true;
 	while (d->n_queue)
 		on_drain(d->drain, d);
+	d->defer_audit = false;
 }
 
 static void reload(struct daemon *d, const char *why)
@@ -775,6 +831,12 @@ int daemon_run(const char *root, const char *config_path)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d.drain, SD_EVENT_OFF);
 	if (r >= 0)
+		r = sd_event_add_defer(d.ev, &d.audit, on_audit, &d);
+	if (r >= 0)
+		r = sd_event_source_set_priority(d.audit, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d.audit, SD_EVENT_OFF);
+	if (r >= 0)
 		r = sd_event_add_time_relative(d.ev, &d.rescan, CLOCK_MONOTONIC,
 					       e->cfg.rescan_usec, 0, on_rescan, &d);
 	if (r >= 0)
@@ -806,6 +868,7 @@ out:
 	drop_users(&d);
 	sd_event_source_unref(d.io);
 	sd_event_source_unref(d.drain);
+	sd_event_source_unref(d.audit);
 	sd_event_source_unref(d.rescan);
 	sd_event_source_unref(d.fallback);
 	sd_event_source_unref(d.rescan_again);

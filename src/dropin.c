@@ -213,6 +213,20 @@ static bool is_marker(const char *p, size_t len, const char *marker)
 	return len == m && memcmp(p, marker, m) == 0;
 }
 
+bool dropin_has_block(const char *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		const char *line = buf + off;
+		const char *nl = memchr(line, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - line) : len - off;
+
+		if (is_marker(line, n, DROPIN_BEGIN))
+			return true;
+		off += n + 1;
+	}
+	return false;
+}
+
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed)
 {
@@ -318,7 +332,6 @@ static int dropin_strip_unapproved(const char *old, size_t old_len,
 }
 
 #define DROPIN_RETRIES 8
-#define KEYS_FILE_MAX (8u << 20)
 
 /* Read NAME (a regular file with one link) into *buf; *st as read. -ENOENT if missing. */
 static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, size_t *len,
@@ -332,7 +345,7 @@ static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, 
 		return r;
 	if (st->st_nlink > 1)
 		return -EMLINK;
-	r = safe_read_all(fd, KEYS_FILE_MAX, buf, len);
+	r = safe_read_all(fd, DROPIN_KEYS_FILE_MAX, buf, len);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);

@@ -12,6 +12,8 @@
 #define DROPIN_DEFAULT_DIR "/etc/sshmend/keys.d"
 #define DROPIN_BEGIN "# sshmend: approved keys, managed from the drop-in directory; do not edit"
 #define DROPIN_END "# sshmend: end of approved keys"
+/* The largest keys file read. */
+#define DROPIN_KEYS_FILE_MAX (8u << 20)
 
 struct approved_key {
 	char *line;        /* the line as written, without its newline */
@@ -43,6 +45,8 @@ void dropin_set_done(struct dropin_set *s);
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed);
 
+/* Does the keys file text BUF hold a begin marker line? */
+bool dropin_has_block(const char *buf, size_t len);
 
 /*
  * Is this key among the approved ones? By fingerprint, which sees through encodings,

@@ -171,6 +171,8 @@ struct run {
 	size_t n_seen;
 	engine_visit_fn visit;
 	void *userdata;
+	char *target;     /* the keys file approved keys go to, or NULL */
+	int target_block; /* does it hold an approved block: 1, 0, or -1 not known */
 };
 
 static const char *base_name(const char *path)
@@ -188,16 +190,17 @@ static int visit_chain(struct run *r, const struct chain *c)
 
 	if (!r->visit)
 		return 0;
-	q = r->visit(r->userdata, c->elems[0].fd, "");
+	q = r->visit(r->userdata, c->elems[0].fd, &c->elems[0].st, "");
 	for (size_t i = 0; q >= 0 && i + 1 < c->n_elems; i++)
 		if (!c->elems[i + 1].tainted)
-			q = r->visit(r->userdata, c->elems[i].fd, base_name(c->elems[i + 1].path));
+			q = r->visit(r->userdata, c->elems[i].fd, &c->elems[i].st,
+				     base_name(c->elems[i + 1].path));
 	if (q >= 0 && c->status != CHAIN_OK && !last->tainted && S_ISDIR(last->st.st_mode) &&
 	    c->stopped_at && strcmp(c->stopped_at, last->path) != 0)
-		q = r->visit(r->userdata, last->fd, base_name(c->stopped_at));
+		q = r->visit(r->userdata, last->fd, &last->st, base_name(c->stopped_at));
 	for (size_t i = 0; q >= 0 && i < c->n_links; i++)
 		if (!c->links[i].tainted)
-			q = r->visit(r->userdata, c->links[i].dir_fd, base_name(c->links[i].path));
+			q = r->visit(r->userdata, c->links[i].dir_fd, NULL, base_name(c->links[i].path));
 	return q;
 }
 
@@ -411,6 +414,19 @@ static int judge_link(struct run *r, const struct chain_link *l, const struct ve
 	return set_text(&f->reason, "symlink in a directory the user can write; not followed");
 }
 
+/* Read the keys file the walk reached: does it hold an approved block? -1 if not known. */
+static int scan_for_block(const struct chain_elem *el)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
+	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
+		return -1;
+	return dropin_has_block(buf, len);
+}
+
 static int run_keys_file(struct run *r, const char *path, const struct chain *home, struct chain *prev)
 {
 	struct chain c;
@@ -432,6 +448,8 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 
 		for (size_t k = 0; k < ELEMENTSOF(parts); k++)
 			r->rep->keys_sig = (r->rep->keys_sig ^ parts[k]) * 0x100000001b3ull;
+		if (r->target && strcmp(path, r->target) == 0 && c.n_links == 0)
+			r->target_block = scan_for_block(chain_last(&c));
 	}
 
 	if (home->status == CHAIN_OK)
@@ -480,7 +498,8 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 		}
 		if (q >= 0 && r->visit)
 			for (size_t i = 0; i + 1 < c.n_prefix && q >= 0; i++)
-				q = r->visit(r->userdata, c.prefix[i].fd, base_name(c.prefix[i + 1].path));
+				q = r->visit(r->userdata, c.prefix[i].fd, &c.prefix[i].st,
+					     base_name(c.prefix[i + 1].path));
 	}
 	for (size_t i = 0; i < c.n_links && q >= 0; i++)
 		q = judge_link(r, &c.links[i], &v);
@@ -548,8 +567,7 @@ static int keys_finding(struct run *r, const char *path, enum action a, const ch
 	return set_text(&f->reason, reason);
 }
 
-/* The user's first keys file under the home, or NULL. */
-static char *first_home_keys_file(const struct engine *e, const struct user *u)
+char *engine_keys_file(const struct engine *e, const struct user *u)
 {
 	size_t hl = strlen(u->home);
 
@@ -575,10 +593,10 @@ static int visit_dropin(struct run *r)
 		return 0;
 	if (safe_open_in_root(r->e->rootfd, r->e->cfg.dropin_dir, O_PATH | O_DIRECTORY, &top) < 0)
 		return 0;
-	if (r->visit(r->userdata, top, r->u->name) < 0)
+	if (r->visit(r->userdata, top, NULL, r->u->name) < 0)
 		return 0;
 	if (safe_open_component(top, r->u->name, &udir) >= 0)
-		(void)r->visit(r->userdata, udir, "*");
+		(void)r->visit(r->userdata, udir, NULL, "*");
 	return 0;
 }
 
@@ -597,9 +615,9 @@ static bool is_exclusive(const struct engine *e, const struct user *u)
 	return e->cfg.exclusive || strv_contains(e->cfg.exclusive_users, u->name);
 }
 
-static int sync_keys(struct run *r)
+static int sync_keys(struct run *r, const struct chain *home)
 {
-	_cleanup_free_ char *target = NULL;
+	const char *target = r->target;
 	_cleanup_close_ int made = -1;
 	struct dropin_set set = {0};
 	struct chain c = {0};
@@ -618,9 +636,13 @@ static int sync_keys(struct run *r)
 	for (size_t i = 0; set.alerts && set.alerts[i]; i++)
 		if ((q = strv_push(&r->rep->key_alerts, set.alerts[i])) < 0)
 			goto out;
-	target = first_home_keys_file(r->e, r->u);
 	if (target && !(r->rep->keys_file = strdup(target))) {
 		q = -ENOMEM;
+		goto out;
+	}
+	/* No drop-in directory and no block to take out: nothing to write, nothing to read. */
+	if (!set.present && r->target_block == 0 && !is_exclusive(r->e, r->u)) {
+		q = 0;
 		goto out;
 	}
 	if (!target) {
@@ -629,7 +651,7 @@ static int sync_keys(struct run *r)
 			  : 0;
 		goto out;
 	}
-	q = chain_resolve(r->e->rootfd, target, NULL, &c);
+	q = chain_resolve(r->e->rootfd, target, home, &c);
 	if (q < 0)
 		goto out;
 	if (c.n_links || (c.status != CHAIN_OK && c.status != CHAIN_MISSING)) {
@@ -715,9 +737,13 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	struct chain home, prev = {0};
 	int q;
 
+	r.target_block = -1;
+	r.target = engine_keys_file(e, u);
 	q = chain_resolve(e->rootfd, u->home, NULL, &home);
-	if (q < 0)
+	if (q < 0) {
+		free(r.target);
 		return q;
+	}
 	if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
 		r.vin.home_realpath = chain_last(&home)->path;
 	else if (home.status == CHAIN_MISSING) {
@@ -736,9 +762,10 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	}
 	chain_done(&prev);
 	if (q >= 0)
-		q = sync_keys(&r);
+		q = sync_keys(&r, &home);
 	chain_done(&home);
 	free(r.seen);
+	free(r.target);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -763,7 +790,8 @@ void user_report_done(struct user_report *r)
 }
 
 /* Read one keys file for the audit, through a checked chain; unsafe ones are skipped. */
-static int scan_keys_file(const struct engine *e, const char *path, struct key_list *l)
+static int scan_keys_file(const struct engine *e, const char *path, const struct chain *home,
+			  struct key_list *l)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -773,7 +801,7 @@ static int scan_keys_file(const struct engine *e, const char *path, struct key_l
 	size_t len;
 	int q;
 
-	q = chain_resolve(e->rootfd, path, NULL, &c);
+	q = chain_resolve(e->rootfd, path, home, &c);
 	if (q < 0)
 		return q;
 	last = chain_last(&c);
@@ -796,18 +824,25 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 {
 	struct key_list l = {0};
 	struct dropin_set set = {0};
+	struct chain home;
 	int q;
 
 	q = dropin_load(e->rootfd, e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, &set);
 	if (q < 0 && q != -EINVAL)
 		return q;
+	q = chain_resolve(e->rootfd, u->home, NULL, &home);
+	if (q < 0) {
+		dropin_set_done(&set);
+		return q;
+	}
 	for (size_t i = 0; q >= 0 && e->keys_files && e->keys_files[i]; i++) {
 		_cleanup_free_ char *path = NULL;
 
 		if (sshd_expand_authorized_keys(e->keys_files[i], u, &path) < 0)
 			continue;
-		q = scan_keys_file(e, path, &l);
+		q = scan_keys_file(e, path, home.status == CHAIN_OK ? &home : NULL, &l);
 	}
+	chain_done(&home);
 	for (size_t i = 0; q >= 0 && i < l.n; i++) {
 		struct key_entry *k = &l.e[i];
 		int was;

@@ -92,9 +92,9 @@ int engine_select_users(const struct engine *e, char *const *names, const struct
  * Called for every (directory, name) whose change could change the user's chains:
  * each directory of a chain with the name of the next element, the name where a
  * walk stopped, and the directory of each symlink met. NAME is "" for the root itself.
- * DIRFD is a descriptor the walk checked.
+ * DIRFD is a descriptor the walk checked; ST, its fstat() (NULL when not at hand).
  */
-typedef int (*engine_visit_fn)(void *userdata, int dirfd, const char *name);
+typedef int (*engine_visit_fn)(void *userdata, int dirfd, const struct stat *st, const char *name);
 
 /*
  * Check (and with ENGINE_FIX repair) every chain of U, then bring the approved keys
@@ -112,6 +112,9 @@ void user_report_done(struct user_report *r);
  */
 int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
 		     struct key_list *ret);
+
+/* The user's first keys file under the home, where approved keys go (malloc'd), or NULL. */
+char *engine_keys_file(const struct engine *e, const struct user *u);
 
 /* Does the report hold drift (check) or anything not fixed (fix)? */
 bool user_report_has_drift(const struct user_report *r);

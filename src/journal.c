@@ -164,7 +164,7 @@ void journal_log(const struct event *ev)
 	/* These frame everything else, or say that something was missed: always told. */
 	bool always = ev->kind == EVENT_STARTED || ev->kind == EVENT_STOPPING ||
 		      ev->kind == EVENT_RELOADED || ev->kind == EVENT_RESCAN ||
-		      ev->kind == EVENT_WATCH_LIMIT;
+		      ev->kind == EVENT_WATCH_LIMIT || ev->kind == EVENT_KEYS_BASELINE;
 
 	if (window_start == 0 || now - window_start >= interval) {
 		window_start = now;

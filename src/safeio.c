@@ -86,26 +86,33 @@ int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd)
 	return 0;
 }
 
+int safe_reopen_regular(int pathfd, const struct stat *st, int *ret_fd)
+{
+	char proc[64];
+	int fd;
+
+	if (!S_ISREG(st->st_mode))
+		return -EBADFD;
+	/* The magic link reopens the very inode we looked at. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	*ret_fd = fd;
+	return 0;
+}
+
 int safe_open_regular(int dirfd, const char *name, int *ret_fd, struct stat *st)
 {
 	_cleanup_close_ int pfd = -1;
-	char proc[64];
-	int fd, r;
+	int r;
 
 	r = safe_open_component(dirfd, name, &pfd);
 	if (r < 0)
 		return r;
 	if (fstat(pfd, st) < 0)
 		return negative_errno();
-	if (!S_ISREG(st->st_mode))
-		return -EBADFD;
-	/* The magic link reopens the very inode we looked at. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	*ret_fd = fd;
-	return 0;
+	return safe_reopen_regular(pfd, st, ret_fd);
 }
 
 int safe_readlink(int fd, char **ret)

@@ -25,6 +25,9 @@ int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
  */
 int safe_open_regular(int dirfd, const char *name, int *ret_fd, struct stat *st);
 
+/* Open for reading the inode behind PATHFD (O_PATH) if ST, its stat, is a regular file's. */
+int safe_reopen_regular(int pathfd, const struct stat *st, int *ret_fd);
+
 /* Read the target of the symlink open as O_PATH in FD into a new string. */
 int safe_readlink(int fd, char **ret);
 

@@ -54,14 +54,17 @@ static int add_user(struct userdb *db, const char *name, uid_t uid, gid_t gid, c
 	}
 	u = &db->users[db->n_users];
 	*u = (struct user){.uid = uid, .gid = gid};
-	u->name = strdup(name);
-	u->home = strdup(home);
-	u->shell = strdup(shell);
-	if (!u->name || !u->home || !u->shell) {
-		free(u->name);
-		free(u->home);
-		free(u->shell);
-		return -ENOMEM;
+	/* One allocation holds the three strings (tens of thousands of users stay small);
+	 * NAME owns it. */
+	{
+		size_t ln = strlen(name) + 1, lh = strlen(home) + 1, ls = strlen(shell) + 1;
+		char *buf = malloc(ln + lh + ls);
+
+		if (!buf)
+			return -ENOMEM;
+		u->name = memcpy(buf, name, ln);
+		u->home = memcpy(buf + ln, home, lh);
+		u->shell = memcpy(buf + ln + lh, shell, ls);
 	}
 	db->n_users++;
 	return 0;
@@ -326,9 +329,7 @@ void userdb_free(struct userdb *db)
 	if (!db)
 		return;
 	for (size_t i = 0; i < db->n_users; i++) {
-		free(db->users[i].name);
-		free(db->users[i].home);
-		free(db->users[i].shell);
+		free(db->users[i].name); /* and home and shell */
 		free(db->users[i].groups);
 	}
 	for (size_t i = 0; i < db->n_groups; i++) {

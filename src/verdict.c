@@ -1,8 +1,10 @@
 #include <endian.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 #include "macro.h"
 #include "verdict.h"
@@ -36,6 +38,44 @@ struct acl_entry_le {
 };
 
 /*
+ * Directories shared by every chain (/, /home) would have their ACL read once per user and
+ * keys file. Their absence is remembered by inode and change time: setting an ACL changes
+ * the ctime. Only a ctime well in the past is trusted, so that a change within the same
+ * clock tick as the one seen cannot hide behind an equal ctime.
+ */
+#define ACL_CACHE_SLOTS 64
+#define ACL_CACHE_SETTLE_SEC 2
+
+static struct acl_absent {
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctim;
+} acl_cache[ACL_CACHE_SLOTS];
+
+static struct acl_absent *acl_slot(const struct stat *st)
+{
+	return &acl_cache[(st->st_ino * 0x9E3779B97F4A7C15ull ^ st->st_dev) % ACL_CACHE_SLOTS];
+}
+
+static bool acl_cached_absent(const struct stat *st)
+{
+	const struct acl_absent *a = acl_slot(st);
+
+	return a->ino == st->st_ino && a->dev == st->st_dev && a->ino != 0 &&
+	       a->ctim.tv_sec == st->st_ctim.tv_sec && a->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void acl_remember_absent(const struct stat *st)
+{
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+	    st->st_ctim.tv_sec > now.tv_sec - ACL_CACHE_SETTLE_SEC)
+		return;
+	*acl_slot(st) = (struct acl_absent){st->st_dev, st->st_ino, st->st_ctim};
+}
+
+/*
  * The kernel's access check for a user who does not own the inode (acl_permission_check()
  * and posix_acl_permission()): 1 allowed, 0 denied, -1 when the mode bits decide (no ACL,
  * an empty mask, or it cannot be read). FD is an O_PATH descriptor of the inode;
@@ -55,8 +95,12 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 	/* The owner gets the owner bits; with no group bits (the mask) the ACL is not read. */
 	if (fd < 0 || st->st_uid == u->uid || !(st->st_mode & 070))
 		return -1;
+	if (acl_cached_absent(st))
+		return -1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = getxattr(proc, "system.posix_acl_access", NULL, 0);
+	if (n < 0 && errno == ENODATA)
+		acl_remember_absent(st);
 	if (n < 4 || n > ACL_XATTR_MAX)
 		return -1;
 	buf = malloc((size_t)n);

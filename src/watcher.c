@@ -10,23 +10,38 @@
 #define WATCH_MASK                                                                                 \
 	(IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |        \
 	 IN_MOVE_SELF | IN_CLOSE_WRITE | IN_ONLYDIR | IN_EXCL_UNLINK)
-#define NBUCKETS_MIN (1u << 16)
+#define NBUCKETS_MIN (1u << 10) /* tables double when they hold twice as many entries */
 
 struct wdinfo {
 	int wd;
+	uint32_t refs; /* registrations naming this directory */
 	dev_t dev;
 	ino_t ino;
-	size_t refs; /* registrations naming this directory */
 	struct wdinfo *next_wd, *next_ino;
 };
 
+/* Most registrations have one owner: it is kept inline, the rest in MORE. */
 struct reg {
 	struct wdinfo *dir;
-	char *name;
-	size_t *owners;
-	size_t n_owners, cap;
 	struct reg *next;
+	uint32_t *more;
+	uint32_t owner0;
+	uint32_t n_owners, cap; /* cap: of MORE */
+	char name[];
 };
+
+static size_t reg_owner(const struct reg *r, size_t i)
+{
+	return i == 0 ? r->owner0 : r->more[i - 1];
+}
+
+static void reg_set_owner(struct reg *r, size_t i, size_t owner)
+{
+	if (i == 0)
+		r->owner0 = (uint32_t)owner;
+	else
+		r->more[i - 1] = (uint32_t)owner;
+}
 
 struct owner_regs {
 	struct reg **regs;
@@ -83,8 +98,7 @@ void watcher_free(struct watcher *w)
 	for (size_t b = 0; w->regs && b < w->n_reg_buckets; b++)
 		for (struct reg *r = w->regs[b], *n; r; r = n) {
 			n = r->next;
-			free(r->name);
-			free(r->owners);
+			free(r->more);
 			free(r);
 		}
 	for (size_t b = 0; w->by_wd && b < w->n_wd_buckets; b++)
@@ -127,9 +141,47 @@ static struct wdinfo *wd_lookup(const struct watcher *w, int wd)
 	return NULL;
 }
 
+static size_t ino_hash(dev_t dev, ino_t ino, size_t n)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) ^ dev) % n;
+}
+
 static size_t ino_bucket(const struct watcher *w, dev_t dev, ino_t ino)
 {
-	return (size_t)((ino * 0x9E3779B97F4A7C15ull) ^ dev) % w->n_wd_buckets;
+	return ino_hash(dev, ino, w->n_wd_buckets);
+}
+
+/* Rehash the watch tables into twice the buckets once they are crowded; if memory is
+ * short, the chains just grow longer. */
+static void wd_grow(struct watcher *w)
+{
+	size_t n = w->n_wd_buckets * 2;
+	struct wdinfo **bw, **bi;
+
+	if (w->n_watches < 2 * w->n_wd_buckets)
+		return;
+	bw = calloc(n, sizeof(*bw));
+	bi = calloc(n, sizeof(*bi));
+	if (!bw || !bi) {
+		free(bw);
+		free(bi);
+		return;
+	}
+	for (size_t b = 0; b < w->n_wd_buckets; b++)
+		for (struct wdinfo *d = w->by_wd[b], *next; d; d = next) {
+			size_t ib = ino_hash(d->dev, d->ino, n);
+
+			next = d->next_wd;
+			d->next_wd = bw[(size_t)d->wd % n];
+			bw[(size_t)d->wd % n] = d;
+			d->next_ino = bi[ib];
+			bi[ib] = d;
+		}
+	free(w->by_wd);
+	free(w->by_ino);
+	w->by_wd = bw;
+	w->by_ino = bi;
+	w->n_wd_buckets = n;
 }
 
 static void wd_unlink(struct watcher *w, struct wdinfo *d)
@@ -150,14 +202,16 @@ static void wd_unlink(struct watcher *w, struct wdinfo *d)
 	free(d);
 }
 
-static int wd_get(struct watcher *w, int dirfd, struct wdinfo **ret)
+static int wd_get(struct watcher *w, int dirfd, const struct stat *known, struct wdinfo **ret)
 {
 	struct stat st;
 	struct wdinfo *d;
 	char proc[64];
 	int wd;
 
-	if (fstat(dirfd, &st) < 0)
+	if (known)
+		st = *known;
+	else if (fstat(dirfd, &st) < 0)
 		return negative_errno();
 	for (d = w->by_ino[ino_bucket(w, st.st_dev, st.st_ino)]; d; d = d->next_ino)
 		if (d->dev == st.st_dev && d->ino == st.st_ino) {
@@ -186,6 +240,7 @@ static int wd_get(struct watcher *w, int dirfd, struct wdinfo **ret)
 	d->next_ino = w->by_ino[ino_bucket(w, st.st_dev, st.st_ino)];
 	w->by_ino[ino_bucket(w, st.st_dev, st.st_ino)] = d;
 	w->n_watches++;
+	wd_grow(w);
 	*ret = d;
 	return 0;
 }
@@ -193,6 +248,26 @@ static int wd_get(struct watcher *w, int dirfd, struct wdinfo **ret)
 static size_t reg_bucket(const struct watcher *w, const struct wdinfo *d, const char *name)
 {
 	return hash_str(name, (size_t)d->wd) % w->n_reg_buckets;
+}
+
+static void reg_grow(struct watcher *w)
+{
+	size_t n = w->n_reg_buckets * 2;
+	struct reg **t;
+
+	if (w->n_regs < 2 * w->n_reg_buckets || !(t = calloc(n, sizeof(*t))))
+		return;
+	for (size_t b = 0; b < w->n_reg_buckets; b++)
+		for (struct reg *r = w->regs[b], *next; r; r = next) {
+			size_t nb = hash_str(r->name, (size_t)r->dir->wd) % n;
+
+			next = r->next;
+			r->next = t[nb];
+			t[nb] = r;
+		}
+	free(w->regs);
+	w->regs = t;
+	w->n_reg_buckets = n;
 }
 
 static struct reg *reg_lookup(const struct watcher *w, const struct wdinfo *d, const char *name)
@@ -203,6 +278,7 @@ static struct reg *reg_lookup(const struct watcher *w, const struct wdinfo *d, c
 	return NULL;
 }
 
+/* Add R to the set O: 1 if it was not there, 0 if it was. */
 static int push_reg(struct owner_regs *o, struct reg *r)
 {
 	for (size_t i = 0; i < o->n; i++)
@@ -218,24 +294,33 @@ static int push_reg(struct owner_regs *o, struct reg *r)
 		o->cap = cap;
 	}
 	o->regs[o->n++] = r;
-	return 0;
+	return 1;
 }
 
+/* Did OWNER's committed set name R? Sets are short; a shared registration's owners are not. */
+static bool owner_has(const struct watcher *w, size_t owner, const struct reg *r)
+{
+	const struct owner_regs *o = owner < w->n_owners ? &w->owners[owner] : NULL;
+
+	for (size_t i = 0; o && i < o->n; i++)
+		if (o->regs[i] == r)
+			return true;
+	return false;
+}
+
+/* OWNER, known not to be among R's owners yet. */
 static int reg_add_owner(struct reg *r, size_t owner)
 {
-	for (size_t i = 0; i < r->n_owners; i++)
-		if (r->owners[i] == owner)
-			return 0;
-	if (r->n_owners == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 2;
-		size_t *n = realloc(r->owners, cap * sizeof(*n));
+	if (r->n_owners > 0 && r->n_owners - 1 == r->cap) {
+		uint32_t cap = r->cap ? r->cap * 2 : 2;
+		uint32_t *n = realloc(r->more, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		r->owners = n;
+		r->more = n;
 		r->cap = cap;
 	}
-	r->owners[r->n_owners++] = owner;
+	reg_set_owner(r, r->n_owners++, owner);
 	return 0;
 }
 
@@ -249,8 +334,7 @@ static void reg_drop(struct watcher *w, struct reg *r)
 			*p = r->next;
 			break;
 		}
-	free(r->name);
-	free(r->owners);
+	free(r->more);
 	free(r);
 	w->n_regs--;
 	if (--d->refs == 0) {
@@ -262,8 +346,9 @@ static void reg_drop(struct watcher *w, struct reg *r)
 static void reg_remove_owner(struct watcher *w, struct reg *r, size_t owner)
 {
 	for (size_t i = 0; i < r->n_owners; i++)
-		if (r->owners[i] == owner) {
-			r->owners[i] = r->owners[--r->n_owners];
+		if (reg_owner(r, i) == owner) {
+			r->n_owners--;
+			reg_set_owner(r, i, reg_owner(r, r->n_owners));
 			break;
 		}
 	if (r->n_owners == 0)
@@ -278,36 +363,46 @@ void watcher_begin(struct watcher *w, size_t owner)
 
 int watcher_add(struct watcher *w, int dirfd, const char *name)
 {
+	return watcher_add_stat(w, dirfd, NULL, name);
+}
+
+int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const char *name)
+{
 	struct wdinfo *d;
 	struct reg *r;
 	int q;
 
-	q = wd_get(w, dirfd, &d);
+	if (w->cur_owner > UINT32_MAX)
+		return -ERANGE;
+	q = wd_get(w, dirfd, st, &d);
 	if (q < 0)
 		return q;
 	r = reg_lookup(w, d, name);
 	if (!r) {
 		size_t b = reg_bucket(w, d, name);
 
-		r = calloc(1, sizeof(*r));
-		if (!r || !(r->name = strdup(name))) {
-			free(r);
+		size_t len = strlen(name);
+
+		r = calloc(1, sizeof(*r) + len + 1);
+		if (!r) {
 			if (d->refs == 0) {
 				inotify_rm_watch(w->fd, d->wd);
 				wd_unlink(w, d);
 			}
 			return -ENOMEM;
 		}
+		memcpy(r->name, name, len + 1);
 		r->dir = d;
 		r->next = w->regs[b];
 		w->regs[b] = r;
 		d->refs++;
 		w->n_regs++;
+		reg_grow(w);
 	}
-	q = reg_add_owner(r, w->cur_owner);
-	if (q >= 0)
-		q = push_reg(&w->cur, r);
-	return q;
+	q = push_reg(&w->cur, r);
+	if (q > 0 && !owner_has(w, w->cur_owner, r))
+		q = reg_add_owner(r, w->cur_owner);
+	return q < 0 ? q : 0;
 }
 
 static int ensure_owner(struct watcher *w, size_t owner)
@@ -372,9 +467,9 @@ static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch,
 			if (r->dir != d)
 				continue;
 			for (size_t i = 0; i < r->n_owners; i++) {
-				struct owner_regs *o = &w->owners[r->owners[i]];
+				struct owner_regs *o = &w->owners[reg_owner(r, i)];
 
-				touch(userdata, r->owners[i]);
+				touch(userdata, reg_owner(r, i));
 				for (size_t k = 0; k < o->n; k++)
 					if (o->regs[k] == r) {
 						o->regs[k] = o->regs[--o->n];
@@ -382,8 +477,8 @@ static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch,
 					}
 			}
 			r->n_owners = 0;
-			free(r->owners);
-			r->owners = NULL;
+			free(r->more);
+			r->more = NULL;
 			{
 				struct reg **p;
 
@@ -393,7 +488,6 @@ static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch,
 						break;
 					}
 			}
-			free(r->name);
 			free(r);
 			w->n_regs--;
 			d->refs--;
@@ -405,7 +499,7 @@ static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch,
 static void touch_reg(const struct reg *r, watcher_touch_fn touch, void *userdata)
 {
 	for (size_t i = 0; r && i < r->n_owners; i++)
-		touch(userdata, r->owners[i]);
+		touch(userdata, reg_owner(r, i));
 }
 
 int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,

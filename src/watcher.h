@@ -1,6 +1,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /*
  * inotify, wrapped: owners (users, or the configuration) register the names in
@@ -21,7 +22,10 @@ int watcher_new(struct watcher **ret);
 void watcher_free(struct watcher *w);
 int watcher_fd(const struct watcher *w);
 
-/* Start a new set of registrations for OWNER; it replaces the old at watcher_commit(). */
+/*
+ * Start a new set of registrations for OWNER (below 2^32); it replaces the old at
+ * watcher_commit().
+ */
 void watcher_begin(struct watcher *w, size_t owner);
 /*
  * Care about NAME in the directory open as DIRFD (NAME "" for the directory itself).
@@ -29,6 +33,8 @@ void watcher_begin(struct watcher *w, size_t owner);
  * the caller falls back to periodic scans.
  */
 int watcher_add(struct watcher *w, int dirfd, const char *name);
+/* The same, with DIRFD's fstat() already at hand (ST may be NULL). */
+int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const char *name);
 int watcher_commit(struct watcher *w);
 /* Drop every registration of OWNER. */
 void watcher_forget(struct watcher *w, size_t owner);
