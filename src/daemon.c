@@ -17,6 +17,7 @@
 #include "report.h"
 #include "safeio.h"
 #include "strv.h"
+#include "tails.h"
 #include "watcher.h"
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
@@ -58,6 +59,8 @@ struct daemon {
 	size_t n_audit;
 	bool defer_audit;    /* a full scan before READY=1: audits wait */
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
+	struct tails *tails;          /* replaced keys files still written to */
+	sd_event_source *tails_io;
 	bool reload_pending;
 	bool watch_limit;
 	bool rescan_pending; /* an overflow's full rescan is under way: one is enough */
@@ -65,6 +68,7 @@ struct daemon {
 	sd_event_source *rescan_again; /* the quiet follow-up of a storm's overflows */
 	unsigned long repairs;
 	unsigned long baseline_users, baseline_keys; /* recorded since last told */
+	char last_status[256];
 };
 
 static uint64_t now_usec(const struct daemon *d)
@@ -90,11 +94,18 @@ static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
 	journal_log(&e);
 }
 
+/* STATUS=, sent only when it says something new (most heals are our own repair's echo). */
 static void update_status(struct daemon *d)
 {
-	sd_notifyf(0, "STATUS=watching %zu users, %zu paths, %lu repairs%s", d->n_users,
-		   watcher_n_registrations(d->w), d->repairs,
-		   d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
+	char status[256];
+
+	snprintf(status, sizeof(status), "STATUS=watching %zu users, %zu paths, %lu repairs%s",
+		 d->n_users, watcher_n_registrations(d->w), d->repairs,
+		 d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
+	if (strcmp(status, d->last_status) == 0)
+		return;
+	memcpy(d->last_status, status, sizeof(status));
+	sd_notify(0, status);
 }
 
 static void enqueue(struct daemon *d, size_t i)
@@ -419,6 +430,22 @@ static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* Keys files the sync replaced: lines written to them later are carried over. */
+static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
+{
+	for (size_t k = 0; k < rep->tails.n; k++) {
+		int r = tails_add(d->tails, d->users[i]->name, rep->tails.t[k].fd,
+				  rep->tails.t[k].offset);
+
+		rep->tails.t[k].fd = -1;
+		if (r < 0)
+			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+				   "%s: cannot follow the replaced keys file: %s", d->users[i]->name,
+				   strerror(-r));
+	}
+	rep->tails.n = 0;
+}
+
 static void heal_user(struct daemon *d, size_t i)
 {
 	struct user_report rep;
@@ -434,6 +461,7 @@ static void heal_user(struct daemon *d, size_t i)
 		return;
 	}
 	watcher_commit(d->w);
+	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
 		if (rep.findings[k].action == ACTION_FIXED && rep.findings[k].problem != PROBLEM_KEYS)
 			d->repairs++;
@@ -551,6 +579,65 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)fd;
 	(void)revents;
 	r = watcher_dispatch(d->w, on_touch, on_overflow, d);
+	if (r < 0)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
+			   strerror(-r));
+	return 0;
+}
+
+/* Lines written to a keys file after we replaced it: into the new one they go. */
+static int carry_lines(void *userdata, const char *user, const char *data, size_t len)
+{
+	struct daemon *d = userdata;
+	struct user_report rep;
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->n_users && strcmp(d->users[i]->name, user) != 0; i++)
+		;
+	if (i == d->n_users)
+		return 0; /* no longer a user we look after */
+	r = engine_carry_keys(d->engine, d->users[i], data, len, &rep);
+	if (r < 0) {
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "%s: lines written to the replaced keys file not carried over: %s", user,
+			   strerror(-r));
+		return r;
+	}
+	for (size_t k = 0; k < rep.n_findings; k++)
+		if (rep.findings[k].action == ACTION_FIXED) {
+			char msg[4600];
+			struct event e = {.kind = EVENT_KEYS_SYNCED, .priority = LOG_NOTICE,
+					  .message = msg, .user = user, .path = rep.findings[k].path,
+					  .sshd_refused = -1};
+
+			snprintf(msg, sizeof(msg),
+				 "%s: %zu bytes written to %s after it was replaced, carried over",
+				 user, len, rep.findings[k].path);
+			journal_log(&e);
+		} else if (rep.findings[k].action == ACTION_REFUSED ||
+			   rep.findings[k].action == ACTION_FAILED) {
+			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+				   "%s: lines written to the replaced %s not carried over: %s", user,
+				   rep.findings[k].path,
+				   rep.findings[k].reason ? rep.findings[k].reason : "");
+			r = -EIO;
+		}
+	tell_quarantined(d, i, &rep);
+	follow_replaced(d, i, &rep);
+	user_report_done(&rep);
+	return r;
+}
+
+static int on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	r = tails_dispatch(d->tails, carry_lines, d);
 	if (r < 0)
 		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
 			   strerror(-r));
@@ -821,6 +908,10 @@ int daemon_run(const char *root, const char *config_path)
 
 	r = sd_event_default(&d.ev);
 	if (r >= 0)
+		r = tails_new(&d.tails);
+	if (r >= 0)
+		r = sd_event_add_io(d.ev, &d.tails_io, tails_fd(d.tails), EPOLLIN, on_tails, &d);
+	if (r >= 0)
 		r = sd_event_add_signal(d.ev, NULL, SIGTERM, on_signal, &d);
 	if (r >= 0)
 		r = sd_event_add_signal(d.ev, NULL, SIGINT, on_signal, &d);
@@ -869,6 +960,8 @@ out:
 	sd_event_source_unref(d.io);
 	sd_event_source_unref(d.drain);
 	sd_event_source_unref(d.audit);
+	sd_event_source_unref(d.tails_io);
+	tails_free(d.tails);
 	sd_event_source_unref(d.rescan);
 	sd_event_source_unref(d.fallback);
 	sd_event_source_unref(d.rescan_again);

@@ -352,13 +352,44 @@ static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, 
 	return 0;
 }
 
+static int tails_push(struct dropin_tails *t, int fd, off_t offset)
+{
+	struct dropin_tail *n = realloc(t->t, (t->n + 1) * sizeof(*n));
+	int dup_fd;
+
+	if (!n)
+		return -ENOMEM;
+	t->t = n;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup_fd < 0)
+		return negative_errno();
+	t->t[t->n++] = (struct dropin_tail){.fd = dup_fd, .offset = offset};
+	return 0;
+}
+
+void dropin_tails_done(struct dropin_tails *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		close(t->t[i].fd);
+	free(t->t);
+	*t = (struct dropin_tails){0};
+}
+
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
-		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, bool *changed)
+		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
+		 size_t carry_in_len, struct dropin_tails *tails, bool *changed)
 {
 	_cleanup_free_ char *carry = NULL;
 	size_t carry_len = 0;
 
 	*changed = false;
+	if (carry_in_len) {
+		carry = malloc(carry_in_len + 1);
+		if (!carry)
+			return -ENOMEM;
+		memcpy(carry, carry_in, carry_in_len);
+		carry_len = carry_in_len;
+	}
 	/* With carried lines pending, giving up would lose them: keep going, within reason. */
 	for (int attempt = 0; attempt < DROPIN_RETRIES || (carry_len && attempt < 16 * DROPIN_RETRIES);
 	     attempt++) {
@@ -433,8 +464,13 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 				return -ENOMEM;
 			if (pread(fd, carry, carry_len, st.st_size) != (ssize_t)carry_len)
 				return -EIO;
+			if (tails && (r = tails_push(tails, fd, after.st_size)) < 0)
+				return r;
 			continue;
 		}
+		/* Whoever still holds the replaced file open may write more to it. */
+		if (exists && tails && (r = tails_push(tails, fd, st.st_size)) < 0)
+			return r;
 		return 0;
 	}
 	return -EAGAIN;

@@ -54,6 +54,20 @@ bool dropin_has_block(const char *buf, size_t len);
  */
 bool dropin_contains(const struct dropin_set *set, const char *fingerprint, bool certificate);
 
+/* A keys file that was replaced, still open for reading: writers that held it open
+ * across the rename write here. */
+struct dropin_tail {
+	int fd;
+	off_t offset; /* how much of it the new file holds */
+};
+
+struct dropin_tails {
+	struct dropin_tail *t;
+	size_t n;
+};
+
+void dropin_tails_done(struct dropin_tails *t);
+
 /*
  * Bring NAME in DIRFD (the checked .ssh, O_PATH) in line with SET: read it, merge,
  * and with WRITE replace it safely (a new file, renamed over; retried when the user
@@ -61,8 +75,11 @@ bool dropin_contains(const struct dropin_set *set, const char *fingerprint, bool
  * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
  * one keeps its owner and mode. *changed says whether the file differs (or differed).
  * With KEEP (Exclusive=), unapproved key lines outside the block are taken out too,
- * after KEEP has stored them; if it fails, nothing is replaced.
+ * after KEEP has stored them; if it fails, nothing is replaced. CARRY_IN (lines written
+ * to a replaced file) is appended to the user's lines, and makes the write happen. TAILS,
+ * when given, receives every existing file replaced (a retry replaces more than one).
  */
 typedef int (*dropin_keep_fn)(void *userdata, char *const *lines);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
-		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, bool *changed);
+		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
+		 size_t carry_in_len, struct dropin_tails *tails, bool *changed);

@@ -173,6 +173,8 @@ struct run {
 	void *userdata;
 	char *target;     /* the keys file approved keys go to, or NULL */
 	int target_block; /* does it hold an approved block: 1, 0, or -1 not known */
+	const char *carry; /* lines written to a replaced keys file, to append */
+	size_t carry_len;
 };
 
 static const char *base_name(const char *path)
@@ -448,8 +450,6 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 
 		for (size_t k = 0; k < ELEMENTSOF(parts); k++)
 			r->rep->keys_sig = (r->rep->keys_sig ^ parts[k]) * 0x100000001b3ull;
-		if (r->target && strcmp(path, r->target) == 0 && c.n_links == 0)
-			r->target_block = scan_for_block(chain_last(&c));
 	}
 
 	if (home->status == CHAIN_OK)
@@ -518,6 +518,11 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	}
 	if (q >= 0)
 		q = visit_chain(r, &c);
+	/* After the repairs, which must not wait for it: is there an approved block to keep
+	 * in line? */
+	if (q >= 0 && c.status == CHAIN_OK && c.n_links == 0 && r->target &&
+	    strcmp(path, r->target) == 0)
+		r->target_block = scan_for_block(chain_last(&c));
 	/* Keep what this walk opened for the next keys file; drop the older one. */
 	if (q >= 0 && c.n_links == 0 && c.n_elems > 0) {
 		for (size_t i = 0; i < c.n_elems; i++)
@@ -641,7 +646,7 @@ static int sync_keys(struct run *r, const struct chain *home)
 		goto out;
 	}
 	/* No drop-in directory and no block to take out: nothing to write, nothing to read. */
-	if (!set.present && r->target_block == 0 && !is_exclusive(r->e, r->u)) {
+	if (!set.present && r->target_block == 0 && !is_exclusive(r->e, r->u) && !r->carry_len) {
 		q = 0;
 		goto out;
 	}
@@ -703,7 +708,7 @@ static int sync_keys(struct run *r, const struct chain *home)
 	}
 	q = dropin_apply(dirfd, strrchr(target, '/') + 1, &set, r->u->uid, r->u->gid, 0600,
 			 r->mode == ENGINE_FIX, is_exclusive(r->e, r->u) ? keep_quarantined : NULL, r,
-			 &changed);
+			 r->carry, r->carry_len, &r->rep->tails, &changed);
 	if (q < 0)
 		q = keys_finding(r, target, ACTION_FAILED,
 				 q == -EBADMSG  ? "approved keys block has no end marker"
@@ -774,6 +779,42 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	return 0;
 }
 
+int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
+		      struct user_report *ret)
+{
+	struct user_report rep = {.user = u, .sshd_accepts = true};
+	struct run r = {
+		.e = e,
+		.u = u,
+		.mode = ENGINE_FIX,
+		.rep = &rep,
+		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
+			.flavor = e->flavor},
+		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
+		.target_block = -1,
+		.carry = data,
+		.carry_len = len,
+	};
+	struct chain home;
+	int q;
+
+	r.target = engine_keys_file(e, u);
+	q = chain_resolve(e->rootfd, u->home, NULL, &home);
+	if (q >= 0) {
+		if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
+			r.vin.home_realpath = chain_last(&home)->path;
+		q = sync_keys(&r, &home);
+		chain_done(&home);
+	}
+	free(r.target);
+	if (q < 0) {
+		user_report_done(&rep);
+		return q;
+	}
+	*ret = rep;
+	return 0;
+}
+
 void user_report_done(struct user_report *r)
 {
 	for (size_t i = 0; i < r->n_findings; i++) {
@@ -786,6 +827,7 @@ void user_report_done(struct user_report *r)
 	strv_free(r->key_alerts);
 	strv_free(r->quarantined);
 	free(r->keys_file);
+	dropin_tails_done(&r->tails);
 	*r = (struct user_report){0};
 }
 

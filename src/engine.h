@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include "config.h"
+#include "dropin.h"
 #include "sshdconf.h"
 #include "users.h"
 
@@ -62,6 +63,7 @@ struct user_report {
 	char **quarantined;  /* lines moved to quarantine (Exclusive=) */
 	char *keys_file;     /* where approved keys go, when there is such a file */
 	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
+	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
 };
 
 struct key_list;
@@ -104,6 +106,13 @@ typedef int (*engine_visit_fn)(void *userdata, int dirfd, const struct stat *st,
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
 		    engine_visit_fn visit, void *userdata, struct user_report *ret);
 void user_report_done(struct user_report *r);
+
+/*
+ * Append DATA (whole lines written to a keys file of U after sshmend replaced it) to U's
+ * keys file, outside the approved block, as the key sync writes it.
+ */
+int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
+		      struct user_report *ret);
 
 /*
  * Every key line in U's keys files, with its status: approved (in the drop-in

@@ -148,11 +148,11 @@ ok "the daemon rewrites authorized_keys meanwhile" \
 	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino0" ] && [ "$(grep -c -F -e "$toggled_b64" "$ak")" -eq 1 ]'
 echo go >"$KEYS_TMP/go"
 wait "$holder"
-# A known gap: a descriptor opened before the rename writes into the replaced file, and
-# nothing watches that inode afterwards. Reported as TODO until the writer covers it.
-todo_ok "the line written through that descriptor is not lost" \
-	"lines written through a descriptor held across the rewrite are not carried over yet" \
+# The descriptor writes into the replaced file; the daemon follows that inode and carries
+# the line into the new authorized_keys, once.
+ok "the line written through that descriptor is carried into authorized_keys" \
 	wait_for 5 grep -q -x -F -e "$held_line" "$ak"
+is "$(grep -c -x -F -e "$held_line" "$ak")" 1 "it is there once"
 rm -f "$dropdir/30-held.pub"
 ok "the block settles again" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
 

@@ -151,6 +151,57 @@ START_TEST(any_name)
 }
 END_TEST
 
+static unsigned many[3001];
+
+static void on_touch_many(void *ud, size_t owner)
+{
+	(void)ud;
+	if (owner < 3001)
+		many[owner]++;
+}
+
+START_TEST(many_owners_share_one_registration)
+{
+	int home = open_dir("home");
+	char name[32];
+
+	memset(many, 0, sizeof(many));
+	/* Three thousand owners share "home" itself, each with a name of its own: the tables
+	 * grow past their first size. */
+	for (size_t o = 1; o <= 3000; o++) {
+		watcher_begin(w, o);
+		ck_assert_int_eq(watcher_add(w, home, ""), 0);
+		snprintf(name, sizeof(name), "u%zu", o);
+		ck_assert_int_eq(watcher_add(w, home, name), 0);
+		ck_assert_int_eq(watcher_commit(w), 0);
+	}
+	/* Owner 5 registers the same again, twice over: it is still one owner, once. */
+	watcher_begin(w, 5);
+	ck_assert_int_eq(watcher_add(w, home, ""), 0);
+	ck_assert_int_eq(watcher_add(w, home, ""), 0);
+	ck_assert_int_eq(watcher_add(w, home, "u5"), 0);
+	ck_assert_int_eq(watcher_commit(w), 0);
+	ck_assert_uint_eq(watcher_n_watches(w), 1);
+	ck_assert_uint_eq(watcher_n_registrations(w), 3001);
+	run("chmod 711 home");
+	ck_assert_int_eq(watcher_dispatch(w, on_touch_many, on_overflow, NULL), 0);
+	for (size_t o = 1; o <= 3000; o++)
+		ck_assert_uint_eq(many[o], 1);
+	run("touch home/u2999");
+	ck_assert_int_eq(watcher_dispatch(w, on_touch_many, on_overflow, NULL), 0);
+	ck_assert_uint_ge(many[2999], 2);
+	ck_assert_uint_eq(many[2998], 1);
+	/* Forgotten, owner 5 is no longer told; the others still are. */
+	watcher_forget(w, 5);
+	ck_assert_uint_eq(watcher_n_registrations(w), 3000);
+	run("chmod 755 home");
+	ck_assert_int_eq(watcher_dispatch(w, on_touch_many, on_overflow, NULL), 0);
+	ck_assert_uint_eq(many[5], 1);
+	ck_assert_uint_eq(many[6], 2);
+	close(home);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("watcher");
@@ -161,6 +212,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, commit_replaces_and_forget_drops);
 	tcase_add_test(tc, removed_directory_touches_owner);
 	tcase_add_test(tc, any_name);
+	tcase_add_test(tc, many_owners_share_one_registration);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,7 +9,8 @@ UNIT_TESTS = \
 	tests/test-watcher \
 	tests/test-journal \
 	tests/test-dropin \
-	tests/test-keys
+	tests/test-keys \
+	tests/test-tails
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

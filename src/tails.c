@@ -1,0 +1,175 @@
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "dropin.h"
+#include "macro.h"
+#include "tails.h"
+
+struct tail {
+	char *user;
+	int fd;
+	int wd;
+	off_t offset;
+	uint64_t used; /* when it last grew or came, in tails_add() calls and growths */
+};
+
+struct tails {
+	int fd;
+	struct tail t[TAILS_MAX];
+	size_t n;
+	uint64_t clock;
+};
+
+int tails_new(struct tails **ret)
+{
+	struct tails *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (t->fd < 0) {
+		int r = negative_errno();
+
+		free(t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
+static void tail_drop(struct tails *t, size_t i)
+{
+	inotify_rm_watch(t->fd, t->t[i].wd);
+	close(t->t[i].fd);
+	free(t->t[i].user);
+	t->t[i] = t->t[--t->n];
+}
+
+void tails_free(struct tails *t)
+{
+	if (!t)
+		return;
+	while (t->n)
+		tail_drop(t, t->n - 1);
+	close(t->fd);
+	free(t);
+}
+
+int tails_fd(const struct tails *t)
+{
+	return t->fd;
+}
+
+size_t tails_count(const struct tails *t)
+{
+	return t->n;
+}
+
+int tails_add(struct tails *t, const char *user, int fd, off_t offset)
+{
+	_cleanup_close_ int owned = fd;
+	char proc[64];
+	char *name;
+	int wd;
+
+	if (t->n == TAILS_MAX) {
+		size_t lru = 0;
+
+		for (size_t i = 1; i < t->n; i++)
+			if (t->t[i].used < t->t[lru].used)
+				lru = i;
+		tail_drop(t, lru);
+	}
+	/* The magic link names the replaced inode, which has no name of its own any more. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(t->fd, proc, IN_MODIFY);
+	if (wd < 0)
+		return negative_errno();
+	/* One inode, one watch: a second tail on it would carry its lines twice. */
+	for (size_t i = 0; i < t->n; i++)
+		if (t->t[i].wd == wd)
+			return 0;
+	name = strdup(user);
+	if (!name) {
+		inotify_rm_watch(t->fd, wd);
+		return -ENOMEM;
+	}
+	t->t[t->n++] = (struct tail){.user = name, .fd = TAKE_FD(owned), .wd = wd,
+				     .offset = offset, .used = ++t->clock};
+	return 0;
+}
+
+/* Offer what tail I gained, up to its last newline. */
+static void tail_grew(struct tails *t, size_t i, tails_grew_fn grew, void *userdata)
+{
+	struct tail *tl = &t->t[i];
+	int fd = tl->fd;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len, whole;
+	ssize_t n;
+
+	if (fstat(tl->fd, &st) < 0)
+		return;
+	if (st.st_size < tl->offset)
+		tl->offset = st.st_size; /* cut short through its descriptor: nothing to carry */
+	if (st.st_size == tl->offset || st.st_size - tl->offset > (off_t)DROPIN_KEYS_FILE_MAX)
+		return;
+	len = (size_t)(st.st_size - tl->offset);
+	buf = malloc(len + 1);
+	if (!buf)
+		return;
+	n = pread(tl->fd, buf, len, tl->offset);
+	if (n <= 0)
+		return;
+	/* A line still being written waits for its newline. */
+	for (whole = (size_t)n; whole > 0 && buf[whole - 1] != '\n'; whole--)
+		;
+	if (whole == 0)
+		return;
+	tl->used = ++t->clock;
+	if (grew(userdata, tl->user, buf, whole) < 0)
+		return;
+	/* GREW may have added tails, which moves them: find this one again. */
+	for (size_t k = 0; k < t->n; k++)
+		if (t->t[k].fd == fd) {
+			t->t[k].offset += (off_t)whole;
+			break;
+		}
+}
+
+int tails_dispatch(struct tails *t, tails_grew_fn grew, void *userdata)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		ssize_t n = read(t->fd, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : negative_errno();
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Look at every tail: growth is measured, not counted. */
+				for (size_t i = 0; i < t->n; i++)
+					tail_grew(t, i, grew, userdata);
+				continue;
+			}
+			for (size_t i = 0; i < t->n; i++)
+				if (t->t[i].wd == ev->wd) {
+					tail_grew(t, i, grew, userdata);
+					break;
+				}
+		}
+	}
+}
