@@ -582,6 +582,10 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	if (r < 0)
 		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
 			   strerror(-r));
+	/* What this read coalesced is healed now, not one loop iteration later (a reload, which
+	 * replaces this very source, waits for the deferred pass). */
+	if (d->n_queue && !d->reload_pending)
+		return on_drain(d->drain, d);
 	return 0;
 }
 
@@ -668,12 +672,16 @@ static void watch_file(struct daemon *d, const char *path, bool any)
 			visit(d, fd, NULL, WATCHER_ANY_NAME);
 		return;
 	}
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	if (safe_open_in_root(d->engine->rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, &fd) >= 0)
-		visit(d, fd, NULL, slash + 1);
+	/* The name in its directory; a directory not there yet is watched for from the nearest
+	 * one that is. */
+	while ((slash = strrchr(dir, '/')) && slash[1]) {
+		*slash = 0;
+		if (safe_open_in_root(d->engine->rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY,
+				      &fd) >= 0) {
+			visit(d, fd, NULL, slash + 1);
+			return;
+		}
+	}
 }
 
 /* passwd, group, sshd's configuration and ours: a change there reloads. */
@@ -706,6 +714,8 @@ static void watch_config(struct daemon *d)
 		watch_file(d, "/etc/sshmend", false);
 		watch_file(d, CONFIG_DROPIN_DIR, true);
 	}
+	/* The drop-in directory made or removed: users' watches on it follow after the reload. */
+	watch_file(d, e->cfg.dropin_dir, false);
 	watcher_commit(d->w);
 }
 

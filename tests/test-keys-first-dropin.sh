@@ -1,0 +1,38 @@
+#!/bin/bash
+# The drop-in directory made while "sshmend daemon" runs: a root with no etc/sshmend at all, the
+# daemon started, then etc/sshmend/keys.d/user1/first.pub put there. The key reaches user1's
+# authorized_keys within seconds (the daemon watched for the directory from its nearest existing
+# ancestor), not at the safety rescan. Then the whole keys.d is removed and made again with
+# another key: that one arrives too, and the first one's block is gone with the directory.
+# shellcheck disable=SC2317 # functions run through ok and wait_for
+. "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
+keys_init "$@"
+
+sandbox_create 2 || keys_bail "sandbox_create failed"
+ak=$(keys_ak user1)
+keys_gen first || keys_bail "ssh-keygen failed"
+keys_gen second || keys_bail "ssh-keygen failed"
+first=$(keys_pub first)
+second=$(keys_pub second)
+ok "no etc/sshmend in the root" test ! -e "$SANDBOX/etc/sshmend"
+
+keys_daemon_start --root "$SANDBOX"
+n=$(keys_ready_count)
+
+keys_dropin_put user1 first.pub "$first"
+ok "a key dropped in a drop-in directory made after the start is synced" \
+	wait_until 5 '[ "$(keys_block "$ak")" = "$first" ]'
+ok "... after a reload for the new directory (READY=1 again)" keys_wait_ready_after "$n"
+ok "user2's keys file has no block" test "$(keys_marker_count "$(keys_ak user2)")" = "0 0"
+
+rm -rf "$SANDBOX/etc/sshmend/keys.d"
+ok "keys.d removed: the block goes" wait_until 5 '[ "$(keys_marker_count "$ak")" = "0 0" ]'
+ok "the user's own key stays" grep -q -x -F -e "$SANDBOX_PUBKEY" "$ak"
+keys_dropin_put user1 second.pub "$second"
+ok "keys.d made again: its key is synced" wait_until 5 '[ "$(keys_block "$ak")" = "$second" ]'
+
+daemon_stop 10
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
+ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+
+done_testing
