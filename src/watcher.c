@@ -537,5 +537,10 @@ int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow
 			if (ev->len)
 				touch_reg(reg_lookup(w, d, WATCHER_ANY_NAME), touch, userdata);
 		}
+		/* A short read took all there was: what comes later wakes the loop again (the
+		 * descriptor is polled level-triggered), and the heal need not wait for a read
+		 * that finds nothing. */
+		if ((size_t)n < sizeof(buf) / 2)
+			return 0;
 	}
 }
