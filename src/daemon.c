@@ -25,6 +25,9 @@
 #define STORM_GAP_USEC (1ull * 1000000ull)
 /* Users drained per loop iteration, so signals and the watchdog are never starved. */
 #define DRAIN_BATCH 512
+/* Users audited per loop iteration after a full scan: an event waits for one batch at most
+ * (a few milliseconds), not for the whole audit. */
+#define AUDIT_BATCH 16
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
@@ -507,7 +510,7 @@ static int on_drain(sd_event_source *s, void *userdata)
 static int on_audit(sd_event_source *s, void *userdata)
 {
 	struct daemon *d = userdata;
-	size_t n = d->n_audit < DRAIN_BATCH ? d->n_audit : DRAIN_BATCH;
+	size_t n = d->n_audit < AUDIT_BATCH ? d->n_audit : AUDIT_BATCH;
 
 	for (size_t k = 0; k < n; k++) {
 		size_t i = d->audit_queue[d->n_audit - 1 - k];

@@ -133,7 +133,9 @@ _tap_seconds_to_us() { # "2" -> 2000000, "0.25" -> 250000
 # gets data instead (opened read-write, it never reaches end of file either).
 _tap_nap() {
 	if [ -z "${_TAP_NAP_FD:-}" ]; then
-		exec {_TAP_NAP_FD}<> <(:) 2>/dev/null || _TAP_NAP_FD=none
+		# The braces keep 2>/dev/null to this one command: on exec alone it would
+		# silence the script's stderr from here on.
+		{ exec {_TAP_NAP_FD}<> <(:); } 2>/dev/null || _TAP_NAP_FD=none
 	fi
 	if [ "$_TAP_NAP_FD" = none ]; then
 		sleep 0.01
