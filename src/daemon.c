@@ -777,6 +777,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 			kept[n_kept].du = d->du[i];
 			kept[n_kept].du.backoff_timer = NULL;
 			kept[n_kept].du.logged = NULL;
+			kept[n_kept].du.audit_queued = false; /* the new audit queue starts empty */
 			n_kept++;
 		}
 	drop_users(d);
