@@ -724,25 +724,33 @@ out:
 	return q;
 }
 
-int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
-		    engine_visit_fn visit, void *userdata, struct user_report *ret)
+/* A run of U's chains in MODE, reporting to REP; its keys file is found by the caller. */
+static struct run run_new(const struct engine *e, const struct user *u, enum engine_mode mode,
+			  struct user_report *rep)
 {
-	struct user_report rep = {.user = u, .sshd_accepts = true};
-	struct run r = {
+	*rep = (struct user_report){.user = u, .sshd_accepts = true};
+	return (struct run){
 		.e = e,
 		.u = u,
 		.mode = mode,
-		.rep = &rep,
+		.rep = rep,
 		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
 			.flavor = e->flavor},
 		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
-		.visit = visit,
-		.userdata = userdata,
+		.target_block = -1,
 	};
+}
+
+int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
+		    engine_visit_fn visit, void *userdata, struct user_report *ret)
+{
+	struct user_report rep;
+	struct run r = run_new(e, u, mode, &rep);
 	struct chain home, prev = {0};
 	int q;
 
-	r.target_block = -1;
+	r.visit = visit;
+	r.userdata = userdata;
 	r.target = engine_keys_file(e, u);
 	q = chain_resolve(e->rootfd, u->home, NULL, &home);
 	if (q < 0) {
@@ -782,22 +790,13 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
 		      struct user_report *ret)
 {
-	struct user_report rep = {.user = u, .sshd_accepts = true};
-	struct run r = {
-		.e = e,
-		.u = u,
-		.mode = ENGINE_FIX,
-		.rep = &rep,
-		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
-			.flavor = e->flavor},
-		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
-		.target_block = -1,
-		.carry = data,
-		.carry_len = len,
-	};
+	struct user_report rep;
+	struct run r = run_new(e, u, ENGINE_FIX, &rep);
 	struct chain home;
 	int q;
 
+	r.carry = data;
+	r.carry_len = len;
 	r.target = engine_keys_file(e, u);
 	q = chain_resolve(e->rootfd, u->home, NULL, &home);
 	if (q >= 0) {
