@@ -122,6 +122,8 @@ static void enqueue(struct daemon *d, size_t i)
 
 static void enqueue_all(struct daemon *d)
 {
+	/* A full pass looks the drop-in directory up again by its path. */
+	engine_open_dropin(d->engine);
 	for (size_t i = 0; i < d->n_users; i++)
 		enqueue(d, i);
 }

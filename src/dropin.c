@@ -108,12 +108,12 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 	return 0;
 }
 
-int dropin_load(int rootfd, const char *dir, const char *user, unsigned min_rsa_bits,
+int dropin_load(int top, const char *dir, const char *user, unsigned min_rsa_bits,
 		struct dropin_set *ret)
 {
 	struct dropin_set s = {0};
 	_cleanup_free_ char *udir = NULL;
-	_cleanup_close_ int top = -1, dfd = -1;
+	_cleanup_close_ int dfd = -1;
 	char **names = NULL;
 	struct stat st;
 	DIR *d;
@@ -122,15 +122,12 @@ int dropin_load(int rootfd, const char *dir, const char *user, unsigned min_rsa_
 
 	if (strchr(user, '/') || user[0] == '.')
 		return -EINVAL;
-	if (asprintf(&udir, "%s/%s", dir, user) < 0)
-		return -ENOMEM;
-	r = safe_open_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY, &top);
-	if (r == -ENOENT || r == -ENOTDIR) {
+	if (top < 0) {
 		*ret = s;
 		return 0;
 	}
-	if (r < 0)
-		return r;
+	if (asprintf(&udir, "%s/%s", dir, user) < 0)
+		return -ENOMEM;
 	if (fstat(top, &st) < 0)
 		return negative_errno();
 	if (!root_only(&st)) {

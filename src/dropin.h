@@ -33,8 +33,11 @@ struct dropin_set {
 	bool present;    /* the user's drop-in directory exists */
 };
 
-/* Load USER's approved keys from DIR (a path inside ROOTFD). A missing directory is empty. */
-int dropin_load(int rootfd, const char *dir, const char *user, unsigned min_rsa_bits,
+/*
+ * Load USER's approved keys from the drop-in directory DIRFD (any descriptor of it, O_PATH
+ * will do; -1 when there is none: no keys). DIR names it in alerts.
+ */
+int dropin_load(int dirfd, const char *dir, const char *user, unsigned min_rsa_bits,
 		struct dropin_set *ret);
 void dropin_set_done(struct dropin_set *s);
 

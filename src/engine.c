@@ -50,6 +50,22 @@ static enum sshd_flavor detect_flavor(int rootfd)
 		       : FLAVOR_UPSTREAM;
 }
 
+void engine_open_dropin(struct engine *e)
+{
+	int r;
+
+	if (e->dropin_fd >= 0)
+		close(e->dropin_fd);
+	e->dropin_fd = -1;
+	r = safe_open_in_root(e->rootfd, e->cfg.dropin_dir, O_PATH | O_DIRECTORY, &e->dropin_fd);
+	if (r >= 0 && fstat(e->dropin_fd, &e->dropin_st) < 0) {
+		r = negative_errno();
+		close(e->dropin_fd);
+		e->dropin_fd = -1;
+	}
+	e->dropin_error = r < 0 && r != -ENOENT && r != -ENOTDIR ? r : 0;
+}
+
 int engine_open(const char *root, const char *config_path, struct engine **ret, char *err,
 		size_t errlen)
 {
@@ -60,6 +76,7 @@ int engine_open(const char *root, const char *config_path, struct engine **ret, 
 	if (!e)
 		return -ENOMEM;
 	e->rootfd = -1;
+	e->dropin_fd = -1;
 	*err = 0;
 	if (root) {
 		prefix = realpath(root, NULL);
@@ -92,6 +109,7 @@ int engine_open(const char *root, const char *config_path, struct engine **ret, 
 		goto fail;
 	e->flavor = e->cfg.flavor != FLAVOR_AUTO ? e->cfg.flavor : detect_flavor(e->rootfd);
 	e->keys_files = e->cfg.authorized_keys ? e->cfg.authorized_keys : e->sshd.authorized_keys;
+	engine_open_dropin(e);
 	*ret = e;
 	return 0;
 fail:
@@ -105,6 +123,8 @@ void engine_free(struct engine *e)
 		return;
 	if (e->rootfd >= 0)
 		close(e->rootfd);
+	if (e->dropin_fd >= 0)
+		close(e->dropin_fd);
 	free(e->root);
 	userdb_free(e->db);
 	sshd_config_done(&e->sshd);
@@ -590,19 +610,24 @@ char *engine_keys_file(const struct engine *e, const struct user *u)
 	return NULL;
 }
 
-static int visit_dropin(struct run *r)
+/* The user's entry in the drop-in directory, and its own entries when PRESENT. */
+static void visit_dropin(struct run *r, bool present)
 {
-	_cleanup_close_ int top = -1, udir = -1;
+	_cleanup_close_ int udir = -1;
+	int top = r->e->dropin_fd;
 
-	if (!r->visit)
-		return 0;
-	if (safe_open_in_root(r->e->rootfd, r->e->cfg.dropin_dir, O_PATH | O_DIRECTORY, &top) < 0)
-		return 0;
-	if (r->visit(r->userdata, top, NULL, r->u->name) < 0)
-		return 0;
-	if (safe_open_component(top, r->u->name, &udir) >= 0)
+	if (!r->visit || top < 0 || r->visit(r->userdata, top, &r->e->dropin_st, r->u->name) < 0)
+		return;
+	if (present && safe_open_component(top, r->u->name, &udir) >= 0)
 		(void)r->visit(r->userdata, udir, NULL, "*");
-	return 0;
+}
+
+/* U's approved keys, from the drop-in directory the engine holds open. */
+static int load_dropin(const struct engine *e, const struct user *u, struct dropin_set *set)
+{
+	if (e->dropin_error < 0)
+		return e->dropin_error;
+	return dropin_load(e->dropin_fd, e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
 }
 
 static int keep_quarantined(void *userdata, char *const *lines)
@@ -630,10 +655,10 @@ static int sync_keys(struct run *r, const struct chain *home)
 	bool changed = false;
 	int q, dirfd;
 
-	q = dropin_load(r->e->rootfd, r->e->cfg.dropin_dir, r->u->name, r->e->cfg.min_rsa_bits, &set);
+	q = load_dropin(r->e, r->u, &set);
 	if (q < 0)
 		return q == -EINVAL ? 0 : q;
-	(void)visit_dropin(r);
+	visit_dropin(r, set.present);
 	r->rep->n_approved = set.n;
 	for (size_t i = 0; set.rejected && set.rejected[i]; i++)
 		if ((q = strv_push(&r->rep->key_rejected, set.rejected[i])) < 0)
@@ -868,7 +893,7 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 	struct chain home;
 	int q;
 
-	q = dropin_load(e->rootfd, e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, &set);
+	q = load_dropin(e, u, &set);
 	if (q < 0 && q != -EINVAL)
 		return q;
 	q = chain_resolve(e->rootfd, u->home, NULL, &home);

@@ -76,12 +76,22 @@ struct engine {
 	struct config cfg;
 	enum sshd_flavor flavor; /* resolved: never FLAVOR_AUTO */
 	char **keys_files;       /* AuthorizedKeysFile patterns in force */
+	int dropin_fd;           /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
+	int dropin_error;        /* why it could not be opened, when not simply missing */
+	struct stat dropin_st;   /* its fstat() when opened: its identity, for watches */
 };
 
 /* Load users, sshd's and our configuration for ROOT (NULL: the running system). */
 int engine_open(const char *root, const char *config_path, struct engine **ret, char *err,
 		size_t errlen);
 void engine_free(struct engine *e);
+
+/*
+ * (Re)open the drop-in directory by its path, as the engine holds it for every user's
+ * key sync: engine_open() does, and a long-running caller again when the directory may
+ * have been replaced.
+ */
+void engine_open_dropin(struct engine *e);
 
 /*
  * The users to check: NAMES if given (an unknown one is -ENOENT with its name in

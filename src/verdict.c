@@ -40,11 +40,15 @@ struct acl_entry_le {
 /*
  * Directories shared by every chain (/, /home) would have their ACL read once per user and
  * keys file. Their absence is remembered by inode and change time: setting an ACL changes
- * the ctime. Only a ctime well in the past is trusted, so that a change within the same
- * clock tick as the one seen cannot hide behind an equal ctime.
+ * the ctime. A change stamps the ctime from the kernel's coarse clock, so one made after
+ * the clock read before the lookup cannot carry a ctime at or below one that was already
+ * older than that clock by more than the timestamps' granularity. That is nanoseconds on
+ * ext4, xfs, btrfs and tmpfs; a filesystem whose ctimes carry no nanoseconds (FAT, old
+ * ext3, some network filesystems) may round to 2 s.
  */
 #define ACL_CACHE_SLOTS 64
-#define ACL_CACHE_SETTLE_SEC 2
+#define ACL_CACHE_MARGIN_NSEC (10 * 1000000LL)
+#define ACL_CACHE_COARSE_MARGIN_NSEC (2 * 1000000000LL)
 
 static struct acl_absent {
 	dev_t dev;
@@ -65,12 +69,17 @@ static bool acl_cached_absent(const struct stat *st)
 	       a->ctim.tv_sec == st->st_ctim.tv_sec && a->ctim.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-static void acl_remember_absent(const struct stat *st)
+static long long timespec_nsec(const struct timespec *t)
 {
-	struct timespec now;
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
 
-	if (clock_gettime(CLOCK_REALTIME, &now) < 0 ||
-	    st->st_ctim.tv_sec > now.tv_sec - ACL_CACHE_SETTLE_SEC)
+/* ST had no ACL when looked up after the coarse clock read BEFORE. */
+static void acl_remember_absent(const struct stat *st, const struct timespec *before)
+{
+	long long margin = st->st_ctim.tv_nsec ? ACL_CACHE_MARGIN_NSEC : ACL_CACHE_COARSE_MARGIN_NSEC;
+
+	if (timespec_nsec(&st->st_ctim) + margin > timespec_nsec(before))
 		return;
 	*acl_slot(st) = (struct acl_absent){st->st_dev, st->st_ino, st->st_ctim};
 }
@@ -88,6 +97,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 	unsigned want = what == R_OK ? 04 : 01;
 	bool found = false;
 	char proc[64];
+	struct timespec before;
 	uint32_t version;
 	ssize_t n;
 	size_t k;
@@ -98,9 +108,11 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 	if (acl_cached_absent(st))
 		return -1;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &before) < 0)
+		before = (struct timespec){0};
 	n = getxattr(proc, "system.posix_acl_access", NULL, 0);
 	if (n < 0 && errno == ENODATA)
-		acl_remember_absent(st);
+		acl_remember_absent(st, &before);
 	if (n < 4 || n > ACL_XATTR_MAX)
 		return -1;
 	buf = malloc((size_t)n);

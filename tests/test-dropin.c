@@ -28,7 +28,11 @@ static void teardown(void)
 
 static void load(struct dropin_set *s)
 {
-	ck_assert_int_eq(dropin_load(rootfd, "/keys.d", "alice", 2048, s), 0);
+	int dfd = openat(rootfd, "keys.d", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_int_eq(dropin_load(dfd, "/keys.d", "alice", 2048, s), 0);
+	if (dfd >= 0)
+		close(dfd);
 }
 
 static char *merge(const char *old, const struct dropin_set *s, bool *changed)

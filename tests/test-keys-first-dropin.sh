@@ -4,6 +4,9 @@
 # authorized_keys within seconds (the daemon watched for the directory from its nearest existing
 # ancestor), not at the safety rescan. Then the whole keys.d is removed and made again with
 # another key: that one arrives too, and the first one's block is gone with the directory.
+# Last, keys.d is swapped for another one by two renames (the daemon holds the drop-in
+# directory open between passes): the new directory's key replaces the block, a key added
+# there later arrives, and one added to the old directory, now elsewhere, does not.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -12,8 +15,12 @@ sandbox_create 2 || keys_bail "sandbox_create failed"
 ak=$(keys_ak user1)
 keys_gen first || keys_bail "ssh-keygen failed"
 keys_gen second || keys_bail "ssh-keygen failed"
+keys_gen third || keys_bail "ssh-keygen failed"
+keys_gen fourth || keys_bail "ssh-keygen failed"
 first=$(keys_pub first)
 second=$(keys_pub second)
+third=$(keys_pub third)
+fourth=$(keys_pub fourth)
 ok "no etc/sshmend in the root" test ! -e "$SANDBOX/etc/sshmend"
 
 keys_daemon_start --root "$SANDBOX"
@@ -30,6 +37,18 @@ ok "keys.d removed: the block goes" wait_until 5 '[ "$(keys_marker_count "$ak")"
 ok "the user's own key stays" grep -q -x -F -e "$SANDBOX_PUBKEY" "$ak"
 keys_dropin_put user1 second.pub "$second"
 ok "keys.d made again: its key is synced" wait_until 5 '[ "$(keys_block "$ak")" = "$second" ]'
+
+kd=$SANDBOX/etc/sshmend/keys.d
+install -d -m 0755 -o 0 -g 0 "$kd.new" "$kd.new/user1"
+printf '%s\n' "$third" >"$kd.new/user1/third.pub"
+mv "$kd" "$kd.old" && mv "$kd.new" "$kd"
+ok "keys.d swapped by renames: the new directory's key replaces the block" \
+	wait_until 5 '[ "$(keys_block "$ak")" = "$third" ]'
+printf '%s\n' "$first" >"$kd.old/user1/first.pub"
+keys_dropin_put user1 fourth.pub "$fourth"
+want=$(printf '%s\n' "$third" "$fourth" | sort)
+ok "a key added to the new keys.d is synced" wait_until 5 '[ "$(keys_block "$ak" | sort)" = "$want" ]'
+ok "the old keys.d is not read" eval '! grep -q -F -e "$first" "$ak"'
 
 daemon_stop 10
 is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"

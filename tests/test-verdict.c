@@ -1,4 +1,8 @@
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include "check-main.h"
 #include "unit-helpers.h"
 #include "verdict.h"
@@ -257,6 +261,47 @@ START_TEST(root_user)
 }
 END_TEST
 
+/* The ACL read of a directory is remembered as absent; an ACL set later is seen all the same. */
+START_TEST(acl_set_after_cached_absence)
+{
+	/* system.posix_acl_access, little endian: user::rwx user:1001:r-x group::rwx mask::rwx other::--- */
+	static const unsigned char acl[] = {
+		2, 0, 0, 0,
+		0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+		0x02, 0, 5, 0, 0xe9, 0x03, 0, 0,
+		0x04, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+		0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+		0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+	};
+	struct timespec pause = {0, 50 * 1000000L};
+	char *dir;
+	struct stat st;
+	int fd;
+
+	ck_assert_int_ge(asprintf(&dir, "%s/shared", root), 0);
+	ck_assert_int_eq(mkdir(dir, 0770), 0);
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	/* The ctime well behind the clock: an absence seen now is remembered. */
+	nanosleep(&pause, NULL);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(st.st_uid != alice->uid && st.st_gid != alice->gid);
+	ck_assert(!verdict_user_may_fd(alice, fd, &st, X_OK));
+	ck_assert(!verdict_user_may_fd(alice, fd, &st, X_OK));
+	if (setxattr(dir, "system.posix_acl_access", acl, sizeof(acl), 0) < 0) {
+		ck_assert_msg(errno == EOPNOTSUPP, "setxattr: %s", strerror(errno));
+		fprintf(stderr, "acl_set_after_cached_absence: no POSIX ACLs on %s, skipped\n", root);
+	} else {
+		ck_assert_int_eq(fstat(fd, &st), 0);
+		ck_assert(verdict_user_may_fd(alice, fd, &st, X_OK));
+		ck_assert(!verdict_user_may_fd(userdb_by_name(db, "bob"), fd, &st, X_OK));
+	}
+	close(fd);
+	free(dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("verdict");
@@ -274,6 +319,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, not_regular);
 	tcase_add_test(tc, missing_is_silent);
 	tcase_add_test(tc, root_user);
+	tcase_add_test(tc, acl_set_after_cached_absence);
 	suite_add_tcase(s, tc);
 	return s;
 }
