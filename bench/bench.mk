@@ -4,10 +4,10 @@
 EXTRA_PROGRAMS = bench/probe bench/floor
 bench_probe_SOURCES = bench/probe.c
 bench_probe_LDADD =
-# The machine's floor: the least an inotify healer can do (make bench/floor; see BENCHMARKS.md).
+# The machine's floor: the least an inotify healer can do (run by make bench; see BENCHMARKS.md).
 bench_floor_SOURCES = bench/floor.c
 bench_floor_LDADD =
-CLEANFILES += bench/probe$(EXEEXT)
+CLEANFILES += bench/probe$(EXEEXT) bench/floor$(EXEEXT)
 
 BENCH_FILES = \
 	bench/run.sh \
@@ -17,8 +17,9 @@ BENCH_FILES = \
 EXTRA_DIST += $(BENCH_FILES) BENCHMARKS.md
 
 .PHONY: bench
-bench: sshmend$(EXEEXT) tests/notify-recv$(EXEEXT) bench/probe$(EXEEXT)
+bench: sshmend$(EXEEXT) tests/notify-recv$(EXEEXT) bench/probe$(EXEEXT) bench/floor$(EXEEXT)
 	@top_srcdir='$(abs_top_srcdir)' SSHMEND=./sshmend$(EXEEXT) \
 	NOTIFY_RECV=./tests/notify-recv$(EXEEXT) PROBE=./bench/probe$(EXEEXT) \
+	FLOOR=./bench/floor$(EXEEXT) \
 	BENCH_VIA_MAKE=1 \
 	$(SHELL) $(abs_top_srcdir)/bench/run.sh
