@@ -152,9 +152,13 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 {
 	_cleanup_free_ char *sig = NULL;
 	size_t siglen = 0;
-	FILE *f = open_memstream(&sig, &siglen);
+	FILE *f;
 	bool changed;
 
+	/* Nothing found, nothing told before: the usual case, at every start. */
+	if (!rep->n_findings && !rep->key_rejected && !rep->key_alerts && !d->du[i].logged)
+		return;
+	f = open_memstream(&sig, &siglen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 		char old_owner[64], new_owner[64], msg[4600];

@@ -436,17 +436,28 @@ static int judge_link(struct run *r, const struct chain_link *l, const struct ve
 	return set_text(&f->reason, "symlink in a directory the user can write; not followed");
 }
 
-/* Read the keys file the walk reached: does it hold an approved block? -1 if not known. */
+/*
+ * Read the keys file the walk reached: does it hold an approved block? -1 if not known.
+ * One read of a byte more than the size the walk saw: a short read is the whole file.
+ */
 static int scan_for_block(const struct chain_elem *el)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	size_t len;
+	size_t want;
+	ssize_t n;
 
-	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
-	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
+	if (el->st.st_nlink != 1 || el->st.st_size < 0 || el->st.st_size >= DROPIN_KEYS_FILE_MAX)
 		return -1;
-	return dropin_has_block(buf, len);
+	want = (size_t)el->st.st_size + 1;
+	if (safe_reopen_regular(el->fd, &el->st, &fd) < 0 || !(buf = malloc(want)))
+		return -1;
+	do
+		n = read(fd, buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (size_t)n == want)
+		return -1; /* unreadable, or grown since: the sync reads it as a whole */
+	return dropin_has_block(buf, (size_t)n);
 }
 
 static int run_keys_file(struct run *r, const char *path, const struct chain *home, struct chain *prev)

@@ -6,7 +6,8 @@
 # another key: that one arrives too, and the first one's block is gone with the directory.
 # Last, keys.d is swapped for another one by two renames (the daemon holds the drop-in
 # directory open between passes): the new directory's key replaces the block, a key added
-# there later arrives, and one added to the old directory, now elsewhere, does not.
+# there later arrives, and one added to the old directory, now elsewhere, does not. Then,
+# with the daemon stopped, user1's drop-in directory goes: the next start takes the block out.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -50,6 +51,14 @@ want=$(printf '%s\n' "$third" "$fourth" | sort)
 ok "a key added to the new keys.d is synced" wait_until 5 '[ "$(keys_block "$ak" | sort)" = "$want" ]'
 ok "the old keys.d is not read" eval '! grep -q -F -e "$first" "$ak"'
 
+daemon_stop 10
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
+
+# user1's drop-in directory removed while no daemon runs: the start's pass takes the block out.
+rm -rf "${kd:?}/user1"
+keys_daemon_start --root "$SANDBOX"
+is "$(keys_marker_count "$ak")" "0 0" "restarted without user1's drop-in directory: the block is gone by READY=1"
+ok "the user's own key stays" grep -q -x -F -e "$SANDBOX_PUBKEY" "$ak"
 daemon_stop 10
 is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
