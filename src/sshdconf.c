@@ -261,49 +261,79 @@ void sshd_config_done(struct sshd_config *c)
 	*c = (struct sshd_config){0};
 }
 
+/*
+ * Expand PATTERN's tokens for U into OUT (at most CAP bytes, not terminated); the length
+ * the whole expansion needs, or -EINVAL for an unknown token.
+ */
+static ssize_t expand_tokens(const char *pattern, const struct user *u, char *out, size_t cap)
+{
+	char uid[24];
+	size_t len = 0;
+
+	snprintf(uid, sizeof(uid), "%lu", (unsigned long)u->uid);
+	for (const char *p = pattern; *p; p++) {
+		const char *add = p;
+		size_t n = 1;
+
+		if (*p == '%') {
+			switch (*++p) {
+			case '%':
+				add = p;
+				break;
+			case 'h':
+				add = u->home;
+				n = strlen(add);
+				break;
+			case 'u':
+				add = u->name;
+				n = strlen(add);
+				break;
+			case 'U':
+				add = uid;
+				n = strlen(add);
+				break;
+			default:
+				return -EINVAL;
+			}
+		}
+		if (len + n <= cap)
+			memcpy(out + len, add, n);
+		len += n;
+	}
+	return (ssize_t)len;
+}
+
 int sshd_expand_authorized_keys(const char *pattern, const struct user *u, char **ret)
 {
-	_cleanup_free_ char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
+	ssize_t n = expand_tokens(pattern, u, NULL, 0);
+	const char *h = u->home;
+	size_t hl = strlen(h), sep;
+	char *out;
 
-	if (!f)
+	if (n < 0)
+		return (int)n;
+	out = malloc((size_t)n + 1);
+	if (!out)
 		return -ENOMEM;
-	for (const char *p = pattern; *p; p++) {
-		if (*p != '%') {
-			fputc(*p, f);
-			continue;
-		}
-		switch (*++p) {
-		case '%':
-			fputc('%', f);
-			break;
-		case 'h':
-			fputs(u->home, f);
-			break;
-		case 'u':
-			fputs(u->name, f);
-			break;
-		case 'U':
-			fprintf(f, "%lu", (unsigned long)u->uid);
-			break;
-		default:
-			fclose(f);
-			return -EINVAL;
-		}
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
+	(void)expand_tokens(pattern, u, out, (size_t)n);
+	out[n] = 0;
 	if (out[0] != '/') {
+		/* Relative to the home, as sshd takes it. */
 		char *abs;
-		const char *h = u->home;
-		size_t hl = strlen(h);
 
-		if (asprintf(&abs, "%s%s%s", h, hl && h[hl - 1] == '/' ? "" : "/", out) < 0)
+		sep = hl && h[hl - 1] == '/' ? 0 : 1;
+		abs = malloc(hl + sep + (size_t)n + 1);
+		if (!abs) {
+			free(out);
 			return -ENOMEM;
+		}
+		memcpy(abs, h, hl);
+		if (sep)
+			abs[hl] = '/';
+		memcpy(abs + hl + sep, out, (size_t)n + 1);
 		free(out);
 		out = abs;
 	}
-	*ret = TAKE_PTR(out);
+	*ret = out;
 	return 0;
 }

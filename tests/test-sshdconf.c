@@ -129,6 +129,13 @@ START_TEST(expand_tokens)
 	ck_assert_str_eq(p, "/home/alice/k");
 	free(p);
 	ck_assert_int_eq(sshd_expand_authorized_keys("%x/k", &u, &p), -EINVAL);
+	ck_assert_int_eq(sshd_expand_authorized_keys("keys%", &u, &p), -EINVAL);
+	ck_assert_int_eq(sshd_expand_authorized_keys("%%h/%u", &u, &p), 0);
+	ck_assert_str_eq(p, "/home/alice/%h/alice");
+	free(p);
+	ck_assert_int_eq(sshd_expand_authorized_keys("", &u, &p), 0);
+	ck_assert_str_eq(p, "/home/alice/");
+	free(p);
 	u.home = (char *)"/";
 	ck_assert_int_eq(sshd_expand_authorized_keys("k", &u, &p), 0);
 	ck_assert_str_eq(p, "/k");
