@@ -168,22 +168,17 @@ int chain_resolve(int rootfd, const char *path, const struct chain *base, struct
 	rest = strdup(path);
 	if (!rest)
 		return -ENOMEM;
-	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
+	/* The root is the caller's descriptor, used as it is and never closed here. */
+	if (fstat(rootfd, &st) < 0)
 		return negative_errno();
-	if (fstat(fd, &st) < 0) {
-		r = negative_errno();
-		close(fd);
-		return r;
-	}
 	{
 		char *slash = strdup("/");
 
-		if (!slash || push_elem(&c, slash, fd, &st, false) < 0) {
+		if (!slash || push_elem(&c, slash, rootfd, &st, false) < 0) {
 			free(slash);
-			close(fd);
 			return -ENOMEM;
 		}
+		c.elems[0].borrowed = true;
 	}
 walk:
 	for (;;) {

@@ -25,7 +25,7 @@ struct chain_elem {
 	int fd;     /* O_PATH, never a symlink */
 	struct stat st;
 	bool tainted;
-	bool borrowed; /* fd belongs to the base chain it came from */
+	bool borrowed; /* fd belongs to the base chain it came from (the root: to the caller) */
 };
 
 struct chain_link {
@@ -58,7 +58,8 @@ struct chain {
 /*
  * Resolve PATH (absolute, inside the root open as ROOTFD). BASE, if not NULL, is a
  * chain resolved just before without symlinks: its deepest element that is a prefix of
- * PATH is reused rather than walked again. BASE must outlive the result.
+ * PATH is reused rather than walked again. BASE and ROOTFD (the first element's
+ * descriptor) must outlive the result.
  */
 int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret);
 void chain_done(struct chain *c);
