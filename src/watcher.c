@@ -61,13 +61,20 @@ struct watcher {
 	struct owner_regs cur;
 };
 
+/* Tables have a power of two of buckets, indexed by a hash's low bits: the high bits of a
+ * product are folded into them, or inode numbers a block group apart would share buckets. */
+static size_t fold(uint64_t h)
+{
+	return (size_t)(h ^ (h >> 32));
+}
+
 static size_t hash_str(const char *s, size_t seed)
 {
-	size_t h = 1469598103934665603ull ^ seed;
+	uint64_t h = 1469598103934665603ull ^ seed;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return fold(h);
 }
 
 int watcher_new(struct watcher **ret)
@@ -143,7 +150,7 @@ static struct wdinfo *wd_lookup(const struct watcher *w, int wd)
 
 static size_t ino_hash(dev_t dev, ino_t ino, size_t n)
 {
-	return (size_t)((ino * 0x9E3779B97F4A7C15ull) ^ dev) % n;
+	return fold(((uint64_t)ino ^ (uint64_t)dev) * 0x9E3779B97F4A7C15ull) % n;
 }
 
 static size_t ino_bucket(const struct watcher *w, dev_t dev, ino_t ino)
