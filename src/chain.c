@@ -319,6 +319,21 @@ void chain_done(struct chain *c)
 	*c = (struct chain){0};
 }
 
+void chain_rebase(struct chain *base, struct chain *c, size_t keep)
+{
+	while (c->n_elems > keep)
+		pop_elem(c);
+	for (size_t i = 0; i < c->n_elems; i++)
+		for (size_t k = 0; c->elems[i].borrowed && k < base->n_elems; k++)
+			if (base->elems[k].fd == c->elems[i].fd && !base->elems[k].borrowed) {
+				base->elems[k].borrowed = true;
+				c->elems[i].borrowed = false;
+			}
+	chain_done(base);
+	*base = *c;
+	*c = (struct chain){0};
+}
+
 const struct chain_elem *chain_last(const struct chain *c)
 {
 	return c->n_elems ? &c->elems[c->n_elems - 1] : NULL;

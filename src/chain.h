@@ -64,6 +64,12 @@ struct chain {
 int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret);
 void chain_done(struct chain *c);
 
+/*
+ * Make C, cut to its first KEEP elements, the BASE of the next walk: it takes over the
+ * descriptors it borrowed from BASE, the old BASE is released, and C is left empty.
+ */
+void chain_rebase(struct chain *base, struct chain *c, size_t keep);
+
 /* The last element reached, or NULL. */
 const struct chain_elem *chain_last(const struct chain *c);
 

@@ -93,6 +93,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		return r;
 	if (json)
 		report_json_begin(stdout);
+	engine_pass_begin(e);
 	for (size_t i = 0; i < n; i++) {
 		struct user_report rep;
 		enum engine_mode mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
@@ -128,6 +129,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 			report_human(stdout, e->db, &rep);
 		user_report_done(&rep);
 	}
+	engine_pass_end(e);
 	if (json)
 		report_json_end(stdout);
 	free(users);

@@ -494,12 +494,16 @@ static int on_drain(sd_event_source *s, void *userdata)
 	struct daemon *d = userdata;
 	size_t n = d->n_queue < DRAIN_BATCH ? d->n_queue : DRAIN_BATCH;
 
+	/* A batch runs in one go; a heal of one user walks its whole chain afresh. */
+	if (n > 1)
+		engine_pass_begin(d->engine);
 	for (size_t k = 0; k < n; k++) {
 		size_t i = d->queue[k];
 
 		d->du[i].queued = false;
 		heal_user(d, i);
 	}
+	engine_pass_end(d->engine);
 	memmove(d->queue, d->queue + n, (d->n_queue - n) * sizeof(*d->queue));
 	d->n_queue -= n;
 	if (d->n_queue == 0) {

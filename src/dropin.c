@@ -108,8 +108,8 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 	return 0;
 }
 
-int dropin_load(int top, const char *dir, const char *user, unsigned min_rsa_bits,
-		struct dropin_set *ret)
+int dropin_load(int top, const struct stat *top_st, const char *dir, const char *user,
+		unsigned min_rsa_bits, struct dropin_set *ret)
 {
 	struct dropin_set s = {0};
 	_cleanup_free_ char *udir = NULL;
@@ -128,7 +128,9 @@ int dropin_load(int top, const char *dir, const char *user, unsigned min_rsa_bit
 	}
 	if (asprintf(&udir, "%s/%s", dir, user) < 0)
 		return -ENOMEM;
-	if (fstat(top, &st) < 0)
+	if (top_st)
+		st = *top_st;
+	else if (fstat(top, &st) < 0)
 		return negative_errno();
 	if (!root_only(&st)) {
 		r = alert(&s, dir, "not owned by root or writable by group or others");

@@ -35,10 +35,11 @@ struct dropin_set {
 
 /*
  * Load USER's approved keys from the drop-in directory DIRFD (any descriptor of it, O_PATH
- * will do; -1 when there is none: no keys). DIR names it in alerts.
+ * will do; -1 when there is none: no keys). DIR names it in alerts. DIR_ST is DIRFD's
+ * fstat() when the caller took it just before (NULL: taken here).
  */
-int dropin_load(int dirfd, const char *dir, const char *user, unsigned min_rsa_bits,
-		struct dropin_set *ret);
+int dropin_load(int dirfd, const struct stat *dir_st, const char *dir, const char *user,
+		unsigned min_rsa_bits, struct dropin_set *ret);
 void dropin_set_done(struct dropin_set *s);
 
 /*

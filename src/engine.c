@@ -50,6 +50,13 @@ static enum sshd_flavor detect_flavor(int rootfd)
 		       : FLAVOR_UPSTREAM;
 }
 
+struct engine_pass {
+	bool on;
+	struct chain base; /* what lay above the last home walked without a repair there */
+	struct stat dropin_st; /* the drop-in directory, as the pass found it */
+	bool has_dropin_st;
+};
+
 void engine_open_dropin(struct engine *e)
 {
 	int r;
@@ -57,6 +64,7 @@ void engine_open_dropin(struct engine *e)
 	if (e->dropin_fd >= 0)
 		close(e->dropin_fd);
 	e->dropin_fd = -1;
+	e->pass->has_dropin_st = false;
 	r = safe_open_in_root(e->rootfd, e->cfg.dropin_dir, O_PATH | O_DIRECTORY, &e->dropin_fd);
 	if (r >= 0 && fstat(e->dropin_fd, &e->dropin_st) < 0) {
 		r = negative_errno();
@@ -64,6 +72,41 @@ void engine_open_dropin(struct engine *e)
 		e->dropin_fd = -1;
 	}
 	e->dropin_error = r < 0 && r != -ENOENT && r != -ENOTDIR ? r : 0;
+}
+
+void engine_pass_begin(const struct engine *e)
+{
+	engine_pass_end(e);
+	e->pass->on = true;
+}
+
+void engine_pass_end(const struct engine *e)
+{
+	chain_done(&e->pass->base);
+	e->pass->on = false;
+	e->pass->has_dropin_st = false;
+}
+
+/*
+ * Keep what lay above HOME for the next user's walk, unless REP says an element of it was
+ * found drifted: its stat as walked is no longer what is there.
+ */
+static void pass_keep(const struct engine *e, struct chain *home, const struct user_report *rep)
+{
+	size_t keep = home->n_elems - 1;
+
+	if (!e->pass->on || home->status != CHAIN_OK || home->n_links > 0 || home->n_elems < 2)
+		return;
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *f = &rep->findings[k];
+		int i = f->has_state ? chain_find(home, &f->found) : -1;
+
+		if (i >= 0 && (size_t)i < keep) {
+			chain_done(&e->pass->base);
+			return;
+		}
+	}
+	chain_rebase(&e->pass->base, home, keep);
 }
 
 int engine_open(const char *root, const char *config_path, struct engine **ret, char *err,
@@ -77,6 +120,11 @@ int engine_open(const char *root, const char *config_path, struct engine **ret, 
 		return -ENOMEM;
 	e->rootfd = -1;
 	e->dropin_fd = -1;
+	e->pass = calloc(1, sizeof(*e->pass));
+	if (!e->pass) {
+		free(e);
+		return -ENOMEM;
+	}
 	*err = 0;
 	if (root) {
 		prefix = realpath(root, NULL);
@@ -121,6 +169,9 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	if (e->pass)
+		engine_pass_end(e);
+	free(e->pass);
 	if (e->rootfd >= 0)
 		close(e->rootfd);
 	if (e->dropin_fd >= 0)
@@ -555,16 +606,9 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	    strcmp(path, r->target) == 0)
 		r->target_block = scan_for_block(chain_last(&c));
 	/* Keep what this walk opened for the next keys file; drop the older one. */
-	if (q >= 0 && c.n_links == 0 && c.n_elems > 0) {
-		for (size_t i = 0; i < c.n_elems; i++)
-			for (size_t k = 0; c.elems[i].borrowed && k < prev->n_elems; k++)
-				if (prev->elems[k].fd == c.elems[i].fd && !prev->elems[k].borrowed) {
-					prev->elems[k].borrowed = true;
-					c.elems[i].borrowed = false;
-				}
-		chain_done(prev);
-		*prev = c;
-	} else
+	if (q >= 0 && c.n_links == 0 && c.n_elems > 0)
+		chain_rebase(prev, &c, c.n_elems);
+	else
 		chain_done(&c);
 	return q;
 }
@@ -636,9 +680,14 @@ static void visit_dropin(struct run *r, bool present)
 /* U's approved keys, from the drop-in directory the engine holds open. */
 static int load_dropin(const struct engine *e, const struct user *u, struct dropin_set *set)
 {
+	struct engine_pass *p = e->pass;
+
 	if (e->dropin_error < 0)
 		return e->dropin_error;
-	return dropin_load(e->dropin_fd, e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
+	if (p->on && !p->has_dropin_st && e->dropin_fd >= 0)
+		p->has_dropin_st = fstat(e->dropin_fd, &p->dropin_st) == 0;
+	return dropin_load(e->dropin_fd, p->has_dropin_st ? &p->dropin_st : NULL,
+			   e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
 }
 
 static int keep_quarantined(void *userdata, char *const *lines)
@@ -788,7 +837,7 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	r.visit = visit;
 	r.userdata = userdata;
 	r.target = engine_keys_file(e, u);
-	q = chain_resolve(e->rootfd, u->home, NULL, &home);
+	q = chain_resolve(e->rootfd, u->home, e->pass->on ? &e->pass->base : NULL, &home);
 	if (q < 0) {
 		free(r.target);
 		return q;
@@ -812,6 +861,8 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	chain_done(&prev);
 	if (q >= 0)
 		q = sync_keys(&r, &home);
+	if (q >= 0)
+		pass_keep(e, &home, &rep);
 	chain_done(&home);
 	free(r.seen);
 	free(r.target);

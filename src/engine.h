@@ -79,6 +79,7 @@ struct engine {
 	int dropin_fd;           /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
 	int dropin_error;        /* why it could not be opened, when not simply missing */
 	struct stat dropin_st;   /* its fstat() when opened: its identity, for watches */
+	struct engine_pass *pass; /* between engine_pass_begin() and engine_pass_end() */
 };
 
 /* Load users, sshd's and our configuration for ROOT (NULL: the running system). */
@@ -92,6 +93,15 @@ void engine_free(struct engine *e);
  * have been replaced.
  */
 void engine_open_dropin(struct engine *e);
+
+/*
+ * A pass over many users, run in one go: until engine_pass_end(), each user's walk starts
+ * from the directories above the home the previous user's walk reached (`/`, `/home`), as
+ * they were found then, instead of opening them again. A change to them while the pass runs
+ * is seen by the next one (the daemon watches them); a repair of one ends the reuse.
+ */
+void engine_pass_begin(const struct engine *e);
+void engine_pass_end(const struct engine *e);
 
 /*
  * The users to check: NAMES if given (an unknown one is -ENOENT with its name in

@@ -139,6 +139,34 @@ START_TEST(base_is_reused)
 }
 END_TEST
 
+START_TEST(rebase_takes_over_descriptors)
+{
+	struct chain base, c;
+	int home_fd;
+
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice", NULL, &base), 0);
+	home_fd = base.elems[2].fd;
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh", &base, &c), 0);
+	ck_assert(c.elems[2].borrowed);
+	/* Cut to what lay above alice's home: it owns /data/home now, the old base is gone. */
+	chain_rebase(&base, &c, 3);
+	ck_assert_uint_eq(c.n_elems, 0);
+	ck_assert_uint_eq(base.n_elems, 3);
+	ck_assert_int_eq(base.elems[2].fd, home_fd);
+	ck_assert(!base.elems[2].borrowed);
+	ck_assert(base.elems[0].borrowed); /* the root stays the caller's */
+	ck_assert_int_ge(fcntl(home_fd, F_GETFD), 0);
+	/* The next walk starts from it. */
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &base, &c), 0);
+	ck_assert_int_eq(c.status, CHAIN_OK);
+	ck_assert_int_eq(c.elems[2].fd, home_fd);
+	chain_done(&c);
+	chain_done(&base);
+	ck_assert_int_lt(fcntl(home_fd, F_GETFD), 0);
+	ck_assert_int_ge(fcntl(rootfd, F_GETFD), 0);
+}
+END_TEST
+
 START_TEST(fifo_does_not_hang)
 {
 	struct chain c;
@@ -165,6 +193,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, missing_and_notdir);
 	tcase_add_test(tc, symlink_loop);
 	tcase_add_test(tc, base_is_reused);
+	tcase_add_test(tc, rebase_takes_over_descriptors);
 	tcase_add_test(tc, fifo_does_not_hang);
 	suite_add_tcase(s, tc);
 	return s;

@@ -30,7 +30,7 @@ static void load(struct dropin_set *s)
 {
 	int dfd = openat(rootfd, "keys.d", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-	ck_assert_int_eq(dropin_load(dfd, "/keys.d", "alice", 2048, s), 0);
+	ck_assert_int_eq(dropin_load(dfd, NULL, "/keys.d", "alice", 2048, s), 0);
 	if (dfd >= 0)
 		close(dfd);
 }

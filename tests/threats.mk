@@ -11,6 +11,9 @@ THREAT_TESTS = \
 	tests/test-threat-15-exact-modes.sh \
 	tests/test-threat-16-traps-before-start.sh
 
+# Not a scenario, but told the same way: a pass over many users reuses `/` and `/home`.
+THREAT_TESTS += tests/test-engine-pass.sh
+
 TESTS += $(THREAT_TESTS)
 EXTRA_DIST += $(THREAT_TESTS) tests/threats-lib.sh
 
