@@ -786,7 +786,9 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 			kept[n_kept].du = d->du[i];
 			kept[n_kept].du.backoff_timer = NULL;
 			kept[n_kept].du.logged = NULL;
-			kept[n_kept].du.audit_queued = false; /* the new audit queue starts empty */
+			/* The new queues start empty. */
+			kept[n_kept].du.queued = false;
+			kept[n_kept].du.audit_queued = false;
 			n_kept++;
 		}
 	drop_users(d);

@@ -117,6 +117,28 @@ is "$(dthreat_count drift-repaired SSHMEND_USER=user2)" "$repairs" \
 is "$(dthreat_count flapping SSHMEND_USER=user2)" 1 "and no second flapping entry"
 dthreat_wait_stat 20 home/user2/.ssh "20002 20002 0755 d" "after that back-off, user2's .ssh is healed"
 
+# --- A reload read together with a drift of the backed-off user (the daemon stopped while both
+# happen, so that one read of its inotify queue holds them): the user was queued when the
+# reload came, and must still be healed when the back-off ends, not left queued for ever.
+dthreat_config '[Daemon]' FlapThreshold=2 FlapWindowSec=30 FlapBackoffSec=2 \
+	FlapBackoffMaxSec=4 RescanIntervalSec=3600 || dthreat_bail "config failed"
+ok "third configuration: the daemon reloads" dthreat_wait_count 10 $((reloads + 2)) reloaded
+# user1's episode is not over (not a whole quiet window yet): each repair earns a back-off.
+for _ in 1 2 3 4 5; do
+	chmod 0777 "$SANDBOX/home/user1/.ssh"
+	dthreat_sleep_ms 200
+done
+is "$(dthreat_stat home/user1/.ssh)" "20001 20001 0777 d" "user1 fights again: a drift waits out the back-off"
+reloads=$(dthreat_count reloaded)
+kill -STOP "$DTHREAT_PID"
+chmod 0777 "$SANDBOX/home/user1/.ssh"
+dthreat_passwd_replace <"$SANDBOX/etc/passwd"
+kill -CONT "$DTHREAT_PID"
+ok "etc/passwd rewritten with user1's drift: the daemon reloads" \
+	dthreat_wait_count 10 $((reloads + 1)) reloaded
+dthreat_wait_stat 10 home/user1/.ssh "20001 20001 0755 d" \
+	"after the back-off, the drift read with the reload is healed"
+
 ok "daemon still runs" dthreat_alive
 dthreat_stop
 is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
