@@ -23,13 +23,17 @@
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
  * quietly, when the storm has passed. */
 #define STORM_GAP_USEC (1ull * 1000000ull)
-/* Users drained per loop iteration, so signals and the watchdog are never starved. */
-#define DRAIN_BATCH 512
+/* Users healed per loop iteration (some 100 us each), so that signals, the watchdog and the
+ * heal an event asks for wait a few milliseconds at most behind a full pass. */
+#define DRAIN_BATCH 64
+/* Below events, signals and timers (SD_EVENT_PRIORITY_NORMAL), above the audits (IDLE). */
+#define DRAIN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
 struct duser {
-	bool queued;
+	bool queued;  /* in the queue of a full pass */
+	bool touched; /* in the queue of users an event touched */
 	bool flapping; /* told once per episode */
 	uint64_t last_repair;
 	uint64_t audited_sig; /* keys files as they were at the last audit */
@@ -44,6 +48,12 @@ struct duser {
 	char *logged; /* refused/failed findings already told, to tell each once */
 };
 
+/* Users waiting for a heal, first come first served; each at most once (its flag). */
+struct fifo {
+	size_t *v;
+	size_t cap, head, n;
+};
+
 struct daemon {
 	sd_event *ev;
 	const char *root;
@@ -53,8 +63,7 @@ struct daemon {
 	const struct user **users;
 	size_t n_users;
 	struct duser *du;
-	size_t *queue;
-	size_t n_queue;
+	struct fifo events, pass; /* users waiting for a heal: an event's first */
 	size_t *audit_queue; /* users whose keys are audited once the scan is done */
 	size_t n_audit;
 	bool defer_audit;    /* a full scan before READY=1: audits wait */
@@ -108,12 +117,38 @@ static void update_status(struct daemon *d)
 	sd_notify(0, status);
 }
 
+static int fifo_init(struct fifo *f, size_t cap)
+{
+	*f = (struct fifo){.v = calloc(cap, sizeof(*f->v)), .cap = cap};
+	return f->v ? 0 : -ENOMEM;
+}
+
+static void fifo_push(struct fifo *f, size_t i)
+{
+	f->v[(f->head + f->n++) % f->cap] = i;
+}
+
+static size_t fifo_pop(struct fifo *f)
+{
+	size_t i = f->v[f->head];
+
+	f->head = (f->head + 1) % f->cap;
+	f->n--;
+	return i;
+}
+
+static size_t n_queued(const struct daemon *d)
+{
+	return d->events.n + d->pass.n;
+}
+
+/* An event touched user I: healed before what a full pass still has to do. */
 static void enqueue(struct daemon *d, size_t i)
 {
-	if (d->du[i].queued)
+	if (d->du[i].touched)
 		return;
-	d->du[i].queued = true;
-	d->queue[d->n_queue++] = i;
+	d->du[i].touched = true;
+	fifo_push(&d->events, i);
 	sd_event_source_set_enabled(d->drain, SD_EVENT_ON);
 }
 
@@ -122,7 +157,11 @@ static void enqueue_all(struct daemon *d)
 	/* A full pass looks the drop-in directory up again by its path. */
 	engine_open_dropin(d->engine);
 	for (size_t i = 0; i < d->n_users; i++)
-		enqueue(d, i);
+		if (!d->du[i].queued) {
+			d->du[i].queued = true;
+			fifo_push(&d->pass, i);
+		}
+	sd_event_source_set_enabled(d->drain, SD_EVENT_ON);
 }
 
 static int visit(void *userdata, int dirfd, const struct stat *st, const char *name)
@@ -489,21 +528,25 @@ static void heal_user(struct daemon *d, size_t i)
 static int on_drain(sd_event_source *s, void *userdata)
 {
 	struct daemon *d = userdata;
-	size_t n = d->n_queue < DRAIN_BATCH ? d->n_queue : DRAIN_BATCH;
+	size_t n = n_queued(d) < DRAIN_BATCH ? n_queued(d) : DRAIN_BATCH;
 
 	/* A batch runs in one go; a heal of one user walks its whole chain afresh. */
 	if (n > 1)
 		engine_pass_begin(d->engine);
 	for (size_t k = 0; k < n; k++) {
-		size_t i = d->queue[k];
+		size_t i;
 
-		d->du[i].queued = false;
+		if (d->events.n) {
+			i = fifo_pop(&d->events);
+			d->du[i].touched = false;
+		} else {
+			i = fifo_pop(&d->pass);
+			d->du[i].queued = false;
+		}
 		heal_user(d, i);
 	}
 	engine_pass_end(d->engine);
-	memmove(d->queue, d->queue + n, (d->n_queue - n) * sizeof(*d->queue));
-	d->n_queue -= n;
-	if (d->n_queue == 0) {
+	if (n_queued(d) == 0) {
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 		d->rescan_pending = false;
 		if (!d->n_audit)
@@ -596,7 +639,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 			   strerror(-r));
 	/* What this read coalesced is healed now, not one loop iteration later (a reload, which
 	 * replaces this very source, waits for the deferred pass). */
-	if (d->n_queue && !d->reload_pending)
+	if (n_queued(d) && !d->reload_pending)
 		return on_drain(d->drain, d);
 	return 0;
 }
@@ -738,14 +781,15 @@ static void drop_users(struct daemon *d)
 		free(d->du[i].logged);
 	}
 	free(d->du);
-	free(d->queue);
+	free(d->events.v);
+	free(d->pass.v);
 	free(d->audit_queue);
 	free(d->users);
 	d->du = NULL;
-	d->queue = NULL;
+	d->events = d->pass = (struct fifo){0};
 	d->audit_queue = NULL;
 	d->users = NULL;
-	d->n_users = d->n_queue = d->n_audit = 0;
+	d->n_users = d->n_audit = 0;
 	if (d->audit)
 		sd_event_source_set_enabled(d->audit, SD_EVENT_OFF);
 }
@@ -788,6 +832,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 			kept[n_kept].du.logged = NULL;
 			/* The new queues start empty. */
 			kept[n_kept].du.queued = false;
+			kept[n_kept].du.touched = false;
 			kept[n_kept].du.audit_queued = false;
 			n_kept++;
 		}
@@ -797,8 +842,10 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	d->users = users;
 	d->n_users = n;
 	d->du = calloc(n + 1, sizeof(*d->du));
-	d->queue = calloc(n + 1, sizeof(*d->queue));
 	d->audit_queue = calloc(n + 1, sizeof(*d->audit_queue));
+	r = fifo_init(&d->events, n + 1);
+	if (r >= 0)
+		r = fifo_init(&d->pass, n + 1);
 	for (size_t k = 0; k < n_kept; k++) {
 		for (size_t i = 0; d->du && kept[k].name && i < n; i++)
 			if (strcmp(users[i]->name, kept[k].name) == 0) {
@@ -814,7 +861,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 		free(kept[k].name);
 	}
 	free(kept);
-	if (!d->du || !d->queue || !d->audit_queue)
+	if (!d->du || !d->audit_queue || r < 0)
 		return -ENOMEM;
 
 	sd_event_source_unref(d->io);
@@ -836,7 +883,7 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 static void drain_all(struct daemon *d)
 {
 	d->defer_audit = true;
-	while (d->n_queue)
+	while (n_queued(d))
 		on_drain(d->drain, d);
 	d->defer_audit = false;
 }
@@ -944,6 +991,10 @@ int daemon_run(const char *root, const char *config_path)
 		r = sd_event_add_signal(d.ev, NULL, SIGHUP, on_signal, &d);
 	if (r >= 0)
 		r = sd_event_add_defer(d.ev, &d.drain, on_reload_defer, &d);
+	/* A defer source stays pending while enabled, and would be dispatched before any event
+	 * of its own priority for as long as a full pass lasts: events and signals go first. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(d.drain, DRAIN_PRIORITY);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d.drain, SD_EVENT_OFF);
 	if (r >= 0)
