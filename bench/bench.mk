@@ -13,7 +13,8 @@ BENCH_FILES = \
 	bench/run.sh \
 	bench/baseline-inotifywait.sh \
 	bench/baseline-runbook.sh \
-	bench/check-scale.sh
+	bench/check-scale.sh \
+	bench/busy-heal.sh
 EXTRA_DIST += $(BENCH_FILES) BENCHMARKS.md
 
 .PHONY: bench
