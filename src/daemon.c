@@ -794,23 +794,39 @@ static void drop_users(struct daemon *d)
 		sd_event_source_set_enabled(d->audit, SD_EVENT_OFF);
 }
 
-/* Take ENGINE (new users, configuration): fresh watches, every chain queued. */
+/*
+ * Take ENGINE (new users, configuration): fresh watches (PRE, when given), every chain
+ * queued. On failure nothing of D has changed, ENGINE is still the caller's and PRE is freed.
+ */
 static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 {
-	const struct user **users;
+	const struct user **users = NULL;
 	size_t n;
 	char err[512];
-	struct watcher *w;
+	struct watcher *w = pre;
+	struct duser *du;
+	size_t *audit_queue;
+	struct fifo events = {0}, pass = {0};
 	int r;
 
 	r = engine_select_users(engine, NULL, &users, &n, err, sizeof(err));
-	if (r < 0)
-		return r;
-	if (pre)
-		w = pre;
-	else if ((r = watcher_new(&w)) < 0) {
+	if (r >= 0 && !w)
+		r = watcher_new(&w);
+	if (r < 0) {
 		free(users);
+		watcher_free(pre);
 		return r;
+	}
+	du = calloc(n + 1, sizeof(*du));
+	audit_queue = calloc(n + 1, sizeof(*audit_queue));
+	if (!du || !audit_queue || fifo_init(&events, n + 1) < 0 || fifo_init(&pass, n + 1) < 0) {
+		free(du);
+		free(audit_queue);
+		free(events.v);
+		free(pass.v);
+		free(users);
+		watcher_free(w);
+		return -ENOMEM;
 	}
 	/* A back-off outlives a reload: rewriting /etc/passwd (chfn) must not end it. */
 	struct kept {
@@ -841,13 +857,12 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	d->engine = engine;
 	d->users = users;
 	d->n_users = n;
-	d->du = calloc(n + 1, sizeof(*d->du));
-	d->audit_queue = calloc(n + 1, sizeof(*d->audit_queue));
-	r = fifo_init(&d->events, n + 1);
-	if (r >= 0)
-		r = fifo_init(&d->pass, n + 1);
+	d->du = du;
+	d->audit_queue = audit_queue;
+	d->events = events;
+	d->pass = pass;
 	for (size_t k = 0; k < n_kept; k++) {
-		for (size_t i = 0; d->du && kept[k].name && i < n; i++)
+		for (size_t i = 0; kept[k].name && i < n; i++)
 			if (strcmp(users[i]->name, kept[k].name) == 0) {
 				d->du[i] = kept[k].du;
 				if (d->du[i].backoff_until > now_usec(d))
@@ -861,8 +876,6 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 		free(kept[k].name);
 	}
 	free(kept);
-	if (!d->du || !d->audit_queue || r < 0)
-		return -ENOMEM;
 
 	sd_event_source_unref(d->io);
 	watcher_free(d->w);
@@ -870,8 +883,14 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	d->watch_limit = false;
 	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);
 	r = sd_event_add_io(d->ev, &d->io, watcher_fd(w), EPOLLIN, on_inotify, d);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		/* Too late to go back: without inotify, periodic scans are all there is. */
+		d->io = NULL;
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "cannot watch for inotify events: %s; scanning every %llus instead",
+			   strerror(-r), engine->cfg.fallback_scan_usec / 1000000ull);
+		sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
+	}
 	watch_config(d);
 	sd_event_source_set_time_relative(d->rescan, engine->cfg.rescan_usec);
 	sd_event_source_set_time_relative(d->fallback, engine->cfg.fallback_scan_usec);
@@ -916,7 +935,8 @@ static void reload(struct daemon *d, const char *why)
 		r = adopt(d, e, pre);
 		if (r < 0) {
 			engine_free(e);
-			log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed: %s", strerror(-r));
+			log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
+				   "reload failed, keeping the old configuration: %s", strerror(-r));
 		} else {
 			drain_all(d);
 			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users", why,
@@ -1017,9 +1037,8 @@ int daemon_run(const char *root, const char *config_path)
 		r = sd_event_set_watchdog(d.ev, true);
 	if (r >= 0)
 		r = adopt(&d, e, NULL);
-	else
-		engine_free(e);
 	if (r < 0) {
+		engine_free(e); /* not adopted */
 		fprintf(stderr, "sshmend: cannot start: %s\n", strerror(-r));
 		goto out;
 	}
