@@ -2,6 +2,7 @@
 # Heal latency while the daemon is busy, on a sandbox root of N users (default 10000):
 #   audit   the first start's key audit (no baseline yet): bench/probe breaks modes from READY=1
 #   passes  full passes back to back (RescanIntervalSec=1): breaks from 5 s after READY=1
+#   reloads a SIGHUP every second (each reload is a full pass): breaks from 5 s after READY=1
 # Each line is bench/probe's, after the name of the measure. The daemon runs on the last core,
 # the probe on core 0.
 # Usage: bench/busy-heal.sh [N [BREAKS]]   (as root from the build directory; needs
@@ -23,10 +24,11 @@ sandbox_create "$n" >/dev/null || exit 1
 conf=$SANDBOX/etc/sshmend/sshmend.conf
 mkdir -m 0755 "${conf%/*}" 2>/dev/null || [ -d "${conf%/*}" ] || exit 1
 
-# measure NAME SETTLE_S CONFIG-LINE...: one daemon, its own state directory, one probe run
+# measure NAME SETTLE_S HUP CONFIG-LINE...: one daemon, its own state directory, one probe
+# run; with HUP=1, a SIGHUP to the daemon every second meanwhile
 measure() {
-	local name=$1 settle=$2 recv pid line
-	shift 2
+	local name=$1 settle=$2 hup=$3 recv pid line hupper=
+	shift 3
 	printf '[Daemon]\nFlapThreshold=1000000\n' >"$conf"
 	printf '%s\n' "$@" >>"$conf"
 	chmod 0644 "$conf"
@@ -45,14 +47,20 @@ measure() {
 		return 1
 	}
 	sleep "$settle"
+	if [ "$hup" = 1 ]; then
+		while kill -HUP "$pid" 2>/dev/null; do sleep 1; done &
+		hupper=$!
+	fi
 	line=$(taskset -c 0 "$PROBE" heal "$SANDBOX" -n "$breaks" -k chmod -s 20 | grep kind=all)
 	echo "$name $line"
+	[ -z "$hupper" ] || kill "$hupper"
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	kill "$recv"
 	rm -f "$work/notify.sock"
 }
 
-measure audit 0
-measure passes 5 RescanIntervalSec=1
+measure audit 0 0
+measure passes 5 0 RescanIntervalSec=1
+measure reloads 5 1
 sandbox_destroy

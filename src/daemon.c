@@ -67,6 +67,7 @@ struct daemon {
 	size_t *audit_queue; /* users whose keys are audited once the scan is done */
 	size_t n_audit;
 	bool defer_audit;    /* a full scan before READY=1: audits wait */
+	const char *reloading; /* why, while a reload's full pass runs (READY=1 when it ends) */
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	struct tails *tails;          /* replaced keys files still written to */
 	sd_event_source *tails_io;
@@ -547,11 +548,21 @@ static int on_drain(sd_event_source *s, void *userdata)
 	}
 	engine_pass_end(d->engine);
 	if (n_queued(d) == 0) {
+		const char *reloaded = d->reloading;
+
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 		d->rescan_pending = false;
+		if (reloaded) {
+			d->reloading = NULL;
+			d->defer_audit = false;
+			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users",
+				   reloaded, d->n_users);
+		}
 		if (!d->n_audit)
 			tell_baseline(d);
 		update_status(d);
+		if (reloaded)
+			sd_notify(0, "READY=1");
 	}
 	return 0;
 }
@@ -795,38 +806,75 @@ static void drop_users(struct daemon *d)
 }
 
 /*
- * Take ENGINE (new users, configuration): fresh watches (PRE, when given), every chain
- * queued. On failure nothing of D has changed, ENGINE is still the caller's and PRE is freed.
+ * Number the watcher's owners as USERS, ENGINE's: a user keeps its watches under its new
+ * index until its next walk, so that an event on its chain is seen while a reload's pass
+ * has not reached it yet; a user no longer there loses them.
  */
-static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
+static int renumber_owners(struct daemon *d, const struct engine *engine,
+			   const struct user **users, size_t n)
+{
+	const struct userdb *db = engine->db;
+	size_t *owner_of = malloc((db->n_users + 1) * sizeof(*owner_of));
+	size_t *map = malloc((d->n_users + 1) * sizeof(*map));
+	int r = -ENOMEM;
+
+	if (owner_of && map) {
+		for (size_t k = 0; k < db->n_users; k++)
+			owner_of[k] = WATCHER_NO_OWNER;
+		for (size_t k = 0; k < n; k++)
+			owner_of[users[k] - db->users] = k + 1;
+		map[OWNER_CONFIG] = OWNER_CONFIG;
+		for (size_t i = 0; i < d->n_users; i++) {
+			const struct user *u = userdb_by_name(db, d->users[i]->name);
+
+			map[i + 1] = u ? owner_of[u - db->users] : WATCHER_NO_OWNER;
+		}
+		r = watcher_remap(d->w, map, d->n_users + 1);
+	}
+	free(owner_of);
+	free(map);
+	return r;
+}
+
+/*
+ * Take ENGINE (new users, configuration): every chain queued, the watches kept (the first
+ * time, a new watcher). On failure nothing of D has changed and ENGINE is still the caller's.
+ */
+static int adopt(struct daemon *d, struct engine *engine)
 {
 	const struct user **users = NULL;
 	size_t n;
 	char err[512];
-	struct watcher *w = pre;
 	struct duser *du;
 	size_t *audit_queue;
 	struct fifo events = {0}, pass = {0};
 	int r;
 
 	r = engine_select_users(engine, NULL, &users, &n, err, sizeof(err));
-	if (r >= 0 && !w)
-		r = watcher_new(&w);
-	if (r < 0) {
-		free(users);
-		watcher_free(pre);
+	if (r < 0)
 		return r;
-	}
 	du = calloc(n + 1, sizeof(*du));
 	audit_queue = calloc(n + 1, sizeof(*audit_queue));
-	if (!du || !audit_queue || fifo_init(&events, n + 1) < 0 || fifo_init(&pass, n + 1) < 0) {
+	r = !du || !audit_queue || fifo_init(&events, n + 1) < 0 || fifo_init(&pass, n + 1) < 0
+		    ? -ENOMEM
+		    : 0;
+	if (r >= 0 && d->w)
+		r = renumber_owners(d, engine, users, n);
+	else if (r >= 0) {
+		r = watcher_new(&d->w);
+		if (r >= 0 && (r = sd_event_add_io(d->ev, &d->io, watcher_fd(d->w), EPOLLIN,
+						   on_inotify, d)) < 0) {
+			watcher_free(d->w);
+			d->w = NULL;
+		}
+	}
+	if (r < 0) {
 		free(du);
 		free(audit_queue);
 		free(events.v);
 		free(pass.v);
 		free(users);
-		watcher_free(w);
-		return -ENOMEM;
+		return r;
 	}
 	/* A back-off outlives a reload: rewriting /etc/passwd (chfn) must not end it. */
 	struct kept {
@@ -877,20 +925,8 @@ static int adopt(struct daemon *d, struct engine *engine, struct watcher *pre)
 	}
 	free(kept);
 
-	sd_event_source_unref(d->io);
-	watcher_free(d->w);
-	d->w = w;
 	d->watch_limit = false;
 	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);
-	r = sd_event_add_io(d->ev, &d->io, watcher_fd(w), EPOLLIN, on_inotify, d);
-	if (r < 0) {
-		/* Too late to go back: without inotify, periodic scans are all there is. */
-		d->io = NULL;
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-			   "cannot watch for inotify events: %s; scanning every %llus instead",
-			   strerror(-r), engine->cfg.fallback_scan_usec / 1000000ull);
-		sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
-	}
 	watch_config(d);
 	sd_event_source_set_time_relative(d->rescan, engine->cfg.rescan_usec);
 	sd_event_source_set_time_relative(d->fallback, engine->cfg.fallback_scan_usec);
@@ -909,38 +945,31 @@ static void drain_all(struct daemon *d)
 
 static void reload(struct daemon *d, const char *why)
 {
-	struct watcher *pre = NULL;
 	struct engine *e;
 	char err[4200] = "";
 	int r;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(d));
-	/* Watch the configuration anew before reading it: a write that lands while we
-	 * read must not fall between the old watches and the new ones. */
-	if (watcher_new(&pre) >= 0) {
-		struct watcher *old = d->w;
-
-		d->w = pre;
-		watch_config(d);
-		d->w = old;
-	}
+	/* Watch the configuration anew before reading it (a directory made since is watched
+	 * itself now): a write that lands while we read is seen. */
+	watch_config(d);
 	r = engine_open(d->root, d->config_path, &e, err, sizeof(err));
 	if (r < 0) {
-		watcher_free(pre);
 		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
 			   *err ? err : strerror(-r));
 	} else {
 		for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
 			log_simple(EVENT_CONFIG_ERROR, LOG_WARNING, "%s", e->cfg.warnings[i]);
-		r = adopt(d, e, pre);
+		r = adopt(d, e);
 		if (r < 0) {
 			engine_free(e);
 			log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
 				   "reload failed, keeping the old configuration: %s", strerror(-r));
 		} else {
-			drain_all(d);
-			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users", why,
-				   d->n_users);
+			/* The full pass runs in the loop, events first; its end says READY=1. */
+			d->reloading = why;
+			d->defer_audit = true;
+			return;
 		}
 	}
 	update_status(d);
@@ -1036,7 +1065,7 @@ int daemon_run(const char *root, const char *config_path)
 	if (r >= 0)
 		r = sd_event_set_watchdog(d.ev, true);
 	if (r >= 0)
-		r = adopt(&d, e, NULL);
+		r = adopt(&d, e);
 	if (r < 0) {
 		engine_free(e); /* not adopted */
 		fprintf(stderr, "sshmend: cannot start: %s\n", strerror(-r));

@@ -465,6 +465,53 @@ void watcher_forget(struct watcher *w, size_t owner)
 	o->n = 0;
 }
 
+static size_t mapped(const size_t *map, size_t n_map, size_t owner)
+{
+	return owner < n_map ? map[owner] : WATCHER_NO_OWNER;
+}
+
+int watcher_remap(struct watcher *w, const size_t *map, size_t n_map)
+{
+	struct owner_regs *owners;
+	size_t n = 0;
+
+	for (size_t o = 0; o < w->n_owners; o++)
+		if (mapped(map, n_map, o) != WATCHER_NO_OWNER && mapped(map, n_map, o) >= n)
+			n = mapped(map, n_map, o) + 1;
+	owners = calloc(n ? n : 1, sizeof(*owners));
+	if (!owners)
+		return -ENOMEM;
+	/* Those that go first, with whatever only they named; then the new numbers. */
+	for (size_t o = 0; o < w->n_owners; o++)
+		if (mapped(map, n_map, o) == WATCHER_NO_OWNER) {
+			watcher_forget(w, o);
+			free(w->owners[o].regs);
+		} else
+			owners[mapped(map, n_map, o)] = w->owners[o];
+	/* An owner a registration still names without having committed it (a walk that
+	 * failed halfway) goes too. */
+	for (size_t b = 0; b < w->n_reg_buckets; b++)
+		for (struct reg *r = w->regs[b], *next; r; r = next) {
+			next = r->next;
+			for (size_t i = 0; i < r->n_owners;) {
+				size_t m = mapped(map, n_map, reg_owner(r, i));
+
+				if (m == WATCHER_NO_OWNER) {
+					r->n_owners--;
+					reg_set_owner(r, i, reg_owner(r, r->n_owners));
+					continue;
+				}
+				reg_set_owner(r, i++, m);
+			}
+			if (r->n_owners == 0)
+				reg_drop(w, r);
+		}
+	free(w->owners);
+	w->owners = owners;
+	w->n_owners = n ? n : 1;
+	return 0;
+}
+
 static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch, void *userdata)
 {
 	/* The kernel dropped the watch (the directory is gone): its owners look again. */

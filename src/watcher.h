@@ -39,6 +39,16 @@ int watcher_commit(struct watcher *w);
 /* Drop every registration of OWNER. */
 void watcher_forget(struct watcher *w, size_t owner);
 
+/* No new number: the owner's registrations are dropped (see watcher_remap()). */
+#define WATCHER_NO_OWNER ((size_t)-1)
+
+/*
+ * Number the owners anew, keeping their registrations and watches: owner O becomes MAP[O]
+ * (each MAP[O] distinct, below 2^32), or is forgotten when MAP[O] is WATCHER_NO_OWNER or O
+ * is N_MAP or above. -ENOMEM changes nothing.
+ */
+int watcher_remap(struct watcher *w, const size_t *map, size_t n_map);
+
 /* Read what is pending and report touched owners; a queue overflow calls OVERFLOW. */
 int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,
 		     void *userdata);

@@ -120,6 +120,45 @@ START_TEST(commit_replaces_and_forget_drops)
 }
 END_TEST
 
+START_TEST(remap_keeps_watches_under_new_numbers)
+{
+	int home = open_dir("home"), a = open_dir("home/alice"), b = open_dir("home/bob");
+	size_t map[] = {0, 3, WATCHER_NO_OWNER, WATCHER_NO_OWNER};
+
+	/* alice is owner 1, bob 2, and 3 a user whose walk failed before its commit. */
+	watcher_begin(w, 1);
+	watcher_add(w, home, "alice");
+	watcher_add(w, a, ".ssh");
+	watcher_commit(w);
+	watcher_begin(w, 2);
+	watcher_add(w, home, "bob");
+	watcher_add(w, b, ".ssh");
+	watcher_commit(w);
+	watcher_begin(w, 3);
+	watcher_add(w, b, ".ssh");
+	ck_assert_uint_eq(watcher_n_watches(w), 3);
+	/* alice becomes 3; bob goes, and 3 (never committed) with him: bob's watch goes. */
+	ck_assert_int_eq(watcher_remap(w, map, 4), 0);
+	ck_assert_uint_eq(watcher_n_watches(w), 2);
+	ck_assert_uint_eq(watcher_n_registrations(w), 2);
+	run("chmod 777 home/alice/.ssh home/bob/.ssh");
+	dispatch();
+	ck_assert_uint_eq(touched[3], 1);
+	ck_assert_uint_eq(touched[1], 0);
+	ck_assert_uint_eq(touched[2], 0);
+	/* The new number's next set replaces what the old one had. */
+	watcher_begin(w, 3);
+	watcher_add(w, home, "alice");
+	watcher_commit(w);
+	ck_assert_uint_eq(watcher_n_watches(w), 1);
+	watcher_forget(w, 3);
+	ck_assert_uint_eq(watcher_n_watches(w), 0);
+	close(home);
+	close(a);
+	close(b);
+}
+END_TEST
+
 START_TEST(removed_directory_touches_owner)
 {
 	int s = open_dir("home/alice/.ssh");
@@ -210,6 +249,7 @@ Suite *test_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, shared_directory_watched_once);
 	tcase_add_test(tc, commit_replaces_and_forget_drops);
+	tcase_add_test(tc, remap_keeps_watches_under_new_numbers);
 	tcase_add_test(tc, removed_directory_touches_owner);
 	tcase_add_test(tc, any_name);
 	tcase_add_test(tc, many_owners_share_one_registration);
