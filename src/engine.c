@@ -93,10 +93,11 @@ void engine_pass_end(const struct engine *e)
  */
 static void pass_keep(const struct engine *e, struct chain *home, const struct user_report *rep)
 {
-	size_t keep = home->n_elems - 1;
+	size_t keep;
 
 	if (!e->pass->on || home->status != CHAIN_OK || home->n_links > 0 || home->n_elems < 2)
 		return;
+	keep = home->n_elems - 1; /* the home itself is walked afresh */
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *f = &rep->findings[k];
 		int i = f->has_state ? chain_find(home, &f->found) : -1;
