@@ -12,10 +12,11 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include "base64.h"
 #include "keys.h"
 #include "macro.h"
+#include "sha256.h"
 
 /* sshd's limits (sshbuf.h, sshkey.h): mpints up to 16384 bits, 256 principals per certificate. */
 #define MPINT_MAX_BYTES 2048
@@ -533,21 +534,17 @@ static int blob_parse(const unsigned char *blob, size_t len, const struct key_ty
 	return 0;
 }
 
-static int fingerprint_format(const unsigned char *data, size_t len, char out[64])
+static void fingerprint_format(const unsigned char *data, size_t len, char out[64])
 {
-	unsigned char md[EVP_MAX_MD_SIZE], b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	unsigned mdlen = 0;
-	int n;
+	uint8_t md[SHA256_LEN];
+	char b64[BASE64_ENCODED_LEN(SHA256_LEN) + 1];
+	size_t n;
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
-		ERR_clear_error();
-		return -EIO;
-	}
-	n = EVP_EncodeBlock(b64, md, (int)mdlen);
+	sha256(data, len, md);
+	n = base64_encode(md, sizeof(md), b64);
 	while (n > 0 && b64[n - 1] == '=')
 		n--;
-	snprintf(out, 64, "SHA256:%.*s", n, (const char *)b64);
-	return 0;
+	snprintf(out, 64, "SHA256:%.*s", (int)n, b64);
 }
 
 /* Parse BLOB, fingerprint its plain key. */
@@ -564,9 +561,7 @@ static int blob_fingerprint(const unsigned char *blob, size_t len, const struct 
 	r = blob_parse(blob, len, want, true, &c, type, bits, why, whylen);
 	if (r < 0)
 		return r;
-	r = fingerprint_format(c.p, c.len, out);
-	if (r < 0)
-		return fail(why, whylen, r, "SHA-256 failed in libcrypto");
+	fingerprint_format(c.p, c.len, out);
 	return 0;
 }
 
@@ -602,21 +597,22 @@ static bool b64_char(unsigned char c)
 /*
  * The blob as sshd decodes it (sshbuf_b64tod(), i.e. b64_pton()): white space anywhere is
  * skipped, the length must come out to whole groups of four, '=' only as one or two pads at the
- * end, and the bits a pad leaves over must be zero. EVP_DecodeBlock() checks none of the padding
- * (it decodes '=' as zero bits and counts them in its result), so that is checked here first.
+ * end, and the bits a pad leaves over must be zero. The checks are made here first, so that
+ * what is wrong can be said.
  */
 static int b64_decode(const char *s, size_t len, unsigned char **ret, size_t *retlen, char *why,
 		      size_t whylen)
 {
-	_cleanup_free_ unsigned char *clean = malloc(len + 1), *out = NULL;
-	size_t n = 0, pad = 0, outlen;
-	int r;
+	_cleanup_free_ char *clean = malloc(len + 1);
+	_cleanup_free_ unsigned char *out = NULL;
+	size_t n = 0, pad = 0;
+	long r;
 
 	if (!clean)
 		return fail(why, whylen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < len; i++)
 		if (!is_space(s[i]))
-			clean[n++] = (unsigned char)s[i];
+			clean[n++] = s[i];
 	while (pad < n && clean[n - 1 - pad] == '=')
 		pad++;
 	for (size_t i = 0; i < n - pad; i++) {
@@ -624,7 +620,7 @@ static int b64_decode(const char *s, size_t len, unsigned char **ret, size_t *re
 
 		if (clean[i] == '=')
 			return fail(why, whylen, -EINVAL, "base64 does not decode: '=' inside");
-		if (!b64_char(clean[i]))
+		if (!b64_char((unsigned char)clean[i]))
 			return fail(why, whylen, -EINVAL,
 				    "base64 does not decode: invalid character '%s'",
 				    shown(c, sizeof(c), &clean[i], 1));
@@ -635,15 +631,12 @@ static int b64_decode(const char *s, size_t len, unsigned char **ret, size_t *re
 	out = malloc(n / 4 * 3 + 1);
 	if (!out)
 		return fail(why, whylen, -ENOMEM, "out of memory");
-	r = EVP_DecodeBlock(out, clean, (int)n);
-	if (r < 0 || (size_t)r != n / 4 * 3)
-		return fail(why, whylen, -EINVAL, "base64 does not decode");
-	outlen = (size_t)r - pad;
-	if (pad > 0 && out[outlen] != 0)
+	r = base64_decode(clean, n, out);
+	if (r < 0)
 		return fail(why, whylen, -EINVAL,
 			    "base64 does not decode: stray bits in the padding");
 	*ret = TAKE_PTR(out);
-	*retlen = outlen;
+	*retlen = (size_t)r;
 	return 0;
 }
 

@@ -388,7 +388,7 @@ START_TEST(bad_text)
 	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %.8s=%s", b, b + 9), 0);
 	expect_bad_str(line, 0, -EINVAL, "base64 does not decode: '=' inside");
 	free(line);
-	/* b64_pton() in sshd refuses set bits under the padding; EVP_DecodeBlock() would not. */
+	/* b64_pton() in sshd refuses set bits under the padding. */
 	n = strlen(sk);
 	ck_assert_int_eq(sk[n - 1], '=');
 	ck_assert_int_eq(sk[n - 2], 'o');

@@ -9,6 +9,8 @@ UNIT_TESTS = \
 	tests/test-watcher \
 	tests/test-journal \
 	tests/test-dropin \
+	tests/test-sha256 \
+	tests/test-base64 \
 	tests/test-keys \
 	tests/test-tails
 
