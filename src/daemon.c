@@ -502,6 +502,8 @@ static void heal_user(struct daemon *d, size_t i)
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, visit, d, &rep);
 	if (r < 0) {
+		/* The watches it had stay; what this walk added before it failed goes. */
+		watcher_abort(d->w);
 		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: check failed: %s", d->users[i]->name,
 			   strerror(-r));
 		return;

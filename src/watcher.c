@@ -406,10 +406,23 @@ int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const 
 		w->n_regs++;
 		reg_grow(w);
 	}
+	/* All or nothing: a registration in the set names its owner, and one that no owner
+	 * names does not stay. */
 	q = push_reg(&w->cur, r);
-	if (q > 0 && !owner_has(w, w->cur_owner, r))
-		q = reg_add_owner(r, w->cur_owner);
+	if (q > 0 && !owner_has(w, w->cur_owner, r) && (q = reg_add_owner(r, w->cur_owner)) < 0)
+		w->cur.n--;
+	if (q < 0 && r->n_owners == 0)
+		reg_drop(w, r);
 	return q < 0 ? q : 0;
+}
+
+void watcher_abort(struct watcher *w)
+{
+	/* What the set added to registrations the committed set did not name, taken back. */
+	for (size_t i = 0; i < w->cur.n; i++)
+		if (!owner_has(w, w->cur_owner, w->cur.regs[i]))
+			reg_remove_owner(w, w->cur.regs[i], w->cur_owner);
+	w->cur.n = 0;
 }
 
 static int ensure_owner(struct watcher *w, size_t owner)
@@ -434,8 +447,10 @@ int watcher_commit(struct watcher *w)
 	struct owner_regs *o, tmp;
 	int q = ensure_owner(w, w->cur_owner);
 
-	if (q < 0)
+	if (q < 0) {
+		watcher_abort(w);
 		return q;
+	}
 	o = &w->owners[w->cur_owner];
 	/* Registrations of the old set that the new one no longer names. */
 	for (size_t i = 0; i < o->n; i++) {
@@ -521,10 +536,12 @@ static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch,
 			if (r->dir != d)
 				continue;
 			for (size_t i = 0; i < r->n_owners; i++) {
-				struct owner_regs *o = &w->owners[reg_owner(r, i)];
+				struct owner_regs *o = reg_owner(r, i) < w->n_owners
+							   ? &w->owners[reg_owner(r, i)]
+							   : NULL;
 
 				touch(userdata, reg_owner(r, i));
-				for (size_t k = 0; k < o->n; k++)
+				for (size_t k = 0; o && k < o->n; k++)
 					if (o->regs[k] == r) {
 						o->regs[k] = o->regs[--o->n];
 						break;

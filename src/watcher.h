@@ -35,7 +35,10 @@ void watcher_begin(struct watcher *w, size_t owner);
 int watcher_add(struct watcher *w, int dirfd, const char *name);
 /* The same, with DIRFD's fstat() already at hand (ST may be NULL). */
 int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const char *name);
+/* The set replaces OWNER's old one; on failure (-ENOMEM), as watcher_abort(). */
 int watcher_commit(struct watcher *w);
+/* Drop the set being built: OWNER keeps the registrations it had before watcher_begin(). */
+void watcher_abort(struct watcher *w);
 /* Drop every registration of OWNER. */
 void watcher_forget(struct watcher *w, size_t owner);
 

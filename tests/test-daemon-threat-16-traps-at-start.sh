@@ -15,6 +15,9 @@
 # its problem; the drift above the traps and user6's drift repaired; nothing else in the sandbox
 # (etc, root, the other homes, the link targets, file contents) changed, at start and after
 # several more scans (RescanIntervalSec=2), and no refusal logged twice.
+#
+# Then a trap in the daemon's own tree, the drop-in directory a symlink loop: every walk fails,
+# and ~/.ssh removed and made again finds no stale watch (no crash); the trap gone, it is healed.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/daemon-threats-lib.sh"
 dthreat_init "$@"
 require_prog mkfifo sha256sum
@@ -140,6 +143,27 @@ is "$(printf '%s\n' "$rpaths" | LC_ALL=C sort | uniq -d)" "" "no repair is logge
 is "$(dthreat_count repair-failed)" 0 "nothing failed (the traps are refused, not failed)" ||
 	diag "$(dthreat_entries repair-failed | while read -r l; do journal_field "$l" MESSAGE; done)"
 
+dthreat_stop
+is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+
+# ---- A trap in the daemon's own tree: the drop-in directory a symlink to itself. Every walk
+# fails partway (ELOOP, after it has watched the chain's first elements) and says so. What such a
+# walk watched is taken back whole, so that a watched directory going away later (rm -rf ~/.ssh,
+# then a new one) finds the watches consistent: no crash. Once the trap is gone, the chain heals.
+rm -rf "$SANDBOX/etc/sshmend/keys.d"
+ln -s keys.d "$SANDBOX/etc/sshmend/keys.d"
+dthreat_start || dthreat_bail "the daemon did not start with the drop-in directory a loop"
+loop_failed() {
+	dthreat_entries repair-failed | grep -q 'user6: check failed: Too many levels of symbolic links'
+}
+ok "with the drop-in directory a symlink loop, each walk fails and says why" wait_for 10 loop_failed
+dthreat_as user6 rm -rf "$h/user6/.ssh"
+dthreat_as user6 mkdir -m 0777 "$h/user6/.ssh"
+sleep 1
+ok "after rm -rf ~/.ssh and a new one, the daemon still runs" dthreat_alive
+rm "$SANDBOX/etc/sshmend/keys.d"
+dthreat_wait_stat 10 home/user6/.ssh "20006 20006 0755 d" "once the loop is gone, the new ~/.ssh is healed"
+ok "daemon still runs" dthreat_alive
 dthreat_stop
 is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
 done_testing

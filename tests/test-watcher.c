@@ -5,13 +5,13 @@
 
 static char *root;
 static struct watcher *w;
-static unsigned touched[8];
+static unsigned touched[64];
 static unsigned overflows;
 
 static void on_touch(void *ud, size_t owner)
 {
 	(void)ud;
-	if (owner < 8)
+	if (owner < 64)
 		touched[owner]++;
 }
 
@@ -89,6 +89,44 @@ START_TEST(shared_directory_watched_once)
 	run("touch home/alice/other");
 	dispatch();
 	ck_assert_uint_eq(touched[1] + touched[2], 0);
+	close(home);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/* A walk that fails halfway: what it added goes, what the owner had committed stays. */
+START_TEST(abort_takes_back_what_the_set_added)
+{
+	int home = open_dir("home"), a = open_dir("home/alice"), b = open_dir("home/bob");
+
+	watcher_begin(w, 1);
+	ck_assert_int_eq(watcher_add(w, home, "alice"), 0);
+	ck_assert_int_eq(watcher_commit(w), 0);
+	watcher_begin(w, 1);
+	ck_assert_int_eq(watcher_add(w, home, "alice"), 0);
+	ck_assert_int_eq(watcher_add(w, a, ".ssh"), 0);
+	watcher_abort(w);
+	ck_assert_uint_eq(watcher_n_watches(w), 1);
+	ck_assert_uint_eq(watcher_n_registrations(w), 1);
+	run("chmod 777 home/alice/.ssh");
+	dispatch();
+	ck_assert_uint_eq(touched[1], 0);
+	run("chmod 700 home/alice");
+	dispatch();
+	ck_assert_uint_ge(touched[1], 1);
+	/* An owner far above any committed one, whose first walk fails, leaves nothing
+	 * behind: no registration names it when the directory later goes. */
+	watcher_begin(w, 40);
+	ck_assert_int_eq(watcher_add(w, home, "bob"), 0);
+	ck_assert_int_eq(watcher_add(w, b, ".ssh"), 0);
+	watcher_abort(w);
+	ck_assert_uint_eq(watcher_n_watches(w), 1);
+	ck_assert_uint_eq(watcher_n_registrations(w), 1);
+	memset(touched, 0, sizeof(touched));
+	run("rm -rf home/bob");
+	dispatch();
+	ck_assert_uint_eq(touched[40], 0);
 	close(home);
 	close(a);
 	close(b);
@@ -248,6 +286,7 @@ Suite *test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, shared_directory_watched_once);
+	tcase_add_test(tc, abort_takes_back_what_the_set_added);
 	tcase_add_test(tc, commit_replaces_and_forget_drops);
 	tcase_add_test(tc, remap_keeps_watches_under_new_numbers);
 	tcase_add_test(tc, removed_directory_touches_owner);
