@@ -630,11 +630,12 @@ static void on_overflow(void *userdata)
 					  now + STORM_GAP_USEC, 0, on_rescan_again, d);
 		return;
 	}
-	if (d->rescan_pending)
-		return;
+	/* During a rescan, what this overflow lost may be in chains it walked already: they
+	 * are queued again (told once). */
+	if (!d->rescan_pending)
+		log_simple(EVENT_RESCAN, LOG_NOTICE,
+			   "inotify queue overflowed; rescanning every chain once");
 	d->rescan_pending = true;
-	log_simple(EVENT_RESCAN, LOG_NOTICE,
-		   "inotify queue overflowed; rescanning every chain once");
 	enqueue_all(d);
 }
 

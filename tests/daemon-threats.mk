@@ -4,6 +4,7 @@
 DAEMON_THREAT_TESTS = \
 	tests/test-daemon-threat-08-fight.sh \
 	tests/test-daemon-threat-09-overflow.sh \
+	tests/test-daemon-threat-09-overflow-again.sh \
 	tests/test-daemon-threat-10-mv-mkdir.sh \
 	tests/test-daemon-threat-11-rm-rf-loop.sh \
 	tests/test-daemon-threat-12-watch-limit.sh \
