@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -492,7 +493,9 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 	rep->tails.n = 0;
 }
 
-static void heal_user(struct daemon *d, size_t i)
+/* Heal user I: what an event touched (EVENT) has its keys audited at once, even while a
+ * full pass defers the audits of the users it walks. */
+static void heal_user(struct daemon *d, size_t i, bool event)
 {
 	struct user_report rep;
 	int r;
@@ -515,8 +518,9 @@ static void heal_user(struct daemon *d, size_t i)
 			d->repairs++;
 	tell_findings(d, i, &rep);
 	tell_quarantined(d, i, &rep);
-	if (d->defer_audit) {
-		d->du[i].audit_sig = rep.keys_sig;
+	/* A queued audit, when its turn comes, is of the keys files as they are now. */
+	d->du[i].audit_sig = rep.keys_sig;
+	if (d->defer_audit && !event) {
 		if (!d->du[i].audit_queued) {
 			d->du[i].audit_queued = true;
 			d->audit_queue[d->n_audit++] = i;
@@ -537,16 +541,17 @@ static int on_drain(sd_event_source *s, void *userdata)
 	if (n > 1)
 		engine_pass_begin(d->engine);
 	for (size_t k = 0; k < n; k++) {
+		bool event = d->events.n > 0;
 		size_t i;
 
-		if (d->events.n) {
+		if (event) {
 			i = fifo_pop(&d->events);
 			d->du[i].touched = false;
 		} else {
 			i = fifo_pop(&d->pass);
 			d->du[i].queued = false;
 		}
-		heal_user(d, i);
+		heal_user(d, i, event);
 	}
 	engine_pass_end(d->engine);
 	if (n_queued(d) == 0) {
@@ -809,34 +814,95 @@ static void drop_users(struct daemon *d)
 }
 
 /*
- * Number the watcher's owners as USERS, ENGINE's: a user keeps its watches under its new
- * index until its next walk, so that an event on its chain is seen while a reload's pass
- * has not reached it yet; a user no longer there loses them.
+ * Where each of D's users is in USERS, ENGINE's selection (N of them), by name:
+ * SIZE_MAX for one no longer there. NULL when memory is short.
  */
-static int renumber_owners(struct daemon *d, const struct engine *engine,
-			   const struct user **users, size_t n)
+static size_t *map_users(const struct daemon *d, const struct engine *engine,
+			 const struct user **users, size_t n)
 {
 	const struct userdb *db = engine->db;
-	size_t *owner_of = malloc((db->n_users + 1) * sizeof(*owner_of));
-	size_t *map = malloc((d->n_users + 1) * sizeof(*map));
-	int r = -ENOMEM;
+	_cleanup_free_ size_t *at = malloc((db->n_users + 1) * sizeof(*at));
+	size_t *moved = malloc((d->n_users + 1) * sizeof(*moved));
 
-	if (owner_of && map) {
-		for (size_t k = 0; k < db->n_users; k++)
-			owner_of[k] = WATCHER_NO_OWNER;
-		for (size_t k = 0; k < n; k++)
-			owner_of[users[k] - db->users] = k + 1;
-		map[OWNER_CONFIG] = OWNER_CONFIG;
-		for (size_t i = 0; i < d->n_users; i++) {
-			const struct user *u = userdb_by_name(db, d->users[i]->name);
-
-			map[i + 1] = u ? owner_of[u - db->users] : WATCHER_NO_OWNER;
-		}
-		r = watcher_remap(d->w, map, d->n_users + 1);
+	if (!at || !moved) {
+		free(moved);
+		return NULL;
 	}
-	free(owner_of);
-	free(map);
-	return r;
+	for (size_t k = 0; k < db->n_users; k++)
+		at[k] = SIZE_MAX;
+	for (size_t k = 0; k < n; k++)
+		at[users[k] - db->users] = k;
+	for (size_t i = 0; i < d->n_users; i++) {
+		const struct user *u = userdb_by_name(db, d->users[i]->name);
+
+		moved[i] = u ? at[u - db->users] : SIZE_MAX;
+	}
+	return moved;
+}
+
+/*
+ * Number the watcher's owners as the new users (MOVED, from map_users()): a user keeps its
+ * watches under its new index until its next walk, so that an event on its chain is seen
+ * while a reload's pass has not reached it yet; a user no longer there loses them.
+ */
+static int renumber_owners(struct daemon *d, const size_t *moved)
+{
+	_cleanup_free_ size_t *map = malloc((d->n_users + 1) * sizeof(*map));
+
+	if (!map)
+		return -ENOMEM;
+	map[OWNER_CONFIG] = OWNER_CONFIG;
+	for (size_t i = 0; i < d->n_users; i++)
+		map[i + 1] = moved[i] == SIZE_MAX ? WATCHER_NO_OWNER : moved[i] + 1;
+	return watcher_remap(d->w, map, d->n_users + 1);
+}
+
+/*
+ * What the old users' state carries into the new (DU, N of them; MOVED from map_users()):
+ * a back-off, which rewriting /etc/passwd (chfn) must not end; a place in the queues, so
+ * that what an event touched is still healed first and what a pass had not reached yet is
+ * reached before what it had; an audit not yet made.
+ */
+static void carry_users(const struct daemon *d, const size_t *moved, struct duser *du,
+			struct fifo *events, struct fifo *pass, size_t *audit_queue, size_t *n_audit)
+{
+	for (size_t i = 0; i < d->n_users; i++) {
+		const struct duser *o = &d->du[i];
+
+		if (moved[i] == SIZE_MAX || !(o->flapping || o->backoff_until))
+			continue;
+		du[moved[i]] = (struct duser){.flapping = o->flapping,
+					      .last_repair = o->last_repair,
+					      .flap_count = o->flap_count,
+					      .flap_window_start = o->flap_window_start,
+					      .backoff_until = o->backoff_until,
+					      .backoff_len = o->backoff_len};
+	}
+	for (size_t k = 0; k < d->events.n; k++) {
+		size_t i = moved[d->events.v[(d->events.head + k) % d->events.cap]];
+
+		if (i != SIZE_MAX && !du[i].touched) {
+			du[i].touched = true;
+			fifo_push(events, i);
+		}
+	}
+	for (size_t k = 0; k < d->pass.n; k++) {
+		size_t i = moved[d->pass.v[(d->pass.head + k) % d->pass.cap]];
+
+		if (i != SIZE_MAX && !du[i].queued) {
+			du[i].queued = true;
+			fifo_push(pass, i);
+		}
+	}
+	for (size_t k = 0; k < d->n_audit; k++) {
+		size_t i = moved[d->audit_queue[k]];
+
+		if (i != SIZE_MAX && !du[i].audit_queued) {
+			du[i].audit_queued = true;
+			du[i].audit_sig = d->du[d->audit_queue[k]].audit_sig;
+			audit_queue[(*n_audit)++] = i;
+		}
+	}
 }
 
 /*
@@ -846,7 +912,8 @@ static int renumber_owners(struct daemon *d, const struct engine *engine,
 static int adopt(struct daemon *d, struct engine *engine)
 {
 	const struct user **users = NULL;
-	size_t n;
+	_cleanup_free_ size_t *moved = NULL;
+	size_t n, n_audit = 0;
 	char err[512];
 	struct duser *du;
 	size_t *audit_queue;
@@ -861,9 +928,10 @@ static int adopt(struct daemon *d, struct engine *engine)
 	r = !du || !audit_queue || fifo_init(&events, n + 1) < 0 || fifo_init(&pass, n + 1) < 0
 		    ? -ENOMEM
 		    : 0;
-	if (r >= 0 && d->w)
-		r = renumber_owners(d, engine, users, n);
-	else if (r >= 0) {
+	if (r >= 0 && d->w) {
+		moved = map_users(d, engine, users, n);
+		r = moved ? renumber_owners(d, moved) : -ENOMEM;
+	} else if (r >= 0) {
 		r = watcher_new(&d->w);
 		if (r >= 0 && (r = sd_event_add_io(d->ev, &d->io, watcher_fd(d->w), EPOLLIN,
 						   on_inotify, d)) < 0) {
@@ -879,30 +947,8 @@ static int adopt(struct daemon *d, struct engine *engine)
 		free(users);
 		return r;
 	}
-	/* A back-off outlives a reload: rewriting /etc/passwd (chfn) must not end it. */
-	struct kept {
-		char *name;
-		struct duser du;
-	} *kept = NULL;
-	size_t n_kept = 0;
-
-	for (size_t i = 0; i < d->n_users; i++)
-		if (d->du[i].flapping || d->du[i].backoff_until) {
-			struct kept *nk = realloc(kept, (n_kept + 1) * sizeof(*nk));
-
-			if (!nk)
-				break;
-			kept = nk;
-			kept[n_kept].name = strdup(d->users[i]->name);
-			kept[n_kept].du = d->du[i];
-			kept[n_kept].du.backoff_timer = NULL;
-			kept[n_kept].du.logged = NULL;
-			/* The new queues start empty. */
-			kept[n_kept].du.queued = false;
-			kept[n_kept].du.touched = false;
-			kept[n_kept].du.audit_queued = false;
-			n_kept++;
-		}
+	if (moved)
+		carry_users(d, moved, du, &events, &pass, audit_queue, &n_audit);
 	drop_users(d);
 	engine_free(d->engine);
 	d->engine = engine;
@@ -910,23 +956,20 @@ static int adopt(struct daemon *d, struct engine *engine)
 	d->n_users = n;
 	d->du = du;
 	d->audit_queue = audit_queue;
+	d->n_audit = n_audit;
 	d->events = events;
 	d->pass = pass;
-	for (size_t k = 0; k < n_kept; k++) {
-		for (size_t i = 0; kept[k].name && i < n; i++)
-			if (strcmp(users[i]->name, kept[k].name) == 0) {
-				d->du[i] = kept[k].du;
-				if (d->du[i].backoff_until > now_usec(d))
-					sd_event_add_time(d->ev, &d->du[i].backoff_timer,
-							  CLOCK_MONOTONIC, d->du[i].backoff_until, 0,
-							  on_backoff_end, d);
-				else
-					d->du[i].backoff_until = 0;
-				break;
-			}
-		free(kept[k].name);
+	for (size_t i = 0; i < n; i++) {
+		if (!d->du[i].backoff_until)
+			continue;
+		if (d->du[i].backoff_until > now_usec(d))
+			sd_event_add_time(d->ev, &d->du[i].backoff_timer, CLOCK_MONOTONIC,
+					  d->du[i].backoff_until, 0, on_backoff_end, d);
+		else
+			d->du[i].backoff_until = 0;
 	}
-	free(kept);
+	if (n_audit)
+		sd_event_source_set_enabled(d->audit, SD_EVENT_ON);
 
 	d->watch_limit = false;
 	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);
@@ -976,7 +1019,9 @@ static void reload(struct daemon *d, const char *why)
 		}
 	}
 	update_status(d);
-	sd_notify(0, "READY=1");
+	/* A reload's pass still running says READY=1 when it ends, not before. */
+	if (!d->reloading)
+		sd_notify(0, "READY=1");
 }
 
 static int on_reload_defer(sd_event_source *s, void *userdata)

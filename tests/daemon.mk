@@ -1,8 +1,9 @@
 # Daemon tests: "sshmend daemon" healing a sandbox root (journal, notify socket, signals,
-# reloads), against a real sshd, and with 1,000 users at once; tests/daemon-lib.sh is what
-# they share.
+# reloads, reloads during a reload's pass over 3,000 users), against a real sshd, and with 1,000
+# users at once; tests/daemon-lib.sh is what they share.
 DAEMON_TESTS = \
 	tests/test-daemon-heal.sh \
+	tests/test-daemon-reload.sh \
 	tests/test-daemon-sshd-e2e.sh \
 	tests/test-daemon-stress.sh
 
