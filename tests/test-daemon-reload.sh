@@ -46,8 +46,9 @@ ok "the good configuration again: reloaded" dthreat_wait_count 60 $((reloaded0 +
 
 # ---- SIGHUP every 0.1 s for 20 s.
 keys_tmp=$DTHREAT_TMP/keys
-mkdir -m 0700 "$keys_tmp" && ssh-keygen -q -t ed25519 -N '' -C appended -f "$keys_tmp/k" ||
+if ! mkdir -m 0700 "$keys_tmp" || ! ssh-keygen -q -t ed25519 -N '' -C appended -f "$keys_tmp/k"; then
 	dthreat_bail "ssh-keygen failed"
+fi
 u=user$((N / 2))
 ak=home/$u/.ssh/authorized_keys
 unapproved0=$(dthreat_count key-unapproved)
