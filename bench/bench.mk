@@ -14,7 +14,8 @@ BENCH_FILES = \
 	bench/baseline-inotifywait.sh \
 	bench/baseline-runbook.sh \
 	bench/check-scale.sh \
-	bench/busy-heal.sh
+	bench/busy-heal.sh \
+	bench/rss.sh
 EXTRA_DIST += $(BENCH_FILES) BENCHMARKS.md
 
 .PHONY: bench
