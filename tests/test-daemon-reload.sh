@@ -22,6 +22,7 @@ dthreat_start || dthreat_bail "the daemon did not start"
 ok "the first audit ends (keys-baseline)" dthreat_wait_entry 60 keys-baseline
 
 reloading_count() { notify_count '^RELOADING=1$'; }
+reloading_after() { [ "$(reloading_count)" -gt "$1" ]; }
 ready_after() { [ "$(dthreat_ready_count)" -gt "$1" ]; }
 
 # ---- A failed reload during a reload's pass.
@@ -30,13 +31,17 @@ reloading0=$(reloading_count)
 reloaded0=$(dthreat_count reloaded)
 failed0=$(dthreat_count config-error)
 kill -HUP "$DTHREAT_PID"
+# The SIGHUP's reload has begun (and read the good configuration) before the bad one lands.
+ok "SIGHUP: RELOADING=1" wait_for 10 reloading_after "$reloading0"
 dthreat_config "${good[@]}" FlapThreshold=0 || dthreat_bail "config failed"
 ok "the bad configuration is refused (config-error)" \
 	dthreat_wait_count 30 $((failed0 + 1)) config-error
-reloading_twice() { [ "$(reloading_count)" -ge $((reloading0 + 2)) ]; }
-ok "two reloads began (RELOADING=1 twice)" wait_for 30 reloading_twice
+ok "two reloads began (RELOADING=1 twice)" wait_for 30 reloading_after $((reloading0 + 1))
 ok "the SIGHUP's reload ends (reloaded)" dthreat_wait_count 60 $((reloaded0 + 1)) reloaded
 ok "READY=1 follows" wait_for 10 ready_after "$ready0"
+last_two=$(dthreat_journal SSHMEND_EVENT=config-error SSHMEND_EVENT=reloaded | tail -n 2 |
+	while read -r l; do journal_field "$l" SSHMEND_EVENT; done | tr '\n' ' ')
+is "$last_two" "config-error reloaded " "the bad configuration was refused while the pass ran"
 sleep 1
 is "$(dthreat_ready_count)" $((ready0 + 1)) \
 	"one READY=1 in all: the failed reload did not say it before the pass ended"
