@@ -51,8 +51,11 @@ ok "break every 100th user's ~/.ssh" \
 kill -CONT "$DTHREAT_PID"
 # ---- 2. Stopped in the middle of that rescan, for more than a second.
 mid=home/user$((N / 2))/.ssh
-until [ "$(stat -c %a "$SANDBOX/$mid")" = 755 ]; do :; done
+t0=$SECONDS
+until [ "$(stat -c %a "$SANDBOX/$mid")" = 755 ] || [ $((SECONDS - t0)) -ge 60 ]; do :; done
 kill -STOP "$DTHREAT_PID"
+dthreat_expect_stat "$mid" "2$(printf %04d $((N / 2))) 2$(printf %04d $((N / 2))) 0755 d" \
+	"the rescan has healed user $((N / 2))"
 ok "a 'rescan' entry" dthreat_wait_entry 30 rescan
 reached=$(cd "$SANDBOX" && seq -f 'home/user%.0f/.ssh' 100 100 "$N" | xargs stat -c %a | grep -c 755)
 diag "stopped when the rescan had reached $reached of the $((N / 100)) users broken along the way"
