@@ -5,7 +5,7 @@
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ASCII by hand: no locale can change what a character is worth. */
-static int value(char c)
+int base64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -53,7 +53,7 @@ long base64_decode(const char *in, size_t len, uint8_t *out)
 		int quad = i + 4 < len ? 4 : 4 - (int)pad;
 
 		for (int k = 0; k < 4; k++) {
-			int x = k < quad ? value(in[i + k]) : 0;
+			int x = k < quad ? base64_value(in[i + k]) : 0;
 
 			if (x < 0)
 				return -EINVAL;

@@ -130,6 +130,12 @@ static void fifo_push(struct fifo *f, size_t i)
 	f->v[(f->head + f->n++) % f->cap] = i;
 }
 
+/* The K-th in line (0: the next one out). */
+static size_t fifo_at(const struct fifo *f, size_t k)
+{
+	return f->v[(f->head + k) % f->cap];
+}
+
 static size_t fifo_pop(struct fifo *f)
 {
 	size_t i = f->v[f->head];
@@ -879,7 +885,7 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 					      .backoff_len = o->backoff_len};
 	}
 	for (size_t k = 0; k < d->events.n; k++) {
-		size_t i = moved[d->events.v[(d->events.head + k) % d->events.cap]];
+		size_t i = moved[fifo_at(&d->events, k)];
 
 		if (i != SIZE_MAX && !du[i].touched) {
 			du[i].touched = true;
@@ -887,7 +893,7 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 		}
 	}
 	for (size_t k = 0; k < d->pass.n; k++) {
-		size_t i = moved[d->pass.v[(d->pass.head + k) % d->pass.cap]];
+		size_t i = moved[fifo_at(&d->pass, k)];
 
 		if (i != SIZE_MAX && !du[i].queued) {
 			du[i].queued = true;

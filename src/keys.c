@@ -589,11 +589,6 @@ static bool is_space(char c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static bool b64_char(unsigned char c)
-{
-	return ascii_alnum(c) || c == '+' || c == '/';
-}
-
 /*
  * The blob as sshd decodes it (sshbuf_b64tod(), i.e. b64_pton()): white space anywhere is
  * skipped, the length must come out to whole groups of four, '=' only as one or two pads at the
@@ -620,7 +615,7 @@ static int b64_decode(const char *s, size_t len, unsigned char **ret, size_t *re
 
 		if (clean[i] == '=')
 			return fail(why, whylen, -EINVAL, "base64 does not decode: '=' inside");
-		if (!b64_char((unsigned char)clean[i]))
+		if (base64_value(clean[i]) < 0)
 			return fail(why, whylen, -EINVAL,
 				    "base64 does not decode: invalid character '%s'",
 				    shown(c, sizeof(c), &clean[i], 1));
