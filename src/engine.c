@@ -6,6 +6,7 @@
 #include "chain.h"
 #include "dropin.h"
 #include "engine.h"
+#include "keys.h"
 #include "macro.h"
 #include "policy.h"
 #include "safeio.h"
@@ -247,6 +248,7 @@ struct run {
 	int target_block; /* does it hold an approved block: 1, 0, or -1 not known */
 	const char *carry; /* lines written to a replaced keys file, to append */
 	size_t carry_len;
+	const char *odd_home; /* why the home is never repaired, or NULL */
 };
 
 static const char *base_name(const char *path)
@@ -358,11 +360,15 @@ static enum problem classify(const struct stat *st, const struct expect *x, bool
 	return PROBLEM_MODE;
 }
 
-static int repair(struct run *r, const struct chain_elem *el, struct finding *f)
+static int repair(struct run *r, const struct chain_elem *el, bool is_file, struct finding *f)
 {
 	struct stat after;
 	int q;
 
+	if (r->odd_home) {
+		f->action = ACTION_REFUSED;
+		return set_text(&f->reason, r->odd_home);
+	}
 	if (r->mode != ENGINE_FIX) {
 		f->action = ACTION_WOULD_FIX;
 		return 0;
@@ -382,15 +388,43 @@ static int repair(struct run *r, const struct chain_elem *el, struct finding *f)
 		f->action = ACTION_FAILED;
 		return set_text(&f->reason, strerror(-q));
 	}
+	/* Fixed means the user now gets in, as the kernel decides, not that a chmod ran. */
+	if (f->has_final && !verdict_user_may_fd(r->u, el->fd, &after, is_file ? R_OK : X_OK)) {
+		f->action = ACTION_FAILED;
+		return set_text(&f->reason, is_file ? "the user still cannot read it after the repair"
+						    : "the user still cannot search it after the repair");
+	}
 	f->action = ACTION_FIXED;
 	return 0;
+}
+
+/* Was a directory above element I of C, as found, the user's, or writable by the user? */
+static bool above_is_users(const struct run *r, const struct chain *c, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (c->elems[j].st.st_uid == r->u->uid ||
+		    verdict_user_may_fd(r->u, c->elems[j].fd, &c->elems[j].st, W_OK))
+			return true;
+	return false;
+}
+
+/* Does the regular file EL hold nothing but keys-file syntax? */
+static bool holds_only_keys(const struct chain_elem *el)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
+	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
+		return false;
+	return keys_text_is_keys(buf, len);
 }
 
 static int judge_element(struct run *r, const struct chain *c, size_t i, enum zone zone,
 			 const char *complaint)
 {
 	const struct chain_elem *el = &c->elems[i];
-	const struct stat *parent = i > 0 ? &c->elems[i - 1].st : NULL;
 	bool last = i == c->n_elems - 1;
 	bool is_file = last && c->status == CHAIN_OK;
 	struct finding *f;
@@ -419,16 +453,21 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 	{
 		struct policy_element pe = {
 			.st = &el->st,
-			.parent = parent,
 			.zone = zone,
 			.is_file = is_file,
 			.user_has_access =
 				verdict_user_may_fd(r->u, el->fd, &el->st, is_file ? R_OK : X_OK),
+			.plantable = r->u->uid != 0 && above_is_users(r, c, i),
 		};
 
+		/* Only read for a file that would otherwise never be opened up. */
+		pe.keys_only = is_file && pe.plantable && !pe.user_has_access &&
+			       el->st.st_uid != r->u->uid && holds_only_keys(el);
 		pr = policy_expect(&r->pin, &pe, &x);
 		if (pr == POLICY_MATCHES && !pe.user_has_access && r->u->uid != 0) {
-			/* Mode bits grant it, yet the user is denied: a named ACL entry. */
+			/* Mode bits grant it, yet the user is denied. */
+			bool acl = verdict_acl_denies(r->u, el->fd, &el->st, is_file ? R_OK : X_OK);
+
 			f = add_finding(r, el->path, PROBLEM_UNREADABLE);
 			if (!f)
 				return -ENOMEM;
@@ -437,17 +476,18 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 			f->sshd_rejects = complaint != NULL;
 			if (set_text(&f->sshd_message, complaint) < 0)
 				return -ENOMEM;
-			return set_text(&f->reason, "a POSIX ACL entry denies the user; "
-						    "sshmend does not edit ACLs");
+			return set_text(&f->reason,
+					acl ? "a POSIX ACL entry denies the user; sshmend does not edit ACLs"
+					    : "the kernel denies the user what the mode bits grant");
 		}
 	}
 	if (pr == POLICY_MATCHES && !(is_file && el->st.st_nlink > 1))
 		return 0;
 
 	f = add_finding(r, el->path,
-			is_file && el->st.st_nlink > 1 ? PROBLEM_HARDLINK
-			: pr == POLICY_FOREIGN         ? PROBLEM_FOREIGN_OWNER
-						       : classify(&el->st, &x, is_file));
+			is_file && el->st.st_nlink > 1		       ? PROBLEM_HARDLINK
+			: pr == POLICY_FOREIGN || pr == POLICY_PLANTED ? PROBLEM_FOREIGN_OWNER
+								       : classify(&el->st, &x, is_file));
 	if (!f)
 		return -ENOMEM;
 	f->has_state = true;
@@ -465,9 +505,15 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 		return set_text(&f->reason, "hard link: the same file stands elsewhere too");
 	case PROBLEM_FOREIGN_OWNER:
 		f->action = ACTION_REFUSED;
-		return set_text(&f->reason, "owned by another user in a directory others can write");
+		return set_text(&f->reason,
+				pr == POLICY_FOREIGN
+					? "owned by someone else below a directory the user could "
+					  "write: it may have been moved in, and is not given away"
+					: "owned by someone else below a directory the user could "
+					  "write, and not a keys file: it may have been moved in, and "
+					  "is not opened up to the user");
 	default:
-		return repair(r, el, f);
+		return repair(r, el, is_file, f);
 	}
 }
 
@@ -736,6 +782,10 @@ static int sync_keys(struct run *r, const struct chain *home)
 		q = 0;
 		goto out;
 	}
+	if (r->odd_home) {
+		q = set.n ? keys_finding(r, r->u->home, ACTION_REFUSED, r->odd_home) : 0;
+		goto out;
+	}
 	if (!target) {
 		q = set.n ? keys_finding(r, r->u->home, ACTION_REFUSED,
 					 "no AuthorizedKeysFile under the home to hold approved keys")
@@ -810,6 +860,38 @@ out:
 	return q;
 }
 
+/*
+ * Directories of the system that passwd may name as a home (daemons' accounts, mistakes) and
+ * that sshmend never repairs: their owners and modes are the system's, not a user's.
+ */
+static const char *const system_dirs[] = {
+	"/",	     "/bin",	  "/boot",	"/dev",	      "/etc",	     "/home",
+	"/lib",	     "/lib32",	  "/lib64",	"/libx32",    "/media",	     "/mnt",
+	"/opt",	     "/proc",	  "/root",	"/run",	      "/sbin",	     "/srv",
+	"/sys",	     "/tmp",	  "/usr",	"/usr/bin",   "/usr/lib",    "/usr/local",
+	"/usr/sbin", "/usr/share", "/var",	"/var/cache", "/var/lib",    "/var/log",
+	"/var/mail", "/var/spool", "/var/tmp",	NULL,
+};
+
+/*
+ * Why U's home is one sshmend never repairs, or NULL: none or a relative one, a directory
+ * of the system, or one passwd gives to another user too (both would be given it in turn).
+ * HOME is its chain; the path it resolved to is what counts.
+ */
+static const char *odd_home(const struct user *u, const struct chain *home)
+{
+	const char *path = home->n_elems ? chain_last(home)->path : u->home;
+
+	if (u->home[0] != '/')
+		return "passwd gives no absolute home; it is never repaired";
+	if (u->home_shared)
+		return "passwd gives this home to another user too; it is never repaired";
+	if (home->status == CHAIN_OK && strv_contains((char *const *)system_dirs, path) &&
+	    !(u->uid == 0 && strcmp(path, "/root") == 0))
+		return "the home is a directory of the system; it is never repaired";
+	return NULL;
+}
+
 /* A run of U's chains in MODE, reporting to REP; its keys file is found by the caller. */
 static struct run run_new(const struct engine *e, const struct user *u, enum engine_mode mode,
 			  struct user_report *rep)
@@ -838,11 +920,25 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	r.visit = visit;
 	r.userdata = userdata;
 	r.target = engine_keys_file(e, u);
+	if (u->home[0] != '/') {
+		/* Nothing to walk: say so, and repair nothing. */
+		struct finding *f = add_finding(&r, u->home[0] ? u->home : "(no home)", PROBLEM_MISSING);
+
+		free(r.target);
+		if (!f || set_text(&f->reason, odd_home(u, &(struct chain){0})) < 0) {
+			user_report_done(&rep);
+			return -ENOMEM;
+		}
+		f->action = ACTION_REFUSED;
+		*ret = rep;
+		return 0;
+	}
 	q = chain_resolve(e->rootfd, u->home, e->pass->on ? &e->pass->base : NULL, &home);
 	if (q < 0) {
 		free(r.target);
 		return q;
 	}
+	r.odd_home = odd_home(u, &home);
 	if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
 		r.vin.home_realpath = chain_last(&home)->path;
 	else if (home.status == CHAIN_MISSING) {

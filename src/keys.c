@@ -1232,3 +1232,22 @@ void key_line_done(struct key_line *k)
 	free(k->comment);
 	memset(k, 0, sizeof(*k));
 }
+
+bool keys_text_is_keys(const char *text, size_t len)
+{
+	for (size_t at = 0; at < len;) {
+		const char *line = text + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - line) : len - at;
+		struct key_line k;
+		int r;
+
+		at += n + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--; /* a CRLF file is still a keys file */
+		r = key_parse_line(line, n, 0, &k, NULL, 0);
+		key_line_done(&k);
+		if (r < 0 && r != -EKEYREJECTED)
+			return false;
+	}
+	return true;
+}

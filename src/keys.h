@@ -76,3 +76,9 @@ int key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
  * rsa-sha2-512, webauthn-sk-ecdsa-sha2-nistp256@openssh.com), and excludes ssh-dss.
  */
 bool key_type_known(const char *type);
+
+/*
+ * Does TEXT hold nothing but what a keys file holds: blank and comment lines and key lines sshd
+ * reads (CRLF line ends allowed)? Such a file has nothing in it worth stealing.
+ */
+bool keys_text_is_keys(const char *text, size_t len);

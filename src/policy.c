@@ -1,5 +1,4 @@
 #include <unistd.h>
-#include "chain.h"
 #include "policy.h"
 #include "verdict.h"
 
@@ -7,29 +6,48 @@
 #define STRICT_DIR_MODE 0700
 #define STRICT_FILE_MODE 0600
 
-static void add_access(const struct user *u, bool is_file, struct expect *e)
+/* The search (directory) or read (file) bit of the class that applies to U for E. */
+static mode_t access_bit(const struct user *u, const struct expect *e, bool is_file)
+{
+	mode_t bit = is_file ? 04 : 01;
+
+	if (e->uid == u->uid)
+		return bit << 6;
+	if (user_in_group(u, e->gid))
+		return bit << 3;
+	return bit;
+}
+
+static bool user_may(const struct user *u, const struct expect *e, bool is_file)
 {
 	struct stat probe = {.st_uid = e->uid, .st_gid = e->gid, .st_mode = e->mode};
 
-	if (u->uid == 0 || verdict_user_may(u, &probe, is_file ? R_OK : X_OK))
-		return;
-	/* The user's own element gets u+x / u+r; a root-owned one o+x / o+r. */
-	if (e->uid == u->uid)
-		e->mode |= is_file ? 0400 : 0100;
-	else
-		e->mode |= is_file ? 0004 : 0001;
+	return u->uid == 0 || verdict_user_may(u, &probe, is_file ? R_OK : X_OK);
 }
 
 enum policy_result policy_expect(const struct policy_input *in, const struct policy_element *el,
 				 struct expect *ret)
 {
 	const struct user *u = in->user;
-	const struct stat *st = el->st, *parent = el->parent;
+	const struct stat *st = el->st;
 	enum zone zone = el->zone;
 	bool is_file = el->is_file;
 	struct expect e = {.uid = st->st_uid, .gid = st->st_gid, .mode = st->st_mode & 07777};
 	bool strict = in->mode == POLICY_STRICT;
+	bool theirs = st->st_uid != u->uid && u->uid != 0;
+	bool inside = zone == ZONE_HOME || zone == ZONE_INSIDE;
+	/* Its content may go to the user: it could not have been planted, the user can read
+	 * it already, or it holds nothing but keys. */
+	bool givable =
+	    !theirs || !el->plantable || (is_file && (el->keys_only || el->user_has_access));
 
+	if (theirs && el->plantable && st->st_uid != 0 &&
+	    (userdb_by_uid(in->db, st->st_uid) || (inside && !is_file))) {
+		/* Another user's element, or an unknown uid's directory, that the user may have
+		 * moved in: giving it away is the attack. */
+		*ret = (struct expect){u->uid, u->gid, e.mode};
+		return POLICY_FOREIGN;
+	}
 	switch (zone) {
 	case ZONE_OUTSIDE:
 	case ZONE_HOME_PARENT:
@@ -40,8 +58,11 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 		break;
 	case ZONE_HOME:
 	case ZONE_INSIDE:
-		if (strict)
-			e = (struct expect){u->uid, u->gid, is_file ? STRICT_FILE_MODE : STRICT_DIR_MODE};
+		if (strict && givable)
+			e = (struct expect){u->uid, u->gid,
+					    is_file ? STRICT_FILE_MODE : STRICT_DIR_MODE};
+		else if (strict) /* root's, kept root's: no more than the strict modes */
+			e.mode &= is_file ? STRICT_FILE_MODE : STRICT_DIR_MODE;
 		else if (e.uid != 0 && e.uid != u->uid)
 			e.uid = u->uid, e.gid = u->gid;
 		break;
@@ -49,19 +70,26 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 	/* Group and other write go everywhere, whatever sshd's flavour: images move. Except a
 	 * sticky directory above the home (/tmp, /var/tmp): sshd only passes through it, and
 	 * shared by design it must stay writable. */
-	if (!(zone != ZONE_HOME && zone != ZONE_INSIDE && !is_file && (st->st_mode & S_ISVTX)))
+	if (!(!inside && !is_file && (st->st_mode & S_ISVTX)))
 		e.mode &= ~(mode_t)022;
-	/* Access an ACL already grants is left alone, as long as the owner stays. */
-	if (!(el->user_has_access && e.uid == st->st_uid && e.gid == st->st_gid))
-		add_access(u, is_file, &e);
+	/* Access an ACL grants, not the mode bits, is left alone, as long as the owner stays. */
+	if (!user_may(u, &e, is_file) &&
+	    !(el->user_has_access && e.uid == st->st_uid && e.gid == st->st_gid &&
+	      !verdict_user_may(u, st, is_file ? R_OK : X_OK))) {
+		e.mode |= access_bit(u, &e, is_file);
+		/* Reading a file the user could not read, owned by someone else where the user
+		 * may have planted it, is what a thief wants: only keys may be opened up. Search
+		 * on a directory lists nothing; what lies in it keeps its own modes. */
+		if (is_file && e.uid != u->uid && !givable) {
+			*ret = e;
+			return POLICY_PLANTED;
+		}
+	}
 	*ret = e;
 
 	if (e.uid == st->st_uid && e.gid == st->st_gid && e.mode == (st->st_mode & 07777))
 		return POLICY_MATCHES;
-	if (e.uid != st->st_uid && st->st_uid != 0 && parent && !chain_dir_is_root_only(parent) &&
-	    userdb_by_uid(in->db, st->st_uid))
-		/* In a directory others can write, an existing user's element may have been
-		 * moved in to be taken over: report it, never chown it. */
-		return POLICY_FOREIGN;
+	if (e.uid == u->uid && theirs && !givable)
+		return POLICY_PLANTED; /* an unknown uid's file: never handed over */
 	return POLICY_CHANGE;
 }

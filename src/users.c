@@ -29,6 +29,56 @@ static int cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Homes compare without trailing slashes: "/home/a/" is "/home/a". */
+static size_t home_len(const char *h)
+{
+	size_t n = strlen(h);
+
+	while (n > 1 && h[n - 1] == '/')
+		n--;
+	return n;
+}
+
+static int cmp_home(const char *a, const char *b)
+{
+	size_t la = home_len(a), lb = home_len(b);
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c ? c : la < lb ? -1 : la > lb;
+}
+
+static int cmp_home_idx(const void *a, const void *b)
+{
+	return cmp_home(sort_db->users[*(const size_t *)a].home,
+			sort_db->users[*(const size_t *)b].home);
+}
+
+/* Mark every user whose home another name's entry gives too. */
+static int mark_shared_homes(struct userdb *db)
+{
+	_cleanup_free_ size_t *by_home = malloc((db->n_users + 1) * sizeof(size_t));
+
+	if (!by_home)
+		return -ENOMEM;
+	for (size_t i = 0; i < db->n_users; i++)
+		by_home[i] = i;
+	sort_db = db;
+	qsort(by_home, db->n_users, sizeof(size_t), cmp_home_idx);
+	sort_db = NULL;
+	for (size_t i = 0, j; i < db->n_users; i = j) {
+		bool shared = false;
+
+		for (j = i + 1; j < db->n_users && cmp_home(db->users[by_home[i]].home,
+							    db->users[by_home[j]].home) == 0;
+		     j++)
+			shared = shared || strcmp(db->users[by_home[i]].name,
+						  db->users[by_home[j]].name) != 0;
+		for (size_t k = i; shared && k < j; k++)
+			db->users[by_home[k]].home_shared = true;
+	}
+	return 0;
+}
+
 static int cmp_gid(const void *a, const void *b)
 {
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -238,7 +288,8 @@ static int load_nss(struct userdb *db)
 
 	setpwent();
 	while ((errno = 0, pw = getpwent()))
-		if ((r = add_user(db, pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir ? pw->pw_dir : "/",
+		if ((r = add_user(db, pw->pw_name, pw->pw_uid, pw->pw_gid,
+				  pw->pw_dir ? pw->pw_dir : "/",
 				  pw->pw_shell ? pw->pw_shell : "")) < 0)
 			break;
 	endpwent();
@@ -268,6 +319,8 @@ static int build_indexes(struct userdb *db)
 	qsort(db->by_uid, db->n_users, sizeof(size_t), cmp_uid);
 	qsort(db->by_gid, db->n_groups, sizeof(size_t), cmp_gid);
 	sort_db = NULL;
+	if (mark_shared_homes(db) < 0)
+		return -ENOMEM;
 
 	/* Supplementary groups, by member name. */
 	for (size_t g = 0; g < db->n_groups; g++)
@@ -376,7 +429,7 @@ const struct user *userdb_by_uid(const struct userdb *db, uid_t uid)
 			hi = mid;
 	}
 	return lo < db->n_users && db->users[db->by_uid[lo]].uid == uid ? &db->users[db->by_uid[lo]]
-									  : NULL;
+									: NULL;
 }
 
 const struct group_entry *userdb_group(const struct userdb *db, gid_t gid)
@@ -392,8 +445,8 @@ const struct group_entry *userdb_group(const struct userdb *db, gid_t gid)
 			hi = mid;
 	}
 	return lo < db->n_groups && db->groups[db->by_gid[lo]].gid == gid
-		       ? &db->groups[db->by_gid[lo]]
-		       : NULL;
+		   ? &db->groups[db->by_gid[lo]]
+		   : NULL;
 }
 
 bool user_in_group(const struct user *u, gid_t gid)

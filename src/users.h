@@ -11,6 +11,7 @@ struct user {
 	char *shell;
 	gid_t *groups; /* supplementary groups from the group database */
 	size_t n_groups;
+	bool home_shared; /* another name's passwd entry gives the same home */
 };
 
 struct group_entry {
@@ -25,10 +26,10 @@ struct userdb {
 	struct group_entry *groups;
 	size_t n_groups;
 	size_t *by_name; /* indexes into users, sorted by name */
-	size_t *by_uid;  /* sorted by uid; the first entry of a uid wins, as getpwuid() does */
-	size_t *by_gid;  /* indexes into groups, sorted by gid */
+	size_t *by_uid;	 /* sorted by uid; the first entry of a uid wins, as getpwuid() does */
+	size_t *by_gid;	 /* indexes into groups, sorted by gid */
 	char **warnings; /* malformed lines skipped, "FILE:LINE: ..." */
-	uid_t uid_min;   /* UID_MIN from login.defs, 1000 when absent */
+	uid_t uid_min;	 /* UID_MIN from login.defs, 1000 when absent */
 };
 
 /*
@@ -44,7 +45,6 @@ const struct group_entry *userdb_group(const struct userdb *db, gid_t gid);
 
 /* Is U a member of GID, by primary or supplementary group? */
 bool user_in_group(const struct user *u, gid_t gid);
-
 
 /* A login user by default: a login shell, not nologin or false. */
 bool user_has_login_shell(const struct user *u);

@@ -11,7 +11,7 @@
 
 bool verdict_user_may(const struct user *u, const struct stat *st, int what)
 {
-	mode_t bits = what == R_OK ? 04 : 01;
+	mode_t bits = what & 07; /* R_OK, W_OK and X_OK are the other class's bits */
 
 	if (u->uid == 0)
 		return true; /* CAP_DAC_READ_SEARCH */
@@ -94,7 +94,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 {
 	_cleanup_free_ unsigned char *buf = NULL;
 	_cleanup_free_ struct acl_entry_le *e = NULL;
-	unsigned want = what == R_OK ? 04 : 01;
+	unsigned want = what & 07;
 	bool found = false;
 	char proc[64];
 	struct timespec before;
@@ -173,6 +173,11 @@ bool verdict_user_may_fd(const struct user *u, int fd, const struct stat *st, in
 		return true;
 	r = acl_user_may(u, fd, st, what);
 	return r >= 0 ? r : verdict_user_may(u, st, what);
+}
+
+bool verdict_acl_denies(const struct user *u, int fd, const struct stat *st, int what)
+{
+	return u->uid != 0 && acl_user_may(u, fd, st, what) == 0 && verdict_user_may(u, st, what);
 }
 
 /* The descriptor the chain holds for the inode of ST, or -1. */

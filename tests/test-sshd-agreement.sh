@@ -198,6 +198,17 @@ fix_then_login() { # fix_then_login RC
 	[ "$1" -eq 0 ] && sshd_login "$UA"
 }
 
+# fix_heals_or_refuses RC JSON: exit 0 and a login works, or exit 1 with a refusal and no
+# repair that failed; and whatever fix said was fixed, check finds clean afterwards.
+fix_heals_or_refuses() {
+	case $2 in *'"action":"failed"'*) return 1 ;; esac
+	if [ "$1" -eq 0 ]; then
+		sshd_login "$UA" && smend check "$UA" >/dev/null
+	else
+		[ "$1" -eq 1 ] && case $2 in *'"action":"refused"'*) true ;; *) false ;; esac
+	fi
+}
+
 TABLE=()
 
 # has JSON TEXT: does the JSON hold TEXT?
@@ -222,6 +233,7 @@ check_findings() {
 # state NAME KIND SETUP
 #   KIND repair: sshmend fix must leave the chain as sshd accepts it (fix exits 0, login works)
 #        refuse: fix must refuse (a symlink, foreign owner, hard link or wrong type; exit 1)
+#        any: either of the two, never a repair that failed or a "fixed" that is not
 #   SETUP is eval'ed after the baseline has been restored.
 state() {
 	local name=$1 kind=$2 setup=$3 json rc says said why fixjson fixrc
@@ -264,6 +276,12 @@ state() {
 	refuse)
 		ok "state $name: fix refuses" fix_refused "$fixrc" "$fixjson" ||
 			diag "sshmend fix exit $fixrc: $fixjson $(cat "$WORK/err")"
+		;;
+	any)
+		ok "state $name: fix heals it (exit 0, login works) or refuses it (exit 1)" \
+			fix_heals_or_refuses "$fixrc" "$fixjson" ||
+			diag "sshmend fix exit $fixrc: $fixjson $(cat "$WORK/err")"
+		[ "$fixrc" -eq 0 ] && REPAIRED=$((REPAIRED + 1))
 		;;
 	*)
 		ok "state $name: unknown kind $kind" false
@@ -319,7 +337,13 @@ state '.ssh root:root 0755' repair 'chown 0:0 "$HA/.ssh"; chmod 0755 "$HA/.ssh"'
 state '.ssh root:root 0700 (user cannot search)' repair 'chown 0:0 "$HA/.ssh"'
 state ".ssh root:$UA 0770 (search through the group)" repair 'chown 0:"$GA" "$HA/.ssh"; chmod 0770 "$HA/.ssh"'
 state ".ssh $UB:$UB 0755 (another user's)" refuse 'chown "$UB:$UB" "$HA/.ssh"; chmod 0755 "$HA/.ssh"'
-state '.ssh owned by an unknown uid' repair 'chown "$UNK:$UNK" "$HA/.ssh"'
+# In the user's own home an unknown uid's directory may have been moved in: not given.
+state '.ssh owned by an unknown uid' refuse 'chown "$UNK:$UNK" "$HA/.ssh"'
+state ".ssh and keys root:$UA 0700/0600 (chown -R root ~/.ssh)" repair 'chown -R 0 "$HA/.ssh"'
+state '.ssh and keys root:root 0700/0600 (an image bake)' repair 'chown -R 0:0 "$HA/.ssh"'
+state "home, .ssh, keys $UB's (chown -R $UB ~)" repair 'chown -R "$UB" "$HA"; chmod 0700 "$HA"'
+state "home, .ssh, keys $UB:$UB (chown -R $UB:$UB ~)" repair 'chown -R "$UB:$UB" "$HA"'
+state 'home, .ssh, keys root:root 0700/0700/0600 (chown -R root: ~)' repair 'chown -R 0:0 "$HA"; chmod 0700 "$HA"'
 state ".ssh $UA:$GSHARED 0770 (group of two)" repair 'chgrp "$GSHARED" "$HA/.ssh"; chmod 0770 "$HA/.ssh"'
 state '.ssh is a regular file' refuse 'rm -rf -- "$HA/.ssh" && install -m 0600 -o "$UA" -g "$GA" "$SSHD_DIR/$UA.key.pub" "$HA/.ssh"'
 state '.ssh is a FIFO' refuse 'rm -rf -- "$HA/.ssh" && mkfifo -m 0700 "$HA/.ssh" && chown "$UA:$GA" "$HA/.ssh"'
@@ -340,6 +364,9 @@ state 'keys root:root 0644' repair "chown 0:0 \"$K\"; chmod 0644 \"$K\""
 state 'keys root:root 0600 (user cannot read)' repair "chown 0:0 \"$K\""
 state "keys root:$UA 0660 (read through the group)" repair "chown 0:\"$GA\" \"$K\"; chmod 0660 \"$K\""
 state "keys $UB:$UB 0644 (another user's file)" refuse "chown \"$UB:$UB\" \"$K\"; chmod 0644 \"$K\""
+# Root's secret renamed by the user to authorized_keys: never opened up to the user.
+state 'keys root:root 0600 holding no key (moved in by the user)' refuse \
+	"echo 'not a key: a secret of root' >\"$K\"; chown 0:0 \"$K\"; chmod 0600 \"$K\""
 state 'keys owned by an unknown uid' repair "chown \"$UNK:$UNK\" \"$K\"; chmod 0644 \"$K\""
 state "keys $UA:$GSHARED 0664 (group of two)" repair "chgrp \"$GSHARED\" \"$K\"; chmod 0664 \"$K\""
 state 'home 0775, .ssh 0775, keys 0664 (private group)' repair \
@@ -397,6 +424,41 @@ if setfacl -m "u:$UA:x" "$KEYDIR" 2>/dev/null && setfacl -b "$KEYDIR"; then
 	state "keys root:root 0604, ACL u:$UA:---, mask --- (mode bits decide)" repair \
 		"chown 0:0 \"$K\"; chmod 0604 \"$K\"; setfacl -m \"u:$UA:---\" \"$K\"; chmod 0604 \"$K\""
 fi
+
+# --- random states: owner, group and mode drawn for the home, .ssh and the keys file ---
+# The group is drawn on its own: after chown -R root ~/.ssh the group is still the user's,
+# and then the group bits, not the others', decide. AGREE_SEED repeats a run, AGREE_STATES
+# sets how many states are drawn.
+GB=$(id -g "$UB")
+SEED=${AGREE_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+RANDOM=$SEED
+diag "random states: AGREE_SEED=$SEED"
+OWNERS=("$UA" 0 "$UB" "$UNK")
+GROUPS_=("$GA" 0 "$GB" "$GSHARED")
+DIR_MODES=(0700 0710 0701 0750 0755 0711 0770 0775 0777 0500 0000)
+FILE_MODES=(0600 0640 0604 0644 0660 0664 0666 0400 0200 0000)
+pick() { # pick ARRAY-NAME: one element, drawn
+	local -n a=$1
+	echo "${a[RANDOM % ${#a[@]}]}"
+}
+REPAIRED=0
+for n in $(seq "${AGREE_STATES:-60}"); do
+	setup=
+	desc=
+	for el in home ssh keys; do
+		o=$(pick OWNERS) g=$(pick GROUPS_)
+		if [ $el = keys ]; then m=$(pick FILE_MODES); else m=$(pick DIR_MODES); fi
+		case $el in
+		home) p='$HA' ;;
+		ssh) p='$HA/.ssh' ;;
+		keys) p='$HA/.ssh/authorized_keys' ;;
+		esac
+		setup="$setup chown $o:$g \"$p\" && chmod $m \"$p\" &&"
+		desc="$desc $el $o:$g $m,"
+	done
+	state "random $n:${desc%,}" any "$setup :"
+done
+ok "random states: some were repaired ($REPAIRED)" test "$REPAIRED" -gt 0
 
 # --- which sshd sshmend speaks for ---
 baseline

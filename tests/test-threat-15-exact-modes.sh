@@ -33,8 +33,10 @@ setup() {
 	chmod 7777 "$h/user4"
 	chmod 1777 "$h/user4/.ssh"
 	chmod 4666 "$h/user4/.ssh/authorized_keys"
-	# user5: 6777 and an owner with no passwd entry: chown clears set-id bits on the way
-	chown 30000:30000 "$h/user5/.ssh" "$h/user5/.ssh/authorized_keys"
+	# user5: 6777 and a keys file of an owner with no passwd entry: chown clears set-id bits on
+	# the way. (Only the file: an unknown uid's .ssh in a home the user can write may have been
+	# moved in, and is not given; test-threat-18-planted.sh.)
+	chown 30000:30000 "$h/user5/.ssh/authorized_keys"
 	chmod 6777 "$h/user5/.ssh" "$h/user5/.ssh/authorized_keys"
 	# user6: an ACL on a setgid .ssh that is already fine, as a control: nothing changes
 	chmod 2750 "$h/user6/.ssh"
@@ -128,7 +130,8 @@ for mode in sshd strict; do
 			"$mode: user1's keys file final_mode 0600"
 		expect_field user1 /home/user1/.ssh/authorized_keys final_owner user1 \
 			"$mode: user1's keys file final_owner user1"
-		expect_field user5 /home/user5/.ssh final_owner user5 "$mode: user5's .ssh final_owner user5"
+		expect_field user5 /home/user5/.ssh/authorized_keys final_owner user5 \
+			"$mode: user5's keys file final_owner user5"
 	fi
 	expect_finding user2 /home/user2/.ssh mode fixed "$mode: user2's .ssh (ACL mask rwx): mode, fixed"
 	expect_field user2 /home/user2/.ssh current_mode 0770 \

@@ -1,4 +1,4 @@
-# Threat tests: one TAP script per THREATS.md scenario (1-7, 15, 16), each run against a
+# Threat tests: one TAP script per threat model scenario (1-7, 15, 16, 18, 23), each run against a
 # sandbox root with --root; tests/threats-lib.sh is what they share.
 THREAT_TESTS = \
 	tests/test-threat-01-symlink-shadow.sh \
@@ -9,7 +9,9 @@ THREAT_TESTS = \
 	tests/test-threat-06-special-files.sh \
 	tests/test-threat-07-planted-tempfile.sh \
 	tests/test-threat-15-exact-modes.sh \
-	tests/test-threat-16-traps-before-start.sh
+	tests/test-threat-16-traps-before-start.sh \
+	tests/test-threat-18-planted.sh \
+	tests/test-threat-23-odd-homes.sh
 
 # Not a scenario, but told the same way: a pass over many users reuses `/` and `/home`.
 THREAT_TESTS += tests/test-engine-pass.sh
