@@ -457,12 +457,13 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 			.is_file = is_file,
 			.user_has_access =
 				verdict_user_may_fd(r->u, el->fd, &el->st, is_file ? R_OK : X_OK),
-			.plantable = r->u->uid != 0 && above_is_users(r, c, i),
+			/* Asked only where it matters: of an element not the user's. */
+			.plantable = r->u->uid != 0 && el->st.st_uid != r->u->uid &&
+				     above_is_users(r, c, i),
 		};
 
 		/* Only read for a file that would otherwise never be opened up. */
-		pe.keys_only = is_file && pe.plantable && !pe.user_has_access &&
-			       el->st.st_uid != r->u->uid && holds_only_keys(el);
+		pe.keys_only = is_file && pe.plantable && !pe.user_has_access && holds_only_keys(el);
 		pr = policy_expect(&r->pin, &pe, &x);
 		if (pr == POLICY_MATCHES && !pe.user_has_access && r->u->uid != 0) {
 			/* Mode bits grant it, yet the user is denied. */
