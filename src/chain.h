@@ -17,7 +17,7 @@ enum chain_status {
 	CHAIN_MISSING, /* a component does not exist */
 	CHAIN_NOTDIR,  /* an element that must be a directory is not one */
 	CHAIN_LOOP,    /* too many symlinks */
-	CHAIN_ERROR,   /* another error, in error */
+	CHAIN_ERROR,   /* another error, in error; EXDEV: a user's FUSE file system, not entered */
 };
 
 struct chain_elem {

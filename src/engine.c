@@ -641,9 +641,12 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 		else {
 			f->action = ACTION_FAILED;
 			f->sshd_rejects = !v.accepts;
-			q = set_text(&f->reason, strerror(c.error));
+			q = set_text(&f->reason,
+				     c.error == EXDEV ? "a FUSE file system a user mounted stands "
+							"here: not entered, its server may never answer"
+						      : strerror(c.error));
 			if (q >= 0)
-				q = set_text(&f->sshd_message, v.accepts ? NULL : v.message);
+				q = set_text(&f->sshd_message, v.accepts || !*v.message ? NULL : v.message);
 		}
 	}
 	if (q >= 0)

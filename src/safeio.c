@@ -36,19 +36,26 @@ int safe_open_root(const char *dir, int *ret_fd)
 	return 0;
 }
 
-int safe_open_component(int dirfd, const char *name, int *ret_fd)
+int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed)
 {
 	int fd;
 
+	*ret_crossed = false;
 	if (strchr(name, '/') || strcmp(name, "..") == 0 || !*name)
 		return -EINVAL;
 	/*
 	 * One component with O_NOFOLLOW cannot pass a symlink; openat2() adds the
-	 * refusal of magic links. Mount points are crossed on purpose: /home is often
-	 * a file system of its own.
+	 * refusal of magic links. Mount points are crossed on purpose (/home is often
+	 * a file system of its own), but the caller is told: RESOLVE_NO_XDEV stops
+	 * there first, before anything is asked of the file system mounted.
 	 */
 	fd = openat2_raw(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
-			 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+			 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+	if (fd < 0 && errno == EXDEV) {
+		*ret_crossed = true;
+		fd = openat2_raw(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	}
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP) {
@@ -59,6 +66,13 @@ int safe_open_component(int dirfd, const char *name, int *ret_fd)
 		return negative_errno();
 	*ret_fd = fd;
 	return 0;
+}
+
+int safe_open_component(int dirfd, const char *name, int *ret_fd)
+{
+	bool crossed;
+
+	return safe_open_step(dirfd, name, ret_fd, &crossed);
 }
 
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd)

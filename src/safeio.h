@@ -15,6 +15,10 @@ int safe_open_root(const char *dir, int *ret_fd);
 /* Open one name (no '/') below DIRFD without following a symlink; O_PATH. */
 int safe_open_component(int dirfd, const char *name, int *ret_fd);
 
+/* The same, and *RET_CROSSED: the name is a mount point, and *RET_FD the root of what is
+ * mounted there (nothing of that file system was asked for it). */
+int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed);
+
 /* Open PATH for reading, resolved as if ROOTFD were "/" (symlinks stay inside). */
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
 

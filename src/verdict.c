@@ -272,6 +272,12 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 		return;
 	case CHAIN_LOOP:
 	case CHAIN_ERROR:
+		if (c->error == EXDEV) {
+			/* sshd would wait on the file system's server; what it then says, no one
+			 * knows. Refused, in no words of sshd's. */
+			refuse(v, c->stopped_at, "", NULL, NULL, NULL);
+			return;
+		}
 		refuse(v, c->stopped_at, "Could not open user '%s' authorized keys '%s': %s", name,
 		       path, strerror(c->error));
 		return;

@@ -10,7 +10,13 @@ DAEMON_THREAT_TESTS = \
 	tests/test-daemon-threat-12-watch-limit.sh \
 	tests/test-daemon-threat-13-passwd-changes.sh \
 	tests/test-daemon-threat-14-unrepairable.sh \
-	tests/test-daemon-threat-16-traps-at-start.sh
+	tests/test-daemon-threat-16-traps-at-start.sh \
+	tests/test-daemon-threat-25-user-mount.sh
 
 TESTS += $(DAEMON_THREAT_TESTS)
 EXTRA_DIST += $(DAEMON_THREAT_TESTS) tests/daemon-threats-lib.sh
+
+# A FUSE file system that never answers, mounted as a user would (scenario 25).
+check_PROGRAMS += tests/fuse-hold
+tests_fuse_hold_SOURCES = tests/fuse-hold.c
+tests_fuse_hold_LDADD =

@@ -10,6 +10,7 @@
 # ok DESC CMD [ARGS...]    run CMD (its stdout goes to stderr, so it cannot corrupt the TAP
 #                          stream); print "ok N - DESC" if it succeeded, else "not ok N - DESC"
 # is GOT EXPECTED DESC     string comparison; on failure both values are printed as "# " lines
+# like GOT REGEX DESC      GOT matches the extended regular expression REGEX (bash's =~)
 # diag MSG...              print MSG as "# " comment lines (one per line of MSG)
 # skip_all REASON          print "1..0 # SKIP REASON" and exit 77 (only before the first test)
 # require_root             skip_all unless running as uid 0
@@ -82,6 +83,18 @@ is() {
 	_tap_result 1 "$desc"
 	diag "     got: '$got'"
 	diag "expected: '$expected'"
+	return 1
+}
+
+like() {
+	local got=$1 re=$2 desc=${3:-}
+	if [[ $got =~ $re ]]; then
+		_tap_result 0 "$desc"
+		return 0
+	fi
+	_tap_result 1 "$desc"
+	diag "     got: '$got'"
+	diag "expected to match: '$re'"
 	return 1
 }
 
