@@ -247,6 +247,78 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+#define SWAP_BACK_TRIES 8
+
+/*
+ * Put the new file TMP (open as FD) in NAME's place if NAME is still EXPECT (NULL: absent),
+ * else -EAGAIN, with nothing lost. A check followed by a rename would overwrite a file the
+ * user renamed over NAME between the two (an editor's or a tool's atomic save). So the two
+ * are exchanged in one step, and what came out is looked at: not the file that was read,
+ * the exchange is undone. If the user saved again meanwhile, the newest of their files is
+ * what ends at NAME, as it would have without us. On success TMP is gone.
+ */
+static int swap_in(int dfd, const char *tmp, const char *name, const struct stat *expect, int fd)
+{
+	struct stat now, out, ours;
+
+	if (!expect) {
+		if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
+			return 0;
+		return errno == EEXIST ? -EAGAIN : negative_errno();
+	}
+	/* Still the file that was read? A user may have appended meanwhile. */
+	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? -EAGAIN : negative_errno();
+	if (!same_file(&now, expect))
+		return -EAGAIN;
+	if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0) {
+		if (errno != EINVAL && errno != ENOSYS)
+			return errno == ENOENT ? -EAGAIN : negative_errno();
+		/* A file system without exchange: the rename right after the check. */
+		return renameat(dfd, tmp, dfd, name) < 0 ? negative_errno() : 0;
+	}
+	/* The file that was read came out (an append since lands in it and is the caller's
+	 * to carry over, as after a rename): done. */
+	if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, expect)) {
+		(void)unlinkat(dfd, tmp, 0);
+		return 0;
+	}
+	/* Someone else's file came out: give it its place back. */
+	if (fstat(fd, &ours) < 0)
+		return negative_errno();
+	for (int i = 0; i < SWAP_BACK_TRIES; i++) {
+		if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0)
+			return negative_errno();
+		/* Ours came back: done. Else the user saved again over ours, which is gone;
+		 * what came out is their older file, superseded by the one now at NAME. */
+		if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, &ours))
+			return -EAGAIN; /* the caller unlinks TMP, ours */
+		if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0)
+			return negative_errno();
+		if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&out, &ours)) {
+			/* Theirs at NAME, the older one of theirs at TMP. */
+			(void)unlinkat(dfd, tmp, 0);
+			return -EAGAIN;
+		}
+	}
+	return -EAGAIN;
+}
+
+/* Remove TMP if it is still the file open as FD: after an exchange it may not be. */
+static void unlink_ours(int dfd, const char *tmp, int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) == 0 && fstatat(dfd, tmp, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    same_inode(&a, &b))
+		(void)unlinkat(dfd, tmp, 0);
+}
+
 static int create_temp(int dirfd, const char *name, char *tmp, size_t tmplen)
 {
 	for (int attempt = 0; attempt < 16; attempt++) {
@@ -270,7 +342,6 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 {
 	_cleanup_close_ int fd = -1, dfd = -1;
 	char tmp[512];
-	struct stat now;
 	size_t off = 0;
 	int r;
 
@@ -302,24 +373,13 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 		r = negative_errno();
 		goto fail;
 	}
-	/* Still the file that was read? A user may have appended meanwhile. */
-	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT || expect) {
-			r = errno == ENOENT ? -EAGAIN : negative_errno();
-			goto fail;
-		}
-	} else if (!expect || !same_file(&now, expect)) {
-		r = -EAGAIN;
+	r = swap_in(dfd, tmp, name, expect, fd);
+	if (r < 0)
 		goto fail;
-	}
-	if (renameat(dfd, tmp, dfd, name) < 0) {
-		r = negative_errno();
-		goto fail;
-	}
 	if (durable)
 		(void)fsync(dfd);
 	return 0;
 fail:
-	(void)unlinkat(dfd, tmp, 0);
+	unlink_ours(dfd, tmp, fd);
 	return r;
 }
