@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the tests/test-daemon-threat-*.sh scripts: THREATS.md scenarios 8-14 and 16 against
+# Shared by the tests/test-daemon-threat-*.sh scripts: SECURITY.md, scenarios 8-14 and 16 against
 # the running daemon ("sshmend --root $SANDBOX daemon"), with its journal entries read back from
 # journald (tests/lib/journald.sh) and its READY=1 and STATUS= from tests/lib/notify.sh.
 # Sources tap.sh, sandbox.sh, journald.sh and notify.sh.

@@ -1,4 +1,4 @@
-# Daemon threat tests: THREATS.md scenarios 8-14 and 16 against the running daemon
+# Daemon threat tests: SECURITY.md, scenarios 8-14 and 16 against the running daemon
 # ("sshmend --root SANDBOX daemon"), read back from the journal; tests/daemon-threats-lib.sh is
 # what they share. They need root (and skip without it).
 DAEMON_THREAT_TESTS = \

@@ -1,7 +1,7 @@
 /*
  * exchange-loop: swap two names again and again with renameat2(RENAME_EXCHANGE), as an
  * unprivileged user, the way a user would race a root process that walks their home
- * (THREATS.md scenario 5).
+ * (SECURITY.md, scenario 5).
  *
  * Usage: exchange-loop [-C DIR] [-t SECONDS] [-c OCTAL-MODE:PATH]... UID GID PATH-A PATH-B
  *

@@ -1,5 +1,5 @@
 # Approved keys: the [Keys] drop-in directory, its sync into authorized_keys by "sshmend fix" and
-# "sshmend daemon", and the key audit (THREATS.md scenarios 7 and 17 for the key writer);
+# "sshmend daemon", and the key audit (SECURITY.md, scenarios 7 and 17 for the key writer);
 # tests/keys-lib.sh is what they share. They need root (and skip without it).
 KEYS_TESTS = \
 	tests/test-keys-sshd.sh \

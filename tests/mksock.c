@@ -1,6 +1,6 @@
 /*
  * mksock: leave a UNIX socket inode at PATH (bound, then closed), for tests that need a
- * socket where a file or directory belongs (THREATS.md scenario 6).
+ * socket where a file or directory belongs (SECURITY.md, scenario 6).
  *
  * Usage: mksock PATH
  *

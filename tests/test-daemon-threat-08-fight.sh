@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 8, against the running daemon: a user fights it,
+# SECURITY.md, scenario 8, against the running daemon: a user fights it,
 # "while :; do chmod 777 ~/.ssh; done", for longer than the first back-off.
 #
 # Expected: no busy loop (the daemon's CPU time stays well under the wall time), no log flood

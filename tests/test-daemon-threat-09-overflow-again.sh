@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 9, against the running daemon: the inotify queue overflows again while the
+# SECURITY.md, scenario 9, against the running daemon: the inotify queue overflows again while the
 # rescan of an earlier overflow is under way, more than a second later (not the same storm).
 #
 # The daemon's inotify instance gets a 64-event queue (fs.inotify.max_queued_events, lowered just

@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 9, against the running daemon: 100k files created and removed in a home
+# SECURITY.md, scenario 9, against the running daemon: 100k files created and removed in a home
 # overflow the inotify queue while chains are broken.
 #
 # The daemon's inotify instance gets a small queue: fs.inotify.max_queued_events is read when an

@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 10, against the running daemon: "mv ~/.ssh ~/.old; mkdir -m 777 ~/.ssh".
+# SECURITY.md, scenario 10, against the running daemon: "mv ~/.ssh ~/.old; mkdir -m 777 ~/.ssh".
 #
 # Expected: the new directory is healed, watched (a keys file put into it and a later drift of it
 # are repaired), and the old one is no longer treated as part of the chain: nothing under ~/.old

@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 11, against the running daemon: "rm -rf ~/.ssh" and recreate it, broken,
+# SECURITY.md, scenario 11, against the running daemon: "rm -rf ~/.ssh" and recreate it, broken,
 # 200 times: 100 times as fast as the user can, then 100 times waiting for each repair (so that
 # the daemon watches every new directory before it goes).
 #

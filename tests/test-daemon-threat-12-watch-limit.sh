@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 12, against the running daemon: the inotify watch limit is reached.
+# SECURITY.md, scenario 12, against the running daemon: the inotify watch limit is reached.
 #
 # The limit is per user namespace and uid (and other root processes count too), so the daemon is
 # run in a user namespace of its own that maps every uid and gid to itself, whose limit

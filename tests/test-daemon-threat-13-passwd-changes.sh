@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 13, against the running daemon: the passwd database changes under it.
+# SECURITY.md, scenario 13, against the running daemon: the passwd database changes under it.
 # Each change renames a new etc/passwd into place (as shadow's tools do), which makes the daemon
 # reload; the test waits for its "reloaded" entry, then:
 #

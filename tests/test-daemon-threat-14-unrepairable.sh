@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 14, against the running daemon: drift it cannot repair.
+# SECURITY.md, scenario 14, against the running daemon: drift it cannot repair.
 #
 #   user1: ~/.ssh 0777 and immutable (chattr +i): chmod fails with EPERM;
 #   user2: home and ~/.ssh 0777, then a read-only bind mount over the home: EROFS;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
-# THREATS.md scenario 16, against the running daemon: traps planted before it starts. The
+# SECURITY.md, scenario 16, against the running daemon: traps planted before it starts. The
 # start-up scan must take the same safe path as every later one:
 #
 #   user1: ~/.ssh is a symlink to the sandbox's root/.ssh (and the home above it drifted);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenarios 17 and 7 against "sshmend --root SANDBOX daemon" writing approved keys.
+# SECURITY.md, scenarios 17 and 7 against "sshmend --root SANDBOX daemon" writing approved keys.
 #
 # 17: the user appends lines ("# line N", with >>, as the user) to authorized_keys in a loop
 # while the test changes the drop-in directory 1,000 times (a second key file added and removed

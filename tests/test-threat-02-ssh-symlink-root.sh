@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 2: ~/.ssh is a symlink to /root/.ssh (or to another user's .ssh, or to a
+# SECURITY.md, scenario 2: ~/.ssh is a symlink to /root/.ssh (or to another user's .ssh, or to a
 # directory outside the sandbox). The symlink is reported (problem "symlink", action "refused"),
 # nothing behind it is judged or changed, and the drift of the home above it is still repaired.
 # A followed repair would show: /root would gain o+x and root's keys o+r (or, under Mode=strict,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 4: a file (or directory) owned by another existing user is moved into a
+# SECURITY.md, scenario 4: a file (or directory) owned by another existing user is moved into a
 # user's .ssh (or home) as authorized_keys (or .ssh). It is reported (problem "foreign-owner",
 # action "refused") and neither chowned nor chmodded: the user could have moved it in to steal
 # it. The boundary is tested too: an owner with no passwd entry, a root-owned keys file under

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 5 (CVE-2018-6954): while sshmend repairs, the user swaps ~/.ssh with a
+# SECURITY.md, scenario 5 (CVE-2018-6954): while sshmend repairs, the user swaps ~/.ssh with a
 # symlink to the sandbox's etc in a tight loop (renameat2(RENAME_EXCHANGE), as the user, see
 # tests/exchange-loop.c), and sets .ssh and authorized_keys back to 0777/0666 after every swap so
 # that every run has something to repair. sshmend fix runs many times; the sandbox's etc/ never

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 6: a FIFO, a socket or a device node stands where authorized_keys or .ssh
+# SECURITY.md, scenario 6: a FIFO, a socket or a device node stands where authorized_keys or .ssh
 # should be. sshmend never opens it (a FIFO without a writer would block forever, a device may
 # act on open; only O_PATH descriptors, which inotify does not report as opens): every run
 # finishes within a timeout, reports the element once (problem "type", action "refused"), leaves

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 7: a planted symlink or file where a key writer's temporary file would go
+# SECURITY.md, scenario 7: a planted symlink or file where a key writer's temporary file would go
 # is never followed and never reused.
 #
 # This covers the repair path, with no approved keys to write: "sshmend fix" never creates,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# THREATS.md scenario 15: mode 6777, an ACL mask, a setgid directory: exact final modes.
+# SECURITY.md, scenario 15: mode 6777, an ACL mask, a setgid directory: exact final modes.
 #
 # Mode=sshd only takes group and other write away (and adds what the user needs to get in), so
 # set-id and sticky bits stay: 6777 -> 6755. Mode=strict sets /home 0755 root:root, the home and

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the tests/test-threat-*.sh scripts (THREATS.md scenarios): sources tap.sh and
+# Shared by the tests/test-threat-*.sh scripts (the scenarios of SECURITY.md): sources tap.sh and
 # sandbox.sh, runs sshmend against the sandbox, reads its JSON, records what must not change.
 #
 # threat_init "$@"        first thing in a test: needs root; re-executes the script once in a

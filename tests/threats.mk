@@ -1,4 +1,4 @@
-# Threat tests: one TAP script per threat model scenario (1-7, 15, 16, 18, 23), each run against a
+# Threat tests: one TAP script per SECURITY.md scenario (1-7, 15, 16, 18, 23), each run against a
 # sandbox root with --root; tests/threats-lib.sh is what they share.
 THREAT_TESTS = \
 	tests/test-threat-01-symlink-shadow.sh \
