@@ -17,6 +17,22 @@ static void print_warnings(char *const *w)
 		fprintf(stderr, "sshmend: warning: %s\n", w[i]);
 }
 
+/* What the drop-in directory holds that is never written, said on stderr too. */
+static void print_dropin_rejects(const struct user_report *rep)
+{
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *f = &rep->findings[k];
+
+		if (f->problem != PROBLEM_DROPIN)
+			continue;
+		if (f->lineno)
+			fprintf(stderr, "sshmend: %s:%u: %s: key rejected, not written\n", f->path,
+				f->lineno, f->reason);
+		else
+			fprintf(stderr, "sshmend: warning: %s: %s, ignoring\n", f->path, f->reason);
+	}
+}
+
 static int open_engine(const struct cli_options *o, struct engine **ret)
 {
 	char err[4200] = "";
@@ -120,9 +136,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		} else if (user_report_has_drift(&rep)) {
 			status = CLI_EXIT_DRIFT;
 		}
-		print_warnings(rep.key_alerts);
-		for (size_t k = 0; rep.key_rejected && rep.key_rejected[k]; k++)
-			fprintf(stderr, "sshmend: %s: key rejected, not written\n", rep.key_rejected[k]);
+		print_dropin_rejects(&rep);
 		if (json)
 			report_json_user(stdout, e->db, &rep, i == 0);
 		else

@@ -6,6 +6,7 @@
 #include "chain.h"
 #include "dropin.h"
 #include "engine.h"
+#include "keys.h"
 #include "macro.h"
 #include "policy.h"
 #include "safeio.h"
@@ -13,15 +14,17 @@
 #include "verdict.h"
 
 static const char *const problem_names[] = {
-	[PROBLEM_MODE] = "mode",
-	[PROBLEM_OWNER] = "owner",
-	[PROBLEM_SYMLINK] = "symlink",
-	[PROBLEM_HARDLINK] = "hardlink",
-	[PROBLEM_TYPE] = "type",
-	[PROBLEM_MISSING] = "missing",
-	[PROBLEM_UNREADABLE] = "unreadable",
-	[PROBLEM_FOREIGN_OWNER] = "foreign-owner",
-	[PROBLEM_KEYS] = "keys",
+    [PROBLEM_MODE] = "mode",
+    [PROBLEM_OWNER] = "owner",
+    [PROBLEM_SYMLINK] = "symlink",
+    [PROBLEM_HARDLINK] = "hardlink",
+    [PROBLEM_TYPE] = "type",
+    [PROBLEM_MISSING] = "missing",
+    [PROBLEM_UNREADABLE] = "unreadable",
+    [PROBLEM_FOREIGN_OWNER] = "foreign-owner",
+    [PROBLEM_KEYS] = "keys",
+    [PROBLEM_UNAPPROVED_KEY] = "unapproved-key",
+    [PROBLEM_DROPIN] = "dropin",
 };
 
 static const char *const action_names[] = {
@@ -247,6 +250,8 @@ struct run {
 	int target_block; /* does it hold an approved block: 1, 0, or -1 not known */
 	const char *carry; /* lines written to a replaced keys file, to append */
 	size_t carry_len;
+	bool exclusive_applies; /* Exclusive= for this user, who has an approved key to log in */
+	char **kept;		/* lines already handed to the quarantine by this run */
 };
 
 static const char *base_name(const char *path)
@@ -691,14 +696,59 @@ static int load_dropin(const struct engine *e, const struct user *u, struct drop
 			   e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
 }
 
-static int keep_quarantined(void *userdata, char *const *lines)
+#define EXCLUSIVE_NOT_APPLIED                                                                      \
+	"Exclusive= not applied: no approved key to log in with in the drop-in directory"
+
+/* A finding for the unapproved key LINE in the keys file, with ACTION and REASON. */
+static int unapproved_finding(struct run *r, const char *line, enum action a, const char *reason)
+{
+	struct key_line k = {0};
+	struct finding *f;
+	char why[256];
+	int q = 0;
+
+	if (key_parse_line(line, strlen(line), 1024, &k, why, sizeof(why)) != 0)
+		return 0; /* only valid key lines are ever taken out */
+	f = add_finding(r, r->rep->keys_file, PROBLEM_UNAPPROVED_KEY);
+	if (!f)
+		q = -ENOMEM;
+	else {
+		f->action = a;
+		q = set_text(&f->reason, reason);
+		if (q >= 0)
+			q = set_text(&f->fingerprint, k.fingerprint);
+		if (q >= 0)
+			q = set_text(&f->comment, k.comment);
+	}
+	key_line_done(&k);
+	return q;
+}
+
+/*
+ * Exclusive=: LINES, the key lines outside the approved set, each a finding. Taken out (with
+ * WRITE, into the quarantine first) only when the user has an approved key to log in with:
+ * quarantine never leaves anyone without a key.
+ */
+static int keep_quarantined(void *userdata, char *const *lines, bool write)
 {
 	struct run *r = userdata;
-	int q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, lines);
+	_cleanup_(strv_freep) char **fresh = NULL;
+	const char *reason = !r->exclusive_applies ? EXCLUSIVE_NOT_APPLIED
+			     : write		   ? "moved to the quarantine"
+						   : "would be moved to the quarantine";
+	enum action a = !r->exclusive_applies ? ACTION_REFUSED
+			: write		      ? ACTION_FIXED
+					      : ACTION_WOULD_FIX;
+	int q = 0;
 
+	/* A retry reads the file again: each line is told, and kept, once. */
 	for (size_t i = 0; q >= 0 && lines[i]; i++)
-		q = strv_push(&r->rep->quarantined, lines[i]);
-	return q;
+		if (!strv_contains(r->kept, lines[i]) && (q = strv_push(&r->kept, lines[i])) >= 0 &&
+		    (q = strv_push(&fresh, lines[i])) >= 0)
+			q = unapproved_finding(r, lines[i], a, reason);
+	if (q >= 0 && fresh && write && r->exclusive_applies)
+		q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, fresh);
+	return q < 0 ? q : r->exclusive_applies;
 }
 
 static bool is_exclusive(const struct engine *e, const struct user *u)
@@ -721,12 +771,20 @@ static int sync_keys(struct run *r, const struct chain *home)
 		return q == -EINVAL ? 0 : q;
 	visit_dropin(r, set.present);
 	r->rep->n_approved = set.n;
-	for (size_t i = 0; set.rejected && set.rejected[i]; i++)
-		if ((q = strv_push(&r->rep->key_rejected, set.rejected[i])) < 0)
-			goto out;
-	for (size_t i = 0; set.alerts && set.alerts[i]; i++)
-		if ((q = strv_push(&r->rep->key_alerts, set.alerts[i])) < 0)
-			goto out;
+	r->exclusive_applies = dropin_has_login_key(&set);
+	for (size_t i = 0; q >= 0 && i < set.n_rejected; i++) {
+		struct finding *f = add_finding(r, set.rejected[i].path, PROBLEM_DROPIN);
+
+		if (!f)
+			q = -ENOMEM;
+		else {
+			f->action = ACTION_REFUSED;
+			f->lineno = set.rejected[i].lineno;
+			q = set_text(&f->reason, set.rejected[i].why);
+		}
+	}
+	if (q < 0)
+		goto out;
 	if (target && !(r->rep->keys_file = strdup(target))) {
 		q = -ENOMEM;
 		goto out;
@@ -867,6 +925,7 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	chain_done(&home);
 	free(r.seen);
 	free(r.target);
+	strv_free(r.kept);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -894,6 +953,7 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 		chain_done(&home);
 	}
 	free(r.target);
+	strv_free(r.kept);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -908,11 +968,10 @@ void user_report_done(struct user_report *r)
 		free(r->findings[i].path);
 		free(r->findings[i].sshd_message);
 		free(r->findings[i].reason);
+		free(r->findings[i].fingerprint);
+		free(r->findings[i].comment);
 	}
 	free(r->findings);
-	strv_free(r->key_rejected);
-	strv_free(r->key_alerts);
-	strv_free(r->quarantined);
 	free(r->keys_file);
 	dropin_tails_done(&r->tails);
 	*r = (struct user_report){0};
@@ -953,6 +1012,7 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 {
 	struct key_list l = {0};
 	struct dropin_set set = {0};
+	bool exclusive = is_exclusive(e, u);
 	struct chain home;
 	int q;
 
@@ -981,6 +1041,8 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 		was = audit_state_status(state, k->fingerprint);
 		if (dropin_contains(&set, k->fingerprint, k->certificate))
 			k->status = KEY_APPROVED;
+		else if (exclusive)
+			k->status = KEY_UNAPPROVED; /* Exclusive= approves no other */
 		else if (!state || was == KEY_USER)
 			k->status = KEY_USER;
 		else

@@ -63,8 +63,9 @@ START_TEST(order_dedupe_and_rejects)
 	ck_assert_str_eq(s.keys[0].line, key_a); /* 10-a.pub first; its duplicate in 20-b dropped */
 	ck_assert_str_eq(s.keys[1].line, key_b);
 	ck_assert_str_eq(s.keys[0].source, "10-a.pub");
-	ck_assert_ptr_nonnull(s.rejected);
-	ck_assert(strstr(s.rejected[0], "/keys.d/alice/10-a.pub:2: "));
+	ck_assert_uint_eq(s.n_rejected, 1);
+	ck_assert(strstr(s.rejected[0].path, "/keys.d/alice/10-a.pub"));
+	ck_assert_uint_eq(s.rejected[0].lineno, 2);
 	dropin_set_done(&s);
 }
 END_TEST
@@ -81,13 +82,15 @@ START_TEST(not_root_only_is_ignored)
 	chmod(p, 0666);
 	load(&s);
 	ck_assert_uint_eq(s.n, 0);
-	ck_assert_ptr_nonnull(s.alerts);
+	ck_assert_uint_eq(s.n_rejected, 1);
+	ck_assert_uint_eq(s.rejected[0].lineno, 0);
 	dropin_set_done(&s);
 	snprintf(p, sizeof(p), "%s/keys.d/alice", root);
 	chmod(p, 0777);
 	load(&s);
 	ck_assert_uint_eq(s.n, 0);
-	ck_assert(strstr(s.alerts[0], "/keys.d/alice: not owned by root"));
+	ck_assert(strstr(s.rejected[0].path, "/keys.d/alice"));
+	ck_assert(strstr(s.rejected[0].why, "not owned by root"));
 	dropin_set_done(&s);
 }
 END_TEST
