@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,10 @@
 #include "strv.h"
 
 #define STATE_FILE_MAX (4u << 20)
+#define MACHINE_ID_PATH "/etc/machine-id"
+/* In the state directory: the machine its state belongs to. */
+#define STATE_MACHINE_ID "machine-id"
+#define MACHINE_ID_LEN 32
 
 static const char *const status_names[] = {
 	[KEY_APPROVED] = "approved",
@@ -129,6 +134,95 @@ static int state_dir(int rootfd, bool create, int *ret)
 			break;
 	}
 	return safe_open_in_root(rootfd, AUDIT_STATE_DIR, O_PATH | O_DIRECTORY, ret);
+}
+
+/* A machine id in FD: 32 hex digits and a newline (machine-id(5)); -ENODATA for anything else. */
+static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
+{
+	char buf[MACHINE_ID_LEN + 2];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -ENODATA;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return negative_errno();
+	if (n < MACHINE_ID_LEN || (n > MACHINE_ID_LEN && buf[MACHINE_ID_LEN] != '\n') ||
+	    n == (ssize_t)sizeof(buf))
+		return -ENODATA;
+	for (size_t i = 0; i < MACHINE_ID_LEN; i++)
+		if (!strchr("0123456789abcdef", buf[i]) || !buf[i])
+			return -ENODATA;
+	memcpy(id, buf, MACHINE_ID_LEN);
+	id[MACHINE_ID_LEN] = 0;
+	return 0;
+}
+
+/* Remove the remembered keys (not the quarantine: nothing of it is ever deleted). */
+static int drop_baseline(int dfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "keys.", 5) == 0 && unlinkat(dirfd(d), de->d_name, 0) < 0 &&
+		    errno != ENOENT)
+			r = negative_errno();
+	closedir(d);
+	return r;
+}
+
+int audit_state_bind(int rootfd, bool adopt)
+{
+	_cleanup_close_ int fd = -1, dfd = -1;
+	char id[MACHINE_ID_LEN + 1], recorded[MACHINE_ID_LEN + 1];
+	struct stat st;
+	bool exists;
+	int r = safe_open_in_root(rootfd, MACHINE_ID_PATH, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
+
+	if (r >= 0)
+		r = read_machine_id(fd, id);
+	if (r == -ENOENT || r == -ENODATA)
+		return 0; /* a state tied to no machine would travel in the image */
+	if (r < 0)
+		return r;
+	r = state_dir(rootfd, adopt, &dfd);
+	if (r == -ENOENT && !adopt)
+		return 1; /* nothing recorded yet */
+	if (r < 0)
+		return r;
+	closep(&fd);
+	fd = openat(dfd, STATE_MACHINE_ID, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	r = fd < 0 ? negative_errno() : read_machine_id(fd, recorded);
+	if (r >= 0 && strcmp(recorded, id) == 0)
+		return 1;
+	/* None recorded: a state from before ids were, this machine's. */
+	if (r != -ENOENT) {
+		if (!adopt)
+			return 0;
+		r = drop_baseline(dfd);
+		if (r < 0)
+			return r;
+	}
+	if (!adopt)
+		return 1;
+	id[MACHINE_ID_LEN] = '\n';
+	exists = fstatat(dfd, STATE_MACHINE_ID, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	r = safe_replace_file(dfd, STATE_MACHINE_ID, exists ? &st : NULL, id, MACHINE_ID_LEN + 1, 0,
+			      0, 0600, true);
+	return r < 0 ? r : 1;
 }
 
 static int state_name(const char *user, char *buf, size_t len)

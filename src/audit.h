@@ -43,6 +43,16 @@ void key_list_done(struct key_list *l);
  * baseline yet.
  */
 int audit_state_load(int rootfd, const char *user, char ***ret);
+/*
+ * Whose state the state directory holds: the audit remembers keys for one machine, the one
+ * /etc/machine-id inside the root names, and records that id beside the state. Returns 1 when
+ * the state is this machine's (or was recorded before ids were: an upgrade), 0 when it is
+ * not to be used: there is no machine id (empty or missing, as image preparation leaves it),
+ * or, without ADOPT, the state is another machine's. With ADOPT (the daemon, at start and
+ * reload), another machine's state (an image's, at an instance's first boot) is dropped,
+ * quietly, and the id is recorded, as it is into a state that had none.
+ */
+int audit_state_bind(int rootfd, bool adopt);
 /* The status remembered for FP, or -1. */
 int audit_state_status(char *const *state, const char *fp);
 /* Remember L's valid keys and their status for USER (state directory made 0700). */

@@ -162,7 +162,7 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
-	int c, r, status = CLI_EXIT_OK;
+	int c, r, bound, status = CLI_EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -181,13 +181,16 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 	r = open_users(o, argv + optind, &e, &users, &n);
 	if (r)
 		return r;
+	/* Another machine's state, or none tied to a machine: every key as at the baseline. */
+	bound = audit_state_bind(e->rootfd, false);
 	if (json)
 		fputs("{\"users\":[", stdout);
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(strv_freep) char **state = NULL;
 		struct key_list l = {0};
 
-		(void)audit_state_load(e->rootfd, users[i]->name, &state);
+		if (bound > 0)
+			(void)audit_state_load(e->rootfd, users[i]->name, &state);
 		r = engine_list_keys(e, users[i], state, &l);
 		if (r < 0) {
 			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));

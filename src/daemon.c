@@ -67,6 +67,7 @@ struct daemon {
 	size_t *audit_queue; /* users whose keys are audited once the scan is done */
 	size_t n_audit;
 	bool defer_audit;    /* a full scan before READY=1: audits wait */
+	bool audit_on;	     /* the state is this machine's: there is a machine id */
 	const char *reloading; /* why, while a reload's full pass runs (READY=1 when it ends) */
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	struct tails *tails;          /* replaced keys files still written to */
@@ -359,7 +360,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 
 	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
 	 * signature is taken before the key sync, whose write changes it and brings us back. */
-	if (d->du[i].audited && d->du[i].audited_sig == sig)
+	if (!d->audit_on || (d->du[i].audited && d->du[i].audited_sig == sig))
 		return;
 	d->du[i].audited = true;
 	d->du[i].audited_sig = sig;
@@ -991,6 +992,13 @@ static int adopt(struct daemon *d, struct engine *engine)
 	}
 	if (n_audit)
 		sd_event_source_set_enabled(d->audit, SD_EVENT_ON);
+	/* The state of another machine (an image's) starts afresh; none without a machine id. */
+	r = audit_state_bind(engine->rootfd, true);
+	if (r < 0)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "the key audit's state directory: %s; the audit records nothing",
+			   strerror(-r));
+	d->audit_on = r > 0;
 
 	d->watch_limit = false;
 	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);

@@ -15,9 +15,7 @@ keys_init "$@"
 sandbox_create 2 || keys_bail "sandbox_create failed"
 ak1=$(keys_ak user1)
 ak2=$(keys_ak user2)
-for k in planted approved2; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
-done
+keys_gen_each planted approved2
 planted=$(keys_pub planted)
 fp_launch=$(keys_fp "${SANDBOX_KEY}.pub")
 fp_planted=$(keys_fp "$KEYS_TMP/planted.pub")
