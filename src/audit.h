@@ -57,7 +57,30 @@ int audit_state_bind(int rootfd, bool adopt);
 int audit_state_status(char *const *state, const char *fp);
 /* Remember L's valid keys and their status for USER (state directory made 0700). */
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
-/* Append LINES, each with its origin, to USER's quarantine file in the state directory. */
+/*
+ * Append LINES, each with its origin and the time (UTC), to USER's quarantine file in the
+ * state directory.
+ */
 int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines);
+
+struct quarantined_key {
+	char *line; /* as it stood in the keys file */
+	char *fingerprint;
+	char *type;
+	char *comment; /* NULL when none */
+	char *from;    /* the keys file it came from */
+	char *taken;   /* when, as YYYY-MM-DDTHH:MM:SSZ; NULL in a file of an older version */
+};
+
+struct quarantine_list {
+	struct quarantined_key *q; /* oldest first */
+	size_t n;
+};
+
+/* The keys in USER's quarantine (none when there is no such file). */
+int audit_quarantine_load(int rootfd, const char *user, struct quarantine_list *ret);
+void quarantine_list_done(struct quarantine_list *l);
+/* Take every line of the key FINGERPRINT, and its header, out of USER's quarantine. */
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint);
 
 const char *key_status_to_string(enum key_status s);

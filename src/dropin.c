@@ -193,6 +193,39 @@ done:
 	return 0;
 }
 
+int dropin_approve(int top, const char *user, const char *name, const char *line,
+		   unsigned min_rsa_bits, char *why, size_t whylen)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int udir = -1;
+	struct key_line k = {0};
+	struct stat st;
+	bool exists;
+	int r;
+
+	if (!*user || strchr(user, '/') || user[0] == '.' || strchr(name, '/'))
+		return -EINVAL;
+	r = key_parse_line(line, strlen(line), min_rsa_bits, &k, why, whylen);
+	key_line_done(&k);
+	if (r != 0)
+		return r == -ENOMEM ? r : -EKEYREJECTED;
+	if (asprintf(&text, "%s\n", line) < 0)
+		return -ENOMEM;
+	r = safe_make_component(top, user, 0755, &udir, &st);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(st.st_mode) || !root_only(&st))
+		return -EPERM;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		exists = fstatat(udir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		r = safe_replace_file(udir, name, exists ? &st : NULL, text, strlen(text), 0, 0,
+				      0644, true);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return -EAGAIN;
+}
+
 void dropin_set_done(struct dropin_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {

@@ -56,6 +56,15 @@ void dropin_set_done(struct dropin_set *s);
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed);
 
+/*
+ * Approve LINE for USER: write it, validated as every drop-in line is, to NAME (*.pub) in
+ * USER's directory of the drop-in directory TOP (O_PATH; the user's directory is made,
+ * root's, 0755, when missing), as root's file, 0644. -EKEYREJECTED with WHY when the line
+ * would not be used, -EPERM when the user's directory is not root's alone.
+ */
+int dropin_approve(int top, const char *user, const char *name, const char *line,
+		   unsigned min_rsa_bits, char *why, size_t whylen);
+
 /* Does the keys file text BUF hold a begin marker line? */
 bool dropin_has_block(const char *buf, size_t len);
 

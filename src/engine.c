@@ -626,13 +626,9 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 	struct stat st;
 	int q;
 
-	if (mkdirat(home_fd, name, 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	q = safe_open_component(home_fd, name, &fd);
+	q = safe_make_component(home_fd, name, 0700, &fd, &st);
 	if (q < 0)
 		return q;
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
 	/* Ours only if it is the directory we just made: root's, empty, not replaced. */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_nlink != 2)
 		return -EEXIST;
@@ -960,6 +956,23 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 	}
 	*ret = rep;
 	return 0;
+}
+
+int engine_approve_key(struct engine *e, const struct user *u, const char *name, const char *line,
+		       char *why, size_t whylen, struct user_report *ret)
+{
+	_cleanup_close_ int top = -1;
+	int q;
+
+	if (e->dropin_error < 0)
+		return e->dropin_error;
+	q = safe_mkdir_in_root(e->rootfd, e->cfg.dropin_dir, 0755, &top);
+	if (q >= 0)
+		q = dropin_approve(top, u->name, name, line, e->cfg.min_rsa_bits, why, whylen);
+	if (q < 0)
+		return q;
+	engine_open_dropin(e);
+	return engine_carry_keys(e, u, NULL, 0, ret);
 }
 
 void user_report_done(struct user_report *r)

@@ -137,10 +137,19 @@ void user_report_done(struct user_report *r);
 
 /*
  * Append DATA (whole lines written to a keys file of U after sshmend replaced it) to U's
- * keys file, outside the approved block, as the key sync writes it.
+ * keys file, outside the approved block, as the key sync writes it. With no DATA, the key
+ * sync alone.
  */
 int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
 		      struct user_report *ret);
+
+/*
+ * Approve LINE for U: write it to NAME in U's directory of the drop-in directory (see
+ * dropin_approve(); WHY says why a line is not approved), made when missing, then bring U's
+ * approved block in line at once, as engine_carry_keys() does.
+ */
+int engine_approve_key(struct engine *e, const struct user *u, const char *name, const char *line,
+		       char *why, size_t whylen, struct user_report *ret);
 
 /*
  * Every key line in U's keys files, with its status: approved (in the drop-in

@@ -209,13 +209,19 @@ void report_keys_human(FILE *out, const struct user *u, const struct key_list *l
 	}
 }
 
-void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first)
+/* A user's object up to the opening of its list LIST: {"user":..,"LIST":[ */
+static void json_user_list(FILE *out, const struct user *u, bool first, const char *list)
 {
 	if (!first)
 		fputc(',', out);
 	fputs("{\"user\":", out);
 	json_string(out, u->name);
-	fputs(",\"keys\":[", out);
+	fprintf(out, ",\"%s\":[", list);
+}
+
+void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first)
+{
+	json_user_list(out, u, first, "keys");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct key_entry *e = &l->e[i];
 
@@ -227,6 +233,43 @@ void report_keys_json_user(FILE *out, const struct user *u, const struct key_lis
 		json_field(out, "type", e->fingerprint ? e->type : NULL);
 		json_field(out, "comment", e->comment);
 		json_field(out, "reason", e->why);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+void report_quarantine_human(FILE *out, const struct user *u, const struct quarantine_list *l)
+{
+	if (l->n == 0) {
+		fprintf(out, "%s: nothing quarantined\n", u->name);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct quarantined_key *q = &l->q[i];
+
+		fprintf(out, "%s: %s %s%s%s, taken %s from %s\n", u->name, q->fingerprint, q->type,
+			q->comment ? " " : "", q->comment ? q->comment : "",
+			q->taken ? q->taken : "at a time not recorded", q->from ? q->from : "?");
+	}
+}
+
+void report_quarantine_json_user(FILE *out, const struct user *u, const struct quarantine_list *l,
+				 bool first)
+{
+	json_user_list(out, u, first, "quarantined");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct quarantined_key *q = &l->q[i];
+
+		fputs(i ? ",{\"fingerprint\":" : "{\"fingerprint\":", out);
+		json_string(out, q->fingerprint);
+		json_field(out, "type", q->type);
+		json_field(out, "comment", q->comment);
+		json_field(out, "from", q->from);
+		fputs(",\"taken\":", out);
+		if (q->taken)
+			json_string(out, q->taken);
+		else
+			fputs("null", out);
 		fputc('}', out);
 	}
 	fputs("]}", out);
