@@ -1,7 +1,9 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "audit.h"
 #include "dropin.h"
 #include "keys.h"
@@ -10,6 +12,13 @@
 #include "strv.h"
 
 #define STATE_FILE_MAX (4u << 20)
+#define MACHINE_ID_PATH "/etc/machine-id"
+/* In the state directory: the machine its state belongs to. */
+#define STATE_MACHINE_ID "machine-id"
+#define MACHINE_ID_LEN 32
+/* A quarantine file's entry: these header lines, then the key line. */
+#define QUARANTINE_FROM "# from "
+#define QUARANTINE_TAKEN "# taken "
 
 static const char *const status_names[] = {
 	[KEY_APPROVED] = "approved",
@@ -99,36 +108,100 @@ static int state_file(const char *user, const char *kind, char *buf, size_t len)
 
 static int state_dir(int rootfd, bool create, int *ret)
 {
-	_cleanup_free_ char *path = strdup(AUDIT_STATE_DIR);
 	int r = safe_open_in_root(rootfd, AUDIT_STATE_DIR, O_PATH | O_DIRECTORY, ret);
 
 	if (r != -ENOENT || !create)
 		return r;
-	if (!path)
-		return -ENOMEM;
-	/* mkdir -p inside the root: parents 0755, the state directory itself 0700. */
-	for (char *p = path + 1;; p++) {
-		bool last = !*p;
+	return safe_mkdir_in_root(rootfd, AUDIT_STATE_DIR, 0700, ret);
+}
 
-		if (*p == '/' || last) {
-			_cleanup_close_ int parent = -1;
-			char *slash, saved = *p;
+/* A machine id in FD: 32 hex digits and a newline (machine-id(5)); -ENODATA for anything else. */
+static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
+{
+	char buf[MACHINE_ID_LEN + 2];
+	struct stat st;
+	ssize_t n;
 
-			*p = 0;
-			slash = strrchr(path, '/');
-			*slash = 0;
-			r = safe_open_in_root(rootfd, *path ? path : "/", O_PATH | O_DIRECTORY, &parent);
-			*slash = '/';
-			if (r >= 0 && mkdirat(parent, slash + 1, last ? 0700 : 0755) < 0 && errno != EEXIST)
-				r = negative_errno();
-			*p = saved;
-			if (r < 0)
-				return r;
-		}
-		if (last)
-			break;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -ENODATA;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return negative_errno();
+	if (n < MACHINE_ID_LEN || (n > MACHINE_ID_LEN && buf[MACHINE_ID_LEN] != '\n') ||
+	    n == (ssize_t)sizeof(buf))
+		return -ENODATA;
+	for (size_t i = 0; i < MACHINE_ID_LEN; i++)
+		if (!strchr("0123456789abcdef", buf[i]) || !buf[i])
+			return -ENODATA;
+	memcpy(id, buf, MACHINE_ID_LEN);
+	id[MACHINE_ID_LEN] = 0;
+	return 0;
+}
+
+/* Remove the remembered keys (not the quarantine: nothing of it is ever deleted). */
+static int drop_baseline(int dfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		close(fd);
+		return r;
 	}
-	return safe_open_in_root(rootfd, AUDIT_STATE_DIR, O_PATH | O_DIRECTORY, ret);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "keys.", 5) == 0 && unlinkat(dirfd(d), de->d_name, 0) < 0 &&
+		    errno != ENOENT)
+			r = negative_errno();
+	closedir(d);
+	return r;
+}
+
+int audit_state_bind(int rootfd, bool adopt)
+{
+	_cleanup_close_ int fd = -1, dfd = -1;
+	char id[MACHINE_ID_LEN + 1], recorded[MACHINE_ID_LEN + 1];
+	struct stat st;
+	bool exists;
+	int r = safe_open_in_root(rootfd, MACHINE_ID_PATH, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
+
+	if (r >= 0)
+		r = read_machine_id(fd, id);
+	if (r == -ENOENT || r == -ENODATA)
+		return 0; /* a state tied to no machine would travel in the image */
+	if (r < 0)
+		return r;
+	r = state_dir(rootfd, adopt, &dfd);
+	if (r == -ENOENT && !adopt)
+		return 1; /* nothing recorded yet */
+	if (r < 0)
+		return r;
+	closep(&fd);
+	fd = openat(dfd, STATE_MACHINE_ID, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	r = fd < 0 ? negative_errno() : read_machine_id(fd, recorded);
+	if (r >= 0 && strcmp(recorded, id) == 0)
+		return 1;
+	/* None recorded: a state from before ids were, this machine's. */
+	if (r != -ENOENT) {
+		if (!adopt)
+			return 0;
+		r = drop_baseline(dfd);
+		if (r < 0)
+			return r;
+	}
+	if (!adopt)
+		return 1;
+	id[MACHINE_ID_LEN] = '\n';
+	exists = fstatat(dfd, STATE_MACHINE_ID, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	r = safe_replace_file(dfd, STATE_MACHINE_ID, exists ? &st : NULL, id, MACHINE_ID_LEN + 1, 0,
+			      0, 0600, true);
+	return r < 0 ? r : 1;
 }
 
 static int state_name(const char *user, char *buf, size_t len)
@@ -234,43 +307,241 @@ int audit_state_save(int rootfd, const char *user, const struct key_list *l)
 	return -EAGAIN;
 }
 
-int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines)
+/*
+ * USER's quarantine file, read: *dfd the state directory (made with CREATE), *buf its text
+ * ("" when there is none), *exists and *st as read, for safe_replace_file().
+ */
+static int quarantine_read(int rootfd, const char *user, bool create, int *dfd, char *name,
+			   size_t namelen, char **buf, size_t *len, bool *exists, struct stat *st)
 {
-	_cleanup_close_ int dfd = -1;
-	char name[512];
+	_cleanup_close_ int fd = -1;
 	int r;
 
-	r = state_file(user, "quarantine", name, sizeof(name));
+	*buf = NULL;
+	*len = 0;
+	*exists = false;
+	r = state_file(user, "quarantine", name, namelen);
 	if (r < 0)
 		return r;
-	r = state_dir(rootfd, true, &dfd);
+	r = state_dir(rootfd, create, dfd);
 	if (r < 0)
 		return r;
+	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return negative_errno();
+	if (fd >= 0) {
+		*exists = true;
+		if (fstat(fd, st) < 0)
+			return negative_errno();
+		if (!S_ISREG(st->st_mode) || st->st_uid != 0)
+			return -EPERM;
+		return safe_read_all(fd, STATE_FILE_MAX, buf, len);
+	}
+	*buf = strdup("");
+	return *buf ? 0 : -ENOMEM;
+}
+
+int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines)
+{
+	char taken[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	strftime(taken, sizeof(taken), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	for (int attempt = 0; attempt < 4; attempt++) {
-		_cleanup_close_ int fd = -1;
+		_cleanup_close_ int dfd = -1;
 		_cleanup_free_ char *old = NULL, *out = NULL;
-		size_t old_len = 0, len = 0;
+		size_t old_len, len = 0;
+		char name[512];
 		struct stat st;
 		bool exists;
 		FILE *f;
+		int r;
 
-		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		exists = fd >= 0;
-		if (!exists && errno != ENOENT)
-			return negative_errno();
-		if (exists && (fstat(fd, &st) < 0 || (r = safe_read_all(fd, STATE_FILE_MAX, &old,
-								      &old_len)) < 0))
-			return r < 0 ? r : negative_errno();
+		r = quarantine_read(rootfd, user, true, &dfd, name, sizeof(name), &old, &old_len,
+				    &exists, &st);
+		if (r < 0)
+			return r;
 		f = open_memstream(&out, &len);
 		if (!f)
 			return -ENOMEM;
-		if (old_len)
-			fwrite(old, 1, old_len, f);
+		fwrite(old, 1, old_len, f);
 		for (size_t i = 0; lines && lines[i]; i++)
-			fprintf(f, "# from %s\n%s\n", from, lines[i]);
+			fprintf(f, QUARANTINE_FROM "%s\n" QUARANTINE_TAKEN "%s\n%s\n", from, taken,
+				lines[i]);
 		if (fclose(f) != 0)
 			return -ENOMEM;
 		r = safe_replace_file(dfd, name, exists ? &st : NULL, out, len, 0, 0, 0600, true);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Call FN for each entry of the quarantine text BUF: its header lines (from HEAD, HEAD_LEN
+ * bytes: "# from", "# taken", written before it) and its key line.
+ */
+typedef int (*quarantine_entry_fn)(void *userdata, const char *head, size_t head_len,
+				   const char *line, size_t len);
+
+static int quarantine_each(const char *buf, size_t len, quarantine_entry_fn fn, void *userdata)
+{
+	const char *head = buf;
+	int r = 0;
+
+	for (size_t off = 0; off < len && r >= 0;) {
+		const char *line = buf + off;
+		const char *nl = memchr(line, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - line) : len - off;
+
+		off += n + (nl ? 1 : 0);
+		if (n == 0 || line[0] == '#')
+			continue;
+		r = fn(userdata, head, (size_t)(line - head), line, n);
+		head = buf + off;
+	}
+	return r;
+}
+
+/* The value of the header line starting with KEY in HEAD, or NULL. */
+static char *head_value(const char *head, size_t head_len, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (size_t off = 0; off < head_len;) {
+		const char *line = head + off;
+		const char *nl = memchr(line, '\n', head_len - off);
+		size_t n = nl ? (size_t)(nl - line) : head_len - off;
+
+		off += n + 1;
+		if (n > kl && strncmp(line, key, kl) == 0)
+			return strndup(line + kl, n - kl);
+	}
+	return NULL;
+}
+
+static int add_quarantined(void *userdata, const char *head, size_t head_len, const char *line,
+			   size_t len)
+{
+	struct quarantine_list *l = userdata;
+	struct quarantined_key *q, *nq;
+	struct key_line k = {0};
+	char why[256];
+	int r = 0;
+
+	if (key_parse_line(line, len, 1024, &k, why, sizeof(why)) != 0)
+		return 0; /* only key lines are ever quarantined */
+	nq = realloc(l->q, (l->n + 1) * sizeof(*nq));
+	if (!nq) {
+		key_line_done(&k);
+		return -ENOMEM;
+	}
+	l->q = nq;
+	q = &nq[l->n++];
+	*q = (struct quarantined_key){
+	    .line = strndup(line, len),
+	    .fingerprint = strdup(k.fingerprint),
+	    .type = strdup(k.type),
+	    .comment = k.comment ? strdup(k.comment) : NULL,
+	    .from = head_value(head, head_len, QUARANTINE_FROM),
+	    .taken = head_value(head, head_len, QUARANTINE_TAKEN),
+	};
+	if (!q->line || !q->fingerprint || !q->type || (k.comment && !q->comment))
+		r = -ENOMEM;
+	key_line_done(&k);
+	return r;
+}
+
+int audit_quarantine_load(int rootfd, const char *user, struct quarantine_list *ret)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct quarantine_list l = {0};
+	char name[512];
+	struct stat st;
+	bool exists;
+	size_t len;
+	int r;
+
+	r = quarantine_read(rootfd, user, false, &dfd, name, sizeof(name), &buf, &len, &exists,
+			    &st);
+	if (r == -ENOENT) {
+		*ret = l;
+		return 0;
+	}
+	if (r >= 0)
+		r = quarantine_each(buf, len, add_quarantined, &l);
+	if (r < 0) {
+		quarantine_list_done(&l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+void quarantine_list_done(struct quarantine_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->q[i].line);
+		free(l->q[i].fingerprint);
+		free(l->q[i].type);
+		free(l->q[i].comment);
+		free(l->q[i].from);
+		free(l->q[i].taken);
+	}
+	free(l->q);
+	*l = (struct quarantine_list){0};
+}
+
+struct drop {
+	const char *fingerprint;
+	FILE *out;
+};
+
+static int keep_other(void *userdata, const char *head, size_t head_len, const char *line,
+		      size_t len)
+{
+	struct drop *d = userdata;
+	struct key_line k = {0};
+	char why[256];
+	bool same = key_parse_line(line, len, 1024, &k, why, sizeof(why)) == 0 &&
+		    strcmp(k.fingerprint, d->fingerprint) == 0;
+
+	key_line_done(&k);
+	if (!same) {
+		fwrite(head, 1, head_len, d->out);
+		fwrite(line, 1, len, d->out);
+		fputc('\n', d->out);
+	}
+	return 0;
+}
+
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint)
+{
+	for (int attempt = 0; attempt < 4; attempt++) {
+		_cleanup_close_ int dfd = -1;
+		_cleanup_free_ char *buf = NULL, *out = NULL;
+		size_t len, out_len = 0;
+		char name[512];
+		struct stat st;
+		bool exists;
+		struct drop d = {.fingerprint = fingerprint};
+		int r;
+
+		r = quarantine_read(rootfd, user, false, &dfd, name, sizeof(name), &buf, &len,
+				    &exists, &st);
+		if (r == -ENOENT || (r >= 0 && !exists))
+			return 0;
+		if (r < 0)
+			return r;
+		d.out = open_memstream(&out, &out_len);
+		if (!d.out)
+			return -ENOMEM;
+		r = quarantine_each(buf, len, keep_other, &d);
+		if (fclose(d.out) != 0 || r < 0)
+			return r < 0 ? r : -ENOMEM;
+		r = safe_replace_file(dfd, name, &st, out, out_len, 0, 0, 0600, true);
 		if (r != -EAGAIN)
 			return r;
 	}

@@ -43,11 +43,44 @@ void key_list_done(struct key_list *l);
  * baseline yet.
  */
 int audit_state_load(int rootfd, const char *user, char ***ret);
+/*
+ * Whose state the state directory holds: the audit remembers keys for one machine, the one
+ * /etc/machine-id inside the root names, and records that id beside the state. Returns 1 when
+ * the state is this machine's (or was recorded before ids were: an upgrade), 0 when it is
+ * not to be used: there is no machine id (empty or missing, as image preparation leaves it),
+ * or, without ADOPT, the state is another machine's. With ADOPT (the daemon, at start and
+ * reload), another machine's state (an image's, at an instance's first boot) is dropped,
+ * quietly, and the id is recorded, as it is into a state that had none.
+ */
+int audit_state_bind(int rootfd, bool adopt);
 /* The status remembered for FP, or -1. */
 int audit_state_status(char *const *state, const char *fp);
 /* Remember L's valid keys and their status for USER (state directory made 0700). */
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
-/* Append LINES, each with its origin, to USER's quarantine file in the state directory. */
+/*
+ * Append LINES, each with its origin and the time (UTC), to USER's quarantine file in the
+ * state directory.
+ */
 int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines);
+
+struct quarantined_key {
+	char *line; /* as it stood in the keys file */
+	char *fingerprint;
+	char *type;
+	char *comment; /* NULL when none */
+	char *from;    /* the keys file it came from */
+	char *taken;   /* when, as YYYY-MM-DDTHH:MM:SSZ; NULL in a file of an older version */
+};
+
+struct quarantine_list {
+	struct quarantined_key *q; /* oldest first */
+	size_t n;
+};
+
+/* The keys in USER's quarantine (none when there is no such file). */
+int audit_quarantine_load(int rootfd, const char *user, struct quarantine_list *ret);
+void quarantine_list_done(struct quarantine_list *l);
+/* Take every line of the key FINGERPRINT, and its header, out of USER's quarantine. */
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint);
 
 const char *key_status_to_string(enum key_status s);

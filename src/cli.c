@@ -17,6 +17,22 @@ static void print_warnings(char *const *w)
 		fprintf(stderr, "sshmend: warning: %s\n", w[i]);
 }
 
+/* What the drop-in directory holds that is never written, said on stderr too. */
+static void print_dropin_rejects(const struct user_report *rep)
+{
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *f = &rep->findings[k];
+
+		if (f->problem != PROBLEM_DROPIN)
+			continue;
+		if (f->lineno)
+			fprintf(stderr, "sshmend: %s:%u: %s: key rejected, not written\n", f->path,
+				f->lineno, f->reason);
+		else
+			fprintf(stderr, "sshmend: warning: %s: %s, ignoring\n", f->path, f->reason);
+	}
+}
+
 static int open_engine(const struct cli_options *o, struct engine **ret)
 {
 	char err[4200] = "";
@@ -120,9 +136,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		} else if (user_report_has_drift(&rep)) {
 			status = CLI_EXIT_DRIFT;
 		}
-		print_warnings(rep.key_alerts);
-		for (size_t k = 0; rep.key_rejected && rep.key_rejected[k]; k++)
-			fprintf(stderr, "sshmend: %s: key rejected, not written\n", rep.key_rejected[k]);
+		print_dropin_rejects(&rep);
 		if (json)
 			report_json_user(stdout, e->db, &rep, i == 0);
 		else
@@ -137,18 +151,105 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	return status;
 }
 
+#define KEYS_USAGE                                                                                 \
+	"Usage: sshmend [--root DIR] [--config FILE] keys [--json] [USER...]\n"                    \
+	"       sshmend [--root DIR] [--config FILE] keys --quarantined [--json] [USER...]\n"      \
+	"       sshmend [--root DIR] [--config FILE] keys --restore USER FINGERPRINT\n"
+
+/* The drop-in file a restored key is approved in: restored-SHA256-<fingerprint>.pub. */
+static void restored_name(const char *fp, char *buf, size_t len)
+{
+	size_t k = (size_t)snprintf(buf, len, "restored-");
+
+	for (const char *p = fp; *p && k + 5 < len; p++)
+		buf[k++] = *p == '/' ? '_' : *p == '+' ? '-' : *p == ':' ? '-' : *p;
+	snprintf(buf + k, len - k, ".pub");
+}
+
+/* Put the key FP back into USER's keys file from the quarantine, approved. */
+static int restore_key(const struct cli_options *o, const char *user, const char *fp)
+{
+	char *names[] = {(char *)user, NULL};
+	struct quarantine_list l = {0};
+	const struct quarantined_key *q = NULL;
+	struct user_report rep = {0};
+	struct key_list keys = {0};
+	struct engine *e = NULL;
+	const struct user **users = NULL;
+	char name[128], why[256] = "";
+	bool back = false;
+	size_t n = 0;
+	int r, status = CLI_EXIT_DRIFT;
+
+	r = open_users(o, names, &e, &users, &n);
+	if (r)
+		return r;
+	r = audit_quarantine_load(e->rootfd, user, &l);
+	for (size_t i = 0; r >= 0 && i < l.n; i++)
+		if (strcmp(l.q[i].fingerprint, fp) == 0)
+			q = &l.q[i]; /* the last taken */
+	if (r < 0)
+		fprintf(stderr, "sshmend: %s: the quarantine cannot be read: %s\n", user,
+			strerror(-r));
+	else if (!q)
+		fprintf(stderr, "sshmend: %s: no key %s in the quarantine\n", user, fp);
+	if (r < 0 || !q)
+		goto out;
+	restored_name(fp, name, sizeof(name));
+	r = engine_approve_key(e, users[0], name, q->line, why, sizeof(why), &rep);
+	if (r < 0) {
+		fprintf(stderr, "sshmend: %s: %s not restored, it stays in the quarantine: %s\n",
+			user, fp,
+			r == -EKEYREJECTED ? why
+			: r == -EPERM	   ? "its drop-in directory is not root's alone"
+					   : strerror(-r));
+		goto out;
+	}
+	if (rep.n_findings)
+		report_human(stdout, e->db, &rep);
+	/* Back, as sshmend judges it afresh: in the keys file, approved. */
+	if (engine_list_keys(e, users[0], NULL, &keys) >= 0)
+		for (size_t i = 0; i < keys.n && !back; i++)
+			back = keys.e[i].status == KEY_APPROVED && keys.e[i].fingerprint &&
+			       strcmp(keys.e[i].fingerprint, fp) == 0;
+	if (!back) {
+		fprintf(stderr,
+			"sshmend: %s: %s approved in %s/%s/%s but not written yet (see above); "
+			"\"sshmend fix %s\" writes it once that is repaired\n",
+			user, fp, e->cfg.dropin_dir, user, name, user);
+		goto out;
+	}
+	r = audit_quarantine_drop(e->rootfd, user, fp);
+	if (r < 0)
+		fprintf(stderr, "sshmend: %s: %s is back, but still listed in the quarantine: %s\n",
+			user, fp, strerror(-r));
+	printf("%s: %s%s%s%s restored to %s, approved in %s/%s/%s\n", user, fp,
+	       q->comment ? " (" : "", q->comment ? q->comment : "", q->comment ? ")" : "",
+	       rep.keys_file ? rep.keys_file : "the keys file", e->cfg.dropin_dir, user, name);
+	status = r < 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;
+out:
+	key_list_done(&keys);
+	user_report_done(&rep);
+	quarantine_list_done(&l);
+	free(users);
+	engine_free(e);
+	return status;
+}
+
 static int list_keys(const struct cli_options *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quarantined", no_argument, NULL, 'q'},
+	    {"restore", no_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	bool json = false;
+	bool json = false, quarantined = false, restore = false;
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
-	int c, r, status = CLI_EXIT_OK;
+	int c, r, bound, status = CLI_EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -156,34 +257,62 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'q':
+			quarantined = true;
+			break;
+		case 'R':
+			restore = true;
+			break;
 		case 'h':
-			puts("Usage: sshmend [--root DIR] [--config FILE] keys [--json] [USER...]");
+			fputs(KEYS_USAGE, stdout);
 			return CLI_EXIT_OK;
 		default:
-			fprintf(stderr, "sshmend: keys: unknown option\n" USAGE_LINE);
+			fprintf(stderr, "sshmend: keys: unknown option\n" KEYS_USAGE);
 			return CLI_EXIT_USAGE;
 		}
+	}
+	if (restore) {
+		if (json || quarantined || argc - optind != 2) {
+			fprintf(
+			    stderr,
+			    "sshmend: keys --restore takes a user and a fingerprint\n" KEYS_USAGE);
+			return CLI_EXIT_USAGE;
+		}
+		return restore_key(o, argv[optind], argv[optind + 1]);
 	}
 	r = open_users(o, argv + optind, &e, &users, &n);
 	if (r)
 		return r;
+	/* Another machine's state, or none tied to a machine: every key as at the baseline. */
+	bound = quarantined ? 0 : audit_state_bind(e->rootfd, false);
 	if (json)
 		fputs("{\"users\":[", stdout);
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_(strv_freep) char **state = NULL;
+		struct quarantine_list q = {0};
 		struct key_list l = {0};
 
-		(void)audit_state_load(e->rootfd, users[i]->name, &state);
-		r = engine_list_keys(e, users[i], state, &l);
+		if (quarantined)
+			r = audit_quarantine_load(e->rootfd, users[i]->name, &q);
+		else {
+			if (bound > 0)
+				(void)audit_state_load(e->rootfd, users[i]->name, &state);
+			r = engine_list_keys(e, users[i], state, &l);
+		}
 		if (r < 0) {
 			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
 			status = CLI_EXIT_DRIFT;
 			continue;
 		}
-		if (json)
+		if (quarantined && json)
+			report_quarantine_json_user(stdout, users[i], &q, i == 0);
+		else if (quarantined)
+			report_quarantine_human(stdout, users[i], &q);
+		else if (json)
 			report_keys_json_user(stdout, users[i], &l, i == 0);
 		else
 			report_keys_human(stdout, users[i], &l);
+		quarantine_list_done(&q);
 		key_list_done(&l);
 	}
 	if (json)

@@ -13,7 +13,6 @@
 #include "daemon.h"
 #include "engine.h"
 #include "journal.h"
-#include "keys.h"
 #include "macro.h"
 #include "report.h"
 #include "safeio.h"
@@ -68,6 +67,7 @@ struct daemon {
 	size_t *audit_queue; /* users whose keys are audited once the scan is done */
 	size_t n_audit;
 	bool defer_audit;    /* a full scan before READY=1: audits wait */
+	bool audit_on;	     /* the state is this machine's: there is a machine id */
 	const char *reloading; /* why, while a reload's full pass runs (READY=1 when it ends) */
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	struct tails *tails;          /* replaced keys files still written to */
@@ -195,12 +195,13 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	_cleanup_free_ char *sig = NULL;
-	size_t siglen = 0;
+	const char *not_applied = NULL;
+	size_t siglen = 0, n_kept = 0;
 	FILE *f;
 	bool changed;
 
 	/* Nothing found, nothing told before: the usual case, at every start. */
-	if (!rep->n_findings && !rep->key_rejected && !rep->key_alerts && !d->du[i].logged)
+	if (!rep->n_findings && !d->du[i].logged)
 		return;
 	f = open_memstream(&sig, &siglen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
@@ -224,6 +225,8 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			journal_log(&e);
 			continue;
 		}
+		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_UNAPPROVED_KEY)
+			continue; /* tell_quarantined() */
 		if (fi->action == ACTION_FIXED) {
 			e.kind = EVENT_DRIFT_REPAIRED;
 			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
@@ -245,12 +248,9 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
 			continue;
 		if (f)
-			fprintf(f, "%s|%d|%d\n", fi->path, fi->problem, fi->action);
+			fprintf(f, "%s|%d|%d|%u|%s\n", fi->path, fi->problem, fi->action,
+				fi->lineno, fi->fingerprint ? fi->fingerprint : "");
 	}
-	for (size_t k = 0; f && rep->key_rejected && rep->key_rejected[k]; k++)
-		fprintf(f, "rejected %s\n", rep->key_rejected[k]);
-	for (size_t k = 0; f && rep->key_alerts && rep->key_alerts[k]; k++)
-		fprintf(f, "alert %s\n", rep->key_alerts[k]);
 	if (!f || fclose(f) != 0)
 		return;
 	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
@@ -259,24 +259,6 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		return;
 	free(d->du[i].logged);
 	d->du[i].logged = *sig ? strdup(sig) : NULL;
-	for (char **l = rep->key_rejected; l && *l; l++) {
-		char msg[4600];
-		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
-				  .user = rep->user->name, .path = rep->keys_file, .reason = *l,
-				  .sshd_refused = -1};
-
-		snprintf(msg, sizeof(msg), "%s: drop-in key rejected, not written: %s",
-			 rep->user->name, *l);
-		journal_log(&e);
-	}
-	for (char **l = rep->key_alerts; l && *l; l++) {
-		char msg[4600];
-		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
-				  .user = rep->user->name, .reason = *l, .sshd_refused = -1};
-
-		snprintf(msg, sizeof(msg), "%s: %s", rep->user->name, *l);
-		journal_log(&e);
-	}
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 		char msg[4600];
@@ -292,12 +274,48 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 
 		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
 			continue;
+		if (fi->problem == PROBLEM_UNAPPROVED_KEY) {
+			/* Each key is told by the audit (key-unapproved); the user, once, here. */
+			n_kept++;
+			not_applied = fi->reason;
+			continue;
+		}
+		if (fi->problem == PROBLEM_DROPIN) {
+			e.kind = EVENT_KEY_REJECTED;
+			e.priority = LOG_WARNING;
+			e.sshd_refused = -1;
+			if (fi->lineno)
+				snprintf(msg, sizeof(msg),
+					 "%s: drop-in key rejected, not written: %s:%u: %s",
+					 rep->user->name, fi->path, fi->lineno, fi->reason);
+			else
+				snprintf(msg, sizeof(msg), "%s: %s: %s, ignoring", rep->user->name,
+					 fi->path, fi->reason);
+			journal_log(&e);
+			continue;
+		}
 		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
 		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
 			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair", fi->path,
 			 problem_to_string(fi->problem), fi->reason ? fi->reason : "",
 			 fi->sshd_message ? "; sshd refuses: " : "",
 			 fi->sshd_message ? fi->sshd_message : "");
+		journal_log(&e);
+	}
+	if (n_kept) {
+		char msg[4600];
+		struct event e = {.kind = EVENT_EXCLUSIVE_NOT_APPLIED,
+				  .priority = LOG_ERR,
+				  .message = msg,
+				  .user = rep->user->name,
+				  .path = rep->keys_file,
+				  .reason = not_applied,
+				  .count = n_kept,
+				  .sshd_refused = -1};
+
+		snprintf(msg, sizeof(msg), "%s: %s; %zu key%s outside the approved set stay in %s",
+			 rep->user->name, not_applied, n_kept, n_kept == 1 ? "" : "s",
+			 rep->keys_file);
 		journal_log(&e);
 	}
 }
@@ -317,15 +335,13 @@ static void log_key(struct daemon *d, enum event_kind k, int prio, const struct 
 
 static void tell_quarantined(struct daemon *d, size_t i, const struct user_report *rep)
 {
-	for (char **q = rep->quarantined; q && *q; q++) {
-		struct key_line k = {0};
-		char why[256];
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
 
-		if (key_parse_line(*q, strlen(*q), 1024, &k, why, sizeof(why)) == 0)
-			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, d->users[i], rep->keys_file,
-				k.fingerprint, k.comment,
+		if (fi->problem == PROBLEM_UNAPPROVED_KEY && fi->action == ACTION_FIXED)
+			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, d->users[i], fi->path,
+				fi->fingerprint, fi->comment,
 				"moved to quarantine: Exclusive= allows approved keys only");
-		key_line_done(&k);
 	}
 }
 
@@ -344,7 +360,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 
 	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
 	 * signature is taken before the key sync, whose write changes it and brings us back. */
-	if (d->du[i].audited && d->du[i].audited_sig == sig)
+	if (!d->audit_on || (d->du[i].audited && d->du[i].audited_sig == sig))
 		return;
 	d->du[i].audited = true;
 	d->du[i].audited_sig = sig;
@@ -352,31 +368,27 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	    engine_list_keys(d->engine, u, state, &l) < 0)
 		return;
 	keys_file = engine_keys_file(d->engine, u);
-	if (!state) {
-		size_t n = 0;
-
-		for (size_t k = 0; k < l.n; k++)
-			n += l.e[k].fingerprint != NULL;
+	/* The first sight is the baseline, told in one summary entry. */
+	dirty = !state;
+	if (!state)
 		d->baseline_users++;
-		d->baseline_keys += n;
-		(void)audit_state_save(rootfd, u->name, &l);
-		key_list_done(&l);
-		return;
-	}
 	for (size_t k = 0; k < l.n; k++) {
 		const struct key_entry *e = &l.e[k];
 		int was;
 
 		if (!e->fingerprint)
 			continue;
+		if (!state)
+			d->baseline_keys++;
 		was = audit_state_status(state, e->fingerprint);
 		if (was != (int)e->status)
 			dirty = true;
-		if (was < 0 && e->status == KEY_UNAPPROVED)
+		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
+		if (e->status == KEY_UNAPPROVED && was != KEY_UNAPPROVED)
 			log_key(d, EVENT_KEY_UNAPPROVED, LOG_WARNING, u, e->file, e->fingerprint,
-				e->comment, "appeared outside the approved set");
+				e->comment, "stands outside the approved set");
 	}
-	for (char **s = state; *s; s++) {
+	for (char **s = state; s && *s; s++) {
 		const char *sp = strchr(*s, ' ');
 		bool present = false;
 
@@ -427,7 +439,8 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 
 	/* Key syncs follow the operator's drop-ins; only mode and owner repairs can fight. */
 	for (size_t k = 0; k < rep->n_findings && !path; k++)
-		if (rep->findings[k].action == ACTION_FIXED && rep->findings[k].problem != PROBLEM_KEYS)
+		if (rep->findings[k].action == ACTION_FIXED &&
+		    !problem_is_keys(rep->findings[k].problem))
 			path = rep->findings[k].path;
 	if (!path)
 		return false;
@@ -520,7 +533,8 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	watcher_commit(d->w);
 	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
-		if (rep.findings[k].action == ACTION_FIXED && rep.findings[k].problem != PROBLEM_KEYS)
+		if (rep.findings[k].action == ACTION_FIXED &&
+		    !problem_is_keys(rep.findings[k].problem))
 			d->repairs++;
 	tell_findings(d, i, &rep);
 	tell_quarantined(d, i, &rep);
@@ -689,7 +703,9 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 		return r;
 	}
 	for (size_t k = 0; k < rep.n_findings; k++)
-		if (rep.findings[k].action == ACTION_FIXED) {
+		if (rep.findings[k].problem != PROBLEM_KEYS) {
+			continue; /* the drop-ins and Exclusive= are told by the user's heal */
+		} else if (rep.findings[k].action == ACTION_FIXED) {
 			char msg[4600];
 			struct event e = {.kind = EVENT_KEYS_SYNCED, .priority = LOG_NOTICE,
 					  .message = msg, .user = user, .path = rep.findings[k].path,
@@ -976,6 +992,13 @@ static int adopt(struct daemon *d, struct engine *engine)
 	}
 	if (n_audit)
 		sd_event_source_set_enabled(d->audit, SD_EVENT_ON);
+	/* The state of another machine (an image's) starts afresh; none without a machine id. */
+	r = audit_state_bind(engine->rootfd, true);
+	if (r < 0)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "the key audit's state directory: %s; the audit records nothing",
+			   strerror(-r));
+	d->audit_on = r > 0;
 
 	d->watch_limit = false;
 	sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF);

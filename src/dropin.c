@@ -15,12 +15,28 @@ static bool root_only(const struct stat *st)
 	return st->st_uid == 0 && !(st->st_mode & 022);
 }
 
+static int reject(struct dropin_set *s, const char *path, unsigned lineno, const char *why)
+{
+	struct dropin_reject *n = realloc(s->rejected, (s->n_rejected + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->rejected = n;
+	n = &n[s->n_rejected];
+	*n = (struct dropin_reject){.path = strdup(path), .lineno = lineno, .why = strdup(why)};
+	if (!n->path || !n->why) {
+		free(n->path);
+		free(n->why);
+		return -ENOMEM;
+	}
+	s->n_rejected++;
+	return 0;
+}
+
+/* A file or directory ignored for its owner, mode or type. */
 static int alert(struct dropin_set *s, const char *path, const char *why)
 {
-	char buf[4200];
-
-	snprintf(buf, sizeof(buf), "%s: %s, ignoring", path, why);
-	return strv_push(&s->alerts, buf);
+	return reject(s, path, 0, why);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -88,17 +104,16 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 		const char *nl = memchr(line, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - line) : len - off;
 		struct key_line k = {0};
-		char why[256] = "", msg[4600];
+		char why[256] = "";
 
 		off += n + (nl ? 1 : 0);
 		lineno++;
 		r = key_parse_line(line, n, min_rsa_bits, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
-		if (r < 0) {
-			snprintf(msg, sizeof(msg), "%s:%u: %s", path, lineno, why);
-			r = strv_push(&s->rejected, msg);
-		} else
+		if (r < 0)
+			r = reject(s, path, lineno, why);
+		else
 			r = add_key(s, &k, line + strspn(line, " \t"), n - strspn(line, " \t"), name,
 				    lineno);
 		key_line_done(&k);
@@ -178,6 +193,39 @@ done:
 	return 0;
 }
 
+int dropin_approve(int top, const char *user, const char *name, const char *line,
+		   unsigned min_rsa_bits, char *why, size_t whylen)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int udir = -1;
+	struct key_line k = {0};
+	struct stat st;
+	bool exists;
+	int r;
+
+	if (!*user || strchr(user, '/') || user[0] == '.' || strchr(name, '/'))
+		return -EINVAL;
+	r = key_parse_line(line, strlen(line), min_rsa_bits, &k, why, whylen);
+	key_line_done(&k);
+	if (r != 0)
+		return r == -ENOMEM ? r : -EKEYREJECTED;
+	if (asprintf(&text, "%s\n", line) < 0)
+		return -ENOMEM;
+	r = safe_make_component(top, user, 0755, &udir, &st);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(st.st_mode) || !root_only(&st))
+		return -EPERM;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		exists = fstatat(udir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		r = safe_replace_file(udir, name, exists ? &st : NULL, text, strlen(text), 0, 0,
+				      0644, true);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return -EAGAIN;
+}
+
 void dropin_set_done(struct dropin_set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -188,8 +236,11 @@ void dropin_set_done(struct dropin_set *s)
 		free(s->keys[i].source);
 	}
 	free(s->keys);
-	strv_free(s->rejected);
-	strv_free(s->alerts);
+	for (size_t i = 0; i < s->n_rejected; i++) {
+		free(s->rejected[i].path);
+		free(s->rejected[i].why);
+	}
+	free(s->rejected);
 	*s = (struct dropin_set){0};
 }
 
@@ -198,6 +249,14 @@ bool dropin_contains(const struct dropin_set *s, const char *fingerprint, bool c
 	for (size_t i = 0; i < s->n; i++)
 		if (s->keys[i].certificate == certificate &&
 		    strcmp(s->keys[i].fingerprint, fingerprint) == 0)
+			return true;
+	return false;
+}
+
+bool dropin_has_login_key(const struct dropin_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->keys[i].certificate)
 			return true;
 	return false;
 }
@@ -422,15 +481,23 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			buf[len] = 0;
 		}
 		if (keep) {
-			char *s2;
+			_cleanup_free_ char *s2 = NULL;
 			size_t s2_len;
 
 			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped);
+			/* Kept before they leave the file: nothing is ever deleted outright. */
+			if (r >= 0 && stripped)
+				r = keep(userdata, stripped, write);
 			if (r < 0)
 				return r;
-			free(buf);
-			buf = s2;
-			len = s2_len;
+			if (r == 0) {
+				strv_free(stripped);
+				stripped = NULL;
+			} else {
+				free(buf);
+				buf = TAKE_PTR(s2);
+				len = s2_len;
+			}
 		}
 		r = dropin_merge(buf, len, set, &out, &out_len, &differs);
 		if (r < 0)
@@ -439,12 +506,9 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 		 * block itself is already right. */
 		if (!differs && !stripped && !carry_len)
 			return 0;
-		*changed = true;
+		*changed = *changed || differs || carry_len;
 		if (!write)
 			return 0;
-		/* Kept before they leave the file: nothing is ever deleted outright. */
-		if (stripped && (r = keep(userdata, stripped)) < 0)
-			return r;
 		r = safe_replace_file(dirfd, name, exists ? &st : NULL, out, out_len,
 				      exists ? st.st_uid : uid, exists ? st.st_gid : gid,
 				      exists ? st.st_mode & 07777 : mode, true);

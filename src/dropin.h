@@ -25,12 +25,19 @@ struct approved_key {
 	bool certificate;
 };
 
+/* What the drop-in directory holds that is never written: a line, a file, a directory. */
+struct dropin_reject {
+	char *path;	 /* the drop-in file or directory */
+	unsigned lineno; /* the line of PATH; 0: the whole file or directory is ignored */
+	char *why;
+};
+
 struct dropin_set {
 	struct approved_key *keys; /* by file name, then line; one per key blob */
 	size_t n;
-	char **rejected; /* "FILE:LINE: why" for lines that will never be written */
-	char **alerts;   /* directories or files ignored for their owner or mode */
-	bool present;    /* the user's drop-in directory exists */
+	struct dropin_reject *rejected; /* in the order met */
+	size_t n_rejected;
+	bool present; /* the user's drop-in directory exists */
 };
 
 /*
@@ -49,6 +56,15 @@ void dropin_set_done(struct dropin_set *s);
 int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, char **ret,
 		 size_t *ret_len, bool *changed);
 
+/*
+ * Approve LINE for USER: write it, validated as every drop-in line is, to NAME (*.pub) in
+ * USER's directory of the drop-in directory TOP (O_PATH; the user's directory is made,
+ * root's, 0755, when missing), as root's file, 0644. -EKEYREJECTED with WHY when the line
+ * would not be used, -EPERM when the user's directory is not root's alone.
+ */
+int dropin_approve(int top, const char *user, const char *name, const char *line,
+		   unsigned min_rsa_bits, char *why, size_t whylen);
+
 /* Does the keys file text BUF hold a begin marker line? */
 bool dropin_has_block(const char *buf, size_t len);
 
@@ -57,6 +73,12 @@ bool dropin_has_block(const char *buf, size_t len);
  * and by kind: a certificate shares its fingerprint with its plain key.
  */
 bool dropin_contains(const struct dropin_set *set, const char *fingerprint, bool certificate);
+
+/*
+ * Does SET hold a key that logs in by itself? A certificate line does not: sshd never accepts
+ * one from a keys file.
+ */
+bool dropin_has_login_key(const struct dropin_set *set);
 
 /* A keys file that was replaced, still open for reading: writers that held it open
  * across the rename write here. */
@@ -77,13 +99,16 @@ void dropin_tails_done(struct dropin_tails *t);
  * and with WRITE replace it safely (a new file, renamed over; retried when the user
  * changed it meanwhile, and lines the user appended to the old file during the
  * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
- * one keeps its owner and mode. *changed says whether the file differs (or differed).
- * With KEEP (Exclusive=), unapproved key lines outside the block are taken out too,
- * after KEEP has stored them; if it fails, nothing is replaced. CARRY_IN (lines written
- * to a replaced file) is appended to the user's lines, and makes the write happen. TAILS,
- * when given, receives every existing file replaced (a retry replaces more than one).
+ * one keeps its owner and mode. *changed says whether the block, or lines carried over,
+ * make the file differ (or made it). With KEEP (Exclusive=), the key lines outside the
+ * block that are not approved are handed to KEEP each time the file is read (with WRITE,
+ * for KEEP to store them before they leave the file); KEEP returns 1 to take them out, 0
+ * to leave them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
+ * written to a replaced file) is appended to the user's lines, and makes the write
+ * happen. TAILS, when given, receives every existing file replaced (a retry replaces
+ * more than one).
  */
-typedef int (*dropin_keep_fn)(void *userdata, char *const *lines);
+typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, bool write);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
 		 size_t carry_in_len, struct dropin_tails *tails, bool *changed);

@@ -14,15 +14,17 @@
 #include "verdict.h"
 
 static const char *const problem_names[] = {
-	[PROBLEM_MODE] = "mode",
-	[PROBLEM_OWNER] = "owner",
-	[PROBLEM_SYMLINK] = "symlink",
-	[PROBLEM_HARDLINK] = "hardlink",
-	[PROBLEM_TYPE] = "type",
-	[PROBLEM_MISSING] = "missing",
-	[PROBLEM_UNREADABLE] = "unreadable",
-	[PROBLEM_FOREIGN_OWNER] = "foreign-owner",
-	[PROBLEM_KEYS] = "keys",
+    [PROBLEM_MODE] = "mode",
+    [PROBLEM_OWNER] = "owner",
+    [PROBLEM_SYMLINK] = "symlink",
+    [PROBLEM_HARDLINK] = "hardlink",
+    [PROBLEM_TYPE] = "type",
+    [PROBLEM_MISSING] = "missing",
+    [PROBLEM_UNREADABLE] = "unreadable",
+    [PROBLEM_FOREIGN_OWNER] = "foreign-owner",
+    [PROBLEM_KEYS] = "keys",
+    [PROBLEM_UNAPPROVED_KEY] = "unapproved-key",
+    [PROBLEM_DROPIN] = "dropin",
 };
 
 static const char *const action_names[] = {
@@ -249,6 +251,8 @@ struct run {
 	const char *carry; /* lines written to a replaced keys file, to append */
 	size_t carry_len;
 	const char *odd_home; /* why the home is never repaired, or NULL */
+	bool exclusive_applies; /* Exclusive= for this user, who has an approved key to log in */
+	char **kept;		/* lines already handed to the quarantine by this run */
 };
 
 static const char *base_name(const char *path)
@@ -671,13 +675,9 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 	struct stat st;
 	int q;
 
-	if (mkdirat(home_fd, name, 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	q = safe_open_component(home_fd, name, &fd);
+	q = safe_make_component(home_fd, name, 0700, &fd, &st);
 	if (q < 0)
 		return q;
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
 	/* Ours only if it is the directory we just made: root's, empty, not replaced. */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_nlink != 2)
 		return -EEXIST;
@@ -741,14 +741,59 @@ static int load_dropin(const struct engine *e, const struct user *u, struct drop
 			   e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
 }
 
-static int keep_quarantined(void *userdata, char *const *lines)
+#define EXCLUSIVE_NOT_APPLIED                                                                      \
+	"Exclusive= not applied: no approved key to log in with in the drop-in directory"
+
+/* A finding for the unapproved key LINE in the keys file, with ACTION and REASON. */
+static int unapproved_finding(struct run *r, const char *line, enum action a, const char *reason)
+{
+	struct key_line k = {0};
+	struct finding *f;
+	char why[256];
+	int q = 0;
+
+	if (key_parse_line(line, strlen(line), 1024, &k, why, sizeof(why)) != 0)
+		return 0; /* only valid key lines are ever taken out */
+	f = add_finding(r, r->rep->keys_file, PROBLEM_UNAPPROVED_KEY);
+	if (!f)
+		q = -ENOMEM;
+	else {
+		f->action = a;
+		q = set_text(&f->reason, reason);
+		if (q >= 0)
+			q = set_text(&f->fingerprint, k.fingerprint);
+		if (q >= 0)
+			q = set_text(&f->comment, k.comment);
+	}
+	key_line_done(&k);
+	return q;
+}
+
+/*
+ * Exclusive=: LINES, the key lines outside the approved set, each a finding. Taken out (with
+ * WRITE, into the quarantine first) only when the user has an approved key to log in with:
+ * quarantine never leaves anyone without a key.
+ */
+static int keep_quarantined(void *userdata, char *const *lines, bool write)
 {
 	struct run *r = userdata;
-	int q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, lines);
+	_cleanup_(strv_freep) char **fresh = NULL;
+	const char *reason = !r->exclusive_applies ? EXCLUSIVE_NOT_APPLIED
+			     : write		   ? "moved to the quarantine"
+						   : "would be moved to the quarantine";
+	enum action a = !r->exclusive_applies ? ACTION_REFUSED
+			: write		      ? ACTION_FIXED
+					      : ACTION_WOULD_FIX;
+	int q = 0;
 
+	/* A retry reads the file again: each line is told, and kept, once. */
 	for (size_t i = 0; q >= 0 && lines[i]; i++)
-		q = strv_push(&r->rep->quarantined, lines[i]);
-	return q;
+		if (!strv_contains(r->kept, lines[i]) && (q = strv_push(&r->kept, lines[i])) >= 0 &&
+		    (q = strv_push(&fresh, lines[i])) >= 0)
+			q = unapproved_finding(r, lines[i], a, reason);
+	if (q >= 0 && fresh && write && r->exclusive_applies)
+		q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, fresh);
+	return q < 0 ? q : r->exclusive_applies;
 }
 
 static bool is_exclusive(const struct engine *e, const struct user *u)
@@ -771,12 +816,20 @@ static int sync_keys(struct run *r, const struct chain *home)
 		return q == -EINVAL ? 0 : q;
 	visit_dropin(r, set.present);
 	r->rep->n_approved = set.n;
-	for (size_t i = 0; set.rejected && set.rejected[i]; i++)
-		if ((q = strv_push(&r->rep->key_rejected, set.rejected[i])) < 0)
-			goto out;
-	for (size_t i = 0; set.alerts && set.alerts[i]; i++)
-		if ((q = strv_push(&r->rep->key_alerts, set.alerts[i])) < 0)
-			goto out;
+	r->exclusive_applies = dropin_has_login_key(&set);
+	for (size_t i = 0; q >= 0 && i < set.n_rejected; i++) {
+		struct finding *f = add_finding(r, set.rejected[i].path, PROBLEM_DROPIN);
+
+		if (!f)
+			q = -ENOMEM;
+		else {
+			f->action = ACTION_REFUSED;
+			f->lineno = set.rejected[i].lineno;
+			q = set_text(&f->reason, set.rejected[i].why);
+		}
+	}
+	if (q < 0)
+		goto out;
 	if (target && !(r->rep->keys_file = strdup(target))) {
 		q = -ENOMEM;
 		goto out;
@@ -967,6 +1020,7 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	chain_done(&home);
 	free(r.seen);
 	free(r.target);
+	strv_free(r.kept);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -994,6 +1048,7 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 		chain_done(&home);
 	}
 	free(r.target);
+	strv_free(r.kept);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -1002,17 +1057,33 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 	return 0;
 }
 
+int engine_approve_key(struct engine *e, const struct user *u, const char *name, const char *line,
+		       char *why, size_t whylen, struct user_report *ret)
+{
+	_cleanup_close_ int top = -1;
+	int q;
+
+	if (e->dropin_error < 0)
+		return e->dropin_error;
+	q = safe_mkdir_in_root(e->rootfd, e->cfg.dropin_dir, 0755, &top);
+	if (q >= 0)
+		q = dropin_approve(top, u->name, name, line, e->cfg.min_rsa_bits, why, whylen);
+	if (q < 0)
+		return q;
+	engine_open_dropin(e);
+	return engine_carry_keys(e, u, NULL, 0, ret);
+}
+
 void user_report_done(struct user_report *r)
 {
 	for (size_t i = 0; i < r->n_findings; i++) {
 		free(r->findings[i].path);
 		free(r->findings[i].sshd_message);
 		free(r->findings[i].reason);
+		free(r->findings[i].fingerprint);
+		free(r->findings[i].comment);
 	}
 	free(r->findings);
-	strv_free(r->key_rejected);
-	strv_free(r->key_alerts);
-	strv_free(r->quarantined);
 	free(r->keys_file);
 	dropin_tails_done(&r->tails);
 	*r = (struct user_report){0};
@@ -1053,6 +1124,7 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 {
 	struct key_list l = {0};
 	struct dropin_set set = {0};
+	bool exclusive = is_exclusive(e, u);
 	struct chain home;
 	int q;
 
@@ -1081,6 +1153,8 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 		was = audit_state_status(state, k->fingerprint);
 		if (dropin_contains(&set, k->fingerprint, k->certificate))
 			k->status = KEY_APPROVED;
+		else if (exclusive)
+			k->status = KEY_UNAPPROVED; /* Exclusive= approves no other */
 		else if (!state || was == KEY_USER)
 			k->status = KEY_USER;
 		else

@@ -24,8 +24,16 @@ enum problem {
 	PROBLEM_MISSING,
 	PROBLEM_UNREADABLE,
 	PROBLEM_FOREIGN_OWNER,
-	PROBLEM_KEYS, /* the approved keys block differs from the drop-in directory */
+	PROBLEM_KEYS,		/* the approved keys block differs from the drop-in directory */
+	PROBLEM_UNAPPROVED_KEY, /* Exclusive=: a key line outside the approved set */
+	PROBLEM_DROPIN,		/* a drop-in line, file or directory that is not used */
 };
+
+/* Findings about keys rather than modes and owners: syncs follow the operator's drop-ins. */
+static inline bool problem_is_keys(enum problem p)
+{
+	return p == PROBLEM_KEYS || p == PROBLEM_UNAPPROVED_KEY || p == PROBLEM_DROPIN;
+}
 
 enum action {
 	ACTION_NONE,
@@ -50,6 +58,9 @@ struct finding {
 	char *sshd_message;       /* sshd's words, when it does */
 	enum action action;
 	char *reason;             /* why refused or failed */
+	unsigned lineno;	  /* PROBLEM_DROPIN: the line of PATH, 0 for the whole file */
+	char *fingerprint;	  /* PROBLEM_UNAPPROVED_KEY: the key's */
+	char *comment;		  /* ... and its comment, NULL when none */
 };
 
 struct user_report {
@@ -57,10 +68,7 @@ struct user_report {
 	bool sshd_accepts; /* as found, before any repair */
 	struct finding *findings;
 	size_t n_findings;
-	char **key_rejected; /* drop-in lines never written: "FILE:LINE: why" */
-	char **key_alerts;   /* drop-in files or directories ignored */
 	size_t n_approved;   /* approved keys in the drop-in directory */
-	char **quarantined;  /* lines moved to quarantine (Exclusive=) */
 	char *keys_file;     /* where approved keys go, when there is such a file */
 	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
@@ -129,10 +137,19 @@ void user_report_done(struct user_report *r);
 
 /*
  * Append DATA (whole lines written to a keys file of U after sshmend replaced it) to U's
- * keys file, outside the approved block, as the key sync writes it.
+ * keys file, outside the approved block, as the key sync writes it. With no DATA, the key
+ * sync alone.
  */
 int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
 		      struct user_report *ret);
+
+/*
+ * Approve LINE for U: write it to NAME in U's directory of the drop-in directory (see
+ * dropin_approve(); WHY says why a line is not approved), made when missing, then bring U's
+ * approved block in line at once, as engine_carry_keys() does.
+ */
+int engine_approve_key(struct engine *e, const struct user *u, const char *name, const char *line,
+		       char *why, size_t whylen, struct user_report *ret);
 
 /*
  * Every key line in U's keys files, with its status: approved (in the drop-in

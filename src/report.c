@@ -31,6 +31,18 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 	case PROBLEM_HARDLINK:
 		fprintf(out, "hard link (%lu links)", (unsigned long)f->found.st_nlink);
 		return;
+	case PROBLEM_UNAPPROVED_KEY:
+		fprintf(out, "key %s%s%s%s outside the approved set", f->fingerprint,
+			f->comment ? " (" : "", f->comment ? f->comment : "",
+			f->comment ? ")" : "");
+		if (f->action == ACTION_WOULD_FIX || f->action == ACTION_FIXED)
+			fprintf(out, ": %s", f->reason);
+		return;
+	case PROBLEM_DROPIN:
+		fprintf(out, "%s: %s",
+			f->lineno ? "drop-in key rejected, not written" : "drop-in ignored",
+			f->reason);
+		return;
 	default:
 		break;
 	}
@@ -61,7 +73,10 @@ void report_human(FILE *out, const struct userdb *db, const struct user_report *
 	for (size_t i = 0; i < r->n_findings; i++) {
 		const struct finding *f = &r->findings[i];
 
-		fprintf(out, "%s: %s: ", r->user->name, f->path);
+		fprintf(out, "%s: %s", r->user->name, f->path);
+		if (f->lineno)
+			fprintf(out, ":%u", f->lineno);
+		fputs(": ", out);
 		describe(out, db, f);
 		if (f->sshd_rejects && f->sshd_message) {
 			const char *m = f->sshd_message;
@@ -75,7 +90,9 @@ void report_human(FILE *out, const struct userdb *db, const struct user_report *
 			fputs(" (fixed)", out);
 			break;
 		case ACTION_REFUSED:
-			fprintf(out, " (refused: %s)", f->reason);
+			/* A drop-in's reason is its description. */
+			if (f->problem != PROBLEM_DROPIN)
+				fprintf(out, " (refused: %s)", f->reason);
 			break;
 		case ACTION_FAILED:
 			fprintf(out, " (failed: %s)", f->reason);
@@ -101,6 +118,15 @@ static void json_string(FILE *out, const char *s)
 			fputc(*p, out);
 	}
 	fputc('"', out);
+}
+
+/* ,"NAME":"VALUE" when there is a VALUE. */
+static void json_field(FILE *out, const char *name, const char *value)
+{
+	if (!value)
+		return;
+	fprintf(out, ",\"%s\":", name);
+	json_string(out, value);
 }
 
 void report_json_begin(FILE *out)
@@ -129,7 +155,11 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 
 		fputs(i ? ",{\"path\":" : "{\"path\":", out);
 		json_string(out, f->path);
+		if (f->lineno)
+			fprintf(out, ",\"line\":%u", f->lineno);
 		fprintf(out, ",\"problem\":\"%s\"", problem_to_string(f->problem));
+		json_field(out, "fingerprint", f->fingerprint);
+		json_field(out, "comment", f->comment);
 		if (f->has_state) {
 			fprintf(out, ",\"current_mode\":\"%04o\",\"expected_mode\":\"%04o\"",
 				(unsigned)(f->found.st_mode & 07777), (unsigned)f->exp_mode);
@@ -179,13 +209,19 @@ void report_keys_human(FILE *out, const struct user *u, const struct key_list *l
 	}
 }
 
-void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first)
+/* A user's object up to the opening of its list LIST: {"user":..,"LIST":[ */
+static void json_user_list(FILE *out, const struct user *u, bool first, const char *list)
 {
 	if (!first)
 		fputc(',', out);
 	fputs("{\"user\":", out);
 	json_string(out, u->name);
-	fputs(",\"keys\":[", out);
+	fprintf(out, ",\"%s\":[", list);
+}
+
+void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first)
+{
+	json_user_list(out, u, first, "keys");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct key_entry *e = &l->e[i];
 
@@ -193,20 +229,47 @@ void report_keys_json_user(FILE *out, const struct user *u, const struct key_lis
 		json_string(out, e->file);
 		fprintf(out, ",\"line\":%u,\"status\":\"%s\"", e->lineno,
 			key_status_to_string(e->status));
-		if (e->fingerprint) {
-			fputs(",\"fingerprint\":", out);
-			json_string(out, e->fingerprint);
-			fputs(",\"type\":", out);
-			json_string(out, e->type);
-		}
-		if (e->comment) {
-			fputs(",\"comment\":", out);
-			json_string(out, e->comment);
-		}
-		if (e->why) {
-			fputs(",\"reason\":", out);
-			json_string(out, e->why);
-		}
+		json_field(out, "fingerprint", e->fingerprint);
+		json_field(out, "type", e->fingerprint ? e->type : NULL);
+		json_field(out, "comment", e->comment);
+		json_field(out, "reason", e->why);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+void report_quarantine_human(FILE *out, const struct user *u, const struct quarantine_list *l)
+{
+	if (l->n == 0) {
+		fprintf(out, "%s: nothing quarantined\n", u->name);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct quarantined_key *q = &l->q[i];
+
+		fprintf(out, "%s: %s %s%s%s, taken %s from %s\n", u->name, q->fingerprint, q->type,
+			q->comment ? " " : "", q->comment ? q->comment : "",
+			q->taken ? q->taken : "at a time not recorded", q->from ? q->from : "?");
+	}
+}
+
+void report_quarantine_json_user(FILE *out, const struct user *u, const struct quarantine_list *l,
+				 bool first)
+{
+	json_user_list(out, u, first, "quarantined");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct quarantined_key *q = &l->q[i];
+
+		fputs(i ? ",{\"fingerprint\":" : "{\"fingerprint\":", out);
+		json_string(out, q->fingerprint);
+		json_field(out, "type", q->type);
+		json_field(out, "comment", q->comment);
+		json_field(out, "from", q->from);
+		fputs(",\"taken\":", out);
+		if (q->taken)
+			json_string(out, q->taken);
+		else
+			fputs("null", out);
 		fputc('}', out);
 	}
 	fputs("]}", out);

@@ -16,5 +16,12 @@ struct key_list;
 void report_keys_human(FILE *out, const struct user *u, const struct key_list *l);
 void report_keys_json_user(FILE *out, const struct user *u, const struct key_list *l, bool first);
 
+struct quarantine_list;
+
+/* sshmend keys --quarantined: one line per key, or one JSON document (as above). */
+void report_quarantine_human(FILE *out, const struct user *u, const struct quarantine_list *l);
+void report_quarantine_json_user(FILE *out, const struct user *u, const struct quarantine_list *l,
+				 bool first);
+
 /* An owner as a name when the user database knows the uid, else the number. */
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len);

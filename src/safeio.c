@@ -383,3 +383,59 @@ fail:
 	unlink_ours(dfd, tmp, fd);
 	return r;
 }
+
+int safe_mkdir_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	size_t n;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = 0;
+	if (copy[0] != '/' || n < 2)
+		return -EINVAL;
+	/* One component at a time, each made in its parent as resolved inside the root. */
+	for (char *p = copy + 1;; p++) {
+		bool last = !*p;
+
+		if (*p == '/' || last) {
+			_cleanup_close_ int parent = -1;
+			char *slash, saved = *p;
+
+			*p = 0;
+			slash = strrchr(copy, '/');
+			*slash = 0;
+			r = safe_open_in_root(rootfd, *copy ? copy : "/", O_PATH | O_DIRECTORY,
+					      &parent);
+			*slash = '/';
+			if (r >= 0 && slash[1] &&
+			    mkdirat(parent, slash + 1, last ? mode : 0755) < 0 && errno != EEXIST)
+				r = negative_errno();
+			*p = saved;
+			if (r < 0)
+				return r;
+		}
+		if (last)
+			break;
+	}
+	return safe_open_in_root(rootfd, copy, O_PATH | O_DIRECTORY, ret_fd);
+}
+
+int safe_make_component(int dirfd, const char *name, mode_t mode, int *ret_fd, struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		return negative_errno();
+	r = safe_open_component(dirfd, name, &fd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, st) < 0)
+		return negative_errno();
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}

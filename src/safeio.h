@@ -19,6 +19,12 @@ int safe_open_component(int dirfd, const char *name, int *ret_fd);
  * mounted there (nothing of that file system was asked for it). */
 int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed);
 
+/*
+ * Make the directory NAME in DIRFD with MODE unless it exists, then open it as
+ * safe_open_component() does; *st is its fstat(), for the caller to judge who made it.
+ */
+int safe_make_component(int dirfd, const char *name, mode_t mode, int *ret_fd, struct stat *st);
+
 /* Open PATH for reading, resolved as if ROOTFD were "/" (symlinks stay inside). */
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
 
@@ -28,6 +34,12 @@ int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
  * -EBADFD for another type.
  */
 int safe_open_regular(int dirfd, const char *name, int *ret_fd, struct stat *st);
+
+/*
+ * mkdir -p PATH resolved as if ROOTFD were "/": the parents made 0755, PATH itself MODE, all
+ * root's; *ret_fd is PATH opened O_PATH.
+ */
+int safe_mkdir_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd);
 
 /* Open for reading the inode behind PATHFD (O_PATH) if ST, its stat, is a regular file's. */
 int safe_reopen_regular(int pathfd, const struct stat *st, int *ret_fd);

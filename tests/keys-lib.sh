@@ -11,6 +11,7 @@
 # keys_gen NAME [ssh-keygen ARGS...]
 #                         a new key pair KEYS_TMP/NAME and KEYS_TMP/NAME.pub with the comment NAME
 #                         (default type ed25519). Prints nothing.
+# keys_gen_each NAME...   keys_gen NAME (ed25519) for each NAME; Bail out! if ssh-keygen fails.
 # keys_pub NAME           the public key line of KEYS_TMP/NAME.pub.
 # keys_fp FILE            the SHA256 fingerprint of a public key file, as ssh-keygen -lf prints it.
 # keys_uid userK          20000+K, the sandbox user's uid (and gid).
@@ -94,6 +95,13 @@ keys_gen() {
 	[ $# -gt 0 ] || set -- -t ed25519
 	rm -f "$KEYS_TMP/$name" "$KEYS_TMP/$name.pub"
 	ssh-keygen -q "$@" -N '' -C "$name" -f "$KEYS_TMP/$name" </dev/null >/dev/null
+}
+
+keys_gen_each() {
+	local k
+	for k in "$@"; do
+		keys_gen "$k" || keys_bail "ssh-keygen failed"
+	done
 }
 
 keys_pub() {

@@ -7,7 +7,10 @@ KEYS_TESTS = \
 	tests/test-keys-append-race.sh \
 	tests/test-keys-atomic-save-race.sh \
 	tests/test-keys-audit.sh \
-	tests/test-keys-first-dropin.sh
+	tests/test-keys-first-dropin.sh \
+	tests/test-keys-exclusive.sh \
+	tests/test-keys-machine-id.sh \
+	tests/test-keys-quarantine.sh
 
 TESTS += $(KEYS_TESTS)
 EXTRA_DIST += $(KEYS_TESTS) tests/keys-lib.sh

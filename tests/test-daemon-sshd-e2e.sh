@@ -80,6 +80,8 @@ state_cleanup() {
 	[ -n "$state_dir" ] || return 0
 	[ -d "$state_dir" ] &&
 		find "$state_dir" -mindepth 1 -maxdepth 1 -name "*$name*" -exec rm -rf -- {} +
+	# The machine id it records beside its state, in a directory made for the test.
+	[ ${#state_created[@]} -eq 0 ] || rm -f -- "$state_dir/machine-id"
 	for d in "${state_created[@]}"; do
 		rmdir -- "$d" 2>/dev/null
 	done

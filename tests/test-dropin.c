@@ -1,6 +1,8 @@
 #include <fcntl.h>
 #include "check-main.h"
 #include "dropin.h"
+#include "keys.h"
+#include "safeio.h"
 #include "unit-helpers.h"
 
 static const char *const key_a =
@@ -63,8 +65,9 @@ START_TEST(order_dedupe_and_rejects)
 	ck_assert_str_eq(s.keys[0].line, key_a); /* 10-a.pub first; its duplicate in 20-b dropped */
 	ck_assert_str_eq(s.keys[1].line, key_b);
 	ck_assert_str_eq(s.keys[0].source, "10-a.pub");
-	ck_assert_ptr_nonnull(s.rejected);
-	ck_assert(strstr(s.rejected[0], "/keys.d/alice/10-a.pub:2: "));
+	ck_assert_uint_eq(s.n_rejected, 1);
+	ck_assert(strstr(s.rejected[0].path, "/keys.d/alice/10-a.pub"));
+	ck_assert_uint_eq(s.rejected[0].lineno, 2);
 	dropin_set_done(&s);
 }
 END_TEST
@@ -81,13 +84,15 @@ START_TEST(not_root_only_is_ignored)
 	chmod(p, 0666);
 	load(&s);
 	ck_assert_uint_eq(s.n, 0);
-	ck_assert_ptr_nonnull(s.alerts);
+	ck_assert_uint_eq(s.n_rejected, 1);
+	ck_assert_uint_eq(s.rejected[0].lineno, 0);
 	dropin_set_done(&s);
 	snprintf(p, sizeof(p), "%s/keys.d/alice", root);
 	chmod(p, 0777);
 	load(&s);
 	ck_assert_uint_eq(s.n, 0);
-	ck_assert(strstr(s.alerts[0], "/keys.d/alice: not owned by root"));
+	ck_assert(strstr(s.rejected[0].path, "/keys.d/alice"));
+	ck_assert(strstr(s.rejected[0].why, "not owned by root"));
 	dropin_set_done(&s);
 }
 END_TEST
@@ -150,6 +155,141 @@ START_TEST(unterminated_block_is_refused)
 }
 END_TEST
 
+static int keep_calls;
+
+/* The fingerprint of the key on LINE, as key_parse_line() takes it. */
+static int key_fingerprint_of_line(const char *line, char fp[64])
+{
+	struct key_line k = {0};
+	char why[256];
+	int r = key_parse_line(line, strlen(line), 1024, &k, why, sizeof(why));
+
+	if (r == 0)
+		memcpy(fp, k.fingerprint, 64);
+	key_line_done(&k);
+	return r;
+}
+
+static int keep_none(void *userdata, char *const *lines, bool write)
+{
+	(void)userdata;
+	(void)write;
+	keep_calls++;
+	ck_assert_ptr_nonnull(lines[0]);
+	ck_assert(strstr(lines[0], key_b));
+	ck_assert_ptr_null(lines[1]);
+	return 0;
+}
+
+static int keep_all(void *userdata, char *const *lines, bool write)
+{
+	*(bool *)userdata = write;
+	return keep_none(NULL, lines, write) + 1;
+}
+
+static char *apply(const struct dropin_set *s, dropin_keep_fn keep, void *userdata, bool write,
+		   bool *changed)
+{
+	char *out;
+	size_t len;
+	int fd;
+
+	ck_assert_int_eq(dropin_apply(rootfd, "ak", s, getuid(), getgid(), 0600, write, keep,
+				      userdata, NULL, 0, NULL, changed),
+			 0);
+	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
+	close(fd);
+	return out;
+}
+
+START_TEST(keep_decides_what_leaves)
+{
+	struct dropin_set s = {0};
+	struct approved_key k = {.line = (char *)key_a};
+	char fp[64], *out, user[1024];
+	bool changed, wrote = false;
+
+	/* key_a approved; key_b, the user's, outside the approved set. */
+	ck_assert_int_eq(key_fingerprint_of_line(key_a, fp), 0);
+	k.fingerprint = fp;
+	s.keys = &k;
+	s.n = 1;
+	snprintf(user, sizeof(user), "# mine\n%s\n", key_b);
+	unit_write(root, "ak", user);
+	/* Left where it stands when KEEP says so: only the block is written. */
+	keep_calls = 0;
+	out = apply(&s, keep_none, NULL, true, &changed);
+	ck_assert_int_eq(keep_calls, 1);
+	ck_assert(changed);
+	ck_assert(strstr(out, key_b) && strstr(out, key_a) && strstr(out, "# mine\n"));
+	free(out);
+	/* Nothing to write but the lines KEEP would take: not a change of the block. */
+	out = apply(&s, keep_all, &wrote, false, &changed);
+	ck_assert(!changed);
+	ck_assert(!wrote);
+	ck_assert(strstr(out, key_b));
+	free(out);
+	/* Taken out when KEEP has them, with WRITE. */
+	out = apply(&s, keep_all, &wrote, true, &changed);
+	ck_assert(wrote);
+	ck_assert(!strstr(out, key_b));
+	ck_assert(strstr(out, key_a) && strstr(out, "# mine\n"));
+	free(out);
+}
+END_TEST
+
+START_TEST(a_certificate_logs_no_one_in)
+{
+	struct approved_key k[2] = {{.line = (char *)"cert", .certificate = true},
+				    {.line = (char *)key_a}};
+	struct dropin_set s = {.keys = k, .n = 1};
+
+	ck_assert(!dropin_has_login_key(&s));
+	s.n = 2;
+	ck_assert(dropin_has_login_key(&s));
+	s.keys = &k[1];
+	s.n = 1;
+	ck_assert(dropin_has_login_key(&s));
+}
+END_TEST
+
+START_TEST(approve_writes_a_root_file)
+{
+	struct dropin_set s;
+	struct stat st;
+	char why[256] = "", p[4200];
+	int top;
+
+	if (geteuid() != 0)
+		return;
+	unit_write(root, "keys.d/.keep", "");
+	top = openat(rootfd, "keys.d", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(top, 0);
+	ck_assert_int_eq(
+	    dropin_approve(top, "alice", "restored-a.pub", key_a, 2048, why, sizeof(why)), 0);
+	snprintf(p, sizeof(p), "%s/keys.d/alice/restored-a.pub", root);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	load(&s);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.keys[0].line, key_a);
+	dropin_set_done(&s);
+	/* A line the drop-in directory would reject is not written. */
+	ck_assert_int_eq(
+	    dropin_approve(top, "alice", "bad.pub", "ssh-ed25519 AAAA bad", 2048, why, sizeof(why)),
+	    -EKEYREJECTED);
+	ck_assert(*why);
+	snprintf(p, sizeof(p), "%s/keys.d/alice/bad.pub", root);
+	ck_assert_int_eq(lstat(p, &st), -1);
+	ck_assert_int_eq(dropin_approve(top, "../x", "a.pub", key_a, 2048, why, sizeof(why)),
+			 -EINVAL);
+	close(top);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("dropin");
@@ -160,6 +300,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, not_root_only_is_ignored);
 	tcase_add_test(tc, merge_keeps_user_lines);
 	tcase_add_test(tc, unterminated_block_is_refused);
+	tcase_add_test(tc, keep_decides_what_leaves);
+	tcase_add_test(tc, a_certificate_logs_no_one_in);
+	tcase_add_test(tc, approve_writes_a_root_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

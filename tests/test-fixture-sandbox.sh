@@ -45,6 +45,7 @@ user2:x:20002:
 user3:x:20003:
 nogroup:x:65534:" "etc/group"
 ok "login.defs sets UID_MIN 1000" grep -Eqx 'UID_MIN[[:space:]]+1000' "$SANDBOX/etc/login.defs"
+ok "machine-id is 32 hex digits" grep -Eqx '[0-9a-f]{32}' "$SANDBOX/etc/machine-id"
 is "$(cat "$SANDBOX/etc/ssh/sshd_config")" \
 	"AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2" "sshd_config"
 
@@ -71,7 +72,7 @@ is "$snap" "home/user2 20002 20002 0700 d
 home/user2/.ssh 20002 20002 0700 d
 home/user2/.ssh/authorized_keys 20002 20002 0600 f" "snapshot of one home: relpath uid gid mode type, sorted"
 is "$(sandbox_snapshot /home/user2)" "$snap" "a leading / is ignored"
-is "$(sandbox_snapshot | wc -l)" $((3 * 3 + 10)) "full snapshot lists every entry"
+is "$(sandbox_snapshot | wc -l)" $((3 * 3 + 11)) "full snapshot lists every entry"
 is "$(sandbox_snapshot | grep -c '^[./]')" 0 "full snapshot has relative paths"
 is "$(sandbox_snapshot home/nosuch)" "" "a missing path prints nothing"
 

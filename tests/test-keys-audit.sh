@@ -117,6 +117,7 @@ ok "the appended key is in the quarantine" grep -q -x -F -e "$appended" "$q"
 ok "the user's own key is in the quarantine" grep -q -x -F -e "$SANDBOX_PUBKEY" "$q"
 ok "the quarantine says where each line came from" \
 	test "$(grep -c -x -F -e '# from /home/user1/.ssh/authorized_keys' "$q")" -ge 2
+ok "... and when it was taken" test "$(grep -c -x -E '# taken [0-9-]{10}T[0-9:]{8}Z' "$q")" -ge 2
 is "$(grep -c -F -e "$SANDBOX_PUBKEY" "$ak")" 0 "the user's own key left authorized_keys"
 is "$(keys_block "$ak")" "$dropped" "the approved block is untouched"
 ok "the comment stays" grep -q -x -F -e "# the user's comment" "$ak"
@@ -141,7 +142,7 @@ lost=$(
 	done <<<"$before"
 )
 is "$lost" "" "nothing lost: the quarantine and authorized_keys hold every line"
-is "$(LC_ALL=C sort <(cat "$ak") <(grep -v '^# from ' "$q"))" "$(LC_ALL=C sort <<<"$before")" \
+is "$(LC_ALL=C sort <(cat "$ak") <(grep -v -e '^# from ' -e '^# taken ' "$q"))" "$(LC_ALL=C sort <<<"$before")" \
 	"... and nothing else, each line once"
 
 # Stable: the next pass moves nothing more, and the other user is not exclusive.

@@ -92,7 +92,7 @@ dropins_before=$(sandbox_snapshot etc/sshmend; cd "$SANDBOX" && find etc/sshmend
 # --- sshmend fix ---------------------------------------------------------------------------
 "$SSHMEND" --root "$SANDBOX" fix >"$KEYS_TMP/fix.out" 2>"$KEYS_TMP/fix.err" </dev/null
 fix_rc=$?
-ok "fix exits 0 or 1 (exit $fix_rc)" test "$fix_rc" -le 1 || diag "$(cat "$KEYS_TMP/fix.err")"
+is "$fix_rc" 1 "fix exits 1: the rejected drop-ins are findings" || diag "$(cat "$KEYS_TMP/fix.err")"
 ak1=$(keys_ak user1)
 
 is "$(keys_block "$ak1")" "$good" "user1: the approved block holds the good key, alone"
@@ -154,6 +154,20 @@ is "$dropins_after" "$dropins_before" "fix changed nothing in the drop-in direct
 
 # check after fix: nothing left to do for the keys, and the same reports again.
 "$SSHMEND" --root "$SANDBOX" check >"$KEYS_TMP/check.out" 2>"$KEYS_TMP/check.err" </dev/null
+is "$?" 1 "check after fix exits 1: a bake gate does not pass a rejected drop-in"
+is "$(grep -c -F -e "user1: $rel1:" "$KEYS_TMP/check.out")" "$((nlines - 1))" \
+	"check's report has a finding for each bad line" || diag "$(cat "$KEYS_TMP/check.out")"
+ok "... saying it is not written" grep -q -x -F -e "user1: $rel1:6: drop-in key rejected, not written: $(
+	sed -n "s|^sshmend: $rel1:6: \(.*\): key rejected, not written\$|\1|p" "$KEYS_TMP/check.err")" \
+	"$KEYS_TMP/check.out"
+for rel in "$rel2" "$rel3" "$rel4"; do
+	ok "check's report has a finding for the ignored $rel" grep -q -F -e ": $rel: drop-in ignored: " \
+		"$KEYS_TMP/check.out"
+done
+json=$("$SSHMEND" --root "$SANDBOX" check --json user1 2>/dev/null)
+ok "check --json: a dropin finding with its path and line, refused" \
+	grep -q -F -e "{\"path\":\"$rel1\",\"line\":6,\"problem\":\"dropin\",\"sshd_rejects\":false,\"action\":\"refused\",\"reason\":" <<<"$json" ||
+	diag "$json"
 ok "check after fix: no keys finding" test "$(grep -c 'approved keys' "$KEYS_TMP/check.out")" -eq 0 ||
 	diag "$(cat "$KEYS_TMP/check.out")"
 is "$(grep -c -F -e "$rel1:" "$KEYS_TMP/check.err")" "$((nlines - 1))" \

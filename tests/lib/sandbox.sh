@@ -8,6 +8,8 @@
 #                                           nobody (65534:65534, /nonexistent, /usr/sbin/nologin)
 #                          etc/group        root, one private group per user, nogroup
 #                          etc/login.defs   UID_MIN 1000
+#                          etc/machine-id   a new random id (32 hex digits), as a booted
+#                                           machine has
 #                          etc/ssh/sshd_config
 #                                           AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2
 #                          home/            0755 root:root
@@ -72,6 +74,7 @@ sandbox_create() {
 			print "nogroup:x:65534:"
 		}' >etc/group
 		printf 'UID_MIN 1000\n' >etc/login.defs
+		tr -d - </proc/sys/kernel/random/uuid >etc/machine-id
 		printf 'AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2\n' >etc/ssh/sshd_config
 
 		umask 077
