@@ -70,6 +70,51 @@ size_t tails_count(const struct tails *t)
 	return t->n;
 }
 
+static size_t count_of(const struct tails *t, const char *user)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		n += strcmp(t->t[i].user, user) == 0;
+	return n;
+}
+
+/* USER's least recently active tail; USER holds at least one. */
+static size_t lru_of(const struct tails *t, const char *user)
+{
+	size_t lru = t->n;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->t[i].user, user) == 0 &&
+		    (lru == t->n || t->t[i].used < t->t[lru].used))
+			lru = i;
+	return lru;
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+	return strcmp((*(const struct tail *const *)a)->user,
+		      (*(const struct tail *const *)b)->user);
+}
+
+/* A tail of the user who holds the most; only when all TAILS_MAX are held. */
+static size_t busiest(const struct tails *t)
+{
+	const struct tail *by_user[TAILS_MAX];
+	size_t best = 0, most = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		by_user[i] = &t->t[i];
+	qsort(by_user, t->n, sizeof(by_user[0]), cmp_user);
+	for (size_t i = 0, j; i < t->n; i = j) {
+		for (j = i + 1; j < t->n && strcmp(by_user[i]->user, by_user[j]->user) == 0; j++)
+			;
+		if (j - i > most)
+			most = j - i, best = (size_t)(by_user[i] - t->t);
+	}
+	return best;
+}
+
 int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 {
 	_cleanup_close_ int owned = fd;
@@ -77,14 +122,10 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 	char *name;
 	int wd;
 
-	if (t->n == TAILS_MAX) {
-		size_t lru = 0;
-
-		for (size_t i = 1; i < t->n; i++)
-			if (t->t[i].used < t->t[lru].used)
-				lru = i;
-		tail_drop(t, lru);
-	}
+	if (count_of(t, user) >= TAILS_PER_USER)
+		tail_drop(t, lru_of(t, user));
+	else if (t->n == TAILS_MAX)
+		tail_drop(t, lru_of(t, t->t[busiest(t)].user));
 	/* The magic link names the replaced inode, which has no name of its own any more. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	wd = inotify_add_watch(t->fd, proc, IN_MODIFY);
@@ -99,8 +140,8 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 		inotify_rm_watch(t->fd, wd);
 		return -ENOMEM;
 	}
-	t->t[t->n++] = (struct tail){.user = name, .fd = TAKE_FD(owned), .wd = wd,
-				     .offset = offset, .used = ++t->clock};
+	t->t[t->n++] = (struct tail){
+	    .user = name, .fd = TAKE_FD(owned), .wd = wd, .offset = offset, .used = ++t->clock};
 	return 0;
 }
 

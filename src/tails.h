@@ -6,11 +6,16 @@
  * Keys files the key sync replaced, followed for a while: a user who opened
  * authorized_keys for appending before the rename (cat >>~/.ssh/authorized_keys, then a
  * key pasted) writes into the replaced file. Each is watched with inotify; whole lines
- * appended to it are handed back to be carried into the new file. The most recently
- * active TAILS_MAX are kept.
+ * appended to it are handed back to be carried into the new file.
+ *
+ * How many are followed is bounded per user, so that no user can make room by syncing
+ * their own file again and again at another user's cost: past TAILS_PER_USER a user's own
+ * least recently active tail goes; past TAILS_MAX in all, the least recently active tail
+ * of the user who holds the most.
  */
 
-#define TAILS_MAX 64
+#define TAILS_PER_USER 8
+#define TAILS_MAX 256
 
 struct tails;
 

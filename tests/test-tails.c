@@ -14,7 +14,8 @@ static int on_grew(void *ud, const char *user, const char *data, size_t len)
 	(void)ud;
 	ck_assert_str_eq(user, "alice");
 	n_calls++;
-	strncat(got, data, len < sizeof(got) - strlen(got) - 1 ? len : sizeof(got) - strlen(got) - 1);
+	strncat(got, data,
+		len < sizeof(got) - strlen(got) - 1 ? len : sizeof(got) - strlen(got) - 1);
 	return answer;
 }
 
@@ -119,22 +120,44 @@ START_TEST(least_recently_active_goes)
 	int w = follow_keys();
 
 	/* The first one keeps growing; the idle ones that come after it make room. */
-	for (int i = 0; i < 2 * TAILS_MAX; i++) {
+	for (int i = 0; i < 2 * TAILS_PER_USER; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "other%d", i);
 		unit_write(root, name, "");
 		ck_assert_int_eq(tails_add(t, "alice", open_read(name), 0), 0);
-		if (i % (TAILS_MAX / 2) == 0) {
+		if (i % (TAILS_PER_USER / 2) == 0) {
 			append(w, "x\n");
 			ck_assert_int_eq(tails_dispatch(t, on_grew, NULL), 0);
 		}
 	}
-	ck_assert_uint_eq(tails_count(t), TAILS_MAX);
+	ck_assert_uint_eq(tails_count(t), TAILS_PER_USER);
 	got[0] = 0;
 	append(w, "last\n");
 	ck_assert_int_eq(tails_dispatch(t, on_grew, NULL), 0);
 	ck_assert_str_eq(got, "last\n");
+	close(w);
+}
+END_TEST
+
+/* bob syncing his own file again and again never makes alice's tail go. */
+START_TEST(one_user_cannot_evict_another)
+{
+	int w = follow_keys();
+
+	for (int i = 0; i < TAILS_MAX + TAILS_PER_USER; i++) {
+		char user[32], name[32];
+
+		snprintf(user, sizeof(user), "bob%d", i % (TAILS_MAX / TAILS_PER_USER + 1));
+		snprintf(name, sizeof(name), "other%d", i);
+		unit_write(root, name, "");
+		ck_assert_int_eq(tails_add(t, user, open_read(name), 0), 0);
+		unlink(path(name));
+	}
+	ck_assert_uint_eq(tails_count(t), TAILS_MAX);
+	append(w, "still followed\n");
+	ck_assert_int_eq(tails_dispatch(t, on_grew, NULL), 0);
+	ck_assert_str_eq(got, "still followed\n");
 	close(w);
 }
 END_TEST
@@ -149,6 +172,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, refused_lines_are_offered_again);
 	tcase_add_test(tc, one_tail_per_inode);
 	tcase_add_test(tc, least_recently_active_goes);
+	tcase_add_test(tc, one_user_cannot_evict_another);
 	suite_add_tcase(s, tc);
 	return s;
 }
