@@ -19,6 +19,7 @@
 #include "safeio.h"
 #include "strv.h"
 #include "tails.h"
+#include "timespan.h"
 #include "watcher.h"
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
@@ -179,11 +180,14 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
+			char every[64];
+
 			d->watch_limit = true;
 			log_simple(EVENT_WATCH_LIMIT, LOG_WARNING,
 				   "inotify watch limit reached (fs.inotify.max_user_watches); "
-				   "keeping the watches there are and scanning every %llus",
-				   d->engine->cfg.fallback_scan_usec / 1000000ull);
+				   "keeping the watches there are and scanning every %s",
+				   timespan_format(d->engine->cfg.fallback_scan_usec, every,
+						   sizeof(every)));
 			sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
 		}
 		return 0;
@@ -449,16 +453,17 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 		u->backoff_len = c->flap_backoff_max_usec;
 	u->backoff_until = now + u->backoff_len;
 	if (!u->flapping) {
-		char msg[4400];
+		char msg[4400], window[64], backoff[64];
 		struct event e = {.kind = EVENT_FLAPPING, .priority = LOG_WARNING, .message = msg,
 				  .user = rep->user->name, .path = path, .sshd_refused = -1};
 
 		u->flapping = true;
 		snprintf(msg, sizeof(msg),
-			 "%s: %s drifted back more than %u times in %llus; backing off from it, "
-			 "%llus at first, longer while it goes on",
-			 rep->user->name, path, c->flap_threshold, c->flap_window_usec / 1000000ull,
-			 (unsigned long long)(u->backoff_len / 1000000ull));
+			 "%s: %s drifted back more than %u times in %s; backing off from it, "
+			 "%s at first, longer while it goes on",
+			 rep->user->name, path, c->flap_threshold,
+			 timespan_format(c->flap_window_usec, window, sizeof(window)),
+			 timespan_format(u->backoff_len, backoff, sizeof(backoff)));
 		journal_log(&e);
 	}
 	sd_event_source_unref(u->backoff_timer);
