@@ -131,6 +131,11 @@ static int state_dir(int rootfd, bool create, int *ret)
 	return safe_open_in_root(rootfd, AUDIT_STATE_DIR, O_PATH | O_DIRECTORY, ret);
 }
 
+int audit_state_dir(int rootfd, bool create, int *ret)
+{
+	return state_dir(rootfd, create, ret);
+}
+
 static int state_name(const char *user, char *buf, size_t len)
 {
 	return state_file(user, "keys", buf, len);

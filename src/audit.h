@@ -47,6 +47,8 @@ int audit_state_load(int rootfd, const char *user, char ***ret);
 int audit_state_status(char *const *state, const char *fp);
 /* Remember L's valid keys and their status for USER (state directory made 0700). */
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
+/* The state directory inside ROOTFD (O_PATH), made 0700 with its parents when CREATE. */
+int audit_state_dir(int rootfd, bool create, int *ret);
 /* Append LINES, each with its origin, to USER's quarantine file in the state directory. */
 int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines);
 

@@ -5,6 +5,7 @@ enum {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_DRIFT = 1,
 	CLI_EXIT_USAGE = 2,
+	CLI_EXIT_BUSY = 3, /* daemon: another one runs on the same root */
 };
 
 struct cli_options {

@@ -30,6 +30,11 @@
 #define DRAIN_BATCH 64
 /* Below events, signals and timers (SD_EVENT_PRIORITY_NORMAL), above the audits (IDLE). */
 #define DRAIN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* One daemon per root: it holds a lock on this file in the root's state directory. A
+ * daemon restarted while the old one still exits waits this long for it. */
+#define LOCK_NAME "daemon.lock"
+#define LOCK_WAIT_USEC (3ull * 1000000ull)
+#define LOCK_POLL_USEC (50ull * 1000ull)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
@@ -1062,10 +1067,53 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(d->ev, 0);
 }
 
+/*
+ * Take the root's daemon lock into *RET (released when the process ends): -EBUSY, told on
+ * stderr, when another daemon holds it after LOCK_WAIT_USEC.
+ */
+static int lock_root(int rootfd, const char *root, int *ret)
+{
+	_cleanup_close_ int dfd = -1, fd = -1;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int r = audit_state_dir(rootfd, true, &dfd);
+
+	if (r >= 0) {
+		fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0600);
+		r = fd < 0 ? negative_errno() : 0;
+	}
+	for (uint64_t waited = 0; r >= 0 && fcntl(fd, F_SETLK, &fl) < 0; waited += LOCK_POLL_USEC) {
+		if (errno != EAGAIN && errno != EACCES)
+			r = negative_errno();
+		else if (waited >= LOCK_WAIT_USEC) {
+			struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+			char pid[32] = "";
+
+			/* Its pid, when it is in our pid namespace. */
+			if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
+				snprintf(pid, sizeof(pid), ", pid %ld,", (long)who.l_pid);
+			fprintf(stderr,
+				"sshmend: another sshmend daemon%s runs on %s (it holds %s/%s); "
+				"not starting\n",
+				pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
+			return -EBUSY;
+		} else
+			usleep(LOCK_POLL_USEC);
+	}
+	if (r < 0) {
+		fprintf(stderr, "sshmend: cannot lock %s/%s: %s\n", AUDIT_STATE_DIR, LOCK_NAME,
+			strerror(-r));
+		return r;
+	}
+	*ret = TAKE_FD(fd);
+	return 0;
+}
+
 int daemon_run(const char *root, const char *config_path)
 {
 	struct daemon d = {.root = root, .config_path = config_path};
 	struct engine *e = NULL;
+	_cleanup_close_ int lock = -1;
 	char err[4200] = "";
 	sigset_t ss;
 	int r;
@@ -1074,6 +1122,12 @@ int daemon_run(const char *root, const char *config_path)
 	if (r < 0) {
 		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
 		return CLI_EXIT_USAGE;
+	}
+	/* Two daemons on one root would fight over every repair and key sync. */
+	r = lock_root(e->rootfd, root, &lock);
+	if (r < 0) {
+		engine_free(e);
+		return r == -EBUSY ? CLI_EXIT_BUSY : CLI_EXIT_DRIFT;
 	}
 	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
 		fprintf(stderr, "sshmend: warning: %s\n", e->cfg.warnings[i]);

@@ -23,7 +23,8 @@ static const char usage_text[] = USAGE_LINE
     "Global options may also follow the command.\n"
     "\n"
     "Exit status: 0 clean, 1 drift found, a repair refused or failed, or with --strict a\n"
-    "configuration warning, 2 usage or configuration error.\n";
+    "configuration warning, 2 usage or configuration error, 3 another daemon runs on the\n"
+    "same root.\n";
 
 int main(int argc, char **argv)
 {

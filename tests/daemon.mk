@@ -3,6 +3,7 @@
 # users at once; tests/daemon-lib.sh is what they share.
 DAEMON_TESTS = \
 	tests/test-daemon-heal.sh \
+	tests/test-daemon-lock.sh \
 	tests/test-daemon-reload.sh \
 	tests/test-daemon-sshd-e2e.sh \
 	tests/test-daemon-stress.sh
