@@ -1005,6 +1005,14 @@ static void drain_all(struct daemon *d)
 	d->defer_audit = false;
 }
 
+/* Unknown sections and keys: a warning each, not the error of a value that stops a reload. */
+static void log_config_warnings(const struct engine *e)
+{
+	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
+		log_simple(EVENT_CONFIG_WARNING, LOG_WARNING, "configuration: %s",
+			   e->cfg.warnings[i]);
+}
+
 static void reload(struct daemon *d, const char *why)
 {
 	struct engine *e;
@@ -1020,8 +1028,7 @@ static void reload(struct daemon *d, const char *why)
 		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
 			   *err ? err : strerror(-r));
 	} else {
-		for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
-			log_simple(EVENT_CONFIG_ERROR, LOG_WARNING, "%s", e->cfg.warnings[i]);
+		log_config_warnings(e);
 		r = adopt(d, e);
 		if (r < 0) {
 			engine_free(e);
@@ -1129,8 +1136,7 @@ int daemon_run(const char *root, const char *config_path)
 		engine_free(e);
 		return r == -EBUSY ? CLI_EXIT_BUSY : CLI_EXIT_DRIFT;
 	}
-	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
-		fprintf(stderr, "sshmend: warning: %s\n", e->cfg.warnings[i]);
+	log_config_warnings(e);
 	for (size_t i = 0; e->db->warnings && e->db->warnings[i]; i++)
 		fprintf(stderr, "sshmend: warning: %s\n", e->db->warnings[i]);
 

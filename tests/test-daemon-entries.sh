@@ -1,0 +1,60 @@
+#!/bin/bash
+# What a person reads in the daemon's journal entries, on a sandbox of two users: an unknown
+# configuration key is a config-warning at priority warning, with its own MESSAGE_ID, not a
+# config-error.
+# shellcheck disable=SC2317 # functions run through ok and wait_for
+. "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
+keys_init "$@"
+
+# MESSAGE_IDs are part of the interface; systemd/sshmend.catalog.
+ID_CONFIG_ERROR=4aef36b4fc194b7bbb0f372ed4e86ff0
+ID_CONFIG_WARNING=d18e6874cf774e2d911cccde5fa437fe
+
+sandbox_create 2 || keys_bail "sandbox_create failed"
+for k in laptop desktop; do
+	keys_gen "$k" || keys_bail "ssh-keygen failed"
+done
+fp_laptop=$(keys_fp "$KEYS_TMP/laptop.pub")
+fp_desktop=$(keys_fp "$KEYS_TMP/desktop.pub")
+H1=$SANDBOX/home/user1
+
+keys_daemon_start --root "$SANDBOX"
+
+lacks() {
+	! grep -qF -- "$1" <<<"$2"
+}
+last_message() {
+	keys_messages "$@" | tail -n 1
+}
+# next_entry DESC EVENT N: wait for more than N EVENT entries; MSG is the last one's message.
+next_entry() {
+	ok "$1" wait_for 10 _daemon_count_above "$3" "SSHMEND_EVENT=$2"
+	msg=$(last_message "$2")
+	diag "$msg"
+}
+last_field() {
+	local ev=$1 f=$2
+	shift 2
+	journal_field "$(keys_events "$ev" "$@" | tail -n 1)" "$f"
+}
+
+diag "--- configuration warnings and errors are different events"
+keys_config '[Keys]' 'Exlusive=yes'
+ok "an unknown key is a config-warning" wait_for 10 _daemon_count_above 0 \
+	SSHMEND_EVENT=config-warning
+e=$(keys_events config-warning | tail -n 1)
+diag "$(journal_field "$e" MESSAGE)"
+is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "4 $ID_CONFIG_WARNING" \
+	"config-warning: priority warning, its own MESSAGE_ID"
+ok "it names the file and line" grep -qF '/etc/sshmend/sshmend.conf:2' <<<"$(journal_field "$e" MESSAGE)"
+is "$(keys_count config-error)" 0 "no config-error for it"
+keys_config '[Keys]' 'MinRSABits=bogus'
+ok "a bad value is a config-error" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=config-error
+e=$(keys_events config-error | tail -n 1)
+is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "3 $ID_CONFIG_ERROR" \
+	"config-error: priority err, its own MESSAGE_ID"
+
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon stops with status 0"
+ok "no sanitizer report" daemon_sanitizer_clean
+done_testing
