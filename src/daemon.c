@@ -116,8 +116,9 @@ static void update_status(struct daemon *d)
 {
 	char status[256];
 
-	snprintf(status, sizeof(status), "STATUS=watching %zu users, %zu paths, %lu repairs%s",
-		 d->n_users, watcher_n_registrations(d->w), d->repairs,
+	snprintf(status, sizeof(status), "STATUS=watching %zu user%s, %zu path%s, %lu repair%s%s",
+		 d->n_users, PLURAL(d->n_users), watcher_n_registrations(d->w),
+		 PLURAL(watcher_n_registrations(d->w)), d->repairs, PLURAL(d->repairs),
 		 d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
 	if (strcmp(status, d->last_status) == 0)
 		return;
@@ -228,12 +229,15 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			e.kind = EVENT_KEYS_SYNCED;
 			e.priority = LOG_NOTICE;
 			e.sshd_refused = -1;
-			snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved keys",
-				 rep->user->name, fi->path, rep->n_approved);
+			snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved key%s",
+				 rep->user->name, fi->path, rep->n_approved,
+				 PLURAL(rep->n_approved));
 			journal_log(&e);
 			continue;
 		}
 		if (fi->action == ACTION_FIXED) {
+			char change[200];
+
 			e.kind = EVENT_DRIFT_REPAIRED;
 			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
 			e.has_modes = true;
@@ -244,9 +248,11 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 					  new_owner, sizeof(new_owner));
 			e.old_owner = old_owner;
 			e.new_owner = new_owner;
-			snprintf(msg, sizeof(msg), "%s: repaired %s: mode %04o -> %04o, owner %s -> %s%s%s",
-				 rep->user->name, fi->path, (unsigned)e.old_mode, (unsigned)e.new_mode,
-				 old_owner, new_owner, fi->sshd_message ? "; sshd refused: " : "",
+			/* What changed, and only that: no "owner alice -> alice". */
+			report_change(d->engine->db, fi, change, sizeof(change));
+			snprintf(msg, sizeof(msg), "%s: repaired %s%s%s%s%s", rep->user->name,
+				 fi->path, *change ? ": " : "", change,
+				 fi->sshd_message ? "; sshd refused: " : "",
 				 fi->sshd_message ? fi->sshd_message : "");
 			journal_log(&e);
 			continue;
@@ -417,8 +423,10 @@ static void tell_baseline(struct daemon *d)
 		struct event e = {.kind = EVENT_KEYS_BASELINE, .priority = LOG_INFO, .message = msg,
 				  .sshd_refused = -1, .count = d->baseline_keys};
 
-		snprintf(msg, sizeof(msg), "recorded the keys of %lu users (%lu keys) as the baseline",
-			 d->baseline_users, d->baseline_keys);
+		snprintf(msg, sizeof(msg),
+			 "recorded the keys of %lu user%s (%lu key%s) as the baseline",
+			 d->baseline_users, PLURAL(d->baseline_users), d->baseline_keys,
+			 PLURAL(d->baseline_keys));
 		journal_log(&e);
 	}
 	d->baseline_users = d->baseline_keys = 0;
@@ -578,8 +586,8 @@ static int on_drain(sd_event_source *s, void *userdata)
 		if (reloaded) {
 			d->reloading = NULL;
 			d->defer_audit = false;
-			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users",
-				   reloaded, d->n_users);
+			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu user%s",
+				   reloaded, d->n_users, PLURAL(d->n_users));
 		}
 		if (!d->n_audit)
 			tell_baseline(d);
@@ -1069,8 +1077,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	}
 	sd_notify(0, "STOPPING=1");
-	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repairs",
-		   si->ssi_signo, d->repairs);
+	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repair%s",
+		   si->ssi_signo, d->repairs, PLURAL(d->repairs));
 	return sd_event_exit(d->ev, 0);
 }
 
@@ -1192,8 +1200,10 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
-	log_simple(EVENT_STARTED, LOG_INFO, "started: watching %zu users, %zu paths, %lu repairs",
-		   d.n_users, watcher_n_registrations(d.w), d.repairs);
+	log_simple(EVENT_STARTED, LOG_INFO,
+		   "started: watching %zu user%s, %zu path%s, %lu repair%s", d.n_users,
+		   PLURAL(d.n_users), watcher_n_registrations(d.w),
+		   PLURAL(watcher_n_registrations(d.w)), d.repairs, PLURAL(d.repairs));
 	update_status(&d);
 	sd_notify(0, "READY=1");
 

@@ -153,7 +153,8 @@ void journal_flush(void)
 	suppressed = 0;
 	if (!held)
 		return;
-	snprintf(msg, sizeof(msg), "%lu entries were held back by the rate limit", held);
+	snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", held,
+		 held == 1 ? "entry was" : "entries were");
 	in_window++;
 	emit(&s);
 }

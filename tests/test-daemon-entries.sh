@@ -1,7 +1,8 @@
 #!/bin/bash
-# What a person reads in the daemon's journal entries, on a sandbox of two users: an unknown
-# configuration key is a config-warning at priority warning, with its own MESSAGE_ID, not a
-# config-error.
+# What a person reads in the daemon's journal entries, on a sandbox of two users: a repair says
+# what changed and only that (no "owner user1 -> user1"); counts read right ("1 approved key");
+# an unknown configuration key is a config-warning at priority warning, with its own MESSAGE_ID,
+# not a config-error.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -37,6 +38,27 @@ last_field() {
 	shift 2
 	journal_field "$(keys_events "$ev" "$@" | tail -n 1)" "$f"
 }
+
+diag "--- a repair says what changed, and only that"
+chmod 0777 "$H1"
+next_entry "the mode repair is logged" drift-repaired 0
+ok "it gives the old and new mode" grep -qF 'repaired /home/user1: mode 0777 -> 0755' <<<"$msg"
+ok "it does not name the owner that stayed" lacks owner "${msg%%;*}"
+n=$(keys_count drift-repaired)
+chown 30000 "$H1"
+next_entry "the owner repair is logged" drift-repaired "$n"
+ok "it gives the old and new owner" grep -qF 'repaired /home/user1: owner 30000 -> user1' <<<"$msg"
+ok "it does not name the mode that stayed" lacks mode "${msg%%;*}"
+is "$(last_field drift-repaired SSHMEND_OLD_OWNER)" 30000 "SSHMEND_OLD_OWNER is still given"
+
+diag "--- counts read right"
+keys_dropin_put user1 laptop.pub "$(keys_pub laptop)"
+next_entry "adding a drop-in key syncs" keys-synced 0
+ok "one key reads \"1 approved key\"" grep -q 'now holds the 1 approved key$' <<<"$msg"
+keys_dropin_put user1 desktop.pub "$(keys_pub desktop)"
+next_entry "a second drop-in key syncs" keys-synced 1
+ok "two keys read \"2 approved keys\"" grep -q 'now holds the 2 approved keys$' <<<"$msg"
+rm -f "$(keys_dropin_dir user1)"/*.pub
 
 diag "--- configuration warnings and errors are different events"
 keys_config '[Keys]' 'Exlusive=yes'

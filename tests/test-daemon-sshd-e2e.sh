@@ -94,12 +94,12 @@ notify_start || {
 daemon_start --config "$CFG"
 ok "the daemon sends READY=1" daemon_wait_ready 30
 ok "the daemon is running" daemon_alive
-ok "STATUS says it watches 1 user" notify_wait 5 '^STATUS=watching 1 users, '
+ok "STATUS says it watches 1 user" notify_wait 5 '^STATUS=watching 1 user, '
 ok "the 'started' entry says 1 user" journal_wait 5 SYSLOG_IDENTIFIER=sshmend \
 	"_PID=$DAEMON_PID" SSHMEND_EVENT=started
 e=$(daemon_journal SSHMEND_EVENT=started | tail -n 1)
-ok "... 'watching 1 users' ($(journal_field "$e" MESSAGE))" \
-	grep -q 'watching 1 users' <<<"$(journal_field "$e" MESSAGE)"
+ok "... 'watching 1 user' ($(journal_field "$e" MESSAGE))" \
+	grep -q 'watching 1 user,' <<<"$(journal_field "$e" MESSAGE)"
 is "$(daemon_count SSHMEND_EVENT=drift-repaired)" 0 "nothing was repaired at start" ||
 	diag "$(daemon_journal SSHMEND_EVENT=drift-repaired | while IFS= read -r l; do
 		journal_field "$l" MESSAGE
