@@ -202,6 +202,76 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
 }
 
+/* L's strings joined by spaces (malloc'd), or NULL when L is empty or memory short. */
+static char *join_ws(char *const *l)
+{
+	size_t n = 0;
+	char *out, *p;
+
+	for (size_t k = 0; l && l[k]; k++)
+		n += strlen(l[k]) + 1;
+	if (!n || !(out = malloc(n)))
+		return NULL;
+	p = out;
+	for (size_t k = 0; l[k]; k++)
+		p += sprintf(p, "%s%s", k ? " " : "", l[k]);
+	return out;
+}
+
+/*
+ * The approved keys a sync added to and removed from U's keys files, as space-separated
+ * fingerprints (malloc'd; NULL for none): what is approved there now against what the key
+ * audit last recorded as approved, before it has seen the sync.
+ */
+static void synced_keys(const struct daemon *d, const struct user *u, char **added, char **removed)
+{
+	_cleanup_(strv_freep) char **state = NULL, **now = NULL, **gone = NULL;
+	_cleanup_(strv_freep) char **gained = NULL;
+	struct key_list l = {0};
+
+	*added = *removed = NULL;
+	if (audit_state_load(d->engine->rootfd, u->name, &state) < 0 ||
+	    engine_list_keys(d->engine, u, state, &l) < 0)
+		return;
+	for (size_t k = 0; k < l.n; k++)
+		if (l.e[k].fingerprint && l.e[k].status == KEY_APPROVED &&
+		    (strv_push_unique(&now, l.e[k].fingerprint) < 0 ||
+		     (audit_state_status(state, l.e[k].fingerprint) != KEY_APPROVED &&
+		      strv_push_unique(&gained, l.e[k].fingerprint) < 0)))
+			break;
+	key_list_done(&l);
+	for (char **s = state; s && *s; s++) {
+		_cleanup_free_ char *fp = strndup(*s, strcspn(*s, " "));
+
+		if (fp && audit_state_status(state, fp) == KEY_APPROVED &&
+		    !strv_contains(now, fp) && strv_push_unique(&gone, fp) < 0)
+			break;
+	}
+	*added = join_ws(gained);
+	*removed = join_ws(gone);
+}
+
+static void tell_synced(struct daemon *d, const struct user_report *rep, const char *path)
+{
+	_cleanup_free_ char *added = NULL, *removed = NULL;
+	char msg[4600];
+	struct event e = {.kind = EVENT_KEYS_SYNCED,
+			  .priority = LOG_NOTICE,
+			  .message = msg,
+			  .user = rep->user->name,
+			  .path = path,
+			  .sshd_refused = -1};
+
+	synced_keys(d, rep->user, &added, &removed);
+	e.fingerprints_added = added;
+	e.fingerprints_removed = removed;
+	snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved key%s%s%s%s%s",
+		 rep->user->name, path, rep->n_approved, PLURAL(rep->n_approved),
+		 added ? "; added " : "", added ? added : "", removed ? "; removed " : "",
+		 removed ? removed : "");
+	journal_log(&e);
+}
+
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	_cleanup_free_ char *sig = NULL;
@@ -226,13 +296,7 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		};
 
 		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS) {
-			e.kind = EVENT_KEYS_SYNCED;
-			e.priority = LOG_NOTICE;
-			e.sshd_refused = -1;
-			snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved key%s",
-				 rep->user->name, fi->path, rep->n_approved,
-				 PLURAL(rep->n_approved));
-			journal_log(&e);
+			tell_synced(d, rep, fi->path);
 			continue;
 		}
 		if (fi->action == ACTION_FIXED) {
@@ -404,7 +468,8 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		{
 			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
 
-			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp, NULL,
+			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp,
+				fp ? audit_state_comment(state, fp) : NULL,
 				"is gone from the keys files");
 		}
 		dirty = true;

@@ -140,6 +140,12 @@ static void emit(const struct event *ev)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINT=%s", ev->fingerprint);
 	if (ev->comment)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_COMMENT=%s", ev->comment);
+	if (ev->fingerprints_added)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_ADDED=%s",
+			ev->fingerprints_added);
+	if (ev->fingerprints_removed)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
+			ev->fingerprints_removed);
 	sd_journal_sendv(iov, n);
 }
 

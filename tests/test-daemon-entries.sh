@@ -1,8 +1,10 @@
 #!/bin/bash
 # What a person reads in the daemon's journal entries, on a sandbox of two users: a repair says
-# what changed and only that (no "owner user1 -> user1"); counts read right ("1 approved key");
-# an unknown configuration key is a config-warning at priority warning, with its own MESSAGE_ID,
-# not a config-error.
+# what changed and only that (no "owner user1 -> user1"); keys-synced names the approved keys it
+# added and took out (SSHMEND_FINGERPRINTS_ADDED, SSHMEND_FINGERPRINTS_REMOVED, and in its
+# message) and counts them in good English ("1 approved key"); key-removed carries the key's
+# comment (SSHMEND_COMMENT); an unknown configuration key is a config-warning at priority
+# warning, with its own MESSAGE_ID, not a config-error.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -51,13 +53,31 @@ ok "it gives the old and new owner" grep -qF 'repaired /home/user1: owner 30000 
 ok "it does not name the mode that stayed" lacks mode "${msg%%;*}"
 is "$(last_field drift-repaired SSHMEND_OLD_OWNER)" 30000 "SSHMEND_OLD_OWNER is still given"
 
-diag "--- counts read right"
+diag "--- keys-synced names the keys it added and took out"
 keys_dropin_put user1 laptop.pub "$(keys_pub laptop)"
 next_entry "adding a drop-in key syncs" keys-synced 0
-ok "one key reads \"1 approved key\"" grep -q 'now holds the 1 approved key$' <<<"$msg"
+ok "one key reads \"1 approved key\"" grep -q 'now holds the 1 approved key;' <<<"$msg"
+ok "the message names the key added" grep -qF "added $fp_laptop" <<<"$msg"
+is "$(last_field keys-synced SSHMEND_FINGERPRINTS_ADDED)" "$fp_laptop" "SSHMEND_FINGERPRINTS_ADDED"
+is "$(last_field keys-synced SSHMEND_FINGERPRINTS_REMOVED)" "" "no SSHMEND_FINGERPRINTS_REMOVED"
+
 keys_dropin_put user1 desktop.pub "$(keys_pub desktop)"
 next_entry "a second drop-in key syncs" keys-synced 1
-ok "two keys read \"2 approved keys\"" grep -q 'now holds the 2 approved keys$' <<<"$msg"
+ok "two keys read \"2 approved keys\"" grep -q 'now holds the 2 approved keys;' <<<"$msg"
+is "$(last_field keys-synced SSHMEND_FINGERPRINTS_ADDED)" "$fp_desktop" \
+	"SSHMEND_FINGERPRINTS_ADDED names only the new key"
+
+rm -f "$(keys_dropin_dir user1)/laptop.pub"
+next_entry "removing a drop-in key syncs" keys-synced 2
+ok "the message names the key taken out" grep -qF "removed $fp_laptop" <<<"$msg"
+is "$(last_field keys-synced SSHMEND_FINGERPRINTS_REMOVED)" "$fp_laptop" \
+	"SSHMEND_FINGERPRINTS_REMOVED"
+is "$(last_field keys-synced SSHMEND_FINGERPRINTS_ADDED)" "" "no SSHMEND_FINGERPRINTS_ADDED"
+ok "key-removed is logged" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=key-removed \
+	"SSHMEND_FINGERPRINT=$fp_laptop"
+is "$(last_field key-removed SSHMEND_COMMENT "SSHMEND_FINGERPRINT=$fp_laptop")" laptop \
+	"key-removed carries SSHMEND_COMMENT"
+
 rm -f "$(keys_dropin_dir user1)"/*.pub
 
 diag "--- configuration warnings and errors are different events"
