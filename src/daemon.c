@@ -202,6 +202,35 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
 }
 
+/* Has LINE been told, one of the lines of TOLD? */
+static bool told_before(const char *told, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = told; (p = strstr(p, line)); p++)
+		if ((p == told || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+/*
+ * What identifies a drop-in line or file told about, TEXT ("FILE:LINE: why" or "FILE: why"):
+ * KIND, the text and the identity and modification time of FILE, so that it is told again
+ * when the file changes, not on every heal of the user.
+ */
+static void told_dropin(const struct daemon *d, const char *kind, const char *text, char *buf,
+			size_t len)
+{
+	_cleanup_free_ char *path = strndup(text, strcspn(text, ":"));
+	_cleanup_close_ int fd = -1;
+	struct stat st = {0};
+
+	if (path && safe_open_in_root(d->engine->rootfd, path, O_PATH, &fd) >= 0)
+		(void)fstat(fd, &st);
+	snprintf(buf, len, "%s %lx:%lx:%lld.%09ld %s", kind, (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, text);
+}
+
 /* L's strings joined by spaces (malloc'd), or NULL when L is empty or memory short. */
 static char *join_ws(char *const *l)
 {
@@ -274,14 +303,17 @@ static void tell_synced(struct daemon *d, const struct user_report *rep, const c
 
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
+	const char *told = d->du[i].logged ? d->du[i].logged : "";
 	_cleanup_free_ char *sig = NULL;
 	size_t siglen = 0;
+	char key[4600];
 	FILE *f;
-	bool changed;
 
 	/* Nothing found, nothing told before: the usual case, at every start. */
 	if (!rep->n_findings && !rep->key_rejected && !rep->key_alerts && !d->du[i].logged)
 		return;
+	/* Refusals, failures and drop-in rejections are told once, not on every heal: SIG is
+	 * what is to tell now, one line each, and what is in TOLD already is not told again. */
 	f = open_memstream(&sig, &siglen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
@@ -321,63 +353,53 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			journal_log(&e);
 			continue;
 		}
-		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
+		if (!f || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
 			continue;
-		if (f)
-			fprintf(f, "%s|%d|%d\n", fi->path, fi->problem, fi->action);
+		snprintf(key, sizeof(key), "%s|%d|%d", fi->path, fi->problem, fi->action);
+		fprintf(f, "%s\n", key);
+		if (told_before(told, key))
+			continue;
+		e.priority = LOG_ERR;
+		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
+		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
+			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair",
+			 fi->path, problem_to_string(fi->problem), fi->reason ? fi->reason : "",
+			 fi->sshd_message ? "; sshd refuses: " : "",
+			 fi->sshd_message ? fi->sshd_message : "");
+		journal_log(&e);
 	}
-	for (size_t k = 0; f && rep->key_rejected && rep->key_rejected[k]; k++)
-		fprintf(f, "rejected %s\n", rep->key_rejected[k]);
-	for (size_t k = 0; f && rep->key_alerts && rep->key_alerts[k]; k++)
-		fprintf(f, "alert %s\n", rep->key_alerts[k]);
-	if (!f || fclose(f) != 0)
-		return;
-	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
-	changed = strcmp(d->du[i].logged ? d->du[i].logged : "", sig) != 0;
-	if (!changed)
-		return;
-	free(d->du[i].logged);
-	d->du[i].logged = *sig ? strdup(sig) : NULL;
-	for (char **l = rep->key_rejected; l && *l; l++) {
+	for (char **l = rep->key_rejected; f && l && *l; l++) {
 		char msg[4600];
 		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
 				  .user = rep->user->name, .path = rep->keys_file, .reason = *l,
 				  .sshd_refused = -1};
 
+		told_dropin(d, "rejected", *l, key, sizeof(key));
+		fprintf(f, "%s\n", key);
+		if (told_before(told, key))
+			continue;
 		snprintf(msg, sizeof(msg), "%s: drop-in key rejected, not written: %s",
 			 rep->user->name, *l);
 		journal_log(&e);
 	}
-	for (char **l = rep->key_alerts; l && *l; l++) {
+	for (char **l = rep->key_alerts; f && l && *l; l++) {
 		char msg[4600];
 		struct event e = {.kind = EVENT_KEY_REJECTED, .priority = LOG_WARNING, .message = msg,
 				  .user = rep->user->name, .reason = *l, .sshd_refused = -1};
 
+		told_dropin(d, "alert", *l, key, sizeof(key));
+		fprintf(f, "%s\n", key);
+		if (told_before(told, key))
+			continue;
 		snprintf(msg, sizeof(msg), "%s: %s", rep->user->name, *l);
 		journal_log(&e);
 	}
-	for (size_t k = 0; k < rep->n_findings; k++) {
-		const struct finding *fi = &rep->findings[k];
-		char msg[4600];
-		struct event e = {
-			.user = rep->user->name,
-			.path = fi->path,
-			.priority = LOG_ERR,
-			.sshd_refused = !rep->sshd_accepts,
-			.problem = problem_to_string(fi->problem),
-			.reason = fi->reason,
-			.message = msg,
-		};
-
-		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
-			continue;
-		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
-		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
-			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair", fi->path,
-			 problem_to_string(fi->problem), fi->reason ? fi->reason : "",
-			 fi->sshd_message ? "; sshd refuses: " : "",
-			 fi->sshd_message ? fi->sshd_message : "");
-		journal_log(&e);
+	if (!f || fclose(f) != 0)
+		return;
+	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
+	if (strcmp(told, sig) != 0) {
+		free(d->du[i].logged);
+		d->du[i].logged = *sig ? strdup(sig) : NULL;
 	}
 }
 
@@ -958,9 +980,13 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 	for (size_t i = 0; i < d->n_users; i++) {
 		const struct duser *o = &d->du[i];
 
+		/* What was told stays told: a reload does not tell a refusal again. */
+		if (moved[i] != SIZE_MAX)
+			du[moved[i]].logged = TAKE_PTR(d->du[i].logged);
 		if (moved[i] == SIZE_MAX || !(o->flapping || o->backoff_until))
 			continue;
-		du[moved[i]] = (struct duser){.flapping = o->flapping,
+		du[moved[i]] = (struct duser){.logged = du[moved[i]].logged,
+					      .flapping = o->flapping,
 					      .last_repair = o->last_repair,
 					      .flap_count = o->flap_count,
 					      .flap_window_start = o->flap_window_start,

@@ -3,8 +3,9 @@
 # what changed and only that (no "owner user1 -> user1"); keys-synced names the approved keys it
 # added and took out (SSHMEND_FINGERPRINTS_ADDED, SSHMEND_FINGERPRINTS_REMOVED, and in its
 # message) and counts them in good English ("1 approved key"); key-removed carries the key's
-# comment (SSHMEND_COMMENT); an unknown configuration key is a config-warning at priority
-# warning, with its own MESSAGE_ID, not a config-error.
+# comment (SSHMEND_COMMENT); a rejected drop-in line is told once per change of its file, not
+# again on every heal or when another drop-in file changes; an unknown configuration key is a
+# config-warning at priority warning, with its own MESSAGE_ID, not a config-error.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -78,7 +79,29 @@ ok "key-removed is logged" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=key-r
 is "$(last_field key-removed SSHMEND_COMMENT "SSHMEND_FINGERPRINT=$fp_laptop")" laptop \
 	"key-removed carries SSHMEND_COMMENT"
 
-rm -f "$(keys_dropin_dir user1)"/*.pub
+diag "--- a rejected drop-in line is told once per change of its file"
+keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken"
+rejected() { keys_count key-rejected SSHMEND_USER=user1; }
+ok "the rejected line is logged" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=key-rejected
+sleep 1
+is "$(rejected)" 1 "once"
+n=$(keys_count drift-repaired)
+for _ in 1 2 3; do
+	chmod 0777 "$H1"
+	wait_for 10 _daemon_count_above "$n" SSHMEND_EVENT=drift-repaired
+	n=$(keys_count drift-repaired)
+done
+# Another drop-in file the daemon ignores (writable by others): told once, on its own.
+keys_dropin_put user1 loose.pub "$(keys_pub laptop)"
+chmod 0666 "$(keys_dropin_dir user1)/loose.pub"
+ok "the ignored file is logged" wait_for 10 _daemon_count_above 1 SSHMEND_EVENT=key-rejected
+sleep 1
+is "$(rejected)" 2 "heals and another drop-in file do not tell the rejected line again"
+keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken" "# rewritten"
+ok "a change of its file tells it again" wait_for 10 _daemon_count_above 2 SSHMEND_EVENT=key-rejected
+sleep 1
+is "$(rejected)" 3 "once"
+rm -f "$(keys_dropin_dir user1)/broken.pub" "$(keys_dropin_dir user1)/loose.pub"
 
 diag "--- configuration warnings and errors are different events"
 keys_config '[Keys]' 'Exlusive=yes'
