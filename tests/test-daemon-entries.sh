@@ -4,8 +4,9 @@
 # added and took out (SSHMEND_FINGERPRINTS_ADDED, SSHMEND_FINGERPRINTS_REMOVED, and in its
 # message) and counts them in good English ("1 approved key"); key-removed carries the key's
 # comment (SSHMEND_COMMENT); a rejected drop-in line is told once per change of its file, not
-# again on every heal or when another drop-in file changes; an unknown configuration key is a
-# config-warning at priority warning, with its own MESSAGE_ID, not a config-error.
+# again on every heal, when another drop-in file changes or on a reload; an unknown
+# configuration key is a config-warning at priority warning, with its own MESSAGE_ID, not a
+# config-error.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -101,6 +102,10 @@ keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken" "# rewritte
 ok "a change of its file tells it again" wait_for 10 _daemon_count_above 2 SSHMEND_EVENT=key-rejected
 sleep 1
 is "$(rejected)" 3 "once"
+n=$(keys_count reloaded)
+kill -HUP "$DAEMON_PID"
+ok "SIGHUP reloads" wait_for 10 _daemon_count_above "$n" SSHMEND_EVENT=reloaded
+is "$(rejected)" 3 "a reload does not tell the rejected line again"
 rm -f "$(keys_dropin_dir user1)/broken.pub" "$(keys_dropin_dir user1)/loose.pub"
 
 diag "--- configuration warnings and errors are different events"
