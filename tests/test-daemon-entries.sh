@@ -7,7 +7,7 @@
 # again on every heal, when another drop-in file changes or on a reload; an unknown
 # configuration key is a config-warning at priority warning, with its own MESSAGE_ID, not a
 # config-error.
-# shellcheck disable=SC2317 # functions run through ok and wait_for
+# shellcheck disable=SC2119,SC2317 # daemon_stop takes no arguments here; functions run through ok
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 

@@ -2,7 +2,7 @@
 # One daemon per root: a second "sshmend daemon" on the same root refuses to start, exit status 3,
 # with a message naming the one that runs; daemons on different roots run side by side; a daemon
 # started while the old one on its root is still stopping waits for it and starts.
-# shellcheck disable=SC2317 # functions run through ok and wait_for
+# shellcheck disable=SC2119,SC2317 # daemon_stop takes no arguments here; functions run through ok
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/lib/tap.sh"
