@@ -80,6 +80,8 @@ state_cleanup() {
 	[ -n "$state_dir" ] || return 0
 	[ -d "$state_dir" ] &&
 		find "$state_dir" -mindepth 1 -maxdepth 1 -name "*$name*" -exec rm -rf -- {} +
+	# The daemon's lock, when the directory is ours: no other daemon had it.
+	[ "${#state_created[@]}" -eq 0 ] || rm -f -- "$state_dir/daemon.lock"
 	for d in "${state_created[@]}"; do
 		rmdir -- "$d" 2>/dev/null
 	done
