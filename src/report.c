@@ -70,8 +70,10 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		char change[200];
 
 		report_change(db, f, change, sizeof(change));
-		fprintf(out, "would change %s", change);
-		return;
+		if (*change) {
+			fprintf(out, "would change %s", change);
+			return;
+		}
 	}
 	report_owner_name(db, f->found.st_uid, a, sizeof(a));
 	report_owner_name(db, f->exp_uid, b, sizeof(b));
