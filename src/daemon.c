@@ -33,8 +33,8 @@
 /* One daemon per root: it holds a lock on this file in the root's state directory. A
  * daemon restarted while the old one still exits waits this long for it. */
 #define LOCK_NAME "daemon.lock"
-#define LOCK_WAIT_USEC (3ull * 1000000ull)
-#define LOCK_POLL_USEC (50ull * 1000ull)
+#define LOCK_WAIT_USEC (3 * USEC_PER_SEC)
+#define LOCK_POLL_USEC (50 * USEC_PER_MSEC)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
