@@ -60,6 +60,13 @@ run check user1 --root="$S" --json
 ok "check USER --root=DIR --json: options after a user name" grep -q '"user":"user1"' <<<"$OUT"
 run check --config "$CONF" --root "$S" user1
 is "$RC" 1 "check --config FILE --root DIR USER: the drift is found (exit 1)"
+printf '[Keys]\nExlusive=yes\n' >"$S/strict.conf"
+chmod 0644 "$S/strict.conf"
+run check --config "$S/strict.conf" --root "$S" root
+is "$RC" 0 "check --config FILE --root DIR root: root is clean (exit 0)"
+run check --strict --config "$S/strict.conf" --root "$S" root
+is "$RC" 1 "check --strict --config FILE: FILE is read (its warning fails the check)"
+ok "... and named" grep -q 'strict.conf:2: unknown key' "$ERR"
 run check --root
 is "$RC" 2 "check --root without its value: usage error (exit 2)"
 run check --version
