@@ -204,21 +204,44 @@ int audit_state_bind(int rootfd, bool adopt)
 	return r < 0 ? r : 1;
 }
 
+int audit_state_dir(int rootfd, bool create, int *ret)
+{
+	return state_dir(rootfd, create, ret);
+}
+
 static int state_name(const char *user, char *buf, size_t len)
 {
 	return state_file(user, "keys", buf, len);
 }
 
-int audit_state_status(char *const *state, const char *fp)
+/* FP's state line "FP STATUS[ COMMENT]", from the status on; NULL when there is none. */
+static const char *state_line(char *const *state, const char *fp)
 {
 	size_t n = strlen(fp);
 
 	for (size_t i = 0; state && state[i]; i++)
 		if (strncmp(state[i], fp, n) == 0 && state[i][n] == ' ')
-			for (int s = 0; s <= KEY_INVALID; s++)
-				if (strcmp(state[i] + n + 1, status_names[s]) == 0)
-					return s;
+			return state[i] + n + 1;
+	return NULL;
+}
+
+int audit_state_status(char *const *state, const char *fp)
+{
+	const char *l = state_line(state, fp);
+	size_t n = l ? strcspn(l, " ") : 0;
+
+	for (int s = 0; l && s <= KEY_INVALID; s++)
+		if (strlen(status_names[s]) == n && strncmp(l, status_names[s], n) == 0)
+			return s;
 	return -1;
+}
+
+const char *audit_state_comment(char *const *state, const char *fp)
+{
+	const char *l = state_line(state, fp);
+
+	l = l ? strchr(l, ' ') : NULL;
+	return l && l[1] ? l + 1 : NULL;
 }
 
 int audit_state_load(int rootfd, const char *user, char ***ret)
@@ -289,7 +312,8 @@ int audit_state_save(int rootfd, const char *user, const struct key_list *l)
 		return -ENOMEM;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->e[i].fingerprint)
-			fprintf(f, "%s %s\n", l->e[i].fingerprint, status_names[l->e[i].status]);
+			fprintf(f, "%s %s%s%s\n", l->e[i].fingerprint, status_names[l->e[i].status],
+				l->e[i].comment ? " " : "", l->e[i].comment ? l->e[i].comment : "");
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;

@@ -39,8 +39,8 @@ int audit_scan(const char *file, const char *text, size_t len, struct key_list *
 void key_list_done(struct key_list *l);
 
 /*
- * What was remembered for USER: lines "FINGERPRINT STATUS"; *ret NULL when there is no
- * baseline yet.
+ * What was remembered for USER: lines "FINGERPRINT STATUS[ COMMENT]"; *ret NULL when there
+ * is no baseline yet.
  */
 int audit_state_load(int rootfd, const char *user, char ***ret);
 /*
@@ -55,8 +55,12 @@ int audit_state_load(int rootfd, const char *user, char ***ret);
 int audit_state_bind(int rootfd, bool adopt);
 /* The status remembered for FP, or -1. */
 int audit_state_status(char *const *state, const char *fp);
+/* The comment remembered with FP (points into STATE), or NULL. */
+const char *audit_state_comment(char *const *state, const char *fp);
 /* Remember L's valid keys and their status for USER (state directory made 0700). */
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
+/* The state directory inside ROOTFD (O_PATH), made 0700 with its parents when CREATE. */
+int audit_state_dir(int rootfd, bool create, int *ret);
 /*
  * Append LINES, each with its origin and the time (UTC), to USER's quarantine file in the
  * state directory.

@@ -17,6 +17,7 @@
 	X(WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660")                          \
 	X(SUPPRESSED, "suppressed", "6c90f440b7cb4d058177fa1250b9abb5")                            \
 	X(CONFIG_ERROR, "config-error", "4aef36b4fc194b7bbb0f372ed4e86ff0")                        \
+	X(CONFIG_WARNING, "config-warning", "d18e6874cf774e2d911cccde5fa437fe")                    \
 	X(KEYS_SYNCED, "keys-synced", "330ee1f709c84bb682a4f71676aceac8")                          \
 	X(KEY_REJECTED, "key-rejected", "0e969c5b28944feb9cd52a4b8a0dac76")                        \
 	X(KEY_UNAPPROVED, "key-unapproved", "42f41a84df6346cbbbf58051032545fd")                    \

@@ -11,6 +11,67 @@
 
 #define USAGE_LINE "Usage: sshmend [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
 
+/* "NAME VALUE" or "NAME=VALUE" at ARGV[*I]: 1 with its value (*I on the last word taken),
+ * 0 when it is another option, -EINVAL when the value is missing. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **ret)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n) != 0 || (a[n] && a[n] != '='))
+		return 0;
+	if (a[n] == '=') {
+		*ret = a + n + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "sshmend: option '%s' requires an argument\n", name);
+		return -EINVAL;
+	}
+	*ret = argv[++*i];
+	return 1;
+}
+
+int cli_parse_globals(int argc, char **argv, struct cli_options *o)
+{
+	bool command = false, ended = false;
+	int n = 1, r;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (ended || a[0] != '-' || !a[1]) {
+			command = true;
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			/* Before the command, getopt's end of options; after it, the command's. */
+			ended = true;
+			if (command)
+				argv[n++] = argv[i];
+			continue;
+		}
+		if ((r = take_value(argc, argv, &i, "--root", &o->root)) ||
+		    (r = take_value(argc, argv, &i, "--config", &o->config))) {
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (strcmp(a, "--version") == 0 || (!command && strcmp(a, "-V") == 0))
+			o->version = true;
+		else if (!command && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+			o->help = true;
+		else if (!command) {
+			fprintf(stderr, "sshmend: unknown option '%s'\n", a);
+			return -EINVAL;
+		} else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 static void print_warnings(char *const *w)
 {
 	for (size_t i = 0; w && w[i]; i++)
@@ -70,22 +131,27 @@ static int open_users(const struct cli_options *o, char *const *names, struct en
 static int run_chains(const struct cli_options *o, int argc, char **argv, bool fix)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"strict", no_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	bool json = false, dry_run = false, bad = false;
+	bool json = false, dry_run = false, strict = false, bad = false;
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
 	int c, r, status = CLI_EXIT_OK;
 
+	/* Options and users in any order, as the global options. */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 's':
+			strict = true;
 			break;
 		case 'n':
 			if (!fix)
@@ -94,7 +160,8 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 			break;
 		case 'h':
 			printf("Usage: sshmend [--root DIR] [--config FILE] %s\n",
-			       fix ? "fix [--dry-run] [--json] [USER...]" : "check [--json] [USER...]");
+			       fix ? "fix [--dry-run] [--json] [--strict] [USER...]"
+				   : "check [--json] [--strict] [USER...]");
 			return CLI_EXIT_OK;
 		default:
 			bad = true;
@@ -107,6 +174,11 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	r = open_users(o, argv + optind, &e, &users, &n);
 	if (r)
 		return r;
+	/* An image bake's gate: a key misspelt in the configuration fails it. */
+	if (strict && e->cfg.warnings) {
+		fputs("sshmend: --strict: the configuration has warnings\n", stderr);
+		status = CLI_EXIT_DRIFT;
+	}
 	if (json)
 		report_json_begin(stdout);
 	engine_pass_begin(e);
@@ -140,7 +212,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		if (json)
 			report_json_user(stdout, e->db, &rep, i == 0);
 		else
-			report_human(stdout, e->db, &rep);
+			report_human(stdout, e->db, &rep, mode == ENGINE_DRY_RUN);
 		user_report_done(&rep);
 	}
 	engine_pass_end(e);
@@ -206,7 +278,7 @@ static int restore_key(const struct cli_options *o, const char *user, const char
 		goto out;
 	}
 	if (rep.n_findings)
-		report_human(stdout, e->db, &rep);
+		report_human(stdout, e->db, &rep, false);
 	/* Back, as sshmend judges it afresh: in the keys file, approved. */
 	if (engine_list_keys(e, users[0], NULL, &keys) >= 0)
 		for (size_t i = 0; i < keys.n && !back; i++)

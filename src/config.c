@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
+#include "timespan.h"
 
 #define CONFIG_MAX (1u << 20)
 
@@ -112,18 +113,18 @@ static int parse_uint(const char *v, unsigned long long max, unsigned long long 
 	return 0;
 }
 
-#define USEC_PER_SEC 1000000ull
-#define MAX_SECONDS (366ull * 24 * 3600)
+#define MIN_TIMESPAN_USEC USEC_PER_MSEC
+#define MAX_TIMESPAN_USEC (366ull * 24 * 3600 * USEC_PER_SEC)
 
-/* Whole seconds, at least one: a zero interval would spin. */
+/* A time span as systemd writes it ("10min", "1h 30s", "600", "500ms"), at least a
+ * millisecond: a zero interval would spin. */
 static int parse_sec(const char *v, unsigned long long *ret)
 {
-	unsigned long long n;
-	int r = parse_uint(v, MAX_SECONDS, &n);
+	uint64_t usec;
 
-	if (r < 0 || n == 0)
+	if (timespan_parse(v, &usec) < 0 || usec < MIN_TIMESPAN_USEC || usec > MAX_TIMESPAN_USEC)
 		return -EINVAL;
-	*ret = n * USEC_PER_SEC;
+	*ret = usec;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "safeio.h"
 #include "strv.h"
 #include "tails.h"
+#include "timespan.h"
 #include "watcher.h"
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
@@ -28,6 +29,11 @@
 #define DRAIN_BATCH 64
 /* Below events, signals and timers (SD_EVENT_PRIORITY_NORMAL), above the audits (IDLE). */
 #define DRAIN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* One daemon per root: it holds a lock on this file in the root's state directory. A
+ * daemon restarted while the old one still exits waits this long for it. */
+#define LOCK_NAME "daemon.lock"
+#define LOCK_WAIT_USEC (3 * USEC_PER_SEC)
+#define LOCK_POLL_USEC (50 * USEC_PER_MSEC)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
@@ -110,8 +116,9 @@ static void update_status(struct daemon *d)
 {
 	char status[256];
 
-	snprintf(status, sizeof(status), "STATUS=watching %zu users, %zu paths, %lu repairs%s",
-		 d->n_users, watcher_n_registrations(d->w), d->repairs,
+	snprintf(status, sizeof(status), "STATUS=watching %zu user%s, %zu path%s, %lu repair%s%s",
+		 d->n_users, PLURAL(d->n_users), watcher_n_registrations(d->w),
+		 PLURAL(watcher_n_registrations(d->w)), d->repairs, PLURAL(d->repairs),
 		 d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
 	if (strcmp(status, d->last_status) == 0)
 		return;
@@ -179,11 +186,14 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
+			char every[64];
+
 			d->watch_limit = true;
 			log_simple(EVENT_WATCH_LIMIT, LOG_WARNING,
 				   "inotify watch limit reached (fs.inotify.max_user_watches); "
-				   "keeping the watches there are and scanning every %llus",
-				   d->engine->cfg.fallback_scan_usec / 1000000ull);
+				   "keeping the watches there are and scanning every %s",
+				   timespan_format(d->engine->cfg.fallback_scan_usec, every,
+						   sizeof(every)));
 			sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
 		}
 		return 0;
@@ -192,17 +202,120 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
 }
 
+/* Has LINE been told, one of the lines of TOLD? */
+static bool told_before(const char *told, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = told; (p = strstr(p, line)); p++)
+		if ((p == told || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+/*
+ * What identifies a drop-in line or file told about, TEXT ("FILE:LINE: why" or "FILE: why"):
+ * KIND, the text and the identity and modification time of FILE, so that it is told again
+ * when the file changes, not on every heal of the user.
+ */
+static void told_dropin(const struct daemon *d, const char *kind, const char *text, char *buf,
+			size_t len)
+{
+	_cleanup_free_ char *path = strndup(text, strcspn(text, ":"));
+	_cleanup_close_ int fd = -1;
+	struct stat st = {0};
+
+	if (path && safe_open_in_root(d->engine->rootfd, path, O_PATH, &fd) >= 0)
+		(void)fstat(fd, &st);
+	snprintf(buf, len, "%s %lx:%lx:%lld.%09ld %s", kind, (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, text);
+}
+
+/* L's strings joined by spaces (malloc'd), or NULL when L is empty or memory short. */
+static char *join_ws(char *const *l)
+{
+	size_t n = 0;
+	char *out, *p;
+
+	for (size_t k = 0; l && l[k]; k++)
+		n += strlen(l[k]) + 1;
+	if (!n || !(out = malloc(n)))
+		return NULL;
+	p = out;
+	for (size_t k = 0; l[k]; k++)
+		p += sprintf(p, "%s%s", k ? " " : "", l[k]);
+	return out;
+}
+
+/*
+ * The approved keys a sync added to and removed from U's keys files, as space-separated
+ * fingerprints (malloc'd; NULL for none): what is approved there now against what the key
+ * audit last recorded as approved, before it has seen the sync.
+ */
+static void synced_keys(const struct daemon *d, const struct user *u, char **added, char **removed)
+{
+	_cleanup_(strv_freep) char **state = NULL, **now = NULL, **gone = NULL;
+	_cleanup_(strv_freep) char **gained = NULL;
+	struct key_list l = {0};
+
+	*added = *removed = NULL;
+	if (audit_state_load(d->engine->rootfd, u->name, &state) < 0 ||
+	    engine_list_keys(d->engine, u, state, &l) < 0)
+		return;
+	for (size_t k = 0; k < l.n; k++)
+		if (l.e[k].fingerprint && l.e[k].status == KEY_APPROVED &&
+		    (strv_push_unique(&now, l.e[k].fingerprint) < 0 ||
+		     (audit_state_status(state, l.e[k].fingerprint) != KEY_APPROVED &&
+		      strv_push_unique(&gained, l.e[k].fingerprint) < 0)))
+			break;
+	key_list_done(&l);
+	for (char **s = state; s && *s; s++) {
+		_cleanup_free_ char *fp = strndup(*s, strcspn(*s, " "));
+
+		if (fp && audit_state_status(state, fp) == KEY_APPROVED &&
+		    !strv_contains(now, fp) && strv_push_unique(&gone, fp) < 0)
+			break;
+	}
+	*added = join_ws(gained);
+	*removed = join_ws(gone);
+}
+
+static void tell_synced(struct daemon *d, const struct user_report *rep, const char *path)
+{
+	_cleanup_free_ char *added = NULL, *removed = NULL;
+	char msg[4600];
+	struct event e = {.kind = EVENT_KEYS_SYNCED,
+			  .priority = LOG_NOTICE,
+			  .message = msg,
+			  .user = rep->user->name,
+			  .path = path,
+			  .sshd_refused = -1};
+
+	synced_keys(d, rep->user, &added, &removed);
+	e.fingerprints_added = added;
+	e.fingerprints_removed = removed;
+	snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved key%s%s%s%s%s",
+		 rep->user->name, path, rep->n_approved, PLURAL(rep->n_approved),
+		 added ? "; added " : "", added ? added : "", removed ? "; removed " : "",
+		 removed ? removed : "");
+	journal_log(&e);
+}
+
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
+	const char *told = d->du[i].logged ? d->du[i].logged : "";
 	_cleanup_free_ char *sig = NULL;
 	const char *not_applied = NULL;
 	size_t siglen = 0, n_kept = 0;
+	bool kept_new = false;
+	char key[4600];
 	FILE *f;
-	bool changed;
 
 	/* Nothing found, nothing told before: the usual case, at every start. */
 	if (!rep->n_findings && !d->du[i].logged)
 		return;
+	/* Refusals, failures and drop-in rejections are told once, not on every heal: SIG is
+	 * what is to tell now, one line each, and what is in TOLD already is not told again. */
 	f = open_memstream(&sig, &siglen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
@@ -217,17 +330,14 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 		};
 
 		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS) {
-			e.kind = EVENT_KEYS_SYNCED;
-			e.priority = LOG_NOTICE;
-			e.sshd_refused = -1;
-			snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved keys",
-				 rep->user->name, fi->path, rep->n_approved);
-			journal_log(&e);
+			tell_synced(d, rep, fi->path);
 			continue;
 		}
 		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_UNAPPROVED_KEY)
 			continue; /* tell_quarantined() */
 		if (fi->action == ACTION_FIXED) {
+			char change[200];
+
 			e.kind = EVENT_DRIFT_REPAIRED;
 			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
 			e.has_modes = true;
@@ -238,48 +348,42 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 					  new_owner, sizeof(new_owner));
 			e.old_owner = old_owner;
 			e.new_owner = new_owner;
-			snprintf(msg, sizeof(msg), "%s: repaired %s: mode %04o -> %04o, owner %s -> %s%s%s",
-				 rep->user->name, fi->path, (unsigned)e.old_mode, (unsigned)e.new_mode,
-				 old_owner, new_owner, fi->sshd_message ? "; sshd refused: " : "",
+			/* What changed, and only that: no "owner alice -> alice". */
+			report_change(d->engine->db, fi, change, sizeof(change));
+			snprintf(msg, sizeof(msg), "%s: repaired %s%s%s%s%s", rep->user->name,
+				 fi->path, *change ? ": " : "", change,
+				 fi->sshd_message ? "; sshd refused: " : "",
 				 fi->sshd_message ? fi->sshd_message : "");
 			journal_log(&e);
 			continue;
 		}
-		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
+		if (!f || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
 			continue;
-		if (f)
-			fprintf(f, "%s|%d|%d|%u|%s\n", fi->path, fi->problem, fi->action,
-				fi->lineno, fi->fingerprint ? fi->fingerprint : "");
-	}
-	if (!f || fclose(f) != 0)
-		return;
-	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
-	changed = strcmp(d->du[i].logged ? d->du[i].logged : "", sig) != 0;
-	if (!changed)
-		return;
-	free(d->du[i].logged);
-	d->du[i].logged = *sig ? strdup(sig) : NULL;
-	for (size_t k = 0; k < rep->n_findings; k++) {
-		const struct finding *fi = &rep->findings[k];
-		char msg[4600];
-		struct event e = {
-			.user = rep->user->name,
-			.path = fi->path,
-			.priority = LOG_ERR,
-			.sshd_refused = !rep->sshd_accepts,
-			.problem = problem_to_string(fi->problem),
-			.reason = fi->reason,
-			.message = msg,
-		};
+		if (fi->problem == PROBLEM_DROPIN) {
+			/* Told again when the file changes, not on every heal of the user. */
+			char text[4400];
 
-		if (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED)
-			continue;
+			if (fi->lineno)
+				snprintf(text, sizeof(text), "%s:%u: %s", fi->path, fi->lineno,
+					 fi->reason ? fi->reason : "");
+			else
+				snprintf(text, sizeof(text), "%s: %s", fi->path,
+					 fi->reason ? fi->reason : "");
+			told_dropin(d, "dropin", text, key, sizeof(key));
+		} else {
+			snprintf(key, sizeof(key), "%s|%d|%d|%s", fi->path, fi->problem, fi->action,
+				 fi->fingerprint ? fi->fingerprint : "");
+		}
+		fprintf(f, "%s\n", key);
 		if (fi->problem == PROBLEM_UNAPPROVED_KEY) {
-			/* Each key is told by the audit (key-unapproved); the user, once, here. */
+			/* Each key is told by the audit (key-unapproved); the user, once, below. */
 			n_kept++;
 			not_applied = fi->reason;
+			kept_new = kept_new || !told_before(told, key);
 			continue;
 		}
+		if (told_before(told, key))
+			continue;
 		if (fi->problem == PROBLEM_DROPIN) {
 			e.kind = EVENT_KEY_REJECTED;
 			e.priority = LOG_WARNING;
@@ -294,15 +398,23 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			journal_log(&e);
 			continue;
 		}
+		e.priority = LOG_ERR;
 		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
 		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
-			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair", fi->path,
-			 problem_to_string(fi->problem), fi->reason ? fi->reason : "",
+			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair",
+			 fi->path, problem_to_string(fi->problem), fi->reason ? fi->reason : "",
 			 fi->sshd_message ? "; sshd refuses: " : "",
 			 fi->sshd_message ? fi->sshd_message : "");
 		journal_log(&e);
 	}
-	if (n_kept) {
+	if (!f || fclose(f) != 0)
+		return;
+	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
+	if (strcmp(told, sig) != 0) {
+		free(d->du[i].logged);
+		d->du[i].logged = *sig ? strdup(sig) : NULL;
+	}
+	if (kept_new) {
 		char msg[4600];
 		struct event e = {.kind = EVENT_EXCLUSIVE_NOT_APPLIED,
 				  .priority = LOG_ERR,
@@ -401,7 +513,8 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		{
 			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
 
-			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp, NULL,
+			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp,
+				fp ? audit_state_comment(state, fp) : NULL,
 				"is gone from the keys files");
 		}
 		dirty = true;
@@ -420,8 +533,10 @@ static void tell_baseline(struct daemon *d)
 		struct event e = {.kind = EVENT_KEYS_BASELINE, .priority = LOG_INFO, .message = msg,
 				  .sshd_refused = -1, .count = d->baseline_keys};
 
-		snprintf(msg, sizeof(msg), "recorded the keys of %lu users (%lu keys) as the baseline",
-			 d->baseline_users, d->baseline_keys);
+		snprintf(msg, sizeof(msg),
+			 "recorded the keys of %lu user%s (%lu key%s) as the baseline",
+			 d->baseline_users, PLURAL(d->baseline_users), d->baseline_keys,
+			 PLURAL(d->baseline_keys));
 		journal_log(&e);
 	}
 	d->baseline_users = d->baseline_keys = 0;
@@ -462,16 +577,17 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 		u->backoff_len = c->flap_backoff_max_usec;
 	u->backoff_until = now + u->backoff_len;
 	if (!u->flapping) {
-		char msg[4400];
+		char msg[4400], window[64], backoff[64];
 		struct event e = {.kind = EVENT_FLAPPING, .priority = LOG_WARNING, .message = msg,
 				  .user = rep->user->name, .path = path, .sshd_refused = -1};
 
 		u->flapping = true;
 		snprintf(msg, sizeof(msg),
-			 "%s: %s drifted back more than %u times in %llus; backing off from it, "
-			 "%llus at first, longer while it goes on",
-			 rep->user->name, path, c->flap_threshold, c->flap_window_usec / 1000000ull,
-			 (unsigned long long)(u->backoff_len / 1000000ull));
+			 "%s: %s drifted back more than %u times in %s; backing off from it, "
+			 "%s at first, longer while it goes on",
+			 rep->user->name, path, c->flap_threshold,
+			 timespan_format(c->flap_window_usec, window, sizeof(window)),
+			 timespan_format(u->backoff_len, backoff, sizeof(backoff)));
 		journal_log(&e);
 	}
 	sd_event_source_unref(u->backoff_timer);
@@ -582,8 +698,8 @@ static int on_drain(sd_event_source *s, void *userdata)
 		if (reloaded) {
 			d->reloading = NULL;
 			d->defer_audit = false;
-			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu users",
-				   reloaded, d->n_users);
+			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu user%s",
+				   reloaded, d->n_users, PLURAL(d->n_users));
 		}
 		if (!d->n_audit)
 			tell_baseline(d);
@@ -891,9 +1007,13 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 	for (size_t i = 0; i < d->n_users; i++) {
 		const struct duser *o = &d->du[i];
 
+		/* What was told stays told: a reload does not tell a refusal again. */
+		if (moved[i] != SIZE_MAX)
+			du[moved[i]].logged = TAKE_PTR(d->du[i].logged);
 		if (moved[i] == SIZE_MAX || !(o->flapping || o->backoff_until))
 			continue;
-		du[moved[i]] = (struct duser){.flapping = o->flapping,
+		du[moved[i]] = (struct duser){.logged = du[moved[i]].logged,
+					      .flapping = o->flapping,
 					      .last_repair = o->last_repair,
 					      .flap_count = o->flap_count,
 					      .flap_window_start = o->flap_window_start,
@@ -1018,6 +1138,14 @@ static void drain_all(struct daemon *d)
 	d->defer_audit = false;
 }
 
+/* Unknown sections and keys: a warning each, not the error of a value that stops a reload. */
+static void log_config_warnings(const struct engine *e)
+{
+	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
+		log_simple(EVENT_CONFIG_WARNING, LOG_WARNING, "configuration: %s",
+			   e->cfg.warnings[i]);
+}
+
 static void reload(struct daemon *d, const char *why)
 {
 	struct engine *e;
@@ -1033,8 +1161,7 @@ static void reload(struct daemon *d, const char *why)
 		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
 			   *err ? err : strerror(-r));
 	} else {
-		for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
-			log_simple(EVENT_CONFIG_ERROR, LOG_WARNING, "%s", e->cfg.warnings[i]);
+		log_config_warnings(e);
 		r = adopt(d, e);
 		if (r < 0) {
 			engine_free(e);
@@ -1075,15 +1202,58 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	}
 	sd_notify(0, "STOPPING=1");
-	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repairs",
-		   si->ssi_signo, d->repairs);
+	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repair%s",
+		   si->ssi_signo, d->repairs, PLURAL(d->repairs));
 	return sd_event_exit(d->ev, 0);
+}
+
+/*
+ * Take the root's daemon lock into *RET (released when the process ends): -EBUSY, told on
+ * stderr, when another daemon holds it after LOCK_WAIT_USEC.
+ */
+static int lock_root(int rootfd, const char *root, int *ret)
+{
+	_cleanup_close_ int dfd = -1, fd = -1;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int r = audit_state_dir(rootfd, true, &dfd);
+
+	if (r >= 0) {
+		fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0600);
+		r = fd < 0 ? negative_errno() : 0;
+	}
+	for (uint64_t waited = 0; r >= 0 && fcntl(fd, F_SETLK, &fl) < 0; waited += LOCK_POLL_USEC) {
+		if (errno != EAGAIN && errno != EACCES)
+			r = negative_errno();
+		else if (waited >= LOCK_WAIT_USEC) {
+			struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+			char pid[32] = "";
+
+			/* Its pid, when it is in our pid namespace. */
+			if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
+				snprintf(pid, sizeof(pid), ", pid %ld,", (long)who.l_pid);
+			fprintf(stderr,
+				"sshmend: another sshmend daemon%s runs on %s (it holds %s/%s); "
+				"not starting\n",
+				pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
+			return -EBUSY;
+		} else
+			usleep(LOCK_POLL_USEC);
+	}
+	if (r < 0) {
+		fprintf(stderr, "sshmend: cannot lock %s/%s: %s\n", AUDIT_STATE_DIR, LOCK_NAME,
+			strerror(-r));
+		return r;
+	}
+	*ret = TAKE_FD(fd);
+	return 0;
 }
 
 int daemon_run(const char *root, const char *config_path)
 {
 	struct daemon d = {.root = root, .config_path = config_path};
 	struct engine *e = NULL;
+	_cleanup_close_ int lock = -1;
 	char err[4200] = "";
 	sigset_t ss;
 	int r;
@@ -1093,8 +1263,13 @@ int daemon_run(const char *root, const char *config_path)
 		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
 		return CLI_EXIT_USAGE;
 	}
-	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
-		fprintf(stderr, "sshmend: warning: %s\n", e->cfg.warnings[i]);
+	/* Two daemons on one root would fight over every repair and key sync. */
+	r = lock_root(e->rootfd, root, &lock);
+	if (r < 0) {
+		engine_free(e);
+		return r == -EBUSY ? CLI_EXIT_BUSY : CLI_EXIT_DRIFT;
+	}
+	log_config_warnings(e);
 	for (size_t i = 0; e->db->warnings && e->db->warnings[i]; i++)
 		fprintf(stderr, "sshmend: warning: %s\n", e->db->warnings[i]);
 
@@ -1150,8 +1325,10 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
-	log_simple(EVENT_STARTED, LOG_INFO, "started: watching %zu users, %zu paths, %lu repairs",
-		   d.n_users, watcher_n_registrations(d.w), d.repairs);
+	log_simple(EVENT_STARTED, LOG_INFO,
+		   "started: watching %zu user%s, %zu path%s, %lu repair%s", d.n_users,
+		   PLURAL(d.n_users), watcher_n_registrations(d.w),
+		   PLURAL(watcher_n_registrations(d.w)), d.repairs, PLURAL(d.repairs));
 	update_status(&d);
 	sd_notify(0, "READY=1");
 

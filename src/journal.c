@@ -140,6 +140,12 @@ static void emit(const struct event *ev)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINT=%s", ev->fingerprint);
 	if (ev->comment)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_COMMENT=%s", ev->comment);
+	if (ev->fingerprints_added)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_ADDED=%s",
+			ev->fingerprints_added);
+	if (ev->fingerprints_removed)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
+			ev->fingerprints_removed);
 	sd_journal_sendv(iov, n);
 }
 
@@ -153,7 +159,8 @@ void journal_flush(void)
 	suppressed = 0;
 	if (!held)
 		return;
-	snprintf(msg, sizeof(msg), "%lu entries were held back by the rate limit", held);
+	snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", held,
+		 held == 1 ? "entry was" : "entries were");
 	in_window++;
 	emit(&s);
 }

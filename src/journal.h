@@ -23,6 +23,7 @@ struct event {
 	unsigned long count; /* SSHMEND_COUNT, for summaries */
 	const char *fingerprint;
 	const char *comment;
+	const char *fingerprints_added, *fingerprints_removed; /* space-separated, keys-synced */
 };
 
 const char *event_name(enum event_kind k);

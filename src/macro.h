@@ -7,6 +7,8 @@
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+/* The plural ending of a count's noun: "1 key", "2 keys". */
+#define PLURAL(n) ((n) == 1 ? "" : "s")
 
 static inline void freep(void *p)
 {

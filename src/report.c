@@ -12,7 +12,29 @@ void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len
 		snprintf(buf, len, "%lu", (unsigned long)uid);
 }
 
-static void describe(FILE *out, const struct userdb *db, const struct finding *f)
+void report_change(const struct userdb *db, const struct finding *f, char *buf, size_t len)
+{
+	mode_t old_mode = f->found.st_mode & 07777;
+	mode_t new_mode = f->has_final ? f->final_mode : f->exp_mode;
+	uid_t new_uid = f->has_final ? f->final_uid : f->exp_uid;
+	char a[64], b[64];
+	size_t n = 0;
+
+	*buf = 0;
+	if (old_mode != new_mode)
+		n += (size_t)snprintf(buf, len, "mode %04o -> %04o", (unsigned)old_mode,
+				      (unsigned)new_mode);
+	if (f->found.st_uid != new_uid && n < len) {
+		report_owner_name(db, f->found.st_uid, a, sizeof(a));
+		report_owner_name(db, new_uid, b, sizeof(b));
+		n += (size_t)snprintf(buf + n, len - n, "%sowner %s -> %s", n ? ", " : "", a, b);
+	}
+	if (f->found.st_gid != f->exp_gid && !f->has_final && n < len)
+		snprintf(buf + n, len - n, "%sgroup %lu -> %lu", n ? ", " : "",
+			 (unsigned long)f->found.st_gid, (unsigned long)f->exp_gid);
+}
+
+static void describe(FILE *out, const struct userdb *db, const struct finding *f, bool dry_run)
 {
 	char a[64], b[64];
 	mode_t cur = f->found.st_mode & 07777;
@@ -24,8 +46,14 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 	case PROBLEM_TYPE:
 		fputs(f->reason ? f->reason : "wrong type", out);
 		return;
-	case PROBLEM_MISSING:
 	case PROBLEM_KEYS:
+		if (dry_run && f->action == ACTION_WOULD_FIX) {
+			fprintf(out, "would write the approved keys block (%s)",
+				f->reason ? f->reason : "out of date");
+			return;
+		}
+		/* fall through */
+	case PROBLEM_MISSING:
 		fputs(f->reason ? f->reason : "missing", out);
 		return;
 	case PROBLEM_HARDLINK:
@@ -50,6 +78,15 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		fputs(f->reason ? f->reason : "cannot be inspected", out);
 		return;
 	}
+	if (dry_run && f->action == ACTION_WOULD_FIX) {
+		char change[200];
+
+		report_change(db, f, change, sizeof(change));
+		if (*change) {
+			fprintf(out, "would change %s", change);
+			return;
+		}
+	}
 	report_owner_name(db, f->found.st_uid, a, sizeof(a));
 	report_owner_name(db, f->exp_uid, b, sizeof(b));
 	if (f->found.st_uid != f->exp_uid) {
@@ -64,7 +101,7 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		fprintf(out, "mode %04o, expected %04o", (unsigned)cur, (unsigned)f->exp_mode);
 }
 
-void report_human(FILE *out, const struct userdb *db, const struct user_report *r)
+void report_human(FILE *out, const struct userdb *db, const struct user_report *r, bool dry_run)
 {
 	if (r->n_findings == 0) {
 		fprintf(out, "%s: ok\n", r->user->name);
@@ -77,7 +114,7 @@ void report_human(FILE *out, const struct userdb *db, const struct user_report *
 		if (f->lineno)
 			fprintf(out, ":%u", f->lineno);
 		fputs(": ", out);
-		describe(out, db, f);
+		describe(out, db, f, dry_run);
 		if (f->sshd_rejects && f->sshd_message) {
 			const char *m = f->sshd_message;
 

@@ -2,7 +2,9 @@
 # reloads, reloads during a reload's pass over 3,000 users), against a real sshd, and with 1,000
 # users at once; tests/daemon-lib.sh is what they share.
 DAEMON_TESTS = \
+	tests/test-daemon-entries.sh \
 	tests/test-daemon-heal.sh \
+	tests/test-daemon-lock.sh \
 	tests/test-daemon-reload.sh \
 	tests/test-daemon-sshd-e2e.sh \
 	tests/test-daemon-stress.sh

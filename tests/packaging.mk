@@ -18,3 +18,7 @@ PACKAGING_TESTS = tests/test-nspawn.sh
 EXTRA_DIST += $(PACKAGING_FILES) tests/test-nspawn.sh
 
 TESTS += $(PACKAGING_TESTS)
+
+# ./quickstart install compiles the journal catalog, as the packages do.
+TESTS += tests/test-quickstart.sh
+EXTRA_DIST += tests/test-quickstart.sh

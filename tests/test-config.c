@@ -1,7 +1,9 @@
 #include <fcntl.h>
 #include "check-main.h"
 #include "config.h"
+#include "macro.h"
 #include "strv.h"
+#include "timespan.h"
 #include "unit-helpers.h"
 
 static int parse(struct config *c, const char *text, char *err, size_t len)
@@ -90,6 +92,87 @@ START_TEST(bad_values_are_errors)
 }
 END_TEST
 
+START_TEST(times_in_systemd_syntax)
+{
+	static const struct {
+		const char *value;
+		unsigned long long usec;
+	} cases[] = {
+	    {"600", 600 * USEC_PER_SEC},
+	    {"10min", 600 * USEC_PER_SEC},
+	    {"1h 30s", 3630 * USEC_PER_SEC},
+	    {"1h30s", 3630 * USEC_PER_SEC},
+	    {"2s", 2 * USEC_PER_SEC},
+	    {"500ms", 500 * USEC_PER_MSEC},
+	    {"1.5h", 5400 * USEC_PER_SEC},
+	    {"2 minutes", 120 * USEC_PER_SEC},
+	    {"1d 2h 3m 4s", (86400 + 7200 + 180 + 4) * USEC_PER_SEC},
+	    {"1w", 604800 * USEC_PER_SEC},
+	    {"250000us", 250 * USEC_PER_MSEC},
+	};
+	static const char *const keys[] = {"RescanIntervalSec", "FallbackScanIntervalSec",
+					   "FlapWindowSec", "FlapBackoffSec", "FlapBackoffMaxSec"};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+		for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+			struct config c = {0};
+			unsigned long long *field[] = {&c.rescan_usec, &c.fallback_scan_usec,
+						       &c.flap_window_usec, &c.flap_backoff_usec,
+						       &c.flap_backoff_max_usec};
+			char text[128], err[512];
+
+			snprintf(text, sizeof(text), "[Daemon]\n%s=%s\n", keys[k], cases[i].value);
+			ck_assert_msg(parse(&c, text, err, sizeof(err)) == 0, "%s: %s", text, err);
+			ck_assert_uint_eq(*field[k], cases[i].usec);
+			config_done(&c);
+		}
+}
+END_TEST
+
+START_TEST(bad_times_name_file_and_line)
+{
+	static const char *const bad[] = {"0",	"0s",  "10 parsecs", "min",  "1h x",
+					  "",	"-5s", "1.s",	     "400d", "99999999999999999999",
+					  "1us"};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct config c = {0};
+		char text[128], want[256], err[512];
+
+		snprintf(text, sizeof(text), "[Daemon]\n\nRescanIntervalSec=%s\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "test.conf:3: invalid value for RescanIntervalSec: '%s'", bad[i]);
+		ck_assert_int_eq(parse(&c, text, err, sizeof(err)), -EINVAL);
+		ck_assert_str_eq(err, want);
+		config_done(&c);
+	}
+}
+END_TEST
+
+START_TEST(times_written_as_systemd_does)
+{
+	static const struct {
+		unsigned long long usec;
+		const char *text;
+	} cases[] = {
+	    {0, "0"},
+	    {600 * USEC_PER_SEC, "10min"},
+	    {3630 * USEC_PER_SEC, "1h 30s"},
+	    {500 * USEC_PER_MSEC, "500ms"},
+	    {5 * USEC_PER_SEC, "5s"},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		char buf[64];
+		uint64_t back;
+
+		ck_assert_str_eq(timespan_format(cases[i].usec, buf, sizeof(buf)), cases[i].text);
+		ck_assert_int_eq(timespan_parse(buf, &back), 0);
+		ck_assert_uint_eq(back, cases[i].usec);
+	}
+}
+END_TEST
+
 START_TEST(dropins_in_order_and_ownership)
 {
 	char *root = unit_tmproot();
@@ -154,6 +237,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, lists_accumulate_and_reset);
 	tcase_add_test(tc, unknown_is_a_warning);
 	tcase_add_test(tc, bad_values_are_errors);
+	tcase_add_test(tc, times_in_systemd_syntax);
+	tcase_add_test(tc, bad_times_name_file_and_line);
+	tcase_add_test(tc, times_written_as_systemd_does);
 	tcase_add_test(tc, dropins_in_order_and_ownership);
 	tcase_add_test(tc, every_key_listed);
 	suite_add_tcase(s, tc);

@@ -113,7 +113,7 @@ ok "the daemon is running" daemon_alive
 ok "a STATUS= line came" notify_wait 5 '^STATUS='
 status=$(grep '^STATUS=' "$NOTIFY_LOG" | tail -n 1)
 ok "STATUS says 4 users (root, user1..3) and the 1 repair made at start ($status)" \
-	grep -qE '^STATUS=watching 4 users, [1-9][0-9]* paths, 1 repairs$' <<<"$status"
+	grep -qE '^STATUS=watching 4 users, [1-9][0-9]* paths, 1 repair$' <<<"$status"
 ok "STATUS= came before READY=1" \
 	test "$(grep -n -m1 '^STATUS=' "$NOTIFY_LOG" | cut -d: -f1)" -lt \
 	"$(grep -n -m1 '^READY=1$' "$NOTIFY_LOG" | cut -d: -f1)"

@@ -82,6 +82,8 @@ state_cleanup() {
 		find "$state_dir" -mindepth 1 -maxdepth 1 -name "*$name*" -exec rm -rf -- {} +
 	# The machine id it records beside its state, in a directory made for the test.
 	[ ${#state_created[@]} -eq 0 ] || rm -f -- "$state_dir/machine-id"
+	# The daemon's lock, when the directory is ours: no other daemon had it.
+	[ "${#state_created[@]}" -eq 0 ] || rm -f -- "$state_dir/daemon.lock"
 	for d in "${state_created[@]}"; do
 		rmdir -- "$d" 2>/dev/null
 	done
@@ -96,12 +98,12 @@ notify_start || {
 daemon_start --config "$CFG"
 ok "the daemon sends READY=1" daemon_wait_ready 30
 ok "the daemon is running" daemon_alive
-ok "STATUS says it watches 1 user" notify_wait 5 '^STATUS=watching 1 users, '
+ok "STATUS says it watches 1 user" notify_wait 5 '^STATUS=watching 1 user, '
 ok "the 'started' entry says 1 user" journal_wait 5 SYSLOG_IDENTIFIER=sshmend \
 	"_PID=$DAEMON_PID" SSHMEND_EVENT=started
 e=$(daemon_journal SSHMEND_EVENT=started | tail -n 1)
-ok "... 'watching 1 users' ($(journal_field "$e" MESSAGE))" \
-	grep -q 'watching 1 users' <<<"$(journal_field "$e" MESSAGE)"
+ok "... 'watching 1 user' ($(journal_field "$e" MESSAGE))" \
+	grep -q 'watching 1 user,' <<<"$(journal_field "$e" MESSAGE)"
 is "$(daemon_count SSHMEND_EVENT=drift-repaired)" 0 "nothing was repaired at start" ||
 	diag "$(daemon_journal SSHMEND_EVENT=drift-repaired | while IFS= read -r l; do
 		journal_field "$l" MESSAGE

@@ -48,6 +48,9 @@ fi
 if command -v mandoc >/dev/null 2>&1; then
 	ok "mandoc -Tlint finds no warning in sshmend(8)" mandoc -Tlint -W warning "$man8"
 	ok "mandoc -Tlint finds no warning in sshmend.conf(5)" mandoc -Tlint -W warning "$man5"
+	# Each optional argument in brackets of its own: "check [--json] [user ...]".
+	nested=$(mandoc -Tascii "$man8" | col -b | grep -v "{" | grep -E '\[[^]]*\[' || true)
+	is "$nested" "" "no brackets nest in sshmend(8)"
 else
 	diag "mandoc not installed: lint skipped"
 fi

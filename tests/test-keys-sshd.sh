@@ -78,8 +78,8 @@ ok "the daemon is running" daemon_alive
 ok "the 'started' entry is logged" journal_wait 5 SYSLOG_IDENTIFIER=sshmend \
 	"_PID=$DAEMON_PID" SSHMEND_EVENT=started
 e=$(daemon_journal SSHMEND_EVENT=started | tail -n 1)
-ok "... 'watching 1 users' ($(journal_field "$e" MESSAGE))" \
-	grep -q 'watching 1 users' <<<"$(journal_field "$e" MESSAGE)"
+ok "... 'watching 1 user' ($(journal_field "$e" MESSAGE))" \
+	grep -q 'watching 1 user,' <<<"$(journal_field "$e" MESSAGE)"
 ok "the drop-in key is still refused (its directory is empty)" refused_with "$dropkey"
 ak0=$(cat "$ak")
 

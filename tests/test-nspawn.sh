@@ -261,7 +261,7 @@ check "systemctl status says active (running)" \
 	sh -c 'systemctl status --no-pager sshmend.service | grep -q "Active: active (running)"'
 status=$(show StatusText)
 check "its StatusText is set: '$status'" \
-	sh -c 'echo "$1" | grep -Eq "^watching 2 users, [0-9]+ paths, [0-9]+ repairs"' _ "$status"
+	sh -c 'echo "$1" | grep -Eq "^watching 2 users, [0-9]+ paths, [0-9]+ repairs?"' _ "$status"
 check "it logged a started entry" test "$(count started)" -ge 1
 pid=$(show MainPID)
 

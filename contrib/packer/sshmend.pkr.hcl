@@ -27,9 +27,10 @@ build {
       "case \"$SSHMEND_PACKAGE\" in *.deb) DEBIAN_FRONTEND=noninteractive apt-get install -y \"$SSHMEND_PACKAGE\" ;; *.rpm) dnf install -y \"$SSHMEND_PACKAGE\" ;; *) echo \"not a .deb or .rpm: $SSHMEND_PACKAGE\" >&2; exit 1 ;; esac",
       "rm -f \"$SSHMEND_PACKAGE\"",
       "systemctl enable sshmend.service",
-      # Repair what the build left behind, then fail the build if sshd would still refuse a key.
+      # Repair what the build left behind, then fail the build if sshd would still refuse a key
+      # or the configuration has a warning (a misspelt key, such as Exlusive=).
       "sshmend fix || true",
-      "sshmend check",
+      "sshmend check --strict",
     ]
   }
 }

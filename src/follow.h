@@ -1,0 +1,25 @@
+#pragma once
+#include <stdint.h>
+#include "engine.h"
+
+/*
+ * After a one-shot fix: the keys files it replaced, followed while another process still
+ * holds one open for writing (cat >>~/.ssh/authorized_keys, a key being pasted), so that
+ * what it writes there is carried into the new file, as the daemon does for as long as it
+ * runs. Without a writer, nothing is waited for.
+ */
+struct follow;
+
+int follow_new(struct follow **ret);
+void follow_free(struct follow *f);
+
+/* Take over the replaced files REP holds for U (REP keeps none). */
+int follow_take(struct follow *f, const struct engine *e, const struct user *u,
+		struct user_report *rep);
+
+/*
+ * Carry what is written to them while any is held open for writing, for at most
+ * TIMEOUT_USEC. Returns how many were still held when it gave up (0: none), or a
+ * negative errno.
+ */
+int follow_wait(struct follow *f, const struct engine *e, uint64_t timeout_usec);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One daemon per root: a second "sshmend daemon" on the same root refuses to start, exit status 3,
+# with a message naming the one that runs; daemons on different roots run side by side; a daemon
+# started while the old one on its root is still stopping waits for it and starts.
+# shellcheck disable=SC2119,SC2317 # daemon_stop takes no arguments here; functions run through ok
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/journald.sh"
+. "$top_srcdir/tests/lib/sandbox.sh"
+. "$top_srcdir/tests/lib/notify.sh"
+. "$top_srcdir/tests/daemon-lib.sh"
+
+journald_setup "$@"
+require_root
+[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
+[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+
+sandbox_create 1 || {
+	echo "Bail out! sandbox_create failed"
+	exit 1
+}
+S1=$SANDBOX
+sandbox_create 1 || {
+	echo "Bail out! sandbox_create failed"
+	exit 1
+}
+S2=$SANDBOX
+notify_start || {
+	echo "Bail out! notify_start failed"
+	exit 1
+}
+ERR=$(mktemp)
+add_cleanup "rm -f '$ERR'"
+
+daemon_start --root "$S1"
+first=$DAEMON_PID
+ok "the first daemon on a root starts" daemon_wait_ready 30
+
+rc=0
+timeout -k 5 30 "$SSHMEND" --root "$S1" daemon </dev/null >/dev/null 2>"$ERR" || rc=$?
+is "$rc" 3 "a second daemon on the same root exits 3"
+ok "it says another daemon runs there, and which" \
+	grep -q "another sshmend daemon, pid $first, runs on $S1" "$ERR"
+ok "it does not disturb the first" daemon_alive
+diag "$(cat "$ERR")"
+
+# Another root, at the same time: its own lock.
+second_ready=$(notify_count '^READY=1$')
+"$SSHMEND" --root "$S2" daemon </dev/null >>"$ERR" 2>&1 &
+other=$!
+add_cleanup "_daemon_kill $other"
+more_ready() { [ "$(notify_count '^READY=1$')" -gt "$second_ready" ]; }
+ok "a daemon on another root starts beside it" wait_for 30 more_ready
+ok "and keeps running" kill -0 "$other"
+_daemon_kill "$other"
+
+# A restart: the new daemon comes while the old one is still stopping.
+kill -TERM "$first"
+daemon_start --root "$S1"
+ok "a daemon started as the old one stops waits for it and starts" daemon_wait_ready 30
+wait "$first" 2>/dev/null
+ok "the new one runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "it stops with status 0"
+ok "no sanitizer report" daemon_sanitizer_clean
+
+done_testing
