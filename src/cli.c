@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
+#include "follow.h"
 #include "macro.h"
 #include "report.h"
 #include "strv.h"
@@ -138,6 +139,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	    {NULL, 0, NULL, 0},
 	};
 	bool json = false, dry_run = false, strict = false, bad = false;
+	struct follow *fl = NULL;
 	struct engine *e = NULL;
 	const struct user **users = NULL;
 	size_t n = 0;
@@ -179,6 +181,9 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		fputs("sshmend: --strict: the configuration has warnings\n", stderr);
 		status = CLI_EXIT_DRIFT;
 	}
+	/* A keys file fix replaces may still be written to through a descriptor. */
+	if (fix && !dry_run && follow_new(&fl) < 0)
+		fl = NULL;
 	if (json)
 		report_json_begin(stdout);
 	engine_pass_begin(e);
@@ -213,11 +218,27 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 			report_json_user(stdout, e->db, &rep, i == 0);
 		else
 			report_human(stdout, e->db, &rep, mode == ENGINE_DRY_RUN);
+		if (fl && (r = follow_take(fl, users[i], &rep)) < 0)
+			fprintf(stderr, "sshmend: %s: cannot follow the replaced keys file: %s\n",
+				users[i]->name, strerror(-r));
 		user_report_done(&rep);
 	}
 	engine_pass_end(e);
 	if (json)
 		report_json_end(stdout);
+	if (fl) {
+		r = follow_wait(fl, e, FOLLOW_FIX_USEC);
+		if (r > 0)
+			fprintf(
+			    stderr,
+			    "sshmend: a replaced keys file is still open for writing after %llu s; "
+			    "what is written to it from now on is not carried over\n",
+			    (unsigned long long)(FOLLOW_FIX_USEC / 1000000));
+		else if (r < 0)
+			fprintf(stderr, "sshmend: lines written to a replaced keys file: %s\n",
+				strerror(-r));
+		follow_free(fl);
+	}
 	free(users);
 	engine_free(e);
 	return status;

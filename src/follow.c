@@ -3,17 +3,24 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include "follow.h"
 #include "macro.h"
-#include "strv.h"
 #include "tails.h"
 
 #define FOLLOW_POLL_MSEC 100
 
+struct inode {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct follow {
 	struct tails *tails;
-	char **paths; /* each followed file's path on this machine, as /proc shows it */
+	struct inode *inodes; /* of the files followed */
+	size_t n_inodes;
 	const struct engine *e;
 	int carried_error;
 };
@@ -39,36 +46,38 @@ void follow_free(struct follow *f)
 	if (!f)
 		return;
 	tails_free(f->tails);
-	strv_free(f->paths);
+	free(f->inodes);
 	free(f);
 }
 
-int follow_take(struct follow *f, const struct engine *e, const struct user *u,
-		struct user_report *rep)
+int follow_take(struct follow *f, const struct user *u, struct user_report *rep)
 {
-	_cleanup_free_ char *path = NULL;
 	int r = 0;
 
-	if (rep->tails.n && rep->keys_file &&
-	    asprintf(&path, "%s%s (deleted)", e->root ? e->root : "", rep->keys_file) < 0)
-		return -ENOMEM;
 	for (size_t k = 0; k < rep->tails.n; k++) {
-		if (r >= 0)
-			r = tails_add(f->tails, u->name, rep->tails.t[k].fd, rep->tails.t[k].offset);
-		else
-			close(rep->tails.t[k].fd);
+		int fd = rep->tails.t[k].fd;
+		struct inode *n;
+		struct stat st;
+
 		rep->tails.t[k].fd = -1;
+		if (r < 0 || fstat(fd, &st) < 0 ||
+		    !(n = realloc(f->inodes, (f->n_inodes + 1) * sizeof(*n)))) {
+			r = r < 0 ? r : -ENOMEM;
+			close(fd);
+			continue;
+		}
+		f->inodes = n;
+		f->inodes[f->n_inodes++] = (struct inode){st.st_dev, st.st_ino};
+		r = tails_add(f->tails, u->name, fd, rep->tails.t[k].offset);
 	}
 	rep->tails.n = 0;
-	if (r >= 0 && path && !strv_contains(f->paths, path))
-		r = strv_push(&f->paths, path);
 	return r;
 }
 
 /* Does the open file FD of process PID (its /proc/PID/fd directory open as DIRFD) write? */
 static bool fd_writes(int piddir, const char *fd)
 {
-	char name[64], buf[512];
+	char name[300], buf[512];
 	ssize_t n;
 	int info;
 	char *flags;
@@ -86,8 +95,9 @@ static bool fd_writes(int piddir, const char *fd)
 	return flags && (strtoul(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY;
 }
 
-/* Is one of PATHS open for writing in another process? Only /proc is read, never the files. */
-static bool held_for_writing(char *const *paths)
+/* Is one of the files followed open for writing in another process? Only /proc is read:
+ * the inode behind each descriptor is looked at without a request to its file system. */
+static bool held_for_writing(const struct follow *f)
 {
 	_cleanup_(closedirp) DIR *proc = opendir("/proc");
 	struct dirent *de;
@@ -115,14 +125,17 @@ static bool held_for_writing(char *const *paths)
 			continue;
 		}
 		while ((fe = readdir(fds))) {
-			char target[4200];
-			ssize_t n = readlinkat(dirfd(fds), fe->d_name, target, sizeof(target) - 1);
+			struct statx sx;
+			dev_t dev;
 
-			if (n <= 0)
+			if (fe->d_name[0] == '.' ||
+			    statx(dirfd(fds), fe->d_name, AT_STATX_DONT_SYNC, STATX_INO, &sx) < 0)
 				continue;
-			target[n] = 0;
-			if (strv_contains(paths, target) && fd_writes(piddir, fe->d_name))
-				return true;
+			dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+			for (size_t i = 0; i < f->n_inodes; i++)
+				if (f->inodes[i].ino == sx.stx_ino && f->inodes[i].dev == dev &&
+				    fd_writes(piddir, fe->d_name))
+					return true;
 		}
 	}
 	return false;
@@ -168,12 +181,12 @@ int follow_wait(struct follow *f, const struct engine *e, uint64_t timeout_usec)
 		r = tails_dispatch(f->tails, carry, f);
 		if (r < 0)
 			return r;
-		held = f->paths && held_for_writing(f->paths);
+		held = f->n_inodes && held_for_writing(f);
 		if (!held || now_usec() >= end)
 			break;
 		(void)poll(&p, 1, FOLLOW_POLL_MSEC);
 	}
 	if (f->carried_error < 0)
 		return f->carried_error;
-	return held ? (int)strv_length(f->paths) : 0;
+	return held ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +23,12 @@ static inline void closep(int *fd)
 		close(*fd);
 		errno = saved;
 	}
+}
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
 }
 
 #define _cleanup_free_ _cleanup_(freep)

@@ -6,6 +6,7 @@ KEYS_TESTS = \
 	tests/test-keys-corpus.sh \
 	tests/test-keys-append-race.sh \
 	tests/test-keys-atomic-save-race.sh \
+	tests/test-keys-fix-follow.sh \
 	tests/test-keys-audit.sh \
 	tests/test-keys-first-dropin.sh \
 	tests/test-keys-exclusive.sh \
