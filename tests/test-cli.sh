@@ -83,9 +83,11 @@ ok "fix --dry-run: old and new mode" grep -q '^user1: /home/user1: would change 
 isnt_check() { [ "$OUT" != "$check_out" ]; }
 ok "fix --dry-run does not say what check says" isnt_check
 ok "fix --dry-run changed nothing" test "$(stat -c %a "$S/home/user1")" = 777
-chown 30000:30000 "$S/home/user1/.ssh"
+# A keys file of a uid with no passwd entry, holding nothing but keys: given to the user.
+chown 30000:30000 "$S/home/user1/.ssh/authorized_keys"
 run --root "$S" fix --dry-run user1
-ok "fix --dry-run: old and new owner" grep -q '^user1: /home/user1/.ssh: would change owner 30000 -> user1' <<<"$OUT"
+ok "fix --dry-run: old and new owner" \
+	grep -q '^user1: /home/user1/.ssh/authorized_keys: would change owner 30000 -> user1' <<<"$OUT"
 run --root "$S" fix user1
 is "$RC" 0 "fix repairs it (exit 0)"
 
