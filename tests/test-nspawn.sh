@@ -190,7 +190,8 @@ if ok "it made sshmend-$ver-*.rpm" test -n "$rpmfile"; then
 	# packaging-only paths.
 	normalize() {
 		sed -e 's|^/lib/|/usr/lib/|' -e 's/\.\(gz\|xz\|bz2\|zst\)$//' |
-			grep -v -e '^/usr/share/doc/' -e '^/usr/share/lintian/' -e '^/usr/lib/\.build-id' |
+			grep -v -e '^/usr/share/doc/' -e '^/usr/share/licenses/' -e '^/usr/share/lintian/' \
+				-e '^/usr/lib/\.build-id' |
 			sort -u
 	}
 	rpm_files=$(rpm -qlp "$rpmfile" 2>/dev/null)
