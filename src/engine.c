@@ -358,8 +358,8 @@ static enum problem classify(const struct stat *st, const struct expect *x, bool
 
 	if (x->uid != st->st_uid || x->gid != st->st_gid)
 		return PROBLEM_OWNER;
-	/* Only access bits added: the user could not get in. */
-	if ((x->mode & cur) == cur && (x->mode & ~cur & (is_file ? 0404 : 0101)) == (x->mode & ~cur))
+	/* Only access bits added, of whichever class: the user could not get in. */
+	if ((x->mode & cur) == cur && (x->mode & ~cur & (is_file ? 0444 : 0111)) == (x->mode & ~cur))
 		return PROBLEM_UNREADABLE;
 	return PROBLEM_MODE;
 }
@@ -412,9 +412,10 @@ static bool above_is_users(const struct run *r, const struct chain *c, size_t i)
 	return false;
 }
 
-/* Does the regular file EL hold nothing but keys-file syntax? */
+/* Does the regular file EL hold key lines alone (and sshmend's markers)? */
 static bool holds_only_keys(const struct chain_elem *el)
 {
+	static const char *const markers[] = {DROPIN_BEGIN, DROPIN_END, NULL};
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -422,7 +423,65 @@ static bool holds_only_keys(const struct chain_elem *el)
 	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
 	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
 		return false;
-	return keys_text_is_keys(buf, len);
+	return keys_text_is_keys(buf, len, markers);
+}
+
+/* What a .ssh holds; nothing of it is a secret of anyone but its user. */
+static bool ssh_file_name(const char *name)
+{
+	static const char *const names[] = {
+	    "authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old",
+	    "config",	       "environment",	   "rc",	  NULL};
+	size_t n = strlen(name);
+
+	return strv_contains((char *const *)names, name) ||
+	       (n > 4 && strcmp(name + n - 4, ".pub") == 0);
+}
+
+#define DIR_LOOK_MAX 1024
+
+/*
+ * Would search on the directory EL give the user nothing to steal? Whatever in it the user
+ * could then read or search is theirs, a symlink (its target keeps its own ancestors), the
+ * keys path's next component NEXT (judged on its own), or a file a .ssh holds. Root chose
+ * those names: the user cannot rename in a directory they cannot write.
+ */
+static bool holds_only_ssh_files(const struct user *u, const struct chain_elem *el,
+				 const char *next)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+	size_t seen = 0;
+	int fd;
+
+	if (!S_ISDIR(el->st.st_mode))
+		return false;
+	fd = openat(el->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (++seen > DIR_LOOK_MAX ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+		if (st.st_uid == u->uid || S_ISLNK(st.st_mode) ||
+		    (next && !strcmp(de->d_name, next)))
+			continue;
+		if (!verdict_user_may(u, &st, R_OK) &&
+		    !(S_ISDIR(st.st_mode) && verdict_user_may(u, &st, X_OK)))
+			continue;
+		if (!S_ISREG(st.st_mode) || !ssh_file_name(de->d_name))
+			return false;
+	}
+	return true;
 }
 
 static int judge_element(struct run *r, const struct chain *c, size_t i, enum zone zone,
@@ -466,8 +525,12 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 				     above_is_users(r, c, i),
 		};
 
-		/* Only read for a file that would otherwise never be opened up. */
-		pe.keys_only = is_file && pe.plantable && !pe.user_has_access && holds_only_keys(el);
+		/* Only looked into where it decides: what would otherwise never be opened up. */
+		if (pe.plantable && !(is_file && pe.user_has_access))
+			pe.nothing_to_steal =
+			    is_file ? holds_only_keys(el)
+				    : holds_only_ssh_files(
+					  r->u, el, last ? NULL : base_name(c->elems[i + 1].path));
 		pr = policy_expect(&r->pin, &pe, &x);
 		if (pr == POLICY_MATCHES && !pe.user_has_access && r->u->uid != 0) {
 			/* Mode bits grant it, yet the user is denied. */
@@ -922,13 +985,28 @@ out:
  * that sshmend never repairs: their owners and modes are the system's, not a user's.
  */
 static const char *const system_dirs[] = {
-	"/",	     "/bin",	  "/boot",	"/dev",	      "/etc",	     "/home",
-	"/lib",	     "/lib32",	  "/lib64",	"/libx32",    "/media",	     "/mnt",
-	"/opt",	     "/proc",	  "/root",	"/run",	      "/sbin",	     "/srv",
-	"/sys",	     "/tmp",	  "/usr",	"/usr/bin",   "/usr/lib",    "/usr/local",
-	"/usr/sbin", "/usr/share", "/var",	"/var/cache", "/var/lib",    "/var/log",
-	"/var/mail", "/var/spool", "/var/tmp",	NULL,
+    "/",	 "/home",      "/media",   "/mnt",	 "/opt",     "/root",
+    "/srv",	 "/tmp",       "/var",	   "/var/cache", "/var/lib", "/var/log",
+    "/var/mail", "/var/spool", "/var/tmp", "/usr/local", NULL,
 };
+
+/* Trees of the system as a whole: no home below them is a user's own. */
+static const char *const system_trees[] = {
+    "/bin",    "/boot", "/dev", "/etc",	 "/lib", "/lib32", "/lib64",
+    "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr",   NULL,
+};
+
+static bool in_system_tree(const char *path)
+{
+	for (size_t i = 0; system_trees[i]; i++) {
+		size_t n = strlen(system_trees[i]);
+
+		if (strncmp(path, system_trees[i], n) == 0 && (path[n] == '/' || path[n] == 0) &&
+		    strncmp(path, "/usr/local/", 11) != 0)
+			return true;
+	}
+	return false;
+}
 
 /*
  * Why U's home is one sshmend never repairs, or NULL: none or a relative one, a directory
@@ -943,7 +1021,8 @@ static const char *odd_home(const struct user *u, const struct chain *home)
 		return "passwd gives no absolute home; it is never repaired";
 	if (u->home_shared)
 		return "passwd gives this home to another user too; it is never repaired";
-	if (home->status == CHAIN_OK && strv_contains((char *const *)system_dirs, path) &&
+	if (home->status == CHAIN_OK &&
+	    (strv_contains((char *const *)system_dirs, path) || in_system_tree(path)) &&
 	    !(u->uid == 0 && strcmp(path, "/root") == 0))
 		return "the home is a directory of the system; it is never repaired";
 	return NULL;

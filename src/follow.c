@@ -177,11 +177,12 @@ int follow_wait(struct follow *f, const struct engine *e, uint64_t timeout_usec)
 	for (;;) {
 		struct pollfd p = {.fd = tails_fd(f->tails), .events = POLLIN};
 
-		/* What was written before the look counts, whatever the look says. */
+		/* Look first, then carry: what a writer wrote before it closed, during the
+		 * look, is read by the dispatch after it. */
+		held = f->n_inodes && held_for_writing(f);
 		r = tails_dispatch(f->tails, carry, f);
 		if (r < 0)
 			return r;
-		held = f->n_inodes && held_for_writing(f);
 		if (!held || now_usec() >= end)
 			break;
 		(void)poll(&p, 1, FOLLOW_POLL_MSEC);

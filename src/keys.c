@@ -1233,21 +1233,36 @@ void key_line_done(struct key_line *k)
 	memset(k, 0, sizeof(*k));
 }
 
-bool keys_text_is_keys(const char *text, size_t len)
+bool keys_text_is_keys(const char *text, size_t len, const char *const *comments)
 {
+	size_t keys = 0;
+
 	for (size_t at = 0; at < len;) {
 		const char *line = text + at, *nl = memchr(line, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - line) : len - at;
+		size_t n = nl ? (size_t)(nl - line) : len - at, blank;
 		struct key_line k;
+		bool known = false;
 		int r;
 
 		at += n + 1;
 		if (n > 0 && line[n - 1] == '\r')
 			n--; /* a CRLF file is still a keys file */
+		blank = strspn(line, " \t");
+		if (blank < n && line[blank] == '#') {
+			/* Free text could be anything: only the comments named may stand. */
+			for (size_t c = 0; comments && comments[c] && !known; c++)
+				known =
+				    strlen(comments[c]) == n && memcmp(line, comments[c], n) == 0;
+			if (!known)
+				return false;
+			continue;
+		}
 		r = key_parse_line(line, n, 0, &k, NULL, 0);
 		key_line_done(&k);
-		if (r < 0 && r != -EKEYREJECTED)
+		if (r == 0 || r == -EKEYREJECTED)
+			keys++;
+		else if (r != 1)
 			return false;
 	}
-	return true;
+	return keys > 0;
 }

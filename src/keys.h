@@ -78,7 +78,8 @@ int key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
 bool key_type_known(const char *type);
 
 /*
- * Does TEXT hold nothing but what a keys file holds: blank and comment lines and key lines sshd
- * reads (CRLF line ends allowed)? Such a file has nothing in it worth stealing.
+ * Does TEXT hold key lines sshd reads, at least one, and nothing else but blank lines and the
+ * comment lines COMMENTS names (NULL-terminated; CRLF line ends allowed)? Such a file has
+ * nothing in it worth stealing; free text, even in a comment, might.
  */
-bool keys_text_is_keys(const char *text, size_t len);
+bool keys_text_is_keys(const char *text, size_t len, const char *const *comments);

@@ -36,15 +36,15 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 	bool strict = in->mode == POLICY_STRICT;
 	bool theirs = st->st_uid != u->uid && u->uid != 0;
 	bool inside = zone == ZONE_HOME || zone == ZONE_INSIDE;
-	/* Its content may go to the user: it could not have been planted, the user can read
-	 * it already, or it holds nothing but keys. */
+	/* What it holds may go to the user: it could not have been planted, or there is
+	 * nothing in it to steal (keys alone; what a .ssh holds), or the user reads the
+	 * file already. */
 	bool givable =
-	    !theirs || !el->plantable || (is_file && (el->keys_only || el->user_has_access));
+	    !theirs || !el->plantable || el->nothing_to_steal || (is_file && el->user_has_access);
 
-	if (theirs && el->plantable && st->st_uid != 0 &&
-	    (userdb_by_uid(in->db, st->st_uid) || (inside && !is_file))) {
-		/* Another user's element, or an unknown uid's directory, that the user may have
-		 * moved in: giving it away is the attack. */
+	if (theirs && el->plantable && st->st_uid != 0 && userdb_by_uid(in->db, st->st_uid)) {
+		/* Another user's element that the user may have moved in: giving it away is the
+		 * attack, whatever it holds. */
 		*ret = (struct expect){u->uid, u->gid, e.mode};
 		return POLICY_FOREIGN;
 	}
@@ -77,10 +77,10 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 	    !(el->user_has_access && e.uid == st->st_uid && e.gid == st->st_gid &&
 	      !verdict_user_may(u, st, is_file ? R_OK : X_OK))) {
 		e.mode |= access_bit(u, &e, is_file);
-		/* Reading a file the user could not read, owned by someone else where the user
-		 * may have planted it, is what a thief wants: only keys may be opened up. Search
-		 * on a directory lists nothing; what lies in it keeps its own modes. */
-		if (is_file && e.uid != u->uid && !givable) {
+		/* Reading a file the user could not read, or searching a directory they could
+		 * not, owned by someone else where the user may have planted it, is what a thief
+		 * wants: only what holds nothing to steal is opened up. */
+		if (e.uid != u->uid && !givable && !el->user_has_access) {
 			*ret = e;
 			return POLICY_PLANTED;
 		}
@@ -90,6 +90,6 @@ enum policy_result policy_expect(const struct policy_input *in, const struct pol
 	if (e.uid == st->st_uid && e.gid == st->st_gid && e.mode == (st->st_mode & 07777))
 		return POLICY_MATCHES;
 	if (e.uid == u->uid && theirs && !givable)
-		return POLICY_PLANTED; /* an unknown uid's file: never handed over */
+		return POLICY_PLANTED; /* an unknown uid's: never handed over */
 	return POLICY_CHANGE;
 }

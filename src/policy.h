@@ -48,7 +48,9 @@ struct policy_element {
 	bool is_file;
 	bool user_has_access; /* the user may search or read it now, ACLs included */
 	bool plantable;	      /* a directory above it, as found, was the user's to write */
-	bool keys_only;	      /* a file holding nothing but keys-file syntax: nothing to steal */
+	/* Nothing in it to steal: a file of key lines alone, a directory of nothing but what a
+	 * .ssh holds (as far as the user could read it once searchable). */
+	bool nothing_to_steal;
 };
 
 /*

@@ -269,7 +269,13 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 	if (!expect) {
 		if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
 			return 0;
-		return errno == EEXIST ? -EAGAIN : negative_errno();
+		if (errno != EINVAL && errno != ENOSYS)
+			return errno == EEXIST ? -EAGAIN : negative_errno();
+		/* A file system without rename flags (NFS): a link fails if NAME exists. */
+		if (linkat(dfd, tmp, dfd, name, 0) < 0)
+			return errno == EEXIST ? -EAGAIN : negative_errno();
+		(void)unlinkat(dfd, tmp, 0);
+		return 0;
 	}
 	/* Still the file that was read? A user may have appended meanwhile. */
 	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)

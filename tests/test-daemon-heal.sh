@@ -276,11 +276,10 @@ ok "write Mode=strict" write_conf '# written by test-daemon-heal.sh' '[Daemon]' 
 	'FlapThreshold=1000' '[Policy]' 'Mode=strict'
 ok "reloaded without a signal" daemon_wait_count 5 "$r0" SSHMEND_EVENT=reloaded
 ok "strict: user2's .ssh 0755 becomes 0700" wait_for 2 stat_is "$S$H2/.ssh" "$U2 $U2 0700"
-# root's .ssh in user1's own home may have been moved in: it stays root's, with no more than
-# strict allows and search for user1; the keys file in it, readable by user1, is given.
-ok "strict: user1's root-owned .ssh stays root's, 0701" \
-	wait_for 2 stat_is "$S$H1/.ssh" "0 0 0701"
-ok "strict: user1's keys file is given to user1, 0600" \
+# root's .ssh in user1's own home holds nothing but a keys file: given, as is the file.
+ok "strict: user1's root-owned .ssh is given to user1, 0700" \
+	wait_for 2 stat_is "$S$H1/.ssh" "$U1 $U1 0700"
+ok "strict: user1's keys file too, 0600" \
 	wait_for 2 stat_is "$S$H1/.ssh/authorized_keys" "$U1 $U1 0600"
 if ok "strict: the .ssh repair is logged" daemon_wait_count 5 "$n_strict" \
 	SSHMEND_EVENT=drift-repaired "SSHMEND_PATH=$H2/.ssh" SSHMEND_OLD_MODE=0755; then

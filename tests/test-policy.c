@@ -93,15 +93,21 @@ END_TEST
 START_TEST(access_goes_to_the_class_that_applies)
 {
 	struct stat st = st_of(S_IFDIR | 0700, 0, 1001);
-	struct policy_element el = {.st = &st, .plantable = true, .zone = ZONE_INSIDE};
+	struct policy_element el = {
+	    .st = &st, .plantable = true, .zone = ZONE_INSIDE, .nothing_to_steal = true};
 	struct expect x;
 
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.mode, 0710);
 	ck_assert_uint_eq(x.uid, 0);
+	/* Holding what a .ssh does not (a root 0700 directory with a readable file in it,
+	 * renamed to .ssh): not opened up. */
+	el.nothing_to_steal = false;
+	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_PLANTED);
+	el.nothing_to_steal = true;
 	st = st_of(S_IFREG | 0600, 0, 1001);
 	el.is_file = true;
-	el.keys_only = true;
+	el.nothing_to_steal = true;
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.mode, 0640);
 	/* Another group: the others' bits. */
@@ -132,12 +138,12 @@ START_TEST(planted_root_file_is_not_opened_up)
 	in.mode = POLICY_SSHD;
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_PLANTED);
 	/* Nothing but keys in it: nothing to steal. */
-	el.keys_only = true;
+	el.nothing_to_steal = true;
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.uid, 1001);
 	/* Readable by alice already: nothing new to see. */
 	st = st_of(S_IFREG | 0644, 0, 0);
-	el.keys_only = false;
+	el.nothing_to_steal = false;
 	el.user_has_access = true;
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_MATCHES);
 	/* Outside any directory of alice's: the same mistake as its directory, repaired. */
@@ -166,9 +172,17 @@ START_TEST(owners)
 	/* So is bob's file, whatever it holds. */
 	st = st_of(S_IFREG | 0644, 1002, 1002);
 	ck_assert_int_eq(expect_of(&st, BELOW_USERS, ZONE_INSIDE, true, &x), POLICY_FOREIGN);
-	/* An unknown uid's directory where alice could have moved it: not given either. */
+	/* An unknown uid's directory where alice could have moved it: not given either... */
 	st = st_of(S_IFDIR | 0700, 4242, 4242);
-	ck_assert_int_eq(expect_of(&st, BELOW_USERS, ZONE_INSIDE, false, &x), POLICY_FOREIGN);
+	ck_assert_int_eq(expect_of(&st, BELOW_USERS, ZONE_INSIDE, false, &x), POLICY_PLANTED);
+	/* ...unless it holds nothing to steal. */
+	{
+		struct policy_element el = {
+		    .st = &st, .plantable = true, .zone = ZONE_INSIDE, .nothing_to_steal = true};
+
+		ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
+		ck_assert_uint_eq(x.uid, 1001);
+	}
 	ck_assert_int_eq(expect_of(&st, BELOW_ROOT_ONLY, ZONE_INSIDE, false, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.uid, 1001);
 	/* Outside home the owner is root. */
@@ -210,7 +224,7 @@ START_TEST(acl_access_is_kept)
 	/* An ACL lets alice read root's 0600 file: no o+r. */
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_MATCHES);
 	el.user_has_access = false;
-	el.keys_only = true;
+	el.nothing_to_steal = true;
 	ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
 	ck_assert_uint_eq(x.mode, 0604);
 }
@@ -226,10 +240,17 @@ START_TEST(strict)
 	ck_assert_uint_eq(x.uid, 1001);
 	ck_assert_uint_eq(x.gid, 1001);
 	ck_assert_uint_eq(x.mode, 0700);
-	/* Root's .ssh in alice's own home stays root's: search for her, nothing more. */
-	expect_of(&st, BELOW_USERS, ZONE_INSIDE, false, &x);
-	ck_assert_uint_eq(x.uid, 0);
-	ck_assert_uint_eq(x.mode, 0701);
+	/* Root's .ssh in alice's own home, not known to hold nothing to steal: refused... */
+	ck_assert_int_eq(expect_of(&st, BELOW_USERS, ZONE_INSIDE, false, &x), POLICY_PLANTED);
+	/* ...unless alice could search it already: it stays root's, search for her. */
+	{
+		struct policy_element el = {
+		    .st = &st, .plantable = true, .zone = ZONE_INSIDE, .user_has_access = true};
+
+		ck_assert_int_eq(policy_expect(&in, &el, &x), POLICY_CHANGE);
+		ck_assert_uint_eq(x.uid, 0);
+		ck_assert_uint_eq(x.mode, 0701);
+	}
 	st = st_of(S_IFREG | 0644, 1001, 1001);
 	expect_of(&st, BELOW_USERS, ZONE_INSIDE, true, &x);
 	ck_assert_uint_eq(x.mode, 0600);

@@ -337,8 +337,11 @@ state '.ssh root:root 0755' repair 'chown 0:0 "$HA/.ssh"; chmod 0755 "$HA/.ssh"'
 state '.ssh root:root 0700 (user cannot search)' repair 'chown 0:0 "$HA/.ssh"'
 state ".ssh root:$UA 0770 (search through the group)" repair 'chown 0:"$GA" "$HA/.ssh"; chmod 0770 "$HA/.ssh"'
 state ".ssh $UB:$UB 0755 (another user's)" refuse 'chown "$UB:$UB" "$HA/.ssh"; chmod 0755 "$HA/.ssh"'
-# In the user's own home an unknown uid's directory may have been moved in: not given.
-state '.ssh owned by an unknown uid' refuse 'chown "$UNK:$UNK" "$HA/.ssh"'
+# In the user's own home an unknown uid's directory may have been moved in: given only when
+# it holds nothing to steal (here the user's own keys file), else refused.
+state '.ssh owned by an unknown uid' repair 'chown "$UNK:$UNK" "$HA/.ssh"'
+state '.ssh owned by an unknown uid, holding a readable file no .ssh holds' refuse \
+	'install -m 0644 -o "$UNK" -g "$UNK" /dev/null "$HA/.ssh/smt-notes"; chown "$UNK:$UNK" "$HA/.ssh"'
 state ".ssh and keys root:$UA 0700/0600 (chown -R root ~/.ssh)" repair 'chown -R 0 "$HA/.ssh"'
 state '.ssh and keys root:root 0700/0600 (an image bake)' repair 'chown -R 0:0 "$HA/.ssh"'
 state "home, .ssh, keys $UB's (chown -R $UB ~)" repair 'chown -R "$UB" "$HA"; chmod 0700 "$HA"'

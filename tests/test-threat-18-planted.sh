@@ -13,7 +13,7 @@
 threat_init "$@"
 require_prog setpriv
 
-N=6
+N=7
 SECRET='root-only: not a key'
 setup() {
 	sandbox_create $N || exit 1
@@ -23,8 +23,8 @@ setup() {
 	chown 0:0 "$s/user1/.root_history" && chmod 0600 "$s/user1/.root_history"
 	setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups \
 		mv "$s/user1/.root_history" "$s/user1/.ssh/authorized_keys"
-	# user2: the same with an unknown uid's secret
-	printf '%s\n' "$SECRET" >"$s/user2/.ssh/authorized_keys"
+	# user2: the same with an unknown uid's file: a key, and a secret in a comment
+	printf '# db password: hunter2\n%s\n' "$SANDBOX_PUBKEY" >"$s/user2/.ssh/authorized_keys"
 	chown 30000:30000 "$s/user2/.ssh/authorized_keys" && chmod 0600 "$s/user2/.ssh/authorized_keys"
 	# user3: an image bake left .ssh and the keys (only keys) root's
 	chown -R 0:0 "$s/user3/.ssh"
@@ -32,8 +32,15 @@ setup() {
 	chown -R 0 "$s/user4/.ssh"
 	# user5: chown -R user6 ~user5: the whole tree is given back
 	chown -R "$(uid_of user6)" "$s/user5" && chmod 0700 "$s/user5"
-	# user6: an unknown uid's .ssh in user6's own home: may have been moved in
-	chown 30000:30000 "$s/user6/.ssh"
+	# user6: an unknown uid's .ssh in user6's own home, holding a file that is no .ssh's
+	printf 'notes of uid 30000\n' >"$s/user6/.ssh/notes"
+	chown 30000:30000 "$s/user6/.ssh" "$s/user6/.ssh/notes" && chmod 0644 "$s/user6/.ssh/notes"
+	# user7: root's 0700 directory in the home, a 0644 file in it, renamed to .ssh by user7
+	rm -rf -- "$s/user7/.ssh" && mkdir -m 0700 "$s/user7/rootstuff" &&
+		printf 'root: world-readable, in a directory only root could enter\n' \
+			>"$s/user7/rootstuff/shadow.bak" && chmod 0644 "$s/user7/rootstuff/shadow.bak"
+	setpriv --reuid="$(uid_of user7)" --regid="$(uid_of user7)" --clear-groups \
+		mv "$s/user7/rootstuff" "$s/user7/.ssh"
 }
 
 # reads_as USER RELPATH: can USER (uid, own group) read the sandbox file?
@@ -57,10 +64,14 @@ for mode in sshd strict; do
 	done
 	expect_stat home/user1/.ssh/authorized_keys "0 0 0600 f" "$mode: root's secret keeps owner and mode"
 	expect_stat home/user2/.ssh/authorized_keys "30000 30000 0600 f" \
-		"$mode: the unknown uid's secret keeps owner and mode"
+		"$mode: the unknown uid's file, a key and a comment, keeps owner and mode"
 	expect_finding user6 /home/user6/.ssh foreign-owner refused \
 		"$mode: user6: an unknown uid's .ssh in user6's own home is refused"
 	expect_stat home/user6/.ssh "30000 30000 0700 d" "$mode: ... and keeps owner and mode"
+	expect_finding user7 /home/user7/.ssh foreign-owner refused \
+		"$mode: user7: root's directory renamed to .ssh, holding more than a .ssh does, is refused"
+	expect_stat home/user7/.ssh "0 0 0700 d" "$mode: ... and keeps owner and mode"
+	ok "$mode: user7 cannot read the file in it" cannot_read user7 home/user7/.ssh/shadow.bak
 
 	# The repaired side: user3 (bake), user4 (chown -R root ~/.ssh), user5 (chown -R ~).
 	for u in user3 user4 user5; do
@@ -81,10 +92,11 @@ for mode in sshd strict; do
 		expect_stat home/user4/.ssh/authorized_keys "0 $u4 0640 f" \
 			"$mode: user4's keys root:user4: g+r, not o+r"
 	else
-		expect_stat home/user3/.ssh "0 0 0701 d" "$mode: user3's root .ssh in user3's home stays root's"
+		expect_stat home/user3/.ssh "$u3 $u3 0700 d" \
+			"$mode: user3's root .ssh, holding nothing but keys: given"
 		expect_stat home/user3/.ssh/authorized_keys "$u3 $u3 0600 f" \
 			"$mode: user3's keys, nothing but keys: given"
-		expect_stat home/user4/.ssh "0 $u4 0710 d" "$mode: user4's .ssh root:user4: g+x"
+		expect_stat home/user4/.ssh "$u4 $u4 0700 d" "$mode: user4's .ssh root:user4: given"
 	fi
 	for rel in home/user5 home/user5/.ssh home/user5/.ssh/authorized_keys; do
 		got=$(cd "$SANDBOX" && stat -c '%u %g' "$rel")

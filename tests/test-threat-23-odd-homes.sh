@@ -16,11 +16,15 @@ setup() {
 		echo "nohome:x:$((base + 13)):$((base + 13)):::/bin/bash"
 		# user2's home, given to sharer too
 		echo "sharer:x:$((base + 14)):$((base + 14))::/home/user2/:/bin/bash"
+		# a directory below /etc: the system's too
+		echo "etcsub:x:$((base + 15)):$((base + 15))::/etc/ssh:/bin/bash"
 	} >>"$SANDBOX/etc/passwd"
-	for k in 11 12 13 14; do
+	for k in 11 12 13 14 15; do
 		echo "g$k:x:$((base + k)):" >>"$SANDBOX/etc/group"
 	done
-	# Drift for each: a .ssh in / wide open, /etc group-writable, user2's .ssh wide open.
+	# Drift for each: a .ssh in / wide open, /etc and /etc/ssh group-writable, user2's .ssh
+	# wide open.
+	chmod 0775 "$SANDBOX/etc/ssh"
 	mkdir -m 0777 "$SANDBOX/.ssh" && chown $((base + 11)):$((base + 11)) "$SANDBOX/.ssh"
 	chmod 0775 "$SANDBOX/etc"
 	chmod 0777 "$SANDBOX/home/user2/.ssh"
@@ -35,7 +39,7 @@ for mode in sshd strict; do
 	sm fix --json
 	is "$SM_RC" 1 "$mode: fix exits 1 (odd homes were refused)"
 	same_state "$before" "$(threat_state)" "$mode: nothing in the tree changed"
-	for u in rooty etcy nohome sharer user2; do
+	for u in rooty etcy etcsub nohome sharer user2; do
 		if json_findings $u | grep -q '"action":"refused"'; then
 			ok "$mode: $u: a refusal is reported" true
 		else
