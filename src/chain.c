@@ -3,7 +3,6 @@
 #include <string.h>
 #include "chain.h"
 #include "macro.h"
-#include "mounts.h"
 #include "safeio.h"
 
 #define CHAIN_MAX_SYMLINKS 40
@@ -186,7 +185,6 @@ walk:
 		char *name = rest, *next;
 		struct chain_elem *top = &c.elems[c.n_elems - 1];
 		_cleanup_free_ char *tail = NULL;
-		bool crossed;
 
 		name += strspn(name, "/");
 		if (!*name)
@@ -221,11 +219,8 @@ walk:
 		r = note_searched(&c, top);
 		if (r < 0)
 			goto fail;
-		r = safe_open_step(top->fd, name, &fd, &crossed);
-		if (r >= 0 && crossed && mounts_is_users(fd, &(uid_t){0}) > 0) {
-			close(fd);
-			r = -EXDEV; /* a user's FUSE file system: its server may never answer */
-		}
+		/* -EXDEV: a user's FUSE file system, never entered. */
+		r = safe_open_component(top->fd, name, &fd);
 		if (r < 0) {
 			r = stop(&c, r == -ENOENT ? CHAIN_MISSING : CHAIN_ERROR, -r, top->path, name);
 			if (r < 0)

@@ -1,12 +1,15 @@
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/openat2.h>
 #include "macro.h"
+#include "mounts.h"
 #include "safeio.h"
 
 #ifndef AT_EMPTY_PATH
@@ -36,7 +39,19 @@ int safe_open_root(const char *dir, int *ret_fd)
 	return 0;
 }
 
-int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed)
+/* The id of the mount FD is on, asking nothing of its file system; 0 if not known. */
+static uint64_t mount_id(int fd)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return sx.stx_mnt_id;
+}
+
+/* Open NAME as safe_open_component() does; *RET_CROSSED: it is a mount point. */
+static int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed)
 {
 	int fd;
 
@@ -56,8 +71,12 @@ int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed)
 		fd = openat2_raw(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
 				 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	}
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+		/* No openat2() (or a filter refuses it): the mount ids tell a crossing. */
 		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			*ret_crossed = mount_id(fd) != mount_id(dirfd);
+	}
 	if (fd < 0 && errno == ELOOP) {
 		/* RESOLVE_NO_SYMLINKS refuses a trailing symlink; the caller wants to see it. */
 		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -71,8 +90,40 @@ int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed)
 int safe_open_component(int dirfd, const char *name, int *ret_fd)
 {
 	bool crossed;
+	int r = safe_open_step(dirfd, name, ret_fd, &crossed);
 
-	return safe_open_step(dirfd, name, ret_fd, &crossed);
+	if (r >= 0 && crossed && mounts_is_users(*ret_fd, &(uid_t){0}) > 0) {
+		close(*ret_fd);
+		*ret_fd = -1;
+		return -EXDEV; /* a user's FUSE file system: its server may never answer */
+	}
+	return r;
+}
+
+/*
+ * The stat of NAME in DIRFD, not following it, and with nothing asked of the file system
+ * (AT_STATX_DONT_SYNC): a user may have mounted FUSE on the name. Local file systems are
+ * always in sync.
+ */
+static int stat_nosync(int dirfd, const char *name, struct stat *st)
+{
+	struct statx sx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx) <
+	    0)
+		return -1;
+	*st = (struct stat){
+	    .st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor),
+	    .st_ino = sx.stx_ino,
+	    .st_mode = sx.stx_mode,
+	    .st_nlink = sx.stx_nlink,
+	    .st_uid = sx.stx_uid,
+	    .st_gid = sx.stx_gid,
+	    .st_size = (off_t)sx.stx_size,
+	    .st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec},
+	    .st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec},
+	};
+	return 0;
 }
 
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd)
@@ -278,7 +329,7 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 		return 0;
 	}
 	/* Still the file that was read? A user may have appended meanwhile. */
-	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)
+	if (stat_nosync(dfd, name, &now) < 0)
 		return errno == ENOENT ? -EAGAIN : negative_errno();
 	if (!same_file(&now, expect))
 		return -EAGAIN;
@@ -290,7 +341,7 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 	}
 	/* The file that was read came out (an append since lands in it and is the caller's
 	 * to carry over, as after a rename): done. */
-	if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, expect)) {
+	if (stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, expect)) {
 		(void)unlinkat(dfd, tmp, 0);
 		return 0;
 	}
@@ -302,11 +353,11 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 			return negative_errno();
 		/* Ours came back: done. Else the user saved again over ours, which is gone;
 		 * what came out is their older file, superseded by the one now at NAME. */
-		if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, &ours))
+		if (stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, &ours))
 			return -EAGAIN; /* the caller unlinks TMP, ours */
 		if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0)
 			return negative_errno();
-		if (fstatat(dfd, tmp, &out, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&out, &ours)) {
+		if (stat_nosync(dfd, tmp, &out) < 0 || !same_inode(&out, &ours)) {
 			/* Theirs at NAME, the older one of theirs at TMP. */
 			(void)unlinkat(dfd, tmp, 0);
 			return -EAGAIN;
@@ -320,7 +371,7 @@ static void unlink_ours(int dfd, const char *tmp, int fd)
 {
 	struct stat a, b;
 
-	if (fstat(fd, &a) == 0 && fstatat(dfd, tmp, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstat(fd, &a) == 0 && stat_nosync(dfd, tmp, &b) == 0 &&
 	    same_inode(&a, &b))
 		(void)unlinkat(dfd, tmp, 0);
 }

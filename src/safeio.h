@@ -12,12 +12,12 @@
 /* Open DIR (NULL: "/") as an O_PATH directory descriptor. */
 int safe_open_root(const char *dir, int *ret_fd);
 
-/* Open one name (no '/') below DIRFD without following a symlink; O_PATH. */
+/*
+ * Open one name (no '/') below DIRFD without following a symlink; O_PATH. A mount point is
+ * crossed, except into a FUSE file system a user mounted: -EXDEV.
+ */
 int safe_open_component(int dirfd, const char *name, int *ret_fd);
 
-/* The same, and *RET_CROSSED: the name is a mount point, and *RET_FD the root of what is
- * mounted there (nothing of that file system was asked for it). */
-int safe_open_step(int dirfd, const char *name, int *ret_fd, bool *ret_crossed);
 
 /*
  * Make the directory NAME in DIRFD with MODE unless it exists, then open it as

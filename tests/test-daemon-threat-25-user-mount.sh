@@ -28,6 +28,28 @@ like "$out" '"path":"/home/user1/.ssh"[^}]*"action":"failed","reason":"a FUSE fi
 	"user1's .ssh: reported as a user's mount, not entered"
 dthreat_expect_stat home/user2/.ssh "20002 20002 0755 d" "user2's .ssh repaired in the same run"
 
+# A FUSE file system mounted on a keys file itself, with a drop-in key to write there: the
+# walk and the key sync stop at the mount.
+mkdir -p "$SANDBOX/etc/sshmend/keys.d/user2" && chmod 0755 "$SANDBOX/etc/sshmend/keys.d" \
+	"$SANDBOX/etc/sshmend/keys.d/user2" &&
+	printf '%s\n' "$SANDBOX_PUBKEY" >"$SANDBOX/etc/sshmend/keys.d/user2/ops.pub" ||
+	dthreat_bail "drop-in failed"
+"$HOLD" "$h/user2/.ssh/authorized_keys" "$(dthreat_uid user2)" file >"$DTHREAT_TMP/hold2.out" 2>&1 &
+HOLD2_PID=$!
+add_cleanup "kill $HOLD2_PID 2>/dev/null; umount -l '$h/user2/.ssh/authorized_keys' 2>/dev/null; true"
+if wait_for 10 grep -q mounted "$DTHREAT_TMP/hold2.out"; then
+	rc=0
+	out=$(timeout -s KILL 30 "$SSHMEND" --root "$SANDBOX" fix --json 2>>"$DTHREAT_TMP/fix.err") || rc=$?
+	is "$rc" 1 "fix ends with a user's FUSE mount on a keys file"
+	like "$out" '"path":"/home/user2/.ssh/authorized_keys"[^}]*"reason":"a FUSE file system a user mounted' \
+		"user2's keys file: reported as a user's mount, not entered"
+	kill "$HOLD2_PID" 2>/dev/null
+	umount -l "$h/user2/.ssh/authorized_keys"
+	wait "$HOLD2_PID" 2>/dev/null
+else
+	diag "no FUSE mount on a file here: $(cat "$DTHREAT_TMP/hold2.out")"
+fi
+
 chmod 0777 "$h/user2/.ssh"
 dthreat_start
 ok "the daemon gets ready with the mount in place" dthreat_alive
