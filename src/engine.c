@@ -816,6 +816,13 @@ static int sync_keys(struct run *r, const struct chain *home)
 		return q == -EINVAL ? 0 : q;
 	visit_dropin(r, set.present);
 	r->rep->n_approved = set.n;
+	for (size_t i = 0; i < set.n; i++)
+		for (const char *p = set.keys[i].line;; p++) {
+			r->rep->approved_sig =
+			    (r->rep->approved_sig ^ (unsigned char)*p) * 0x100000001b3ull;
+			if (!*p)
+				break;
+		}
 	r->exclusive_applies = dropin_has_login_key(&set);
 	for (size_t i = 0; q >= 0 && i < set.n_rejected; i++) {
 		struct finding *f = add_finding(r, set.rejected[i].path, PROBLEM_DROPIN);

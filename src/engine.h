@@ -69,6 +69,7 @@ struct user_report {
 	struct finding *findings;
 	size_t n_findings;
 	size_t n_approved;   /* approved keys in the drop-in directory */
+	uint64_t approved_sig; /* of their lines: changes when the approved set does */
 	char *keys_file;     /* where approved keys go, when there is such a file */
 	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */

@@ -35,7 +35,7 @@ START_TEST(rate_limit_counts_what_it_holds_back)
 
 	journal_set_target(JOURNAL_STDERR);
 	journal_set_capture(capture, NULL);
-	journal_set_ratelimit(5, 200000);
+	journal_set_ratelimit(5, 5, 5, 200000);
 	seen = suppressed_entries = 0;
 	suppressed_count = 0;
 	freopen("/dev/null", "w", stderr);
