@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
+#include "escape.h"
 #include "journal.h"
 #include "macro.h"
 #include "report.h"
@@ -1382,17 +1383,15 @@ static int lock_root(int rootfd, const char *root, int *ret)
 			/* Its pid, when it is in our pid namespace. */
 			if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
 				snprintf(pid, sizeof(pid), ", pid %ld,", (long)who.l_pid);
-			fprintf(stderr,
-				"sshmend: another sshmend daemon%s runs on %s (it holds %s/%s); "
-				"not starting\n",
-				pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
+			escape_say("another sshmend daemon%s runs on %s (it holds %s/%s); "
+				   "not starting",
+				   pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
 			return -EBUSY;
 		} else
 			usleep(LOCK_POLL_USEC);
 	}
 	if (r < 0) {
-		fprintf(stderr, "sshmend: cannot lock %s/%s: %s\n", AUDIT_STATE_DIR, LOCK_NAME,
-			strerror(-r));
+		escape_say("cannot lock %s/%s: %s", AUDIT_STATE_DIR, LOCK_NAME, strerror(-r));
 		return r;
 	}
 	*ret = TAKE_FD(fd);
@@ -1410,7 +1409,7 @@ int daemon_run(const char *root, const char *config_path)
 
 	r = engine_open(root, config_path, &e, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
+		escape_say("%s", *err ? err : strerror(-r));
 		return CLI_EXIT_USAGE;
 	}
 	/* Two daemons on one root would fight over every repair and key sync. */
@@ -1421,7 +1420,7 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	log_config_warnings(e);
 	for (size_t i = 0; e->db->warnings && e->db->warnings[i]; i++)
-		fprintf(stderr, "sshmend: warning: %s\n", e->db->warnings[i]);
+		escape_say("warning: %s", e->db->warnings[i]);
 
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
@@ -1470,7 +1469,7 @@ int daemon_run(const char *root, const char *config_path)
 		r = adopt(&d, e);
 	if (r < 0) {
 		engine_free(e); /* not adopted */
-		fprintf(stderr, "sshmend: cannot start: %s\n", strerror(-r));
+		escape_say("cannot start: %s", strerror(-r));
 		goto out;
 	}
 	/* READY=1 only after the first full scan and repair. */

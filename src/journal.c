@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include "escape.h"
 #include "journal.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -116,6 +117,26 @@ static int add(struct iovec *iov, int n, char *store, size_t len, const char *fm
 	return n + 1;
 }
 
+/* NAME=TEXT, with TEXT escaped: what a person reads carries no control character. */
+static int add_escaped(struct iovec *iov, int n, char *store, size_t len, const char *name,
+		       const char *text)
+{
+	FILE *f = fmemopen(store, len, "w");
+	long k;
+
+	if (!f)
+		return n;
+	fprintf(f, "%s=", name);
+	escape_write(f, text);
+	k = ftell(f);
+	fclose(f);
+	if (k <= 0)
+		return n;
+	iov[n].iov_base = store;
+	iov[n].iov_len = (size_t)k < len ? (size_t)k : len - 1;
+	return n + 1;
+}
+
 static void emit(const struct event *ev)
 {
 	static char f[MAX_FIELDS][4352];
@@ -126,10 +147,10 @@ static void emit(const struct event *ev)
 	if (capture)
 		capture(ev, capture_data);
 	if (!journal) {
-		fprintf(stderr, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
+		escape_printf(stderr, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
 		if (ev->has_modes)
-			fprintf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
-				ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
+			escape_printf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
+				      ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
 		if (ev->sshd_refused >= 0)
 			fprintf(stderr, " sshd_refused=%d", ev->sshd_refused);
 		if (ev->count)
@@ -139,7 +160,7 @@ static void emit(const struct event *ev)
 		fputs("]\n", stderr);
 		return;
 	}
-	n = add(iov, n, f[n], sizeof(f[n]), "MESSAGE=%s", ev->message);
+	n = add_escaped(iov, n, f[n], sizeof(f[n]), "MESSAGE", ev->message);
 	n = add(iov, n, f[n], sizeof(f[n]), "MESSAGE_ID=%s", ids[ev->kind]);
 	n = add(iov, n, f[n], sizeof(f[n]), "PRIORITY=%d", ev->priority);
 	n = add(iov, n, f[n], sizeof(f[n]), "SYSLOG_IDENTIFIER=sshmend");
