@@ -13,7 +13,7 @@
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define RATELIMIT_BURST 200
-/* The most of a window's BURST one user's entries take. */
+/* The most of a window's BURST one user's entries take once half of it is spent. */
 #define RATELIMIT_USER_BURST 20
 /* The most entries a window holds, a user's first of each kind included: journald's own
  * limit (10,000 entries per 30 s by default) stays out of reach. */
@@ -268,9 +268,11 @@ int journal_log(const struct event *ev)
 	if (sh && sh->window != window_start)
 		*sh = (struct journal_share){.window = window_start};
 	/* A user's first entry of a kind in the window is told while there is any room; any
-	 * other within the window's budget, and within that user's share of it. */
+	 * other within the window's budget: in its first half, whoever's it is; in the second,
+	 * kept for others, only within that user's share. */
 	first = sh && !(sh->kinds & (1u << ev->kind));
-	room = first ? in_window < ceiling : in_window < burst && (!sh || sh->n < user_burst);
+	room = first ? in_window < ceiling
+		     : in_window < burst && (!sh || sh->n < user_burst || in_window < burst / 2);
 	if (!always && !room) {
 		hold(ev);
 		return -EAGAIN;

@@ -9,10 +9,10 @@
  * otherwise. Entries are rate-limited; what the limit held back is counted later, with
  * the users it was about.
  *
- * The limit is shared by all users, so that no user can spend it for everyone: in each
- * window a user's entries take at most a share of it, and a user's first entry of each
- * kind is told even when the rest of the window is spent (up to a ceiling that keeps
- * journald's own limit out of reach).
+ * The limit is shared by all users, so that no user can spend it for everyone: the second
+ * half of each window is kept for users who have had less than a share of it, and a user's
+ * first entry of each kind is told even when the rest of the window is spent (up to a
+ * ceiling that keeps journald's own limit out of reach).
  */
 
 /* What one user has had of the current window: kept by the caller, one per user, zeroed at
@@ -68,9 +68,9 @@ void journal_set_target(enum journal_target t);
 void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), void *userdata);
 
 /*
- * Rate limit: at most BURST entries per INTERVAL_USEC, of which at most USER_BURST for one
- * user; a user's first entry of a kind passes up to CEILING entries per INTERVAL_USEC (the
- * defaults suit a daemon).
+ * Rate limit: at most BURST entries per INTERVAL_USEC; past BURST / 2, only for a user who
+ * has had fewer than USER_BURST; a user's first entry of a kind passes up to CEILING entries
+ * per INTERVAL_USEC (the defaults suit a daemon).
  */
 void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling,
 			   unsigned long long interval_usec);
