@@ -35,6 +35,10 @@
 #define LOCK_NAME "daemon.lock"
 #define LOCK_WAIT_USEC (3 * USEC_PER_SEC)
 #define LOCK_POLL_USEC (50 * USEC_PER_MSEC)
+/* A user in back-off: how often, at most, an event has its approved keys looked at, so that a
+ * drop-in change (a revocation) is synced at its event, or at the fight's next one within this
+ * long, not after the back-off. */
+#define APPROVED_CHECK_USEC (1 * USEC_PER_SEC)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
@@ -55,8 +59,9 @@ struct duser {
 	char *logged; /* refused/failed findings already told, to tell each once */
 	struct journal_share share; /* what this user's entries had of the rate limit */
 	bool retell;		    /* the rate limit held back something told once */
-	bool synced;		    /* a key sync wrote SYNCED_SIG's approved set */
-	uint64_t synced_sig;
+	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
+	uint64_t approved_sig;
+	uint64_t approved_checked; /* when, in back-off, it was last looked at */
 };
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
@@ -678,17 +683,15 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 		else if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS)
 			synced = fi->path;
 	}
-	/* A key sync that wrote the approved set it wrote the last time undid what another
-	 * process did to the block: that can fight. One the drop-in directory asked for is the
+	/* A key sync of the approved set the last heal saw undid what another process did to
+	 * the block: that can fight. One a change of the drop-in directory asked for is the
 	 * operator's doing, never a fight. */
-	if (synced) {
-		if (!path && u->synced && u->synced_sig == rep->approved_sig) {
-			path = synced;
-			keys = true;
-		}
-		u->synced = true;
-		u->synced_sig = rep->approved_sig;
+	if (synced && !path && u->approved_known && u->approved_sig == rep->approved_sig) {
+		path = synced;
+		keys = true;
 	}
+	u->approved_known = true;
+	u->approved_sig = rep->approved_sig;
 	if (!path)
 		return false;
 	/* Quiet for a whole window after the last back-off: the episode is over. */
@@ -768,6 +771,21 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 	rep->tails.n = 0;
 }
 
+/*
+ * User I is in back-off: has the drop-in directory changed its approved keys since the last
+ * heal? Looked at once every APPROVED_CHECK_USEC at most, so that a fight costs no more.
+ */
+static bool approved_changed(struct daemon *d, size_t i)
+{
+	struct duser *u = &d->du[i];
+	uint64_t now = now_usec(d), sig = 0;
+
+	if (!u->approved_known || now - u->approved_checked < APPROVED_CHECK_USEC)
+		return false;
+	u->approved_checked = now;
+	return engine_approved_sig(d->engine, d->users[i], &sig) >= 0 && sig != u->approved_sig;
+}
+
 /* Heal user I: what an event touched (EVENT) has its keys audited at once, even while a
  * full pass defers the audits of the users it walks. */
 static void heal_user(struct daemon *d, size_t i, bool event)
@@ -775,8 +793,9 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	struct user_report rep;
 	int r;
 
-	if (d->du[i].backoff_until > now_usec(d))
-		return; /* on_backoff_end queues it again */
+	/* on_backoff_end queues it again; a change of its approved keys is synced now. */
+	if (d->du[i].backoff_until > now_usec(d) && !approved_changed(d, i))
+		return;
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, visit, d, &rep);
 	if (r < 0) {
@@ -1160,8 +1179,8 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 		n->logged = TAKE_PTR(d->du[i].logged);
 		n->share = o->share;
 		n->retell = o->retell;
-		n->synced = o->synced;
-		n->synced_sig = o->synced_sig;
+		n->approved_known = o->approved_known;
+		n->approved_sig = o->approved_sig;
 		if (!(o->flapping || o->backoff_until))
 			continue;
 		n->flapping = o->flapping;

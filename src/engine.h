@@ -160,6 +160,12 @@ int engine_approve_key(struct engine *e, const struct user *u, const char *name,
 int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
 		     struct key_list *ret);
 
+/*
+ * The signature of U's approved keys in the drop-in directory, as a key sync's report gives
+ * it (struct user_report's approved_sig): without walking the chain or reading keys files.
+ */
+int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *ret);
+
 /* The user's first keys file under the home, where approved keys go (malloc'd), or NULL. */
 char *engine_keys_file(const struct engine *e, const struct user *u);
 
