@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
+#include "escape.h"
 #include "follow.h"
 #include "macro.h"
 #include "report.h"
@@ -26,7 +27,7 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 		return 1;
 	}
 	if (*i + 1 >= argc) {
-		fprintf(stderr, "sshmend: option '%s' requires an argument\n", name);
+		escape_say("option '%s' requires an argument", name);
 		return -EINVAL;
 	}
 	*ret = argv[++*i];
@@ -64,7 +65,7 @@ int cli_parse_globals(int argc, char **argv, struct cli_options *o)
 		else if (!command && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
 			o->help = true;
 		else if (!command) {
-			fprintf(stderr, "sshmend: unknown option '%s'\n", a);
+			escape_say("unknown option '%s'", a);
 			return -EINVAL;
 		} else
 			argv[n++] = argv[i];
@@ -76,7 +77,7 @@ int cli_parse_globals(int argc, char **argv, struct cli_options *o)
 static void print_warnings(char *const *w)
 {
 	for (size_t i = 0; w && w[i]; i++)
-		fprintf(stderr, "sshmend: warning: %s\n", w[i]);
+		escape_say("warning: %s", w[i]);
 }
 
 /* What the drop-in directory holds that is never written, said on stderr too. */
@@ -88,10 +89,10 @@ static void print_dropin_rejects(const struct user_report *rep)
 		if (f->problem != PROBLEM_DROPIN)
 			continue;
 		if (f->lineno)
-			fprintf(stderr, "sshmend: %s:%u: %s: key rejected, not written\n", f->path,
-				f->lineno, f->reason);
+			escape_say("%s:%u: %s: key rejected, not written", f->path, f->lineno,
+				   f->reason);
 		else
-			fprintf(stderr, "sshmend: warning: %s: %s, ignoring\n", f->path, f->reason);
+			escape_say("warning: %s: %s, ignoring", f->path, f->reason);
 	}
 }
 
@@ -101,7 +102,7 @@ static int open_engine(const struct cli_options *o, struct engine **ret)
 	int r = engine_open(o->root, o->config, ret, err, sizeof(err));
 
 	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
+		escape_say("%s", *err ? err : strerror(-r));
 		return CLI_EXIT_USAGE;
 	}
 	print_warnings((*ret)->db->warnings);
@@ -120,7 +121,7 @@ static int open_users(const struct cli_options *o, char *const *names, struct en
 		return r;
 	r = engine_select_users(*ret, names, users, n, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", r == -ENOENT ? err : strerror(-r));
+		escape_say("%s", r == -ENOENT ? err : strerror(-r));
 		engine_free(*ret);
 		*ret = NULL;
 		return CLI_EXIT_USAGE;
@@ -170,7 +171,8 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		}
 	}
 	if (bad) {
-		fprintf(stderr, "sshmend: %s: unknown option\n" USAGE_LINE, argv[0]);
+		escape_say("%s: unknown option", argv[0]);
+		fputs(USAGE_LINE, stderr);
 		return CLI_EXIT_USAGE;
 	}
 	r = open_users(o, argv + optind, &e, &users, &n);
@@ -193,7 +195,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 
 		r = engine_run_user(e, users[i], mode, NULL, NULL, &rep);
 		if (r < 0) {
-			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
+			escape_say("%s: %s", users[i]->name, strerror(-r));
 			status = CLI_EXIT_DRIFT;
 			continue;
 		}
@@ -219,8 +221,8 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		else
 			report_human(stdout, e->db, &rep, mode == ENGINE_DRY_RUN);
 		if (fl && (r = follow_take(fl, users[i], &rep)) < 0)
-			fprintf(stderr, "sshmend: %s: cannot follow the replaced keys file: %s\n",
-				users[i]->name, strerror(-r));
+			escape_say("%s: cannot follow the replaced keys file: %s", users[i]->name,
+				   strerror(-r));
 		user_report_done(&rep);
 	}
 	engine_pass_end(e);
@@ -235,8 +237,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 			    "what is written to it from now on is not carried over\n",
 			    (unsigned long long)(FOLLOW_FIX_USEC / 1000000));
 		else if (r < 0)
-			fprintf(stderr, "sshmend: lines written to a replaced keys file: %s\n",
-				strerror(-r));
+			escape_say("lines written to a replaced keys file: %s", strerror(-r));
 		follow_free(fl);
 	}
 	free(users);
@@ -282,20 +283,18 @@ static int restore_key(const struct cli_options *o, const char *user, const char
 		if (strcmp(l.q[i].fingerprint, fp) == 0)
 			q = &l.q[i]; /* the last taken */
 	if (r < 0)
-		fprintf(stderr, "sshmend: %s: the quarantine cannot be read: %s\n", user,
-			strerror(-r));
+		escape_say("%s: the quarantine cannot be read: %s", user, strerror(-r));
 	else if (!q)
-		fprintf(stderr, "sshmend: %s: no key %s in the quarantine\n", user, fp);
+		escape_say("%s: no key %s in the quarantine", user, fp);
 	if (r < 0 || !q)
 		goto out;
 	restored_name(fp, name, sizeof(name));
 	r = engine_approve_key(e, users[0], name, q->line, why, sizeof(why), &rep);
 	if (r < 0) {
-		fprintf(stderr, "sshmend: %s: %s not restored, it stays in the quarantine: %s\n",
-			user, fp,
-			r == -EKEYREJECTED ? why
-			: r == -EPERM	   ? "its drop-in directory is not root's alone"
-					   : strerror(-r));
+		escape_say("%s: %s not restored, it stays in the quarantine: %s", user, fp,
+			   r == -EKEYREJECTED ? why
+			   : r == -EPERM      ? "its drop-in directory is not root's alone"
+					      : strerror(-r));
 		goto out;
 	}
 	if (rep.n_findings)
@@ -306,19 +305,20 @@ static int restore_key(const struct cli_options *o, const char *user, const char
 			back = keys.e[i].status == KEY_APPROVED && keys.e[i].fingerprint &&
 			       strcmp(keys.e[i].fingerprint, fp) == 0;
 	if (!back) {
-		fprintf(stderr,
-			"sshmend: %s: %s approved in %s/%s/%s but not written yet (see above); "
-			"\"sshmend fix %s\" writes it once that is repaired\n",
-			user, fp, e->cfg.dropin_dir, user, name, user);
+		escape_say("%s: %s approved in %s/%s/%s but not written yet (see above); "
+			   "\"sshmend fix %s\" writes it once that is repaired",
+			   user, fp, e->cfg.dropin_dir, user, name, user);
 		goto out;
 	}
 	r = audit_quarantine_drop(e->rootfd, user, fp);
 	if (r < 0)
-		fprintf(stderr, "sshmend: %s: %s is back, but still listed in the quarantine: %s\n",
-			user, fp, strerror(-r));
-	printf("%s: %s%s%s%s restored to %s, approved in %s/%s/%s\n", user, fp,
-	       q->comment ? " (" : "", q->comment ? q->comment : "", q->comment ? ")" : "",
-	       rep.keys_file ? rep.keys_file : "the keys file", e->cfg.dropin_dir, user, name);
+		escape_say("%s: %s is back, but still listed in the quarantine: %s", user, fp,
+			   strerror(-r));
+	escape_printf(stdout, "%s: %s%s%s%s restored to %s, approved in %s/%s/%s", user, fp,
+		      q->comment ? " (" : "", q->comment ? q->comment : "", q->comment ? ")" : "",
+		      rep.keys_file ? rep.keys_file : "the keys file", e->cfg.dropin_dir, user,
+		      name);
+	putchar('\n');
 	status = r < 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;
 out:
 	key_list_done(&keys);
@@ -393,7 +393,7 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 			r = engine_list_keys(e, users[i], state, &l);
 		}
 		if (r < 0) {
-			fprintf(stderr, "sshmend: %s: %s\n", users[i]->name, strerror(-r));
+			escape_say("%s: %s", users[i]->name, strerror(-r));
 			status = CLI_EXIT_DRIFT;
 			continue;
 		}
@@ -434,6 +434,7 @@ int cli_dispatch(const struct cli_options *o, int argc, char **argv)
 		}
 		return daemon_run(o->root, o->config);
 	}
-	fprintf(stderr, "sshmend: unknown command '%s'\n" USAGE_LINE, argv[0]);
+	escape_say("unknown command '%s'", argv[0]);
+	fputs(USAGE_LINE, stderr);
 	return CLI_EXIT_USAGE;
 }

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "engine.h"
+#include "escape.h"
 #include "journal.h"
 #include "macro.h"
 #include "report.h"
@@ -34,6 +35,10 @@
 #define LOCK_NAME "daemon.lock"
 #define LOCK_WAIT_USEC (3 * USEC_PER_SEC)
 #define LOCK_POLL_USEC (50 * USEC_PER_MSEC)
+/* A user in back-off: how often, at most, an event has its approved keys looked at, so that a
+ * drop-in change (a revocation) is synced at its event, or at the fight's next one within this
+ * long, not after the back-off. */
+#define APPROVED_CHECK_USEC (1 * USEC_PER_SEC)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
 
@@ -52,6 +57,11 @@ struct duser {
 	uint64_t backoff_len;
 	sd_event_source *backoff_timer;
 	char *logged; /* refused/failed findings already told, to tell each once */
+	struct journal_share share; /* what this user's entries had of the rate limit */
+	bool retell;		    /* the rate limit held back something told once */
+	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
+	uint64_t approved_sig;
+	uint64_t approved_checked; /* when, in back-off, it was last looked at */
 };
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
@@ -83,6 +93,7 @@ struct daemon {
 	bool rescan_pending; /* an overflow's full rescan is under way: one is enough */
 	uint64_t last_overflow;
 	sd_event_source *rescan_again; /* the quiet follow-up of a storm's overflows */
+	sd_event_source *retell;       /* the rate limit's next window: tell what it held back */
 	unsigned long repairs;
 	unsigned long baseline_users, baseline_keys; /* recorded since last told */
 	char last_status[256];
@@ -280,7 +291,7 @@ static void synced_keys(const struct daemon *d, const struct user *u, char **add
 	*removed = join_ws(gone);
 }
 
-static void tell_synced(struct daemon *d, const struct user_report *rep, const char *path)
+static void tell_synced(struct daemon *d, size_t i, const struct user_report *rep, const char *path)
 {
 	_cleanup_free_ char *added = NULL, *removed = NULL;
 	char msg[4600];
@@ -289,7 +300,8 @@ static void tell_synced(struct daemon *d, const struct user_report *rep, const c
 			  .message = msg,
 			  .user = rep->user->name,
 			  .path = path,
-			  .sshd_refused = -1};
+			  .sshd_refused = -1,
+			  .share = &d->du[i].share};
 
 	synced_keys(d, rep->user, &added, &removed);
 	e.fingerprints_added = added;
@@ -301,36 +313,42 @@ static void tell_synced(struct daemon *d, const struct user_report *rep, const c
 	journal_log(&e);
 }
 
+static void arm_retell(struct daemon *d, size_t i);
+
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	const char *told = d->du[i].logged ? d->du[i].logged : "";
-	_cleanup_free_ char *sig = NULL;
+	_cleanup_free_ char *sig = NULL, *kept = NULL;
 	const char *not_applied = NULL;
-	size_t siglen = 0, n_kept = 0;
+	size_t siglen = 0, keptlen = 0, n_kept = 0;
 	bool kept_new = false;
 	char key[4600];
-	FILE *f;
+	FILE *f, *fk;
 
 	/* Nothing found, nothing told before: the usual case, at every start. */
 	if (!rep->n_findings && !d->du[i].logged)
 		return;
 	/* Refusals, failures and drop-in rejections are told once, not on every heal: SIG is
-	 * what is to tell now, one line each, and what is in TOLD already is not told again. */
+	 * what is told now or was before, one line each, and what is in TOLD already is not
+	 * told again. What the rate limit holds back is not in it: it is told later. KEPT is
+	 * the keys Exclusive= leaves, told in one entry. */
 	f = open_memstream(&sig, &siglen);
+	fk = open_memstream(&kept, &keptlen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 		char old_owner[64], new_owner[64], msg[4600];
 		struct event e = {
-			.user = rep->user->name,
-			.path = fi->path,
-			.sshd_refused = !rep->sshd_accepts,
-			.problem = problem_to_string(fi->problem),
-			.reason = fi->reason,
-			.message = msg,
+		    .user = rep->user->name,
+		    .path = fi->path,
+		    .sshd_refused = !rep->sshd_accepts,
+		    .problem = problem_to_string(fi->problem),
+		    .reason = fi->reason,
+		    .message = msg,
+		    .share = &d->du[i].share,
 		};
 
 		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS) {
-			tell_synced(d, rep, fi->path);
+			tell_synced(d, i, rep, fi->path);
 			continue;
 		}
 		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_UNAPPROVED_KEY)
@@ -357,7 +375,7 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			journal_log(&e);
 			continue;
 		}
-		if (!f || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
+		if (!f || !fk || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
 			continue;
 		if (fi->problem == PROBLEM_DROPIN) {
 			/* Told again when the file changes, not on every heal of the user. */
@@ -374,16 +392,18 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			snprintf(key, sizeof(key), "%s|%d|%d|%s", fi->path, fi->problem, fi->action,
 				 fi->fingerprint ? fi->fingerprint : "");
 		}
-		fprintf(f, "%s\n", key);
 		if (fi->problem == PROBLEM_UNAPPROVED_KEY) {
 			/* Each key is told by the audit (key-unapproved); the user, once, below. */
+			fprintf(fk, "%s\n", key);
 			n_kept++;
 			not_applied = fi->reason;
 			kept_new = kept_new || !told_before(told, key);
 			continue;
 		}
-		if (told_before(told, key))
+		if (told_before(told, key)) {
+			fprintf(f, "%s\n", key);
 			continue;
+		}
 		if (fi->problem == PROBLEM_DROPIN) {
 			e.kind = EVENT_KEY_REJECTED;
 			e.priority = LOG_WARNING;
@@ -395,24 +415,21 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			else
 				snprintf(msg, sizeof(msg), "%s: %s: %s, ignoring", rep->user->name,
 					 fi->path, fi->reason);
-			journal_log(&e);
-			continue;
+		} else {
+			e.priority = LOG_ERR;
+			e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED
+							      : EVENT_REPAIR_FAILED;
+			snprintf(
+			    msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
+			    fi->action == ACTION_REFUSED ? "will not repair" : "could not repair",
+			    fi->path, problem_to_string(fi->problem), fi->reason ? fi->reason : "",
+			    fi->sshd_message ? "; sshd refuses: " : "",
+			    fi->sshd_message ? fi->sshd_message : "");
 		}
-		e.priority = LOG_ERR;
-		e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED : EVENT_REPAIR_FAILED;
-		snprintf(msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
-			 fi->action == ACTION_REFUSED ? "will not repair" : "could not repair",
-			 fi->path, problem_to_string(fi->problem), fi->reason ? fi->reason : "",
-			 fi->sshd_message ? "; sshd refuses: " : "",
-			 fi->sshd_message ? fi->sshd_message : "");
-		journal_log(&e);
-	}
-	if (!f || fclose(f) != 0)
-		return;
-	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
-	if (strcmp(told, sig) != 0) {
-		free(d->du[i].logged);
-		d->du[i].logged = *sig ? strdup(sig) : NULL;
+		if (journal_log(&e) == 0)
+			fprintf(f, "%s\n", key);
+		else
+			arm_retell(d, i);
 	}
 	if (kept_new) {
 		char msg[4600];
@@ -423,26 +440,51 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 				  .path = rep->keys_file,
 				  .reason = not_applied,
 				  .count = n_kept,
-				  .sshd_refused = -1};
+				  .sshd_refused = -1,
+				  .share = &d->du[i].share};
 
 		snprintf(msg, sizeof(msg), "%s: %s; %zu key%s outside the approved set stay in %s",
 			 rep->user->name, not_applied, n_kept, n_kept == 1 ? "" : "s",
 			 rep->keys_file);
-		journal_log(&e);
+		if (journal_log(&e) < 0) {
+			arm_retell(d, i);
+			n_kept = 0; /* not told: none of them is */
+		}
+	}
+	if (!fk || fclose(fk) != 0 || !f) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	if (n_kept)
+		fputs(kept, f);
+	if (fclose(f) != 0)
+		return;
+	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
+	if (strcmp(told, sig) != 0) {
+		free(d->du[i].logged);
+		d->du[i].logged = *sig ? strdup(sig) : NULL;
 	}
 }
 
-static void log_key(struct daemon *d, enum event_kind k, int prio, const struct user *u,
-		    const char *path, const char *fp, const char *comment, const char *what)
+static int log_key(struct daemon *d, size_t i, enum event_kind k, int prio, const char *path,
+		   const char *fp, const char *comment, const char *what)
 {
+	const struct user *u = d->users[i];
 	char msg[4600];
-	struct event e = {.kind = k, .priority = prio, .message = msg, .user = u->name,
-			  .path = path, .fingerprint = fp, .comment = comment, .sshd_refused = -1};
+	struct event e = {.kind = k,
+			  .priority = prio,
+			  .message = msg,
+			  .user = u->name,
+			  .path = path,
+			  .fingerprint = fp,
+			  .comment = comment,
+			  .sshd_refused = -1,
+			  .share = &d->du[i].share};
 
-	(void)d;
 	snprintf(msg, sizeof(msg), "%s: key %s%s%s%s %s", u->name, fp, comment ? " (" : "",
 		 comment ? comment : "", comment ? ")" : "", what);
-	journal_log(&e);
+	return journal_log(&e);
 }
 
 static void tell_quarantined(struct daemon *d, size_t i, const struct user_report *rep)
@@ -451,10 +493,54 @@ static void tell_quarantined(struct daemon *d, size_t i, const struct user_repor
 		const struct finding *fi = &rep->findings[k];
 
 		if (fi->problem == PROBLEM_UNAPPROVED_KEY && fi->action == ACTION_FIXED)
-			log_key(d, EVENT_KEY_QUARANTINED, LOG_WARNING, d->users[i], fi->path,
-				fi->fingerprint, fi->comment,
+			log_key(d, i, EVENT_KEY_QUARANTINED, LOG_WARNING, fi->path, fi->fingerprint,
+				fi->comment,
 				"moved to quarantine: Exclusive= allows approved keys only");
 	}
+}
+
+/*
+ * What the rate limit held back of an audit is recorded as it was before, so that the next
+ * audit tells it again: L's entries with HELD[k] (an unapproved key told once; its status in
+ * STATE plus 2, 1 for none) get that status back, or are left out; STATE's lines with
+ * GONE[k] (a key gone) stay.
+ */
+static int audit_unrecord(struct key_list *l, const signed char *held, char *const *state,
+			  const bool *gone)
+{
+	size_t n_gone = 0;
+	struct key_entry *e;
+
+	for (size_t k = 0; held && k < l->n; k++)
+		if (held[k] > 1)
+			l->e[k].status = (enum key_status)(held[k] - 2);
+		else if (held[k] == 1)
+			l->e[k].fingerprint = (free(l->e[k].fingerprint), NULL);
+	for (size_t k = 0; gone && state[k]; k++)
+		n_gone += gone[k];
+	if (!n_gone)
+		return 0;
+	e = realloc(l->e, (l->n + n_gone) * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	l->e = e;
+	for (size_t k = 0; state[k]; k++) {
+		char *const line[] = {state[k], NULL};
+		_cleanup_free_ char *fp = NULL;
+		const char *comment;
+		int was;
+
+		if (!gone[k] || !(fp = strndup(state[k], strcspn(state[k], " "))))
+			continue;
+		comment = audit_state_comment(line, fp);
+		was = audit_state_status(line, fp);
+		if (was < 0)
+			continue;
+		e[l->n++] = (struct key_entry){.fingerprint = TAKE_PTR(fp),
+					       .comment = comment ? strdup(comment) : NULL,
+					       .status = (enum key_status)was};
+	}
+	return 0;
 }
 
 /*
@@ -467,6 +553,8 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	int rootfd = d->engine->rootfd;
 	_cleanup_(strv_freep) char **state = NULL;
 	_cleanup_free_ char *keys_file = NULL;
+	_cleanup_free_ signed char *held = NULL;
+	_cleanup_free_ bool *gone = NULL;
 	struct key_list l = {0};
 	bool dirty = false;
 
@@ -496,9 +584,13 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		if (was != (int)e->status)
 			dirty = true;
 		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
-		if (e->status == KEY_UNAPPROVED && was != KEY_UNAPPROVED)
-			log_key(d, EVENT_KEY_UNAPPROVED, LOG_WARNING, u, e->file, e->fingerprint,
-				e->comment, "stands outside the approved set");
+		if (e->status == KEY_UNAPPROVED && was != KEY_UNAPPROVED &&
+		    log_key(d, i, EVENT_KEY_UNAPPROVED, LOG_WARNING, e->file, e->fingerprint,
+			    e->comment, "stands outside the approved set") < 0 &&
+		    (held || (held = calloc(l.n, sizeof(*held))))) {
+			held[k] = (signed char)(was + 2);
+			arm_retell(d, i);
+		}
 	}
 	for (char **s = state; s && *s; s++) {
 		const char *sp = strchr(*s, ' ');
@@ -513,13 +605,17 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		{
 			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
 
-			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp,
-				fp ? audit_state_comment(state, fp) : NULL,
-				"is gone from the keys files");
+			if (log_key(d, i, EVENT_KEY_REMOVED, LOG_NOTICE, keys_file, fp,
+				    fp ? audit_state_comment(state, fp) : NULL,
+				    "is gone from the keys files") < 0 &&
+			    (gone || (gone = calloc(strv_length(state), sizeof(*gone))))) {
+				gone[s - state] = true;
+				arm_retell(d, i);
+			}
 		}
 		dirty = true;
 	}
-	if (dirty)
+	if (dirty && audit_unrecord(&l, held, state, gone) >= 0)
 		(void)audit_state_save(rootfd, u->name, &l);
 	key_list_done(&l);
 }
@@ -542,6 +638,32 @@ static void tell_baseline(struct daemon *d)
 	d->baseline_users = d->baseline_keys = 0;
 }
 
+static int on_retell(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)usec;
+	d->retell = sd_event_source_unref(s);
+	/* The count of what the window held back, now that it is over. */
+	journal_flush();
+	for (size_t i = 0; i < d->n_users; i++)
+		if (d->du[i].retell) {
+			d->du[i].retell = false;
+			d->du[i].audited = false;
+			enqueue(d, i);
+		}
+	return 0;
+}
+
+/* The rate limit held back an entry of user I that is told once: told in its next window. */
+static void arm_retell(struct daemon *d, size_t i)
+{
+	d->du[i].retell = true;
+	if (!d->retell)
+		sd_event_add_time(d->ev, &d->retell, CLOCK_MONOTONIC, journal_window_end(), 0,
+				  on_retell, d);
+}
+
 static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* A user whose chain keeps drifting back: stop for a while, longer each time. */
@@ -550,13 +672,26 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 	struct duser *u = &d->du[i];
 	const struct config *c = &d->engine->cfg;
 	uint64_t now = now_usec(d);
-	const char *path = NULL;
+	const char *path = NULL, *synced = NULL;
+	bool keys = false;
 
-	/* Key syncs follow the operator's drop-ins; only mode and owner repairs can fight. */
-	for (size_t k = 0; k < rep->n_findings && !path; k++)
-		if (rep->findings[k].action == ACTION_FIXED &&
-		    !problem_is_keys(rep->findings[k].problem))
-			path = rep->findings[k].path;
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
+
+		if (fi->action == ACTION_FIXED && !problem_is_keys(fi->problem) && !path)
+			path = fi->path;
+		else if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS)
+			synced = fi->path;
+	}
+	/* A key sync of the approved set the last heal saw undid what another process did to
+	 * the block: that can fight. One a change of the drop-in directory asked for is the
+	 * operator's doing, never a fight. */
+	if (synced && !path && u->approved_known && u->approved_sig == rep->approved_sig) {
+		path = synced;
+		keys = true;
+	}
+	u->approved_known = true;
+	u->approved_sig = rep->approved_sig;
 	if (!path)
 		return false;
 	/* Quiet for a whole window after the last back-off: the episode is over. */
@@ -578,14 +713,22 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 	u->backoff_until = now + u->backoff_len;
 	if (!u->flapping) {
 		char msg[4400], window[64], backoff[64];
-		struct event e = {.kind = EVENT_FLAPPING, .priority = LOG_WARNING, .message = msg,
-				  .user = rep->user->name, .path = path, .sshd_refused = -1};
+		struct event e = {.kind = EVENT_FLAPPING,
+				  .priority = LOG_WARNING,
+				  .message = msg,
+				  .user = rep->user->name,
+				  .path = path,
+				  .problem = keys ? problem_to_string(PROBLEM_KEYS) : NULL,
+				  .sshd_refused = -1,
+				  .share = &u->share};
 
 		u->flapping = true;
 		snprintf(msg, sizeof(msg),
-			 "%s: %s drifted back more than %u times in %s; backing off from it, "
-			 "%s at first, longer while it goes on",
-			 rep->user->name, path, c->flap_threshold,
+			 "%s: %s%s more than %u times in %s; backing off from it, %s at first, "
+			 "longer while it goes on",
+			 rep->user->name, path,
+			 keys ? " had its approved keys block undone" : " drifted back",
+			 c->flap_threshold,
 			 timespan_format(c->flap_window_usec, window, sizeof(window)),
 			 timespan_format(u->backoff_len, backoff, sizeof(backoff)));
 		journal_log(&e);
@@ -628,6 +771,21 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 	rep->tails.n = 0;
 }
 
+/*
+ * User I is in back-off: has the drop-in directory changed its approved keys since the last
+ * heal? Looked at once every APPROVED_CHECK_USEC at most, so that a fight costs no more.
+ */
+static bool approved_changed(struct daemon *d, size_t i)
+{
+	struct duser *u = &d->du[i];
+	uint64_t now = now_usec(d), sig = 0;
+
+	if (!u->approved_known || now - u->approved_checked < APPROVED_CHECK_USEC)
+		return false;
+	u->approved_checked = now;
+	return engine_approved_sig(d->engine, d->users[i], &sig) >= 0 && sig != u->approved_sig;
+}
+
 /* Heal user I: what an event touched (EVENT) has its keys audited at once, even while a
  * full pass defers the audits of the users it walks. */
 static void heal_user(struct daemon *d, size_t i, bool event)
@@ -635,8 +793,9 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	struct user_report rep;
 	int r;
 
-	if (d->du[i].backoff_until > now_usec(d))
-		return; /* on_backoff_end queues it again */
+	/* on_backoff_end queues it again; a change of its approved keys is synced now. */
+	if (d->du[i].backoff_until > now_usec(d) && !approved_changed(d, i))
+		return;
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, visit, d, &rep);
 	if (r < 0) {
@@ -823,9 +982,13 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 			continue; /* the drop-ins and Exclusive= are told by the user's heal */
 		} else if (rep.findings[k].action == ACTION_FIXED) {
 			char msg[4600];
-			struct event e = {.kind = EVENT_KEYS_SYNCED, .priority = LOG_NOTICE,
-					  .message = msg, .user = user, .path = rep.findings[k].path,
-					  .sshd_refused = -1};
+			struct event e = {.kind = EVENT_KEYS_SYNCED,
+					  .priority = LOG_NOTICE,
+					  .message = msg,
+					  .user = user,
+					  .path = rep.findings[k].path,
+					  .sshd_refused = -1,
+					  .share = &d->du[i].share};
 
 			snprintf(msg, sizeof(msg),
 				 "%s: %zu bytes written to %s after it was replaced, carried over",
@@ -1006,19 +1169,26 @@ static void carry_users(const struct daemon *d, const size_t *moved, struct duse
 {
 	for (size_t i = 0; i < d->n_users; i++) {
 		const struct duser *o = &d->du[i];
+		struct duser *n = moved[i] != SIZE_MAX ? &du[moved[i]] : NULL;
 
-		/* What was told stays told: a reload does not tell a refusal again. */
-		if (moved[i] != SIZE_MAX)
-			du[moved[i]].logged = TAKE_PTR(d->du[i].logged);
-		if (moved[i] == SIZE_MAX || !(o->flapping || o->backoff_until))
+		if (!n)
 			continue;
-		du[moved[i]] = (struct duser){.logged = du[moved[i]].logged,
-					      .flapping = o->flapping,
-					      .last_repair = o->last_repair,
-					      .flap_count = o->flap_count,
-					      .flap_window_start = o->flap_window_start,
-					      .backoff_until = o->backoff_until,
-					      .backoff_len = o->backoff_len};
+		/* What was told stays told: a reload does not tell a refusal again; what the rate
+		 * limit held back is still to tell; the user's share of it, and what its last key
+		 * sync wrote, stay. */
+		n->logged = TAKE_PTR(d->du[i].logged);
+		n->share = o->share;
+		n->retell = o->retell;
+		n->approved_known = o->approved_known;
+		n->approved_sig = o->approved_sig;
+		if (!(o->flapping || o->backoff_until))
+			continue;
+		n->flapping = o->flapping;
+		n->last_repair = o->last_repair;
+		n->flap_count = o->flap_count;
+		n->flap_window_start = o->flap_window_start;
+		n->backoff_until = o->backoff_until;
+		n->backoff_len = o->backoff_len;
 	}
 	for (size_t k = 0; k < d->events.n; k++) {
 		size_t i = moved[fifo_at(&d->events, k)];
@@ -1232,17 +1402,15 @@ static int lock_root(int rootfd, const char *root, int *ret)
 			/* Its pid, when it is in our pid namespace. */
 			if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
 				snprintf(pid, sizeof(pid), ", pid %ld,", (long)who.l_pid);
-			fprintf(stderr,
-				"sshmend: another sshmend daemon%s runs on %s (it holds %s/%s); "
-				"not starting\n",
-				pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
+			escape_say("another sshmend daemon%s runs on %s (it holds %s/%s); "
+				   "not starting",
+				   pid, root ? root : "/", AUDIT_STATE_DIR, LOCK_NAME);
 			return -EBUSY;
 		} else
 			usleep(LOCK_POLL_USEC);
 	}
 	if (r < 0) {
-		fprintf(stderr, "sshmend: cannot lock %s/%s: %s\n", AUDIT_STATE_DIR, LOCK_NAME,
-			strerror(-r));
+		escape_say("cannot lock %s/%s: %s", AUDIT_STATE_DIR, LOCK_NAME, strerror(-r));
 		return r;
 	}
 	*ret = TAKE_FD(fd);
@@ -1260,7 +1428,7 @@ int daemon_run(const char *root, const char *config_path)
 
 	r = engine_open(root, config_path, &e, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "sshmend: %s\n", *err ? err : strerror(-r));
+		escape_say("%s", *err ? err : strerror(-r));
 		return CLI_EXIT_USAGE;
 	}
 	/* Two daemons on one root would fight over every repair and key sync. */
@@ -1271,7 +1439,7 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	log_config_warnings(e);
 	for (size_t i = 0; e->db->warnings && e->db->warnings[i]; i++)
-		fprintf(stderr, "sshmend: warning: %s\n", e->db->warnings[i]);
+		escape_say("warning: %s", e->db->warnings[i]);
 
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
@@ -1320,7 +1488,7 @@ int daemon_run(const char *root, const char *config_path)
 		r = adopt(&d, e);
 	if (r < 0) {
 		engine_free(e); /* not adopted */
-		fprintf(stderr, "sshmend: cannot start: %s\n", strerror(-r));
+		escape_say("cannot start: %s", strerror(-r));
 		goto out;
 	}
 	/* READY=1 only after the first full scan and repair. */
@@ -1343,6 +1511,7 @@ out:
 	sd_event_source_unref(d.rescan);
 	sd_event_source_unref(d.fallback);
 	sd_event_source_unref(d.rescan_again);
+	sd_event_source_unref(d.retell);
 	watcher_free(d.w);
 	engine_free(d.engine);
 	sd_event_unref(d.ev);

@@ -804,6 +804,31 @@ static int load_dropin(const struct engine *e, const struct user *u, struct drop
 			   e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
 }
 
+/* The signature of SET's approved lines: changes when the approved set does. */
+static uint64_t approved_sig(const struct dropin_set *set)
+{
+	uint64_t sig = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		for (const char *p = set->keys[i].line;; p++) {
+			sig = (sig ^ (unsigned char)*p) * 0x100000001b3ull;
+			if (!*p)
+				break;
+		}
+	return sig;
+}
+
+int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *ret)
+{
+	struct dropin_set set = {0};
+	int q = load_dropin(e, u, &set);
+
+	if (q >= 0)
+		*ret = approved_sig(&set);
+	dropin_set_done(&set);
+	return q < 0 ? q : 0;
+}
+
 #define EXCLUSIVE_NOT_APPLIED                                                                      \
 	"Exclusive= not applied: no approved key to log in with in the drop-in directory"
 
@@ -879,6 +904,7 @@ static int sync_keys(struct run *r, const struct chain *home)
 		return q == -EINVAL ? 0 : q;
 	visit_dropin(r, set.present);
 	r->rep->n_approved = set.n;
+	r->rep->approved_sig = approved_sig(&set);
 	r->exclusive_applies = dropin_has_login_key(&set);
 	for (size_t i = 0; q >= 0 && i < set.n_rejected; i++) {
 		struct finding *f = add_finding(r, set.rejected[i].path, PROBLEM_DROPIN);

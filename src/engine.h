@@ -69,6 +69,7 @@ struct user_report {
 	struct finding *findings;
 	size_t n_findings;
 	size_t n_approved;   /* approved keys in the drop-in directory */
+	uint64_t approved_sig; /* of their lines: changes when the approved set does */
 	char *keys_file;     /* where approved keys go, when there is such a file */
 	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
@@ -158,6 +159,12 @@ int engine_approve_key(struct engine *e, const struct user *u, const char *name,
  */
 int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
 		     struct key_list *ret);
+
+/*
+ * The signature of U's approved keys in the drop-in directory, as a key sync's report gives
+ * it (struct user_report's approved_sig): without walking the chain or reading keys files.
+ */
+int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *ret);
 
 /* The user's first keys file under the home, where approved keys go (malloc'd), or NULL. */
 char *engine_keys_file(const struct engine *e, const struct user *u);

@@ -1,3 +1,5 @@
+#include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,12 +8,24 @@
 #include <unistd.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include "escape.h"
 #include "journal.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define RATELIMIT_BURST 200
+/* The most of a window's BURST one user's entries take once half of it is spent. */
+#define RATELIMIT_USER_BURST 20
+/* The most entries a window holds, a user's first of each kind included: journald's own
+ * limit (10,000 entries per 30 s by default) stays out of reach. */
+#define RATELIMIT_CEILING 1000
 #define RATELIMIT_INTERVAL_USEC (10ull * 1000000ull)
+/* Users the count of what was held back names, each with its number; the rest are one sum. */
+#define HELD_NAMED 8
+#define HELD_NAME_MAX 64
 #define MAX_FIELDS 20
+
+/* A share's kinds are bits of an unsigned. */
+static_assert(_EVENT_MAX <= 32, "too many kinds of events for struct journal_share");
 
 static const char *const names[] = {
 #define X(e, name, id) [EVENT_##e] = name,
@@ -29,10 +43,19 @@ static enum journal_target target = JOURNAL_AUTO;
 static void (*capture)(const struct event *, void *);
 static void *capture_data;
 static unsigned burst = RATELIMIT_BURST;
+static unsigned user_burst = RATELIMIT_USER_BURST;
+static unsigned ceiling = RATELIMIT_CEILING;
 static unsigned long long interval = RATELIMIT_INTERVAL_USEC;
 static unsigned long long window_start;
 static unsigned in_window;
 static unsigned long suppressed;
+/* Whose entries were held back since the last count: the first HELD_NAMED users by name. */
+static struct {
+	char user[HELD_NAME_MAX];
+	unsigned long n;
+} held[HELD_NAMED];
+static size_t n_held;
+static unsigned long held_others;
 
 const char *event_name(enum event_kind k)
 {
@@ -55,13 +78,17 @@ void journal_set_capture(void (*fn)(const struct event *, void *), void *userdat
 	capture_data = userdata;
 }
 
-void journal_set_ratelimit(unsigned b, unsigned long long i)
+void journal_set_ratelimit(unsigned b, unsigned ub, unsigned c, unsigned long long i)
 {
 	burst = b;
+	user_burst = ub;
+	ceiling = c;
 	interval = i;
 	window_start = 0;
 	in_window = 0;
 	suppressed = 0;
+	n_held = 0;
+	held_others = 0;
 }
 
 static unsigned long long now_usec(void)
@@ -90,6 +117,26 @@ static int add(struct iovec *iov, int n, char *store, size_t len, const char *fm
 	return n + 1;
 }
 
+/* NAME=TEXT, with TEXT escaped: what a person reads carries no control character. */
+static int add_escaped(struct iovec *iov, int n, char *store, size_t len, const char *name,
+		       const char *text)
+{
+	FILE *f = fmemopen(store, len, "w");
+	long k;
+
+	if (!f)
+		return n;
+	fprintf(f, "%s=", name);
+	escape_write(f, text);
+	k = ftell(f);
+	fclose(f);
+	if (k <= 0)
+		return n;
+	iov[n].iov_base = store;
+	iov[n].iov_len = (size_t)k < len ? (size_t)k : len - 1;
+	return n + 1;
+}
+
 static void emit(const struct event *ev)
 {
 	static char f[MAX_FIELDS][4352];
@@ -100,10 +147,10 @@ static void emit(const struct event *ev)
 	if (capture)
 		capture(ev, capture_data);
 	if (!journal) {
-		fprintf(stderr, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
+		escape_printf(stderr, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
 		if (ev->has_modes)
-			fprintf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
-				ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
+			escape_printf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
+				      ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
 		if (ev->sshd_refused >= 0)
 			fprintf(stderr, " sshd_refused=%d", ev->sshd_refused);
 		if (ev->count)
@@ -113,7 +160,7 @@ static void emit(const struct event *ev)
 		fputs("]\n", stderr);
 		return;
 	}
-	n = add(iov, n, f[n], sizeof(f[n]), "MESSAGE=%s", ev->message);
+	n = add_escaped(iov, n, f[n], sizeof(f[n]), "MESSAGE", ev->message);
 	n = add(iov, n, f[n], sizeof(f[n]), "MESSAGE_ID=%s", ids[ev->kind]);
 	n = add(iov, n, f[n], sizeof(f[n]), "PRIORITY=%d", ev->priority);
 	n = add(iov, n, f[n], sizeof(f[n]), "SYSLOG_IDENTIFIER=sshmend");
@@ -151,27 +198,65 @@ static void emit(const struct event *ev)
 
 void journal_flush(void)
 {
-	unsigned long held = suppressed;
-	char msg[128];
-	struct event s = {.kind = EVENT_SUPPRESSED, .priority = LOG_WARNING, .message = msg,
-			  .sshd_refused = -1, .count = held};
+	unsigned long total = suppressed;
+	char msg[1024];
+	size_t k;
+	struct event s = {.kind = EVENT_SUPPRESSED,
+			  .priority = LOG_WARNING,
+			  .message = msg,
+			  .sshd_refused = -1,
+			  .count = total};
 
-	suppressed = 0;
-	if (!held)
+	if (!total)
 		return;
-	snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", held,
-		 held == 1 ? "entry was" : "entries were");
+	k = (size_t)snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", total,
+			     total == 1 ? "entry was" : "entries were");
+	for (size_t i = 0; i < n_held && k < sizeof(msg); i++)
+		k += (size_t)snprintf(msg + k, sizeof(msg) - k, "%s%s %lu", i ? ", " : ": ",
+				      held[i].user, held[i].n);
+	if (held_others && k < sizeof(msg))
+		snprintf(msg + k, sizeof(msg) - k, ", %lu of other users", held_others);
+	suppressed = 0;
+	n_held = 0;
+	held_others = 0;
 	in_window++;
 	emit(&s);
 }
 
-void journal_log(const struct event *ev)
+unsigned long long journal_window_end(void)
+{
+	return window_start ? window_start + interval : now_usec();
+}
+
+/* EV is held back: counted, and for whom. */
+static void hold(const struct event *ev)
+{
+	size_t i;
+
+	suppressed++;
+	if (!ev->share || !ev->user)
+		return;
+	for (i = 0; i < n_held; i++)
+		if (strncmp(held[i].user, ev->user, sizeof(held[i].user) - 1) == 0)
+			break;
+	if (i == n_held && n_held == HELD_NAMED) {
+		held_others++;
+		return;
+	}
+	if (i == n_held)
+		snprintf(held[n_held++].user, sizeof(held[i].user), "%s", ev->user);
+	held[i].n++;
+}
+
+int journal_log(const struct event *ev)
 {
 	unsigned long long now = now_usec();
+	struct journal_share *sh = ev->share;
 	/* These frame everything else, or say that something was missed: always told. */
 	bool always = ev->kind == EVENT_STARTED || ev->kind == EVENT_STOPPING ||
 		      ev->kind == EVENT_RELOADED || ev->kind == EVENT_RESCAN ||
 		      ev->kind == EVENT_WATCH_LIMIT || ev->kind == EVENT_KEYS_BASELINE;
+	bool first, room;
 
 	if (window_start == 0 || now - window_start >= interval) {
 		window_start = now;
@@ -180,10 +265,23 @@ void journal_log(const struct event *ev)
 	}
 	if (ev->kind == EVENT_STOPPING)
 		journal_flush();
-	if (in_window >= burst && !always) {
-		suppressed++;
-		return;
+	if (sh && sh->window != window_start)
+		*sh = (struct journal_share){.window = window_start};
+	/* A user's first entry of a kind in the window is told while there is any room; any
+	 * other within the window's budget: in its first half, whoever's it is; in the second,
+	 * kept for others, only within that user's share. */
+	first = sh && !(sh->kinds & (1u << ev->kind));
+	room = first ? in_window < ceiling
+		     : in_window < burst && (!sh || sh->n < user_burst || in_window < burst / 2);
+	if (!always && !room) {
+		hold(ev);
+		return -EAGAIN;
 	}
 	in_window++;
+	if (sh) {
+		sh->n++;
+		sh->kinds |= 1u << ev->kind;
+	}
 	emit(ev);
+	return 0;
 }

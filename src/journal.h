@@ -6,8 +6,23 @@
 /*
  * The one logging sink of the daemon: structured journal entries with a MESSAGE_ID and
  * SSHMEND_* fields where the journal socket exists, one readable line on stderr
- * otherwise. Entries are rate-limited; what the limit held back is counted later.
+ * otherwise. Entries are rate-limited; what the limit held back is counted later, with
+ * the users it was about.
+ *
+ * The limit is shared by all users, so that no user can spend it for everyone: the second
+ * half of each window is kept for users who have had less than a share of it, and a user's
+ * first entry of each kind is told even when the rest of the window is spent (up to a
+ * ceiling that keeps journald's own limit out of reach).
  */
+
+/* What one user has had of the current window: kept by the caller, one per user, zeroed at
+ * first, and handed with each of that user's entries (struct event's share). */
+struct journal_share {
+	unsigned long long window; /* the window counted in */
+	unsigned n;		   /* entries told in it */
+	unsigned kinds;		   /* 1 << kind for each kind told in it */
+};
+
 struct event {
 	enum event_kind kind;
 	int priority; /* LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO */
@@ -24,15 +39,23 @@ struct event {
 	const char *fingerprint;
 	const char *comment;
 	const char *fingerprints_added, *fingerprints_removed; /* space-separated, keys-synced */
+	struct journal_share *share; /* USER's, NULL: the entry counts for no user */
 };
 
 const char *event_name(enum event_kind k);
 const char *event_message_id(enum event_kind k);
 
-void journal_log(const struct event *ev);
+/*
+ * Log EV: 0 when told, -EAGAIN when the rate limit held it back (counted, and told as a
+ * number later): an entry that is told once must then not be taken as told.
+ */
+int journal_log(const struct event *ev);
 
-/* Tell now how many entries the rate limit held back, if any. */
+/* Tell now how many entries the rate limit held back, if any, and for whom. */
 void journal_flush(void);
+
+/* When the current window of the rate limit ends (CLOCK_MONOTONIC, microseconds). */
+unsigned long long journal_window_end(void);
 
 /* Where entries go: auto (journal if its socket exists), or forced for tests. */
 enum journal_target {
@@ -44,5 +67,10 @@ void journal_set_target(enum journal_target t);
 /* A test hook: every entry that passes the rate limit is also handed to FN. */
 void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), void *userdata);
 
-/* Rate limit: at most BURST entries per INTERVAL_USEC (the defaults suit a daemon). */
-void journal_set_ratelimit(unsigned burst, unsigned long long interval_usec);
+/*
+ * Rate limit: at most BURST entries per INTERVAL_USEC; past BURST / 2, only for a user who
+ * has had fewer than USER_BURST; a user's first entry of a kind passes up to CEILING entries
+ * per INTERVAL_USEC (the defaults suit a daemon).
+ */
+void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling,
+			   unsigned long long interval_usec);

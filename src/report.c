@@ -1,5 +1,7 @@
+#include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "escape.h"
 #include "report.h"
 
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len)
@@ -101,58 +103,86 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 		fprintf(out, "mode %04o, expected %04o", (unsigned)cur, (unsigned)f->exp_mode);
 }
 
-void report_human(FILE *out, const struct userdb *db, const struct user_report *r, bool dry_run)
+/* One finding's line, without its newline. */
+static void finding_human(FILE *out, const struct userdb *db, const struct user_report *r,
+			  const struct finding *f, bool dry_run)
 {
-	if (r->n_findings == 0) {
-		fprintf(out, "%s: ok\n", r->user->name);
-		return;
+	fprintf(out, "%s: %s", r->user->name, f->path);
+	if (f->lineno)
+		fprintf(out, ":%u", f->lineno);
+	fputs(": ", out);
+	describe(out, db, f, dry_run);
+	if (f->sshd_rejects && f->sshd_message) {
+		const char *m = f->sshd_message;
+
+		if (strncmp(m, "Authentication refused: ", 24) == 0)
+			m += 24;
+		fprintf(out, " - sshd refuses: %s", m);
 	}
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct finding *f = &r->findings[i];
-
-		fprintf(out, "%s: %s", r->user->name, f->path);
-		if (f->lineno)
-			fprintf(out, ":%u", f->lineno);
-		fputs(": ", out);
-		describe(out, db, f, dry_run);
-		if (f->sshd_rejects && f->sshd_message) {
-			const char *m = f->sshd_message;
-
-			if (strncmp(m, "Authentication refused: ", 24) == 0)
-				m += 24;
-			fprintf(out, " - sshd refuses: %s", m);
-		}
-		switch (f->action) {
-		case ACTION_FIXED:
-			fputs(" (fixed)", out);
-			break;
-		case ACTION_REFUSED:
-			/* A drop-in's reason is its description. */
-			if (f->problem != PROBLEM_DROPIN)
-				fprintf(out, " (refused: %s)", f->reason);
-			break;
-		case ACTION_FAILED:
-			fprintf(out, " (failed: %s)", f->reason);
-			break;
-		default:
-			break;
-		}
-		fputc('\n', out);
+	switch (f->action) {
+	case ACTION_FIXED:
+		fputs(" (fixed)", out);
+		break;
+	case ACTION_REFUSED:
+		/* A drop-in's reason is its description. */
+		if (f->problem != PROBLEM_DROPIN)
+			fprintf(out, " (refused: %s)", f->reason);
+		break;
+	case ACTION_FAILED:
+		fprintf(out, " (failed: %s)", f->reason);
+		break;
+	default:
+		break;
 	}
 }
 
+void report_human(FILE *out, const struct userdb *db, const struct user_report *r, bool dry_run)
+{
+	if (r->n_findings == 0) {
+		escape_printf(out, "%s: ok", r->user->name);
+		fputc('\n', out);
+		return;
+	}
+	for (size_t i = 0; i < r->n_findings; i++) {
+		char *line = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&line, &len);
+
+		/* Written whole, then shown escaped: names, paths, comments and reasons alike. */
+		if (!m)
+			continue;
+		finding_human(m, db, r, &r->findings[i], dry_run);
+		if (fclose(m) == 0) {
+			escape_write(out, line);
+			fputc('\n', out);
+		}
+		free(line);
+	}
+}
+
+/*
+ * S as a JSON string: every character escape_scan() would not show is a \u escape, and a
+ * byte that is not valid UTF-8 is the text "\xHH", as the human output shows it.
+ */
 static void json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
+	while (*s) {
+		long cp;
+		bool shown;
+		size_t n = escape_scan(s, &cp, &shown);
+
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
 			fputs("\\n", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
+		else if (shown)
+			fwrite(s, 1, n, out);
+		else if (cp >= 0)
+			fprintf(out, "\\u%04lx", (unsigned long)cp);
 		else
-			fputc(*p, out);
+			fprintf(out, "\\\\x%02x", (unsigned char)*s);
+		s += n;
 	}
 	fputc('"', out);
 }
@@ -231,18 +261,21 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 void report_keys_human(FILE *out, const struct user *u, const struct key_list *l)
 {
 	if (l->n == 0) {
-		fprintf(out, "%s: no keys\n", u->name);
+		escape_printf(out, "%s: no keys", u->name);
+		fputc('\n', out);
 		return;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct key_entry *e = &l->e[i];
 
 		if (e->status == KEY_INVALID)
-			fprintf(out, "%s: %s:%u: invalid: %s\n", u->name, e->file, e->lineno, e->why);
+			escape_printf(out, "%s: %s:%u: invalid: %s", u->name, e->file, e->lineno,
+				      e->why);
 		else
-			fprintf(out, "%s: %s:%u: %s %s %s%s%s\n", u->name, e->file, e->lineno,
-				key_status_to_string(e->status), e->fingerprint, e->type,
-				e->comment ? " " : "", e->comment ? e->comment : "");
+			escape_printf(out, "%s: %s:%u: %s %s %s%s%s", u->name, e->file, e->lineno,
+				      key_status_to_string(e->status), e->fingerprint, e->type,
+				      e->comment ? " " : "", e->comment ? e->comment : "");
+		fputc('\n', out);
 	}
 }
 
@@ -278,15 +311,18 @@ void report_keys_json_user(FILE *out, const struct user *u, const struct key_lis
 void report_quarantine_human(FILE *out, const struct user *u, const struct quarantine_list *l)
 {
 	if (l->n == 0) {
-		fprintf(out, "%s: nothing quarantined\n", u->name);
+		escape_printf(out, "%s: nothing quarantined", u->name);
+		fputc('\n', out);
 		return;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct quarantined_key *q = &l->q[i];
 
-		fprintf(out, "%s: %s %s%s%s, taken %s from %s\n", u->name, q->fingerprint, q->type,
-			q->comment ? " " : "", q->comment ? q->comment : "",
-			q->taken ? q->taken : "at a time not recorded", q->from ? q->from : "?");
+		escape_printf(out, "%s: %s %s%s%s, taken %s from %s", u->name, q->fingerprint,
+			      q->type, q->comment ? " " : "", q->comment ? q->comment : "",
+			      q->taken ? q->taken : "at a time not recorded",
+			      q->from ? q->from : "?");
+		fputc('\n', out);
 	}
 }
 

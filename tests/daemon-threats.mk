@@ -1,8 +1,9 @@
-# Daemon threat tests: SECURITY.md, scenarios 8-14 and 16 against the running daemon
+# Daemon threat tests: SECURITY.md, scenarios 8-14, 16 and 21 against the running daemon
 # ("sshmend --root SANDBOX daemon"), read back from the journal; tests/daemon-threats-lib.sh is
 # what they share. They need root (and skip without it).
 DAEMON_THREAT_TESTS = \
 	tests/test-daemon-threat-08-fight.sh \
+	tests/test-daemon-threat-08-keys-fight.sh \
 	tests/test-daemon-threat-09-overflow.sh \
 	tests/test-daemon-threat-09-overflow-again.sh \
 	tests/test-daemon-threat-10-mv-mkdir.sh \
@@ -11,6 +12,7 @@ DAEMON_THREAT_TESTS = \
 	tests/test-daemon-threat-13-passwd-changes.sh \
 	tests/test-daemon-threat-14-unrepairable.sh \
 	tests/test-daemon-threat-16-traps-at-start.sh \
+	tests/test-daemon-threat-21-shared-budget.sh \
 	tests/test-daemon-threat-25-user-mount.sh
 
 TESTS += $(DAEMON_THREAT_TESTS)

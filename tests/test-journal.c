@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <syslog.h>
 #include "check-main.h"
 #include "journal.h"
@@ -5,6 +6,7 @@
 
 static unsigned seen, suppressed_entries;
 static unsigned long suppressed_count;
+static char suppressed_message[1024];
 
 static void capture(const struct event *ev, void *ud)
 {
@@ -12,8 +14,21 @@ static void capture(const struct event *ev, void *ud)
 	if (ev->kind == EVENT_SUPPRESSED) {
 		suppressed_entries++;
 		suppressed_count += ev->count;
+		snprintf(suppressed_message, sizeof(suppressed_message), "%s", ev->message);
 	} else
 		seen++;
+}
+
+/* Entries to stderr (thrown away) and to capture(), counted afresh, with this rate limit. */
+static void capture_start(unsigned burst, unsigned user_burst, unsigned ceiling,
+			  unsigned long long interval_usec)
+{
+	journal_set_target(JOURNAL_STDERR);
+	journal_set_capture(capture, NULL);
+	journal_set_ratelimit(burst, user_burst, ceiling, interval_usec);
+	seen = suppressed_entries = 0;
+	suppressed_count = 0;
+	freopen("/dev/null", "w", stderr);
 }
 
 START_TEST(names_and_ids)
@@ -33,12 +48,7 @@ START_TEST(rate_limit_counts_what_it_holds_back)
 	struct event e = {.kind = EVENT_DRIFT_REPAIRED, .priority = LOG_NOTICE, .message = "x",
 			  .sshd_refused = -1};
 
-	journal_set_target(JOURNAL_STDERR);
-	journal_set_capture(capture, NULL);
-	journal_set_ratelimit(5, 200000);
-	seen = suppressed_entries = 0;
-	suppressed_count = 0;
-	freopen("/dev/null", "w", stderr);
+	capture_start(5, 5, 5, 200000);
 	for (int i = 0; i < 50; i++)
 		journal_log(&e);
 	ck_assert_uint_eq(seen, 5);
@@ -56,6 +66,100 @@ START_TEST(rate_limit_counts_what_it_holds_back)
 }
 END_TEST
 
+/* USER's entry of kind K: 0 when told, -EAGAIN when held back. */
+static int log_as(const char *user, struct journal_share *share, enum event_kind k)
+{
+	struct event e = {.kind = k,
+			  .priority = LOG_WARNING,
+			  .message = "x",
+			  .user = user,
+			  .sshd_refused = -1,
+			  .share = share};
+
+	return journal_log(&e);
+}
+
+/*
+ * SECURITY.md, scenario 21: past half of a window, a user's entries pass only within that
+ * user's share; every user's first entry of a kind is told while the window holds fewer
+ * than the ceiling; the caller learns what was held back, and the count names whose it was.
+ */
+START_TEST(one_user_cannot_spend_the_window)
+{
+	struct journal_share alice = {0}, bob = {0}, other[12] = {{0}};
+	char name[12][16];
+	struct event cfg = {
+	    .kind = EVENT_CONFIG_ERROR, .priority = LOG_ERR, .message = "c", .sshd_refused = -1};
+
+	/* 10 a window, past 5 only for a user who had fewer than 3, 13 with first entries. */
+	capture_start(10, 3, 13, 300000);
+
+	/* Alice syncs again and again: half the window, then nothing. */
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(log_as("alice", &alice, EVENT_KEYS_SYNCED), i < 5 ? 0 : -EAGAIN);
+	/* Her first entry of another kind is still told. */
+	ck_assert_int_eq(log_as("alice", &alice, EVENT_KEY_UNAPPROVED), 0);
+	/* Bob's entries: his share of the second half, not hers. */
+	ck_assert_int_eq(log_as("bob", &bob, EVENT_REPAIR_REFUSED), 0);
+	ck_assert_int_eq(log_as("bob", &bob, EVENT_KEY_UNAPPROVED), 0);
+	ck_assert_int_eq(log_as("bob", &bob, EVENT_KEY_UNAPPROVED), 0);
+	ck_assert_int_eq(log_as("bob", &bob, EVENT_KEY_UNAPPROVED), -EAGAIN);
+	ck_assert_uint_eq(seen, 9);
+	/* Others' first entries pass beyond the window's 10, up to 13. */
+	for (int i = 0; i < 12; i++) {
+		snprintf(name[i], sizeof(name[i]), "user%d", i);
+		ck_assert_int_eq(log_as(name[i], &other[i], EVENT_REPAIR_REFUSED),
+				 i < 4 ? 0 : -EAGAIN);
+	}
+	ck_assert_uint_eq(seen, 13);
+	/* A second entry of a kind, or one for no user, has no room past the window's 10. */
+	ck_assert_int_eq(log_as("user0", &other[0], EVENT_REPAIR_REFUSED), -EAGAIN);
+	ck_assert_int_eq(journal_log(&cfg), -EAGAIN);
+	ck_assert_uint_eq(seen, 13);
+	ck_assert_uint_eq(suppressed_entries, 0);
+
+	/* The next window: told how many, and whose, before anything else; all room again. */
+	usleep(350000);
+	ck_assert_int_eq(log_as("bob", &bob, EVENT_KEY_UNAPPROVED), 0);
+	ck_assert_uint_eq(suppressed_entries, 1);
+	ck_assert_uint_eq(suppressed_count, 45 + 1 + 8 + 1 + 1);
+	ck_assert_ptr_nonnull(strstr(suppressed_message, "56 entries were held back"));
+	ck_assert_ptr_nonnull(strstr(suppressed_message, ": alice 45, bob 1, user4 1"));
+	/* Eight users are named in the order met, the others summed (user10, user11, user0). */
+	ck_assert_ptr_nonnull(strstr(suppressed_message, "user9 1, 3 of other users"));
+	ck_assert_int_eq(log_as("alice", &alice, EVENT_KEYS_SYNCED), 0);
+}
+END_TEST
+
+/* The message a person reads carries no control character; without a journal, neither does
+ * the line on stderr. */
+START_TEST(message_is_escaped)
+{
+	char line[512] = "";
+	struct event e = {.kind = EVENT_KEY_UNAPPROVED,
+			  .priority = LOG_WARNING,
+			  .message = "alice: key SHA256:x (x\r\x1b[2Kapproved) stands outside",
+			  .sshd_refused = -1};
+	FILE *f;
+
+	journal_set_target(JOURNAL_STDERR);
+	journal_set_capture(NULL, NULL);
+	journal_set_ratelimit(10, 10, 10, 1000000);
+	ck_assert_ptr_nonnull(freopen("/tmp/sshmend-test-journal.err", "w", stderr));
+	ck_assert_int_eq(journal_log(&e), 0);
+	fflush(stderr);
+	f = fopen("/tmp/sshmend-test-journal.err", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink("/tmp/sshmend-test-journal.err");
+	freopen("/dev/null", "w", stderr);
+	ck_assert_ptr_null(strchr(line, '\x1b'));
+	ck_assert_ptr_null(strchr(line, '\r'));
+	ck_assert_ptr_nonnull(strstr(line, "(x\\x0d\\x1b[2Kapproved)"));
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -63,6 +167,8 @@ Suite *test_suite(void)
 
 	tcase_add_test(tc, names_and_ids);
 	tcase_add_test(tc, rate_limit_counts_what_it_holds_back);
+	tcase_add_test(tc, one_user_cannot_spend_the_window);
+	tcase_add_test(tc, message_is_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }

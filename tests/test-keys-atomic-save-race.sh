@@ -20,6 +20,9 @@ for k in permanent toggled; do
 done
 permanent=$(keys_pub permanent)
 keys_dropin_put user1 10-permanent.pub "$permanent"
+# A save a millisecond that drops the block is a fight (scenario 8): the race is what is tested
+# here, so the daemon must not back off from it.
+keys_config '[Daemon]' FlapThreshold=1000000
 keys_daemon_start --root "$SANDBOX"
 ok "the permanent key is synced" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
 

@@ -1,4 +1,4 @@
-# Threat tests: one TAP script per SECURITY.md scenario (1-7, 15, 16, 18, 23), each run against a
+# Threat tests: one TAP script per SECURITY.md scenario (1-7, 15, 16, 18, 23, 24), each run against a
 # sandbox root with --root; tests/threats-lib.sh is what they share.
 THREAT_TESTS = \
 	tests/test-threat-01-symlink-shadow.sh \
@@ -11,7 +11,8 @@ THREAT_TESTS = \
 	tests/test-threat-15-exact-modes.sh \
 	tests/test-threat-16-traps-before-start.sh \
 	tests/test-threat-18-planted.sh \
-	tests/test-threat-23-odd-homes.sh
+	tests/test-threat-23-odd-homes.sh \
+	tests/test-threat-24-terminal-escapes.sh
 
 # Not a scenario, but told the same way: a pass over many users reuses `/` and `/home`.
 THREAT_TESTS += tests/test-engine-pass.sh

@@ -8,6 +8,7 @@ UNIT_TESTS = \
 	tests/test-chain \
 	tests/test-watcher \
 	tests/test-journal \
+	tests/test-escape \
 	tests/test-dropin \
 	tests/test-sha256 \
 	tests/test-base64 \
