@@ -443,8 +443,8 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 				  .sshd_refused = -1,
 				  .share = &d->du[i].share};
 
-		snprintf(msg, sizeof(msg), "%s: %s; %zu key%s outside the approved set stay in %s",
-			 rep->user->name, not_applied, n_kept, n_kept == 1 ? "" : "s",
+		snprintf(msg, sizeof(msg), "%s: %s; %zu key%s outside the approved set stay%s in %s",
+			 rep->user->name, not_applied, n_kept, PLURAL(n_kept), n_kept == 1 ? "s" : "",
 			 rep->keys_file);
 		if (journal_log(&e) < 0) {
 			arm_retell(d, i);
