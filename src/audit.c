@@ -32,11 +32,6 @@ const char *key_status_to_string(enum key_status s)
 	return status_names[s];
 }
 
-static bool is_marker(const char *p, size_t n, const char *m)
-{
-	return n == strlen(m) && memcmp(p, m, n) == 0;
-}
-
 int audit_scan(const char *file, const char *text, size_t len, struct key_list *l)
 {
 	unsigned lineno = 0;
@@ -53,8 +48,8 @@ int audit_scan(const char *file, const char *text, size_t len, struct key_list *
 
 		off += n + (nl ? 1 : 0);
 		lineno++;
-		if (is_marker(line, n, DROPIN_BEGIN) || is_marker(line, n, DROPIN_END)) {
-			in_block = is_marker(line, n, DROPIN_BEGIN);
+		if (dropin_is_marker(line, n, DROPIN_BEGIN) || dropin_is_marker(line, n, DROPIN_END)) {
+			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
 			continue;
 		}
 		r = key_parse_line(line, n, 1024, &k, why, sizeof(why));

@@ -12,8 +12,6 @@
 #define DROPIN_DEFAULT_DIR "/etc/sshmend/keys.d"
 #define DROPIN_BEGIN "# sshmend: approved keys, managed from the drop-in directory; do not edit"
 #define DROPIN_END "# sshmend: end of approved keys"
-/* The largest keys file read. */
-#define DROPIN_KEYS_FILE_MAX (8u << 20)
 
 struct approved_key {
 	char *line;        /* the line as written, without its newline */
@@ -64,6 +62,12 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
  */
 int dropin_approve(int top, const char *user, const char *name, const char *line,
 		   unsigned min_rsa_bits, char *why, size_t whylen);
+
+/*
+ * Is the line at P (LEN bytes, no newline) the marker line MARKER (DROPIN_BEGIN, DROPIN_END)?
+ * A trailing CR is ignored: the line of a file an editor saved with CRLF line ends.
+ */
+bool dropin_is_marker(const char *p, size_t len, const char *marker);
 
 /* Does the keys file text BUF hold a begin marker line? */
 bool dropin_has_block(const char *buf, size_t len);

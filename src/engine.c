@@ -420,7 +420,7 @@ static bool holds_only_keys(const struct chain_elem *el)
 	size_t len;
 
 	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
-	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
+	    safe_read_all(fd, KEYS_FILE_MAX, &buf, &len) < 0)
 		return false;
 	return keys_text_is_keys(buf, len);
 }
@@ -550,7 +550,7 @@ static int scan_for_block(const struct chain_elem *el)
 	size_t want;
 	ssize_t n;
 
-	if (el->st.st_nlink != 1 || el->st.st_size < 0 || el->st.st_size >= DROPIN_KEYS_FILE_MAX)
+	if (el->st.st_nlink != 1 || el->st.st_size < 0 || el->st.st_size >= KEYS_FILE_MAX)
 		return -1;
 	want = (size_t)el->st.st_size + 1;
 	if (safe_reopen_regular(el->fd, &el->st, &fd) < 0 || !(buf = malloc(want)))
@@ -1113,7 +1113,7 @@ static int scan_keys_file(const struct engine *e, const char *path, const struct
 	chain_done(&c);
 	if (q < 0)
 		return 0;
-	q = safe_read_all(fd, 8u << 20, &buf, &len);
+	q = safe_read_all(fd, KEYS_FILE_MAX, &buf, &len);
 	if (q < 0)
 		return 0;
 	return audit_scan(path, buf, len, l);
