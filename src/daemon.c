@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "report.h"
 #include "safeio.h"
+#include "strindex.h"
 #include "strv.h"
 #include "tails.h"
 #include "watcher.h"
@@ -46,6 +47,7 @@ struct duser {
 	uint64_t backoff_len;
 	sd_event_source *backoff_timer;
 	char *logged; /* refused/failed findings already told, to tell each once */
+	int audit_state_told; /* the audit's state at a limit, as told (tell_audit_state()) */
 };
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
@@ -346,6 +348,22 @@ static void tell_quarantined(struct daemon *d, size_t i, const struct user_repor
 }
 
 /*
+ * The audit's state at a limit, or unreadable: said at priority err, once while it lasts
+ * (WHAT is the condition; 0 when none).
+ */
+static void tell_audit_state(struct daemon *d, size_t i, int what, const char *why)
+{
+	const struct user *u = d->users[i];
+
+	if (what == d->du[i].audit_state_told)
+		return;
+	d->du[i].audit_state_told = what;
+	if (what)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: the key audit's state: %s", u->name,
+			   why);
+}
+
+/*
  * Compare the keys in the user's files with what was remembered, and say what changed.
  * SIG is the keys files' signature the user's last run saw.
  */
@@ -355,8 +373,12 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	int rootfd = d->engine->rootfd;
 	_cleanup_(strv_freep) char **state = NULL;
 	_cleanup_free_ char *keys_file = NULL;
+	_cleanup_free_ bool *seen = NULL;
+	struct strindex *index = NULL;
 	struct key_list l = {0};
 	bool dirty = false;
+	char why[256];
+	int r;
 
 	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
 	 * signature is taken before the key sync, whose write changes it and brings us back. */
@@ -364,9 +386,26 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		return;
 	d->du[i].audited = true;
 	d->du[i].audited_sig = sig;
-	if (audit_state_load(rootfd, u->name, &state) < 0 ||
-	    engine_list_keys(d->engine, u, state, &l) < 0)
+	r = audit_state_load(rootfd, u->name, &state);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "cannot be read (%s): this user's keys are not audited",
+			 strerror(-r));
+		tell_audit_state(d, i, r, why);
 		return;
+	}
+	if (r > 0) {
+		snprintf(why, sizeof(why),
+			 "larger than %u bytes: only its start is read, the keys past it are told "
+			 "as new",
+			 AUDIT_STATE_MAX);
+		tell_audit_state(d, i, 1, why);
+	}
+	if (engine_list_keys(d->engine, u, state, &l) < 0 || audit_state_index(state, &index) < 0 ||
+	    !(seen = calloc(strv_length(state) + 1, sizeof(*seen)))) {
+		strindex_free(index);
+		key_list_done(&l);
+		return;
+	}
 	keys_file = engine_keys_file(d->engine, u);
 	/* The first sight is the baseline, told in one summary entry. */
 	dirty = !state;
@@ -374,13 +413,16 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		d->baseline_users++;
 	for (size_t k = 0; k < l.n; k++) {
 		const struct key_entry *e = &l.e[k];
+		ssize_t at;
 		int was;
 
 		if (!e->fingerprint)
 			continue;
 		if (!state)
 			d->baseline_keys++;
-		was = audit_state_status(state, e->fingerprint);
+		was = audit_state_status(state, index, e->fingerprint, &at);
+		if (at >= 0)
+			seen[at] = true;
 		if (was != (int)e->status)
 			dirty = true;
 		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
@@ -388,26 +430,29 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 			log_key(d, EVENT_KEY_UNAPPROVED, LOG_WARNING, u, e->file, e->fingerprint,
 				e->comment, "stands outside the approved set");
 	}
-	for (char **s = state; s && *s; s++) {
-		const char *sp = strchr(*s, ' ');
-		bool present = false;
+	for (size_t k = 0; state && state[k]; k++) {
+		size_t n = strcspn(state[k], " ");
 
-		for (size_t k = 0; sp && k < l.n && !present; k++)
-			present = l.e[k].fingerprint &&
-				  strlen(l.e[k].fingerprint) == (size_t)(sp - *s) &&
-				  strncmp(l.e[k].fingerprint, *s, (size_t)(sp - *s)) == 0;
-		if (present || !sp)
+		/* Each key once: the line the index holds for it. */
+		if (seen[k] || !state[k][n] || strindex_find(index, state[k], n) != (ssize_t)k)
 			continue;
 		{
-			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
+			_cleanup_free_ char *fp = strndup(state[k], n);
 
 			log_key(d, EVENT_KEY_REMOVED, LOG_NOTICE, u, keys_file, fp, NULL,
 				"is gone from the keys files");
 		}
 		dirty = true;
 	}
-	if (dirty)
-		(void)audit_state_save(rootfd, u->name, &l);
+	strindex_free(index);
+	snprintf(why, sizeof(why),
+		 "the keys would make it larger than %u bytes: those past it are not remembered, "
+		 "and are told again as they are seen",
+		 AUDIT_STATE_MAX);
+	if (dirty && audit_state_save(rootfd, u->name, &l) > 0)
+		tell_audit_state(d, i, 2, why);
+	else if (dirty && r == 0)
+		tell_audit_state(d, i, 0, NULL);
 	key_list_done(&l);
 }
 

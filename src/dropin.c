@@ -354,16 +354,18 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 
 /*
  * For Exclusive=: OLD without the key lines outside the block that are not approved;
- * the lines taken out are added to *removed. Invalid lines and comments stay.
+ * the lines taken out are added to *removed (*n_removed of them). Comments stay, and so do
+ * lines that are no key sshd would use, counted in ODD.
  */
-static int dropin_strip_unapproved(const char *old, size_t old_len,
-				   const struct dropin_set *set, char **ret, size_t *ret_len,
-				   char ***removed)
+static int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
+				   char **ret, size_t *ret_len, char ***removed, size_t *n_removed,
+				   struct dropin_odd *odd)
 {
 	_cleanup_free_ char *out = NULL;
 	size_t out_len = 0;
 	FILE *f = open_memstream(&out, &out_len);
 	bool in_block = false;
+	unsigned lineno = 0;
 	int r = 0;
 
 	if (!f)
@@ -375,19 +377,31 @@ static int dropin_strip_unapproved(const char *old, size_t old_len,
 		size_t whole = n + (nl ? 1 : 0);
 		struct key_line k = {0};
 		char why[256];
+		int p;
 
 		off += whole;
-		if (dropin_is_marker(line, n, DROPIN_BEGIN) || dropin_is_marker(line, n, DROPIN_END))
+		lineno++;
+		if (dropin_is_marker(line, n, DROPIN_BEGIN) ||
+		    dropin_is_marker(line, n, DROPIN_END)) {
 			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
-		else if (!in_block && key_parse_line(line, n, 1024, &k, why, sizeof(why)) == 0 &&
-			 !dropin_contains(set, k.fingerprint, k.certificate)) {
-			_cleanup_free_ char *copy = strndup(line, n);
+		} else if (!in_block) {
+			bool take;
 
+			p = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+			take = p == 0 && !dropin_contains(set, k.fingerprint, k.certificate);
 			key_line_done(&k);
-			r = copy ? strv_push(removed, copy) : -ENOMEM;
-			continue;
+			/* Kept as sshd reads it: up to a NUL. */
+			if (take) {
+				r = strv_append(removed, n_removed, line, n);
+				continue;
+			}
+			if (p == -ENOMEM)
+				r = p;
+			else if (p < 0 && odd->n++ == 0) {
+				odd->first_lineno = lineno;
+				snprintf(odd->first_why, sizeof(odd->first_why), "%s", why);
+			}
 		}
-		key_line_done(&k);
 		fwrite(line, 1, whole, f);
 	}
 	if (fclose(f) != 0 || r < 0)
@@ -492,10 +506,14 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			_cleanup_free_ char *s2 = NULL;
 			size_t s2_len;
 
-			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped);
+			struct dropin_odd odd = {0};
+			size_t n_stripped = 0;
+
+			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped,
+						    &n_stripped, &odd);
 			/* Kept before they leave the file: nothing is ever deleted outright. */
-			if (r >= 0 && stripped)
-				r = keep(userdata, stripped, write);
+			if (r >= 0 && (stripped || odd.n))
+				r = keep(userdata, stripped, &odd, write);
 			if (r < 0)
 				return r;
 			if (r == 0) {

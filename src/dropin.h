@@ -105,14 +105,21 @@ void dropin_tails_done(struct dropin_tails *t);
  * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
  * one keeps its owner and mode. *changed says whether the block, or lines carried over,
  * make the file differ (or made it). With KEEP (Exclusive=), the key lines outside the
- * block that are not approved are handed to KEEP each time the file is read (with WRITE,
- * for KEEP to store them before they leave the file); KEEP returns 1 to take them out, 0
- * to leave them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
+ * block that are not approved (NULL when none) are handed to KEEP each time the file is read
+ * (with WRITE, for KEEP to store them before they leave the file), with what ODD counts of the
+ * lines that stay there and are no keys; KEEP returns 1 to take the key lines out, 0 to leave
+ * them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
  * written to a replaced file) is appended to the user's lines, and makes the write
  * happen. TAILS, when given, receives every existing file replaced (a retry replaces
  * more than one).
  */
-typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, bool write);
+struct dropin_odd {
+	size_t n;	       /* lines outside the block that are no key sshd would use */
+	unsigned first_lineno; /* the first of them, and why */
+	char first_why[256];
+};
+typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, const struct dropin_odd *odd,
+			      bool write);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
 		 size_t carry_in_len, struct dropin_tails *tails, bool *changed);

@@ -14,6 +14,9 @@
  * a finding, never passed over as clean.
  */
 #define KEYS_FILE_MAX (8u << 20)
+#define KEYS_FILE_TOO_LARGE                                                                        \
+	"larger than 8 MiB, so sshmend does not read it; sshd does: its keys are neither "         \
+	"audited nor held to Exclusive="
 
 struct key_line {
 	/* Options text as written, NULL when none. */
