@@ -32,17 +32,13 @@ const char *key_status_to_string(enum key_status s)
 	return status_names[s];
 }
 
-/* A new entry of L for line LINENO of FILE; the room doubles, as lists of keys grow long. */
+/* A new entry of L for line LINENO of FILE. */
 static struct key_entry *entry_add(struct key_list *l, const char *file, unsigned lineno)
 {
 	struct key_entry *e;
 
-	if ((l->n & (l->n - 1)) == 0) {
-		e = realloc(l->e, (l->n ? l->n * 2 : 1) * sizeof(*e));
-		if (!e)
-			return NULL;
-		l->e = e;
-	}
+	if (array_room(&l->e, l->n, sizeof(*l->e)) < 0)
+		return NULL;
 	e = &l->e[l->n++];
 	*e = (struct key_entry){.lineno = lineno, .file = strdup(file)};
 	return e;
@@ -563,20 +559,19 @@ static int add_quarantined(void *userdata, const char *head, size_t head_len, co
 			   size_t len)
 {
 	struct quarantine_list *l = userdata;
-	struct quarantined_key *q, *nq;
+	struct quarantined_key *q;
 	struct key_line k = {0};
 	char why[256];
 	int r = 0;
 
 	if (key_parse_line(line, len, 1024, &k, why, sizeof(why)) != 0)
 		return 0; /* only key lines are ever quarantined */
-	nq = realloc(l->q, (l->n + 1) * sizeof(*nq));
-	if (!nq) {
+	/* A full quarantine holds some 100,000 entries. */
+	if (array_room(&l->q, l->n, sizeof(*l->q)) < 0) {
 		key_line_done(&k);
 		return -ENOMEM;
 	}
-	l->q = nq;
-	q = &nq[l->n++];
+	q = &l->q[l->n++];
 	*q = (struct quarantined_key){
 	    .line = strndup(line, len),
 	    .fingerprint = strdup(k.fingerprint),

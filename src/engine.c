@@ -306,12 +306,12 @@ static bool seen_before(struct run *r, const struct stat *st)
 
 static struct finding *add_finding(struct run *r, const char *path, enum problem p)
 {
-	struct finding *n = realloc(r->rep->findings, (r->rep->n_findings + 1) * sizeof(*n));
+	struct finding *n;
 
-	if (!n)
+	/* Exclusive= can find a key on each of 100,000 lines. */
+	if (array_room(&r->rep->findings, r->rep->n_findings, sizeof(*n)) < 0)
 		return NULL;
-	r->rep->findings = n;
-	n = &n[r->rep->n_findings];
+	n = &r->rep->findings[r->rep->n_findings];
 	*n = (struct finding){.problem = p, .path = strdup(path)};
 	if (!n->path)
 		return NULL;
