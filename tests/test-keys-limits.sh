@@ -30,8 +30,8 @@ install -d -m 0700 -o 0 -g 0 "$state" || keys_bail "cannot make the state direct
 old=$(keys_random 1 old)
 awk -v l="$old" 'BEGIN { for (i = 0; i < 120000; i++)
 	printf "# from /home/user2/.ssh/authorized_keys\n# taken 2026-01-01T00:00:00Z\n%s\n", l }' \
-	>"$state/quarantine.user2" && chmod 0600 "$state/quarantine.user2" ||
-	keys_bail "cannot write the quarantine"
+	>"$state/quarantine.user2" || keys_bail "cannot write the quarantine"
+chmod 0600 "$state/quarantine.user2"
 ok "the quarantine is larger than the limit ($(stat -c %s "$state/quarantine.user2") bytes)" \
 	test "$(stat -c %s "$state/quarantine.user2")" -gt "$max"
 keys_dropin_put user2 approved.pub "$(keys_pub approved)"
@@ -71,7 +71,8 @@ is "$(keys_block "$ak2")" "$(keys_pub approved2)" "... and the other approved ke
 {
 	echo "$fp_sandbox user"
 	awk 'BEGIN { for (i = 0; i < 320000; i++) printf "SHA256:%043d user\n", 0 }'
-} >"$state/keys.user1" && chmod 0600 "$state/keys.user1" || keys_bail "cannot write the state"
+} >"$state/keys.user1" || keys_bail "cannot write the state"
+chmod 0600 "$state/keys.user1"
 ok "user1's state is larger than the limit" test "$(stat -c %s "$state/keys.user1")" -gt "$max"
 keys_daemon_start --root "$SANDBOX"
 said() { keys_messages repair-failed PRIORITY=3 | grep -q -F -e "$1"; }
