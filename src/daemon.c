@@ -376,7 +376,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	_cleanup_free_ bool *seen = NULL;
 	struct strindex *index = NULL;
 	struct key_list l = {0};
-	bool dirty = false;
+	bool dirty = false, unread = false;
 	char why[256];
 	int r;
 
@@ -407,6 +407,9 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		return;
 	}
 	keys_file = engine_keys_file(d->engine, u);
+	/* A keys file too large to read hides its keys: none is taken for gone meanwhile. */
+	for (size_t k = 0; k < l.n; k++)
+		unread = unread || (!l.e[k].fingerprint && l.e[k].lineno == 0);
 	/* The first sight is the baseline, told in one summary entry. */
 	dirty = !state;
 	if (!state)
@@ -430,7 +433,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 			log_key(d, EVENT_KEY_UNAPPROVED, LOG_WARNING, u, e->file, e->fingerprint,
 				e->comment, "stands outside the approved set");
 	}
-	for (size_t k = 0; state && state[k]; k++) {
+	for (size_t k = 0; !unread && state && state[k]; k++) {
 		size_t n = strcspn(state[k], " ");
 
 		/* Each key once: the line the index holds for it. */
@@ -449,6 +452,8 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		 "the keys would make it larger than %u bytes: those past it are not remembered, "
 		 "and are told again as they are seen",
 		 AUDIT_STATE_MAX);
+	if (unread)
+		dirty = false;
 	if (dirty && audit_state_save(rootfd, u->name, &l) > 0)
 		tell_audit_state(d, i, 2, why);
 	else if (dirty && r == 0)
