@@ -6,7 +6,8 @@
 # three keys to the quarantine ("sshmend keys --quarantined" lists them, --restore gives one
 # back), leaves the other line where it is and says so, and exits 1. The daemon's audit names
 # each such key user2 appends (key-unapproved, with its fingerprint). A keys file over 8 MiB is
-# told by check (exit 1), by "sshmend keys" and by the daemon (priority err), never passed over.
+# told by check (exit 1), by "sshmend keys" and by the daemon (priority err), never passed over,
+# and the keys remembered from it are not told gone.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 # shellcheck disable=SC2016 # bash -c scripts: expanded by the user's shell
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
@@ -62,14 +63,22 @@ is "$(journal_field "$e" SSHMEND_COMMENT)" crlf2 "... its comment without the CR
 
 # --- A keys file over 8 MiB --------------------------------------------------------------------
 ak2b=$SANDBOX/home/user2/.ssh/authorized_keys2
-keys_as user2 bash -c '{ printf "%s\n" "$1"; head -c 9000000 /dev/zero | tr "\0" "#"; echo; } >"$2"' \
-	sh "$(keys_pub big)" "$ak2b" || keys_bail "cannot write user2's authorized_keys2"
+fp_big=$(keys_fp "$KEYS_TMP/big.pub")
+keys_as user2 sh -c 'cat "$1" >"$2"' sh "$KEYS_TMP/big.pub" "$ak2b" ||
+	keys_bail "cannot write user2's authorized_keys2"
+ok "a key in user2's authorized_keys2 is told" journal_wait 10 SYSLOG_IDENTIFIER=sshmend \
+	"_PID=$DAEMON_PID" SSHMEND_EVENT=key-unapproved "SSHMEND_FINGERPRINT=$fp_big"
+keys_as user2 bash -c '{ head -c 9000000 /dev/zero | tr "\0" "#"; echo; } >>"$1"' sh "$ak2b" ||
+	keys_bail "cannot write user2's authorized_keys2"
 ok "the daemon tells it at priority err" journal_wait 10 SYSLOG_IDENTIFIER=sshmend \
 	"_PID=$DAEMON_PID" SSHMEND_EVENT=repair-refused PRIORITY=3 \
 	SSHMEND_PATH=/home/user2/.ssh/authorized_keys2
 e=$(keys_events repair-refused SSHMEND_PATH=/home/user2/.ssh/authorized_keys2 | head -n 1)
 like "$(journal_field "$e" SSHMEND_REASON)" "larger than 8 MiB, so sshmend does not read it" \
 	"... with why"
+sleep 1
+is "$(keys_count key-removed "SSHMEND_FINGERPRINT=$fp_big")" 0 \
+	"its key is not told gone: the file is not read, not empty"
 out=$("$SSHMEND" --root "$SANDBOX" check user2 2>&1)
 is "$?" 1 "check exits 1" || diag "$out"
 ok "... and says the file is too large" grep -q -F -e \
