@@ -9,9 +9,9 @@
 #include "keys.h"
 #include "macro.h"
 #include "safeio.h"
+#include "strindex.h"
 #include "strv.h"
 
-#define STATE_FILE_MAX (4u << 20)
 #define MACHINE_ID_PATH "/etc/machine-id"
 /* In the state directory: the machine its state belongs to. */
 #define STATE_MACHINE_ID "machine-id"
@@ -32,9 +32,27 @@ const char *key_status_to_string(enum key_status s)
 	return status_names[s];
 }
 
-static bool is_marker(const char *p, size_t n, const char *m)
+/* A new entry of L for line LINENO of FILE. */
+static struct key_entry *entry_add(struct key_list *l, const char *file, unsigned lineno)
 {
-	return n == strlen(m) && memcmp(p, m, n) == 0;
+	struct key_entry *e;
+
+	if (array_room(&l->e, l->n, sizeof(*l->e)) < 0)
+		return NULL;
+	e = &l->e[l->n++];
+	*e = (struct key_entry){.lineno = lineno, .file = strdup(file)};
+	return e;
+}
+
+int audit_scan_unread(const char *file, const char *why, struct key_list *l)
+{
+	struct key_entry *e = entry_add(l, file, 0);
+
+	if (!e)
+		return -ENOMEM;
+	e->status = KEY_INVALID;
+	e->why = strdup(why);
+	return 0;
 }
 
 int audit_scan(const char *file, const char *text, size_t len, struct key_list *l)
@@ -47,30 +65,25 @@ int audit_scan(const char *file, const char *text, size_t len, struct key_list *
 		const char *nl = memchr(line, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - line) : len - off;
 		struct key_line k = {0};
-		struct key_entry *e, *ne;
+		struct key_entry *e;
 		char why[256] = "";
 		int r;
 
 		off += n + (nl ? 1 : 0);
 		lineno++;
-		if (is_marker(line, n, DROPIN_BEGIN) || is_marker(line, n, DROPIN_END)) {
-			in_block = is_marker(line, n, DROPIN_BEGIN);
+		if (dropin_is_marker(line, n, DROPIN_BEGIN) ||
+		    dropin_is_marker(line, n, DROPIN_END)) {
+			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
 			continue;
 		}
 		r = key_parse_line(line, n, 1024, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
-		if (r == -ENOMEM)
-			return r;
-		ne = realloc(l->e, (l->n + 1) * sizeof(*ne));
-		if (!ne) {
+		if (r == -ENOMEM || !(e = entry_add(l, file, lineno))) {
 			key_line_done(&k);
 			return -ENOMEM;
 		}
-		l->e = ne;
-		e = &ne[l->n++];
-		*e = (struct key_entry){.lineno = lineno, .in_block = in_block};
-		e->file = strdup(file);
+		e->in_block = in_block;
 		if (r == 0) {
 			e->fingerprint = strdup(k.fingerprint);
 			e->type = strdup(k.type);
@@ -104,6 +117,16 @@ static int state_file(const char *user, const char *kind, char *buf, size_t len)
 		return -EINVAL;
 	snprintf(buf, len, "%s.%s", kind, user);
 	return 0;
+}
+
+int audit_quarantine_path(const char *user, char *buf, size_t len)
+{
+	char name[512];
+	int r = state_file(user, "quarantine", name, sizeof(name));
+
+	if (r >= 0)
+		snprintf(buf, len, "%s/%s", AUDIT_STATE_DIR, name);
+	return r;
 }
 
 static int state_dir(int rootfd, bool create, int *ret)
@@ -214,34 +237,103 @@ static int state_name(const char *user, char *buf, size_t len)
 	return state_file(user, "keys", buf, len);
 }
 
-/* FP's state line "FP STATUS[ COMMENT]", from the status on; NULL when there is none. */
-static const char *state_line(char *const *state, const char *fp)
+/* The fingerprint of a state line: up to its blank. */
+static size_t state_fp_len(const char *line)
 {
-	size_t n = strlen(fp);
-
-	for (size_t i = 0; state && state[i]; i++)
-		if (strncmp(state[i], fp, n) == 0 && state[i][n] == ' ')
-			return state[i] + n + 1;
-	return NULL;
+	return strcspn(line, " ");
 }
 
-int audit_state_status(char *const *state, const char *fp)
+/* Does the status token at S (up to a blank or the end) read NAME? */
+static bool status_is(const char *s, const char *name)
 {
-	const char *l = state_line(state, fp);
-	size_t n = l ? strcspn(l, " ") : 0;
+	size_t n = strcspn(s, " ");
 
-	for (int s = 0; l && s <= KEY_INVALID; s++)
-		if (strlen(status_names[s]) == n && strncmp(l, status_names[s], n) == 0)
+	return strlen(name) == n && strncmp(s, name, n) == 0;
+}
+
+int audit_state_index(char *const *state, struct strindex **ret)
+{
+	struct strindex *x = NULL;
+	int r = strindex_new(&x);
+
+	for (size_t i = 0; r >= 0 && state && state[i]; i++)
+		r = strindex_add(x, state[i], state_fp_len(state[i]), i);
+	if (r < 0) {
+		strindex_free(x);
+		return r;
+	}
+	*ret = x;
+	return 0;
+}
+
+int audit_state_status(char *const *state, const struct strindex *index, const char *fp,
+		       ssize_t *line)
+{
+	ssize_t i = strindex_find(index, fp, strlen(fp));
+
+	if (line)
+		*line = i;
+	if (i < 0 || !state[i][state_fp_len(state[i])])
+		return -1;
+	for (int s = 0; s <= KEY_INVALID; s++)
+		if (status_is(state[i] + state_fp_len(state[i]) + 1, status_names[s]))
 			return s;
 	return -1;
 }
 
-const char *audit_state_comment(char *const *state, const char *fp)
+const char *audit_state_comment(char *const *state, const struct strindex *index, const char *fp)
 {
-	const char *l = state_line(state, fp);
+	ssize_t i = strindex_find(index, fp, strlen(fp));
+	const char *l;
 
-	l = l ? strchr(l, ' ') : NULL;
+	if (i < 0 || !state[i][state_fp_len(state[i])])
+		return NULL;
+	/* "FP STATUS COMMENT": past the status. */
+	l = strchr(state[i] + state_fp_len(state[i]) + 1, ' ');
 	return l && l[1] ? l + 1 : NULL;
+}
+
+/*
+ * Read the state file open in FD, of at most AUDIT_STATE_MAX bytes: sshmend writes no more. Of a
+ * larger one (a limit lowered since it was written) only whole lines of the part at the start,
+ * or with FROM_END at the end, are read, and 1 returned.
+ */
+static int state_read(int fd, bool from_end, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = AUDIT_STATE_MAX, skip = 0;
+	off_t at;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0)
+		return -EPERM;
+	if (st.st_size <= (off_t)AUDIT_STATE_MAX)
+		return safe_read_all(fd, AUDIT_STATE_MAX, ret, ret_len);
+	at = from_end ? st.st_size - (off_t)AUDIT_STATE_MAX : 0;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(fd, buf, len, at);
+	if (n < 0)
+		return negative_errno();
+	len = (size_t)n;
+	if (from_end) {
+		const char *nl = memchr(buf, '\n', len);
+
+		skip = nl ? (size_t)(nl - buf) + 1 : len;
+		memmove(buf, buf + skip, len - skip);
+		len -= skip;
+	} else {
+		while (len > 0 && buf[len - 1] != '\n')
+			len--;
+	}
+	buf[len] = 0;
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 1;
 }
 
 int audit_state_load(int rootfd, const char *user, char ***ret)
@@ -250,9 +342,8 @@ int audit_state_load(int rootfd, const char *user, char ***ret)
 	_cleanup_free_ char *buf = NULL;
 	char name[512];
 	char **l = NULL;
-	size_t len;
-	struct stat st;
-	int r;
+	size_t len, n = 0, k = 0;
+	int r, truncated;
 
 	*ret = NULL;
 	r = state_name(user, name, sizeof(name));
@@ -266,38 +357,39 @@ int audit_state_load(int rootfd, const char *user, char ***ret)
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0)
-		return -EPERM;
-	r = safe_read_all(fd, STATE_FILE_MAX, &buf, &len);
-	if (r < 0)
-		return r;
-	l = calloc(1, sizeof(char *));
+	truncated = state_read(fd, false, &buf, &len);
+	if (truncated < 0)
+		return truncated;
+	/* One allocation for the list: a line at a time would copy it for each line. */
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	l = calloc(n + 2, sizeof(char *));
 	if (!l)
 		return -ENOMEM;
 	for (char *p = buf, *nl; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		if (nl)
 			*nl = 0;
-		if (*p && (r = strv_push(&l, p)) < 0) {
+		if (*p && !(l[k++] = strdup(p))) {
 			strv_free(l);
-			return r;
+			return -ENOMEM;
 		}
 		if (!nl)
 			break;
 	}
 	*ret = l;
-	return 0;
+	return truncated;
 }
 
 int audit_state_save(int rootfd, const char *user, const struct key_list *l)
 {
 	_cleanup_close_ int dfd = -1;
 	_cleanup_free_ char *out = NULL;
+	struct strindex *saved = NULL;
 	size_t len = 0;
 	char name[512];
 	struct stat st;
+	bool full = false;
 	FILE *f;
 	int r;
 
@@ -307,22 +399,38 @@ int audit_state_save(int rootfd, const char *user, const struct key_list *l)
 	r = state_dir(rootfd, true, &dfd);
 	if (r < 0)
 		return r;
+	r = strindex_new(&saved);
+	if (r < 0)
+		return r;
 	f = open_memstream(&out, &len);
-	if (!f)
+	if (!f) {
+		strindex_free(saved);
 		return -ENOMEM;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].fingerprint)
-			fprintf(f, "%s %s%s%s\n", l->e[i].fingerprint, status_names[l->e[i].status],
-				l->e[i].comment ? " " : "", l->e[i].comment ? l->e[i].comment : "");
-	if (fclose(f) != 0)
-		return -ENOMEM;
+	}
+	/* Each key once, and no more than is read back. */
+	for (size_t i = 0; r >= 0 && i < l->n; i++) {
+		const struct key_entry *e = &l->e[i];
+		size_t n;
+
+		if (!e->fingerprint)
+			continue;
+		r = strindex_add(saved, e->fingerprint, strlen(e->fingerprint), i);
+		n = strlen(e->fingerprint) + strlen(status_names[e->status]) + 2;
+		if (r > 0 && (size_t)ftello(f) + n > AUDIT_STATE_MAX)
+			full = true;
+		else if (r > 0)
+			fprintf(f, "%s %s\n", e->fingerprint, status_names[e->status]);
+	}
+	strindex_free(saved);
+	if (fclose(f) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
 	r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	if (r < 0 && r != -ENOENT)
 		return r;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		r = safe_replace_file(dfd, name, r == 0 ? &st : NULL, out, len, 0, 0, 0600, false);
 		if (r != -EAGAIN)
-			return r;
+			return r < 0 ? r : full;
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
 		else
@@ -357,49 +465,12 @@ static int quarantine_read(int rootfd, const char *user, bool create, int *dfd, 
 		*exists = true;
 		if (fstat(fd, st) < 0)
 			return negative_errno();
-		if (!S_ISREG(st->st_mode) || st->st_uid != 0)
-			return -EPERM;
-		return safe_read_all(fd, STATE_FILE_MAX, buf, len);
+		/* Of one grown past the limit (an older version's), the newest entries. */
+		r = state_read(fd, true, buf, len);
+		return r < 0 ? r : 0;
 	}
 	*buf = strdup("");
 	return *buf ? 0 : -ENOMEM;
-}
-
-int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines)
-{
-	char taken[32];
-	struct tm tm;
-	time_t now = time(NULL);
-
-	strftime(taken, sizeof(taken), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	for (int attempt = 0; attempt < 4; attempt++) {
-		_cleanup_close_ int dfd = -1;
-		_cleanup_free_ char *old = NULL, *out = NULL;
-		size_t old_len, len = 0;
-		char name[512];
-		struct stat st;
-		bool exists;
-		FILE *f;
-		int r;
-
-		r = quarantine_read(rootfd, user, true, &dfd, name, sizeof(name), &old, &old_len,
-				    &exists, &st);
-		if (r < 0)
-			return r;
-		f = open_memstream(&out, &len);
-		if (!f)
-			return -ENOMEM;
-		fwrite(old, 1, old_len, f);
-		for (size_t i = 0; lines && lines[i]; i++)
-			fprintf(f, QUARANTINE_FROM "%s\n" QUARANTINE_TAKEN "%s\n%s\n", from, taken,
-				lines[i]);
-		if (fclose(f) != 0)
-			return -ENOMEM;
-		r = safe_replace_file(dfd, name, exists ? &st : NULL, out, len, 0, 0, 0600, true);
-		if (r != -EAGAIN)
-			return r;
-	}
-	return -EAGAIN;
 }
 
 /*
@@ -428,6 +499,70 @@ static int quarantine_each(const char *buf, size_t len, quarantine_entry_fn fn, 
 	return r;
 }
 
+/* How much of the front of a quarantine text to cut: its oldest entries, till it fits. */
+struct cut {
+	const char *buf;
+	size_t len, at, dropped;
+};
+
+static int cut_oldest(void *userdata, const char *head, size_t head_len, const char *line,
+		      size_t len)
+{
+	struct cut *c = userdata;
+	size_t end = (size_t)(line - c->buf) + len + 1;
+
+	(void)head;
+	(void)head_len;
+	if (c->len - c->at > AUDIT_STATE_MAX) {
+		c->at = end < c->len ? end : c->len;
+		c->dropped++;
+	}
+	return 0;
+}
+
+int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines)
+{
+	char taken[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	strftime(taken, sizeof(taken), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	for (int attempt = 0; attempt < 4; attempt++) {
+		_cleanup_close_ int dfd = -1;
+		_cleanup_free_ char *old = NULL, *out = NULL;
+		size_t old_len, len = 0;
+		char name[512];
+		struct stat st;
+		struct cut cut = {0};
+		bool exists;
+		FILE *f;
+		int r;
+
+		r = quarantine_read(rootfd, user, true, &dfd, name, sizeof(name), &old, &old_len,
+				    &exists, &st);
+		if (r < 0)
+			return r;
+		f = open_memstream(&out, &len);
+		if (!f)
+			return -ENOMEM;
+		fwrite(old, 1, old_len, f);
+		for (size_t i = 0; lines && lines[i]; i++)
+			fprintf(f, QUARANTINE_FROM "%s\n" QUARANTINE_TAKEN "%s\n%s\n", from, taken,
+				lines[i]);
+		if (fclose(f) != 0)
+			return -ENOMEM;
+		/* No larger than it is read back: the oldest entries make room. */
+		cut = (struct cut){.buf = out, .len = len};
+		if (len > AUDIT_STATE_MAX)
+			(void)quarantine_each(out, len, cut_oldest, &cut);
+		r = safe_replace_file(dfd, name, exists ? &st : NULL, out + cut.at, len - cut.at, 0,
+				      0, 0600, true);
+		if (r != -EAGAIN)
+			return r < 0 ? r : (int)cut.dropped;
+	}
+	return -EAGAIN;
+}
+
 /* The value of the header line starting with KEY in HEAD, or NULL. */
 static char *head_value(const char *head, size_t head_len, const char *key)
 {
@@ -449,20 +584,19 @@ static int add_quarantined(void *userdata, const char *head, size_t head_len, co
 			   size_t len)
 {
 	struct quarantine_list *l = userdata;
-	struct quarantined_key *q, *nq;
+	struct quarantined_key *q;
 	struct key_line k = {0};
 	char why[256];
 	int r = 0;
 
 	if (key_parse_line(line, len, 1024, &k, why, sizeof(why)) != 0)
 		return 0; /* only key lines are ever quarantined */
-	nq = realloc(l->q, (l->n + 1) * sizeof(*nq));
-	if (!nq) {
+	/* A full quarantine holds some 100,000 entries. */
+	if (array_room(&l->q, l->n, sizeof(*l->q)) < 0) {
 		key_line_done(&k);
 		return -ENOMEM;
 	}
-	l->q = nq;
-	q = &nq[l->n++];
+	q = &l->q[l->n++];
 	*q = (struct quarantined_key){
 	    .line = strndup(line, len),
 	    .fingerprint = strdup(k.fingerprint),

@@ -1,6 +1,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * The audit of keys files: which keys stand in them, remembered by fingerprint in a
@@ -9,6 +10,14 @@
  */
 
 #define AUDIT_STATE_DIR LOCALSTATEDIR "/lib/sshmend"
+/*
+ * The most a file of the state directory (a user's remembered keys, a user's quarantine) holds:
+ * written no larger, read back whole. Two full keys files' keys (KEYS_FILE_MAX of the shortest
+ * key lines) fit in the remembered keys.
+ */
+#define AUDIT_STATE_MAX (16u << 20)
+
+struct strindex;
 
 enum key_status {
 	KEY_APPROVED,   /* in the drop-in directory */
@@ -36,11 +45,13 @@ struct key_list {
 
 /* Add the key lines of TEXT (the keys file FILE) to L. */
 int audit_scan(const char *file, const char *text, size_t len, struct key_list *l);
+/* Add to L, as an invalid line 0, the keys file FILE that was not read, and WHY. */
+int audit_scan_unread(const char *file, const char *why, struct key_list *l);
 void key_list_done(struct key_list *l);
 
 /*
  * What was remembered for USER: lines "FINGERPRINT STATUS[ COMMENT]"; *ret NULL when there
- * is no baseline yet.
+ * is no baseline yet. 1 when the file was larger than AUDIT_STATE_MAX (only its start was read).
  */
 int audit_state_load(int rootfd, const char *user, char ***ret);
 /*
@@ -53,19 +64,32 @@ int audit_state_load(int rootfd, const char *user, char ***ret);
  * quietly, and the id is recorded, as it is into a state that had none.
  */
 int audit_state_bind(int rootfd, bool adopt);
-/* The status remembered for FP, or -1. */
-int audit_state_status(char *const *state, const char *fp);
-/* The comment remembered with FP (points into STATE), or NULL. */
-const char *audit_state_comment(char *const *state, const char *fp);
-/* Remember L's valid keys and their status for USER (state directory made 0700). */
+/* STATE's lines (from audit_state_load(), may be NULL) indexed by fingerprint. */
+int audit_state_index(char *const *state, struct strindex **ret);
+/*
+ * The status remembered for FP, or -1, in constant time: STATE and its INDEX. *line (when
+ * given) is FP's line in STATE, or -1.
+ */
+int audit_state_status(char *const *state, const struct strindex *index, const char *fp,
+		       ssize_t *line);
+/* The comment remembered with FP (points into STATE), or NULL; STATE and its INDEX. */
+const char *audit_state_comment(char *const *state, const struct strindex *index, const char *fp);
+/*
+ * Remember L's valid keys, each once, and their status for USER (state directory made 0700).
+ * 1 when they did not all fit in AUDIT_STATE_MAX: those past it are not remembered.
+ */
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
 /* The state directory inside ROOTFD (O_PATH), made 0700 with its parents when CREATE. */
 int audit_state_dir(int rootfd, bool create, int *ret);
 /*
  * Append LINES, each with its origin and the time (UTC), to USER's quarantine file in the
- * state directory.
+ * state directory. What would grow it past AUDIT_STATE_MAX pushes its oldest entries out:
+ * returns how many went (0 mostly), or a negative errno.
  */
 int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines);
+
+/* Where USER's quarantine file is, inside the root. */
+int audit_quarantine_path(const char *user, char *buf, size_t len);
 
 struct quarantined_key {
 	char *line; /* as it stood in the keys file */

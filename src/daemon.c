@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "report.h"
 #include "safeio.h"
+#include "strindex.h"
 #include "strv.h"
 #include "tails.h"
 #include "timespan.h"
@@ -62,6 +63,7 @@ struct duser {
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
 	uint64_t approved_checked; /* when, in back-off, it was last looked at */
+	int audit_state_told; /* the audit's state at a limit, as told (tell_audit_state()) */
 };
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
@@ -267,26 +269,32 @@ static void synced_keys(const struct daemon *d, const struct user *u, char **add
 {
 	_cleanup_(strv_freep) char **state = NULL, **now = NULL, **gone = NULL;
 	_cleanup_(strv_freep) char **gained = NULL;
+	struct strindex *index = NULL;
 	struct key_list l = {0};
 
 	*added = *removed = NULL;
 	if (audit_state_load(d->engine->rootfd, u->name, &state) < 0 ||
-	    engine_list_keys(d->engine, u, state, &l) < 0)
+	    audit_state_index(state, &index) < 0)
 		return;
+	if (engine_list_keys(d->engine, u, state, &l) < 0) {
+		strindex_free(index);
+		return;
+	}
 	for (size_t k = 0; k < l.n; k++)
 		if (l.e[k].fingerprint && l.e[k].status == KEY_APPROVED &&
 		    (strv_push_unique(&now, l.e[k].fingerprint) < 0 ||
-		     (audit_state_status(state, l.e[k].fingerprint) != KEY_APPROVED &&
+		     (audit_state_status(state, index, l.e[k].fingerprint, NULL) != KEY_APPROVED &&
 		      strv_push_unique(&gained, l.e[k].fingerprint) < 0)))
 			break;
 	key_list_done(&l);
 	for (char **s = state; s && *s; s++) {
 		_cleanup_free_ char *fp = strndup(*s, strcspn(*s, " "));
 
-		if (fp && audit_state_status(state, fp) == KEY_APPROVED &&
+		if (fp && audit_state_status(state, index, fp, NULL) == KEY_APPROVED &&
 		    !strv_contains(now, fp) && strv_push_unique(&gone, fp) < 0)
 			break;
 	}
+	strindex_free(index);
 	*added = join_ws(gained);
 	*removed = join_ws(gone);
 }
@@ -506,7 +514,7 @@ static void tell_quarantined(struct daemon *d, size_t i, const struct user_repor
  * GONE[k] (a key gone) stay.
  */
 static int audit_unrecord(struct key_list *l, const signed char *held, char *const *state,
-			  const bool *gone)
+			  const struct strindex *index, const bool *gone)
 {
 	size_t n_gone = 0;
 	struct key_entry *e;
@@ -525,15 +533,14 @@ static int audit_unrecord(struct key_list *l, const signed char *held, char *con
 		return -ENOMEM;
 	l->e = e;
 	for (size_t k = 0; state[k]; k++) {
-		char *const line[] = {state[k], NULL};
 		_cleanup_free_ char *fp = NULL;
 		const char *comment;
 		int was;
 
 		if (!gone[k] || !(fp = strndup(state[k], strcspn(state[k], " "))))
 			continue;
-		comment = audit_state_comment(line, fp);
-		was = audit_state_status(line, fp);
+		comment = audit_state_comment(state, index, fp);
+		was = audit_state_status(state, index, fp, NULL);
 		if (was < 0)
 			continue;
 		e[l->n++] = (struct key_entry){.fingerprint = TAKE_PTR(fp),
@@ -541,6 +548,22 @@ static int audit_unrecord(struct key_list *l, const signed char *held, char *con
 					       .status = (enum key_status)was};
 	}
 	return 0;
+}
+
+/*
+ * The audit's state at a limit, or unreadable: said at priority err, once while it lasts
+ * (WHAT is the condition; 0 when none).
+ */
+static void tell_audit_state(struct daemon *d, size_t i, int what, const char *why)
+{
+	const struct user *u = d->users[i];
+
+	if (what == d->du[i].audit_state_told)
+		return;
+	d->du[i].audit_state_told = what;
+	if (what)
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: the key audit's state: %s", u->name,
+			   why);
 }
 
 /*
@@ -554,9 +577,12 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	_cleanup_(strv_freep) char **state = NULL;
 	_cleanup_free_ char *keys_file = NULL;
 	_cleanup_free_ signed char *held = NULL;
-	_cleanup_free_ bool *gone = NULL;
+	_cleanup_free_ bool *gone = NULL, *seen = NULL;
+	struct strindex *index = NULL;
 	struct key_list l = {0};
-	bool dirty = false;
+	bool dirty = false, unread = false;
+	char why[256];
+	int r;
 
 	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
 	 * signature is taken before the key sync, whose write changes it and brings us back. */
@@ -564,23 +590,46 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		return;
 	d->du[i].audited = true;
 	d->du[i].audited_sig = sig;
-	if (audit_state_load(rootfd, u->name, &state) < 0 ||
-	    engine_list_keys(d->engine, u, state, &l) < 0)
+	r = audit_state_load(rootfd, u->name, &state);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "cannot be read (%s): this user's keys are not audited",
+			 strerror(-r));
+		tell_audit_state(d, i, r, why);
 		return;
+	}
+	if (r > 0) {
+		snprintf(why, sizeof(why),
+			 "larger than %u bytes: only its start is read, the keys past it are told "
+			 "as new",
+			 AUDIT_STATE_MAX);
+		tell_audit_state(d, i, 1, why);
+	}
+	if (engine_list_keys(d->engine, u, state, &l) < 0 || audit_state_index(state, &index) < 0 ||
+	    !(seen = calloc(strv_length(state) + 1, sizeof(*seen)))) {
+		strindex_free(index);
+		key_list_done(&l);
+		return;
+	}
 	keys_file = engine_keys_file(d->engine, u);
+	/* A keys file too large to read hides its keys: none is taken for gone meanwhile. */
+	for (size_t k = 0; k < l.n; k++)
+		unread = unread || (!l.e[k].fingerprint && l.e[k].lineno == 0);
 	/* The first sight is the baseline, told in one summary entry. */
 	dirty = !state;
 	if (!state)
 		d->baseline_users++;
 	for (size_t k = 0; k < l.n; k++) {
 		const struct key_entry *e = &l.e[k];
+		ssize_t at;
 		int was;
 
 		if (!e->fingerprint)
 			continue;
 		if (!state)
 			d->baseline_keys++;
-		was = audit_state_status(state, e->fingerprint);
+		was = audit_state_status(state, index, e->fingerprint, &at);
+		if (at >= 0)
+			seen[at] = true;
 		if (was != (int)e->status)
 			dirty = true;
 		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
@@ -592,31 +641,38 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 			arm_retell(d, i);
 		}
 	}
-	for (char **s = state; s && *s; s++) {
-		const char *sp = strchr(*s, ' ');
-		bool present = false;
+	for (size_t k = 0; !unread && state && state[k]; k++) {
+		size_t n = strcspn(state[k], " ");
 
-		for (size_t k = 0; sp && k < l.n && !present; k++)
-			present = l.e[k].fingerprint &&
-				  strlen(l.e[k].fingerprint) == (size_t)(sp - *s) &&
-				  strncmp(l.e[k].fingerprint, *s, (size_t)(sp - *s)) == 0;
-		if (present || !sp)
+		/* Each key once: the line the index holds for it. */
+		if (seen[k] || !state[k][n] || strindex_find(index, state[k], n) != (ssize_t)k)
 			continue;
 		{
-			_cleanup_free_ char *fp = strndup(*s, (size_t)(sp - *s));
+			_cleanup_free_ char *fp = strndup(state[k], n);
 
 			if (log_key(d, i, EVENT_KEY_REMOVED, LOG_NOTICE, keys_file, fp,
-				    fp ? audit_state_comment(state, fp) : NULL,
+				    fp ? audit_state_comment(state, index, fp) : NULL,
 				    "is gone from the keys files") < 0 &&
 			    (gone || (gone = calloc(strv_length(state), sizeof(*gone))))) {
-				gone[s - state] = true;
+				gone[k] = true;
 				arm_retell(d, i);
 			}
 		}
 		dirty = true;
 	}
-	if (dirty && audit_unrecord(&l, held, state, gone) >= 0)
-		(void)audit_state_save(rootfd, u->name, &l);
+	snprintf(why, sizeof(why),
+		 "the keys would make it larger than %u bytes: those past it are not remembered, "
+		 "and are told again as they are seen",
+		 AUDIT_STATE_MAX);
+	if (unread)
+		dirty = false;
+	if (dirty && audit_unrecord(&l, held, state, index, gone) >= 0) {
+		if (audit_state_save(rootfd, u->name, &l) > 0)
+			tell_audit_state(d, i, 2, why);
+		else if (r == 0)
+			tell_audit_state(d, i, 0, NULL);
+	}
+	strindex_free(index);
 	key_list_done(&l);
 }
 

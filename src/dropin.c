@@ -108,7 +108,9 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 
 		off += n + (nl ? 1 : 0);
 		lineno++;
-		r = key_parse_line(line, n, min_rsa_bits, &k, why, sizeof(why));
+		r = key_line_check(line, n, false, why, sizeof(why));
+		if (r >= 0)
+			r = key_parse_line(line, n, min_rsa_bits, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
 		if (r < 0)
@@ -200,16 +202,23 @@ int dropin_approve(int top, const char *user, const char *name, const char *line
 	_cleanup_close_ int udir = -1;
 	struct key_line k = {0};
 	struct stat st;
+	size_t len;
 	bool exists;
 	int r;
 
 	if (!*user || strchr(user, '/') || user[0] == '.' || strchr(name, '/'))
 		return -EINVAL;
-	r = key_parse_line(line, strlen(line), min_rsa_bits, &k, why, whylen);
+	/* A key that stood in a CRLF file comes back without its CR. */
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	r = key_line_check(line, len, false, why, whylen);
+	if (r >= 0)
+		r = key_parse_line(line, len, min_rsa_bits, &k, why, whylen);
 	key_line_done(&k);
 	if (r != 0)
 		return r == -ENOMEM ? r : -EKEYREJECTED;
-	if (asprintf(&text, "%s\n", line) < 0)
+	if (asprintf(&text, "%.*s\n", (int)len, line) < 0)
 		return -ENOMEM;
 	r = safe_make_component(top, user, 0755, &udir, &st);
 	if (r < 0)
@@ -261,8 +270,7 @@ bool dropin_has_login_key(const struct dropin_set *s)
 	return false;
 }
 
-/* Does the line at P (LEN bytes, no newline) equal MARKER, ignoring a trailing '\r'? */
-static bool is_marker(const char *p, size_t len, const char *marker)
+bool dropin_is_marker(const char *p, size_t len, const char *marker)
 {
 	size_t m = strlen(marker);
 
@@ -278,7 +286,7 @@ bool dropin_has_block(const char *buf, size_t len)
 		const char *nl = memchr(line, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - line) : len - off;
 
-		if (is_marker(line, n, DROPIN_BEGIN))
+		if (dropin_is_marker(line, n, DROPIN_BEGIN))
 			return true;
 		off += n + 1;
 	}
@@ -303,12 +311,12 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 		size_t whole = n + (nl ? 1 : 0);
 
 		off += whole;
-		if (!in_block && is_marker(line, n, DROPIN_BEGIN)) {
+		if (!in_block && dropin_is_marker(line, n, DROPIN_BEGIN)) {
 			in_block = true;
 			continue;
 		}
 		if (in_block) {
-			if (!is_marker(line, n, DROPIN_END))
+			if (!dropin_is_marker(line, n, DROPIN_END))
 				continue;
 			in_block = false;
 			/* The block goes back where it stood. */
@@ -346,16 +354,18 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 
 /*
  * For Exclusive=: OLD without the key lines outside the block that are not approved;
- * the lines taken out are added to *removed. Invalid lines and comments stay.
+ * the lines taken out are added to *removed (*n_removed of them). Comments stay, and so do
+ * lines that are no key sshd would use, counted in ODD.
  */
-static int dropin_strip_unapproved(const char *old, size_t old_len,
-				   const struct dropin_set *set, char **ret, size_t *ret_len,
-				   char ***removed)
+static int dropin_strip_unapproved(const char *old, size_t old_len, const struct dropin_set *set,
+				   char **ret, size_t *ret_len, char ***removed, size_t *n_removed,
+				   struct dropin_odd *odd)
 {
 	_cleanup_free_ char *out = NULL;
 	size_t out_len = 0;
 	FILE *f = open_memstream(&out, &out_len);
 	bool in_block = false;
+	unsigned lineno = 0;
 	int r = 0;
 
 	if (!f)
@@ -367,19 +377,31 @@ static int dropin_strip_unapproved(const char *old, size_t old_len,
 		size_t whole = n + (nl ? 1 : 0);
 		struct key_line k = {0};
 		char why[256];
+		int p;
 
 		off += whole;
-		if (is_marker(line, n, DROPIN_BEGIN) || is_marker(line, n, DROPIN_END))
-			in_block = is_marker(line, n, DROPIN_BEGIN);
-		else if (!in_block && key_parse_line(line, n, 1024, &k, why, sizeof(why)) == 0 &&
-			 !dropin_contains(set, k.fingerprint, k.certificate)) {
-			_cleanup_free_ char *copy = strndup(line, n);
+		lineno++;
+		if (dropin_is_marker(line, n, DROPIN_BEGIN) ||
+		    dropin_is_marker(line, n, DROPIN_END)) {
+			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
+		} else if (!in_block) {
+			bool take;
 
+			p = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+			take = p == 0 && !dropin_contains(set, k.fingerprint, k.certificate);
 			key_line_done(&k);
-			r = copy ? strv_push(removed, copy) : -ENOMEM;
-			continue;
+			/* Kept as sshd reads it: up to a NUL. */
+			if (take) {
+				r = strv_append(removed, n_removed, line, n);
+				continue;
+			}
+			if (p == -ENOMEM)
+				r = p;
+			else if (p < 0 && odd->n++ == 0) {
+				odd->first_lineno = lineno;
+				snprintf(odd->first_why, sizeof(odd->first_why), "%s", why);
+			}
 		}
-		key_line_done(&k);
 		fwrite(line, 1, whole, f);
 	}
 	if (fclose(f) != 0 || r < 0)
@@ -403,7 +425,7 @@ static int read_keys_file(int dirfd, const char *name, int *ret_fd, char **buf, 
 		return r;
 	if (st->st_nlink > 1)
 		return -EMLINK;
-	r = safe_read_all(fd, DROPIN_KEYS_FILE_MAX, buf, len);
+	r = safe_read_all(fd, KEYS_FILE_MAX, buf, len);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
@@ -484,10 +506,14 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			_cleanup_free_ char *s2 = NULL;
 			size_t s2_len;
 
-			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped);
+			struct dropin_odd odd = {0};
+			size_t n_stripped = 0;
+
+			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped,
+						    &n_stripped, &odd);
 			/* Kept before they leave the file: nothing is ever deleted outright. */
-			if (r >= 0 && stripped)
-				r = keep(userdata, stripped, write);
+			if (r >= 0 && (stripped || odd.n))
+				r = keep(userdata, stripped, &odd, write);
 			if (r < 0)
 				return r;
 			if (r == 0) {

@@ -12,8 +12,6 @@
 #define DROPIN_DEFAULT_DIR "/etc/sshmend/keys.d"
 #define DROPIN_BEGIN "# sshmend: approved keys, managed from the drop-in directory; do not edit"
 #define DROPIN_END "# sshmend: end of approved keys"
-/* The largest keys file read. */
-#define DROPIN_KEYS_FILE_MAX (8u << 20)
 
 struct approved_key {
 	char *line;        /* the line as written, without its newline */
@@ -65,6 +63,12 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 int dropin_approve(int top, const char *user, const char *name, const char *line,
 		   unsigned min_rsa_bits, char *why, size_t whylen);
 
+/*
+ * Is the line at P (LEN bytes, no newline) the marker line MARKER (DROPIN_BEGIN, DROPIN_END)?
+ * A trailing CR is ignored: the line of a file an editor saved with CRLF line ends.
+ */
+bool dropin_is_marker(const char *p, size_t len, const char *marker);
+
 /* Does the keys file text BUF hold a begin marker line? */
 bool dropin_has_block(const char *buf, size_t len);
 
@@ -101,14 +105,21 @@ void dropin_tails_done(struct dropin_tails *t);
  * rename carried over). A missing NAME is created with UID, GID and MODE; an existing
  * one keeps its owner and mode. *changed says whether the block, or lines carried over,
  * make the file differ (or made it). With KEEP (Exclusive=), the key lines outside the
- * block that are not approved are handed to KEEP each time the file is read (with WRITE,
- * for KEEP to store them before they leave the file); KEEP returns 1 to take them out, 0
- * to leave them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
+ * block that are not approved (NULL when none) are handed to KEEP each time the file is read
+ * (with WRITE, for KEEP to store them before they leave the file), with what ODD counts of the
+ * lines that stay there and are no keys; KEEP returns 1 to take the key lines out, 0 to leave
+ * them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
  * written to a replaced file) is appended to the user's lines, and makes the write
  * happen. TAILS, when given, receives every existing file replaced (a retry replaces
  * more than one).
  */
-typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, bool write);
+struct dropin_odd {
+	size_t n;	       /* lines outside the block that are no key sshd would use */
+	unsigned first_lineno; /* the first of them, and why */
+	char first_why[256];
+};
+typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, const struct dropin_odd *odd,
+			      bool write);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
 		 size_t carry_in_len, struct dropin_tails *tails, bool *changed);

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "policy.h"
 #include "safeio.h"
+#include "strindex.h"
 #include "strv.h"
 #include "verdict.h"
 
@@ -253,6 +254,10 @@ struct run {
 	const char *odd_home; /* why the home is never repaired, or NULL */
 	bool exclusive_applies; /* Exclusive= for this user, who has an approved key to log in */
 	char **kept;		/* lines already handed to the quarantine by this run */
+	size_t n_kept;
+	struct strindex *kept_index; /* ... by their text */
+	bool odd_told;		     /* lines kept that are no keys: one finding */
+	bool quarantine_failed;	     /* it could not be written: the keys stay */
 };
 
 static const char *base_name(const char *path)
@@ -301,12 +306,12 @@ static bool seen_before(struct run *r, const struct stat *st)
 
 static struct finding *add_finding(struct run *r, const char *path, enum problem p)
 {
-	struct finding *n = realloc(r->rep->findings, (r->rep->n_findings + 1) * sizeof(*n));
+	struct finding *n;
 
-	if (!n)
+	/* Exclusive= can find a key on each of 100,000 lines. */
+	if (array_room(&r->rep->findings, r->rep->n_findings, sizeof(*n)) < 0)
 		return NULL;
-	r->rep->findings = n;
-	n = &n[r->rep->n_findings];
+	n = &r->rep->findings[r->rep->n_findings];
 	*n = (struct finding){.problem = p, .path = strdup(path)};
 	if (!n->path)
 		return NULL;
@@ -421,7 +426,7 @@ static bool holds_only_keys(const struct chain_elem *el)
 	size_t len;
 
 	if (el->st.st_nlink != 1 || safe_reopen_regular(el->fd, &el->st, &fd) < 0 ||
-	    safe_read_all(fd, DROPIN_KEYS_FILE_MAX, &buf, &len) < 0)
+	    safe_read_all(fd, KEYS_FILE_MAX, &buf, &len) < 0)
 		return false;
 	return keys_text_is_keys(buf, len, markers);
 }
@@ -613,7 +618,7 @@ static int scan_for_block(const struct chain_elem *el)
 	size_t want;
 	ssize_t n;
 
-	if (el->st.st_nlink != 1 || el->st.st_size < 0 || el->st.st_size >= DROPIN_KEYS_FILE_MAX)
+	if (el->st.st_nlink != 1 || el->st.st_size < 0 || el->st.st_size >= KEYS_FILE_MAX)
 		return -1;
 	want = (size_t)el->st.st_size + 1;
 	if (safe_reopen_regular(el->fd, &el->st, &fd) < 0 || !(buf = malloc(want)))
@@ -624,6 +629,27 @@ static int scan_for_block(const struct chain_elem *el)
 	if (n < 0 || (size_t)n == want)
 		return -1; /* unreadable, or grown since: the sync reads it as a whole */
 	return dropin_has_block(buf, (size_t)n);
+}
+
+static int keys_finding(struct run *r, const char *path, enum action a, const char *reason)
+{
+	struct finding *f = add_finding(r, path, PROBLEM_KEYS);
+
+	if (!f)
+		return -ENOMEM;
+	f->action = a;
+	return set_text(&f->reason, reason);
+}
+
+/* A keys file over KEYS_FILE_MAX: said once, by whoever meets it first (its walk, the sync). */
+static int too_large_finding(struct run *r, const char *path)
+{
+	for (size_t i = 0; i < r->rep->n_findings; i++)
+		if (r->rep->findings[i].problem == PROBLEM_KEYS &&
+		    strcmp(r->rep->findings[i].path, path) == 0 && r->rep->findings[i].reason &&
+		    strcmp(r->rep->findings[i].reason, KEYS_FILE_TOO_LARGE) == 0)
+			return 0;
+	return keys_finding(r, path, ACTION_REFUSED, KEYS_FILE_TOO_LARGE);
 }
 
 static int run_keys_file(struct run *r, const char *path, const struct chain *home, struct chain *prev)
@@ -716,6 +742,10 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 				q = set_text(&f->sshd_message, v.accepts || !*v.message ? NULL : v.message);
 		}
 	}
+	/* sshd reads a keys file of any size; sshmend no more than KEYS_FILE_MAX. */
+	if (q >= 0 && c.status == CHAIN_OK && S_ISREG(chain_last(&c)->st.st_mode) &&
+	    chain_last(&c)->st.st_size > (off_t)KEYS_FILE_MAX)
+		q = too_large_finding(r, path);
 	if (q >= 0)
 		q = visit_chain(r, &c);
 	/* After the repairs, which must not wait for it: is there an approved block to keep
@@ -749,16 +779,6 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 		return q;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
-}
-
-static int keys_finding(struct run *r, const char *path, enum action a, const char *reason)
-{
-	struct finding *f = add_finding(r, path, PROBLEM_KEYS);
-
-	if (!f)
-		return -ENOMEM;
-	f->action = a;
-	return set_text(&f->reason, reason);
 }
 
 char *engine_keys_file(const struct engine *e, const struct user *u)
@@ -857,31 +877,104 @@ static int unapproved_finding(struct run *r, const char *line, enum action a, co
 	return q;
 }
 
+/* Remember LINE as handed to the quarantine by this run: 1 if it is new, 0 if it was not. */
+static int kept_add(struct run *r, const char *line)
+{
+	size_t len = strlen(line);
+	int q;
+
+	if (!r->kept_index && (q = strindex_new(&r->kept_index)) < 0)
+		return q;
+	if (strindex_find(r->kept_index, line, len) >= 0)
+		return 0;
+	q = strv_append(&r->kept, &r->n_kept, line, len);
+	if (q >= 0)
+		q = strindex_add(r->kept_index, r->kept[r->n_kept - 1], len, r->n_kept - 1);
+	return q;
+}
+
+/* Exclusive= keeps lines that are no key sshd would use: harmless if sshmend reads as sshd. */
+static int odd_finding(struct run *r, const struct dropin_odd *odd)
+{
+	char reason[512];
+
+	if (!odd->n || r->odd_told)
+		return 0;
+	r->odd_told = true;
+	snprintf(reason, sizeof(reason),
+		 "Exclusive= keeps %zu line%s that %s no key sshd would use (line %u: %s)", odd->n,
+		 odd->n == 1 ? "" : "s", odd->n == 1 ? "is" : "are", odd->first_lineno,
+		 odd->first_why);
+	return keys_finding(r, r->rep->keys_file, ACTION_REFUSED, reason);
+}
+
 /*
- * Exclusive=: LINES, the key lines outside the approved set, each a finding. Taken out (with
- * WRITE, into the quarantine first) only when the user has an approved key to log in with:
- * quarantine never leaves anyone without a key.
+ * Into the quarantine with LINES (FRESH of them). Returns 1 when they are kept there, 0 when
+ * they must stay in the keys file: it could not be written, which a finding says, as it says
+ * that the oldest entries had to make room.
  */
-static int keep_quarantined(void *userdata, char *const *lines, bool write)
+static int quarantine_lines(struct run *r, char *const *lines, size_t fresh)
+{
+	char path[512], reason[512];
+	int d = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, lines);
+
+	if (audit_quarantine_path(r->u->name, path, sizeof(path)) < 0)
+		return -EINVAL;
+	if (d == -ENOMEM)
+		return d;
+	if (d < 0) {
+		r->quarantine_failed = true;
+		snprintf(reason, sizeof(reason),
+			 "cannot be written (%s): %zu key%s outside the approved set stay",
+			 strerror(-d), fresh, fresh == 1 ? "" : "s");
+		d = keys_finding(r, path, ACTION_FAILED, reason);
+		return d < 0 ? d : 0;
+	}
+	if (d > 0) {
+		snprintf(reason, sizeof(reason),
+			 "full: its %d oldest entr%s went to make room for %zu new", d,
+			 d == 1 ? "y" : "ies", fresh);
+		d = keys_finding(r, path, ACTION_FAILED, reason);
+	}
+	return d < 0 ? d : 1;
+}
+
+/*
+ * Exclusive=: LINES, the key lines outside the approved set (NULL when none), each a finding.
+ * Taken out (with WRITE, into the quarantine first) only when the user has an approved key to
+ * log in with: quarantine never leaves anyone without a key. ODD: the lines that stay.
+ */
+static int keep_quarantined(void *userdata, char *const *lines, const struct dropin_odd *odd,
+			    bool write)
 {
 	struct run *r = userdata;
-	_cleanup_(strv_freep) char **fresh = NULL;
-	const char *reason = !r->exclusive_applies ? EXCLUSIVE_NOT_APPLIED
-			     : write		   ? "moved to the quarantine"
-						   : "would be moved to the quarantine";
-	enum action a = !r->exclusive_applies ? ACTION_REFUSED
-			: write		      ? ACTION_FIXED
-					      : ACTION_WOULD_FIX;
-	int q = 0;
+	_cleanup_free_ char **fresh = calloc(strv_length(lines) + 1, sizeof(char *));
+	size_t n_fresh = 0;
+	bool take = r->exclusive_applies && !r->quarantine_failed;
+	int q = odd_finding(r, odd);
 
+	if (!fresh)
+		return -ENOMEM;
 	/* A retry reads the file again: each line is told, and kept, once. */
-	for (size_t i = 0; q >= 0 && lines[i]; i++)
-		if (!strv_contains(r->kept, lines[i]) && (q = strv_push(&r->kept, lines[i])) >= 0 &&
-		    (q = strv_push(&fresh, lines[i])) >= 0)
-			q = unapproved_finding(r, lines[i], a, reason);
-	if (q >= 0 && fresh && write && r->exclusive_applies)
-		q = audit_quarantine(r->e->rootfd, r->u->name, r->rep->keys_file, fresh);
-	return q < 0 ? q : r->exclusive_applies;
+	for (size_t i = 0; q >= 0 && lines && lines[i]; i++)
+		if ((q = kept_add(r, lines[i])) > 0)
+			fresh[n_fresh++] = lines[i];
+	if (q >= 0 && n_fresh && write && take)
+		q = quarantine_lines(r, fresh, n_fresh);
+	if (q < 0)
+		return q;
+	take = take && !r->quarantine_failed;
+	for (size_t i = 0; q >= 0 && i < n_fresh; i++)
+		q = unapproved_finding(r, fresh[i],
+				       !r->exclusive_applies ? ACTION_REFUSED
+				       : !take		     ? ACTION_FAILED
+				       : write		     ? ACTION_FIXED
+							     : ACTION_WOULD_FIX,
+				       !r->exclusive_applies ? EXCLUSIVE_NOT_APPLIED
+				       : !take		     ? "the quarantine cannot be written"
+				       : write		     ? "moved to the quarantine"
+							     : "would be moved to the quarantine");
+	return q < 0 ? q : take;
 }
 
 static bool is_exclusive(const struct engine *e, const struct user *u)
@@ -991,7 +1084,9 @@ static int sync_keys(struct run *r, const struct chain *home)
 	q = dropin_apply(dirfd, strrchr(target, '/') + 1, &set, r->u->uid, r->u->gid, 0600,
 			 r->mode == ENGINE_FIX, is_exclusive(r->e, r->u) ? keep_quarantined : NULL, r,
 			 r->carry, r->carry_len, &r->rep->tails, &changed);
-	if (q < 0)
+	if (q == -EFBIG)
+		q = too_large_finding(r, target);
+	else if (q < 0)
 		q = keys_finding(r, target, ACTION_FAILED,
 				 q == -EBADMSG  ? "approved keys block has no end marker"
 				 : q == -EMLINK ? "hard link: the same file stands elsewhere too"
@@ -1126,6 +1221,7 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	free(r.seen);
 	free(r.target);
 	strv_free(r.kept);
+	strindex_free(r.kept_index);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -1154,6 +1250,7 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 	}
 	free(r.target);
 	strv_free(r.kept);
+	strindex_free(r.kept_index);
 	if (q < 0) {
 		user_report_done(&rep);
 		return q;
@@ -1218,7 +1315,9 @@ static int scan_keys_file(const struct engine *e, const char *path, const struct
 	chain_done(&c);
 	if (q < 0)
 		return 0;
-	q = safe_read_all(fd, 8u << 20, &buf, &len);
+	q = safe_read_all(fd, KEYS_FILE_MAX, &buf, &len);
+	if (q == -EFBIG)
+		return audit_scan_unread(path, KEYS_FILE_TOO_LARGE, l);
 	if (q < 0)
 		return 0;
 	return audit_scan(path, buf, len, l);
@@ -1229,6 +1328,7 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 {
 	struct key_list l = {0};
 	struct dropin_set set = {0};
+	struct strindex *index = NULL;
 	bool exclusive = is_exclusive(e, u);
 	struct chain home;
 	int q;
@@ -1249,13 +1349,15 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 		q = scan_keys_file(e, path, home.status == CHAIN_OK ? &home : NULL, &l);
 	}
 	chain_done(&home);
+	if (q >= 0)
+		q = audit_state_index(state, &index);
 	for (size_t i = 0; q >= 0 && i < l.n; i++) {
 		struct key_entry *k = &l.e[i];
 		int was;
 
 		if (!k->fingerprint)
 			continue;
-		was = audit_state_status(state, k->fingerprint);
+		was = audit_state_status(state, index, k->fingerprint, NULL);
 		if (dropin_contains(&set, k->fingerprint, k->certificate))
 			k->status = KEY_APPROVED;
 		else if (exclusive)
@@ -1265,6 +1367,7 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 		else
 			k->status = KEY_UNAPPROVED;
 	}
+	strindex_free(index);
 	dropin_set_done(&set);
 	if (q < 0) {
 		key_list_done(&l);

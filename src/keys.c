@@ -790,8 +790,8 @@ struct key_option {
 /*
  * sshd's options (sshauthopt_parse()), in the order it tries them. Names are matched ignoring
  * case, flags as a prefix of what follows; a value is always double-quoted. sshd caps
- * environment= at 1024 names and permitopen/permitlisten at 4096 each, more than fit in
- * KEYS_MAX_LINE.
+ * environment= at 1024 names and permitopen/permitlisten at 4096 each; sshmend does not, so
+ * such a line counts as a key here: the side that never lets a key pass unseen.
  */
 static const struct key_option key_options[] = {
 	{"restrict", OPTION_FLAG, false, NULL},
@@ -1101,7 +1101,7 @@ static int key_read(const char *p, const struct key_type *t, unsigned min_rsa_bi
 	p = b + blen;
 	p += strspn(p, " \t");
 	e = p + strlen(p);
-	while (e > p && is_blank(e[-1]))
+	while (e > p && is_space(e[-1]))
 		e--;
 	if (e > p && !(k->comment = strndup(p, (size_t)(e - p))))
 		return fail(why, whylen, -ENOMEM, "out of memory");
@@ -1158,7 +1158,7 @@ int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct k
 	struct key_line k = {0};
 	struct options_seen seen = {0};
 	const struct key_type *t;
-	const char *p, *stop, *key, *bad;
+	const char *p, *stop, *key, *bad, *nul;
 	bool unbalanced;
 	int r;
 
@@ -1167,23 +1167,17 @@ int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct k
 		*why = 0;
 	if (!line && len > 0)
 		return fail(why, whylen, -EINVAL, "no line");
-	if (len > KEYS_MAX_LINE)
-		return fail(why, whylen, -E2BIG, "line longer than %d bytes", KEYS_MAX_LINE);
-	/*
-	 * sshd would still read many such lines: it stops at a NUL, and its base64 decoder skips a
-	 * CR. But whatever wrote them was not writing for sshd, and the next reader may be
-	 * stricter.
-	 */
-	if (len > 0 && memchr(line, 0, len))
-		return fail(why, whylen, -EBADMSG, "NUL byte");
-	if (len > 0 && line[len - 1] == '\r')
-		return fail(why, whylen, -EBADMSG, "CRLF line end");
+	/* sshd reads the line as a C string: it ends at the first NUL. */
+	nul = len > 0 ? memchr(line, 0, len) : NULL;
+	if (nul)
+		len = (size_t)(nul - line);
 
 	buf = strndup(line ? line : "", len);
 	if (!buf)
 		return fail(why, whylen, -ENOMEM, "out of memory");
 	p = buf + strspn(buf, " \t");
-	if (!*p || *p == '#')
+	/* A lone CR (a blank line of a CRLF file) is no key for sshd either. */
+	if (!*p || *p == '#' || strcmp(p, "\r") == 0)
 		return 1;
 	bad = misplaced_key(p);
 	if (bad)
@@ -1233,6 +1227,17 @@ void key_line_done(struct key_line *k)
 	memset(k, 0, sizeof(*k));
 }
 
+int key_line_check(const char *line, size_t len, bool crlf, char *why, size_t whylen)
+{
+	if (len > KEYS_MAX_LINE)
+		return fail(why, whylen, -E2BIG, "line longer than %d bytes", KEYS_MAX_LINE);
+	if (len > 0 && memchr(line, 0, len))
+		return fail(why, whylen, -EBADMSG, "NUL byte");
+	if (!crlf && len > 0 && line[len - 1] == '\r')
+		return fail(why, whylen, -EBADMSG, "CRLF line end");
+	return 0;
+}
+
 bool keys_text_is_keys(const char *text, size_t len, const char *const *comments)
 {
 	size_t keys = 0;
@@ -1257,6 +1262,8 @@ bool keys_text_is_keys(const char *text, size_t len, const char *const *comments
 				return false;
 			continue;
 		}
+		if (key_line_check(line, n, false, NULL, 0) < 0)
+			return false;
 		r = key_parse_line(line, n, 0, &k, NULL, 0);
 		key_line_done(&k);
 		if (r == 0 || r == -EKEYREJECTED)

@@ -3,14 +3,20 @@
 #include <stddef.h>
 
 /*
- * sshd (9.x) reads authorized_keys with getline() and sets no limit of its own. We do, because a
- * root daemon reads these files on behalf of users who may put anything in them, and because a
- * longer line is in practice not a key: an 8192-bit RSA key is 1.4 KB of base64, a certificate for
- * one signed by an 8192-bit CA about 4.6 KB. Only a 16384-bit RSA certificate from a 16384-bit CA
- * (about 8.7 KB), or options several kilobytes long, would pass it and still be read by sshd; such
- * a line is reported as too long rather than judged.
+ * sshd (9.x) reads authorized_keys with getline() and sets no limit on a line; so does
+ * key_parse_line(). What sshmend itself writes (the drop-in lines) is held to this: a longer
+ * line is in practice not a key (an 8192-bit RSA key is 1.4 KB of base64, a certificate for one
+ * signed by an 8192-bit CA about 4.6 KB); see key_line_check().
  */
 #define KEYS_MAX_LINE 8192
+/*
+ * The largest keys file sshmend reads, every reader alike. sshd reads any size; a larger file is
+ * a finding, never passed over as clean.
+ */
+#define KEYS_FILE_MAX (8u << 20)
+#define KEYS_FILE_TOO_LARGE                                                                        \
+	"larger than 8 MiB, so sshmend does not read it; sshd does: its keys are neither "         \
+	"audited nor held to Exclusive="
 
 struct key_line {
 	/* Options text as written, NULL when none. */
@@ -40,19 +46,17 @@ struct key_line {
 };
 
 /*
- * Parse one authorized_keys line the way sshd 9.x does (auth_check_authkey_line(), sshkey_read(),
- * sshauthopt_parse()). LEN excludes the '\n' the caller split on.
+ * Parse one authorized_keys line the way sshd 9.x does (auth_check_authkeys_file(),
+ * auth_check_authkey_line(), sshkey_read(), sshauthopt_parse()). LEN excludes the '\n' the caller
+ * split on. As sshd, which reads each line as a C string, it stops at a NUL; a CR before the
+ * '\n' is white space that sshd's base64 decoder skips; there is no length limit.
  *
- * Returns 1 for a line sshd skips (empty, blanks, '#' comment); 0 and *ret filled for a valid key
- * line; otherwise a negative errno with a one-line reason in WHY:
+ * Returns 1 for a line sshd skips (empty, blanks, '#' comment, a lone CR); 0 and *ret filled for
+ * a valid key line; otherwise a negative errno with a one-line reason in WHY:
  *   -EINVAL        sshd ignores the line (syntax, unknown option or type, bad blob)
  *   -EKEYREJECTED  sshd reads the line but refuses the key at every login: RSA under the
  *                  minimum, ssh-dss, principals= without cert-authority, a malformed network
  *                  or an empty entry in from=
- *   -EBADMSG       bytes that have no place in the file: a NUL, a CR before the '\n'. Checked
- *                  before anything else, so a comment line with them is reported too. sshd
- *                  itself may still use such a line (it stops at a NUL, skips a CR in base64)
- *   -E2BIG         longer than KEYS_MAX_LINE
  *   -ENOMEM
  * *ret is overwritten; on anything but 0 it is left zeroed. The fingerprint is taken, as sshd and
  * ssh-keygen -l take it, over the plain key in canonical form: a certificate gives the fingerprint
@@ -60,6 +64,14 @@ struct key_line {
  */
 int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct key_line *ret,
 		   char *why, size_t whylen);
+
+/*
+ * Is LINE (LEN bytes, without its '\n') one sshmend would write? sshd reads many a line that
+ * no writer for sshd wrote, and the next reader may be stricter. 0, or with a reason in WHY:
+ *   -EBADMSG  a NUL, or (unless CRLF) a CR before the '\n'
+ *   -E2BIG    longer than KEYS_MAX_LINE
+ */
+int key_line_check(const char *line, size_t len, bool crlf, char *why, size_t whylen);
 
 /* Free what key_parse_line() filled in and zero it; accepts a zeroed struct. */
 void key_line_done(struct key_line *k);
@@ -78,8 +90,9 @@ int key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
 bool key_type_known(const char *type);
 
 /*
- * Does TEXT hold key lines sshd reads, at least one, and nothing else but blank lines and the
- * comment lines COMMENTS names (NULL-terminated; CRLF line ends allowed)? Such a file has
- * nothing in it worth stealing; free text, even in a comment, might.
+ * Does TEXT hold key lines sshd reads, at least one, each one key_line_check() passes, and
+ * nothing else but blank lines and the comment lines COMMENTS names (NULL-terminated; CRLF
+ * line ends allowed)? Such a file has nothing in it worth stealing; free text, even in a
+ * comment, might.
  */
 bool keys_text_is_keys(const char *text, size_t len, const char *const *comments);

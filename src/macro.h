@@ -31,6 +31,24 @@ static inline void closedirp(DIR **d)
 		closedir(*d);
 }
 
+/*
+ * Make room for element N of the array *P (elements of SIZE bytes, N of them so far, built by
+ * this alone): the room doubles whenever N reaches a power of two, so that a long list costs its
+ * length to build, not its square. 0 or -ENOMEM.
+ */
+static inline int array_room(void *p, size_t n, size_t size)
+{
+	void *np;
+
+	if (n & (n - 1))
+		return 0;
+	np = realloc(*(void **)p, (n ? n * 2 : 1) * size);
+	if (!np)
+		return -ENOMEM;
+	*(void **)p = np;
+	return 0;
+}
+
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 

@@ -30,6 +30,36 @@ int strv_push(char ***l, const char *s)
 	return 0;
 }
 
+/* The room strv_append() gives a list of USED slots, the NULL included. */
+static size_t room(size_t used)
+{
+	size_t c = 8;
+
+	while (c < used)
+		c *= 2;
+	return c;
+}
+
+int strv_append(char ***l, size_t *n, const char *s, size_t len)
+{
+	char *c = strndup(s, len);
+
+	if (!c)
+		return -ENOMEM;
+	if (!*l || room(*n + 2) != room(*n + 1)) {
+		char **nl = realloc(*l, room(*n + 2) * sizeof(char *));
+
+		if (!nl) {
+			free(c);
+			return -ENOMEM;
+		}
+		*l = nl;
+	}
+	(*l)[(*n)++] = c;
+	(*l)[*n] = NULL;
+	return 0;
+}
+
 int strv_push_unique(char ***l, const char *s)
 {
 	return strv_contains(*l, s) ? 0 : strv_push(l, s);

@@ -6,7 +6,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "dropin.h"
+#include "keys.h"
 #include "macro.h"
 #include "tails.h"
 
@@ -159,7 +159,7 @@ static void tail_grew(struct tails *t, size_t i, tails_grew_fn grew, void *userd
 		return;
 	if (st.st_size < tl->offset)
 		tl->offset = st.st_size; /* cut short through its descriptor: nothing to carry */
-	if (st.st_size == tl->offset || st.st_size - tl->offset > (off_t)DROPIN_KEYS_FILE_MAX)
+	if (st.st_size == tl->offset || st.st_size - tl->offset > (off_t)KEYS_FILE_MAX)
 		return;
 	len = (size_t)(st.st_size - tl->offset);
 	buf = malloc(len + 1);

@@ -13,6 +13,8 @@
 #                         (default type ed25519). Prints nothing.
 # keys_gen_each NAME...   keys_gen NAME (ed25519) for each NAME; Bail out! if ssh-keygen fails.
 # keys_pub NAME           the public key line of KEYS_TMP/NAME.pub.
+# keys_random N [PREFIX]  N ed25519 key lines of random keys (no private key exists for any), with
+#                         the comments PREFIX0, PREFIX1, ... (default r); python3 makes them.
 # keys_fp FILE            the SHA256 fingerprint of a public key file, as ssh-keygen -lf prints it.
 # keys_uid userK          20000+K, the sandbox user's uid (and gid).
 # keys_as userK CMD...    run CMD as the sandbox's userK (setpriv: uid, gid, no other groups).
@@ -106,6 +108,16 @@ keys_gen_each() {
 
 keys_pub() {
 	cat "$KEYS_TMP/$1.pub"
+}
+
+keys_random() {
+	python3 - "$1" "${2:-r}" <<'EOF'
+import base64, os, struct, sys
+name = b"ssh-ed25519"
+for i in range(int(sys.argv[1])):
+    blob = struct.pack(">I", len(name)) + name + struct.pack(">I", 32) + os.urandom(32)
+    print("ssh-ed25519 %s %s%d" % (base64.b64encode(blob).decode(), sys.argv[2], i))
+EOF
 }
 
 keys_fp() {

@@ -1,5 +1,6 @@
 # Approved keys: the [Keys] drop-in directory, its sync into authorized_keys by "sshmend fix" and
-# "sshmend daemon", and the key audit (SECURITY.md, scenarios 7 and 17 for the key writer);
+# "sshmend daemon", and the key audit (SECURITY.md, scenarios 7 and 17 for the key writer, 19 and
+# 20 for what sshd reads and the limits);
 # tests/keys-lib.sh is what they share. They need root (and skip without it).
 KEYS_TESTS = \
 	tests/test-keys-sshd.sh \
@@ -11,7 +12,9 @@ KEYS_TESTS = \
 	tests/test-keys-first-dropin.sh \
 	tests/test-keys-exclusive.sh \
 	tests/test-keys-machine-id.sh \
-	tests/test-keys-quarantine.sh
+	tests/test-keys-quarantine.sh \
+	tests/test-keys-sshd-reads.sh \
+	tests/test-keys-limits.sh
 
 TESTS += $(KEYS_TESTS)
 EXTRA_DIST += $(KEYS_TESTS) tests/keys-lib.sh

@@ -2,7 +2,9 @@
 #include "check-main.h"
 #include "dropin.h"
 #include "keys.h"
+#include "macro.h"
 #include "safeio.h"
+#include "strv.h"
 #include "unit-helpers.h"
 
 static const char *const key_a =
@@ -170,7 +172,7 @@ static int key_fingerprint_of_line(const char *line, char fp[64])
 	return r;
 }
 
-static int keep_none(void *userdata, char *const *lines, bool write)
+static int keep_none(void *userdata, char *const *lines, const struct dropin_odd *odd, bool write)
 {
 	(void)userdata;
 	(void)write;
@@ -178,13 +180,14 @@ static int keep_none(void *userdata, char *const *lines, bool write)
 	ck_assert_ptr_nonnull(lines[0]);
 	ck_assert(strstr(lines[0], key_b));
 	ck_assert_ptr_null(lines[1]);
+	ck_assert_uint_eq(odd->n, 0);
 	return 0;
 }
 
-static int keep_all(void *userdata, char *const *lines, bool write)
+static int keep_all(void *userdata, char *const *lines, const struct dropin_odd *odd, bool write)
 {
 	*(bool *)userdata = write;
-	return keep_none(NULL, lines, write) + 1;
+	return keep_none(NULL, lines, odd, write) + 1;
 }
 
 static char *apply(const struct dropin_set *s, dropin_keep_fn keep, void *userdata, bool write,
@@ -290,6 +293,66 @@ START_TEST(approve_writes_a_root_file)
 }
 END_TEST
 
+/* Every line sshd logs in with is handed over; what stays and is no key is counted. */
+struct handed {
+	char **lines;
+	struct dropin_odd odd;
+};
+
+static int keep_copy(void *userdata, char *const *lines, const struct dropin_odd *odd, bool write)
+{
+	struct handed *h = userdata;
+
+	(void)write;
+	for (size_t i = 0; lines && lines[i]; i++)
+		ck_assert_int_eq(strv_push(&h->lines, lines[i]), 0);
+	h->odd = *odd;
+	return 1;
+}
+
+/* SECURITY.md, scenario 19: a CRLF line, a NUL after the key, a comment of 9000 bytes. */
+START_TEST(exclusive_takes_what_sshd_reads)
+{
+	struct dropin_set s = {0};
+	struct approved_key k = {.line = (char *)key_a};
+	struct handed h = {0};
+	_cleanup_free_ char *user = NULL, *pad = malloc(9001), *out = NULL;
+	size_t len, n;
+	char fp[64];
+	bool changed;
+	int fd;
+
+	ck_assert_int_eq(key_fingerprint_of_line(key_a, fp), 0);
+	k.fingerprint = fp;
+	s.keys = &k;
+	s.n = 1;
+	ck_assert_ptr_nonnull(pad);
+	memset(pad, 'x', 9000);
+	pad[9000] = 0;
+	n = (size_t)asprintf(&user, "%s\r\n%s%cjunk\nhello world\n%s %s\n# mine\n", key_b, key_b, 0,
+			     key_b, pad);
+	ck_assert_uint_gt(n, 9000);
+	fd = openat(rootfd, "ak", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, user, n), (ssize_t)n);
+	close(fd);
+	ck_assert_int_eq(dropin_apply(rootfd, "ak", &s, getuid(), getgid(), 0600, true, keep_copy,
+				      &h, NULL, 0, NULL, &changed),
+			 0);
+	ck_assert_uint_eq(strv_length(h.lines), 3);
+	ck_assert_uint_eq(h.odd.n, 1);
+	ck_assert_uint_eq(h.odd.first_lineno, 3);
+	ck_assert_str_eq(h.odd.first_why, "unknown key type 'hello'");
+	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
+	close(fd);
+	ck_assert(!strstr(out, key_b));
+	ck_assert(strstr(out, "hello world\n# mine\n"));
+	strv_free(h.lines);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("dropin");
@@ -301,6 +364,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, merge_keeps_user_lines);
 	tcase_add_test(tc, unterminated_block_is_refused);
 	tcase_add_test(tc, keep_decides_what_leaves);
+	tcase_add_test(tc, exclusive_takes_what_sshd_reads);
 	tcase_add_test(tc, a_certificate_logs_no_one_in);
 	tcase_add_test(tc, approve_writes_a_root_file);
 	suite_add_tcase(s, tc);

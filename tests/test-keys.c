@@ -371,7 +371,7 @@ static void expect_bad_str(const char *line, unsigned min_rsa_bits, int err, con
 
 START_TEST(bad_text)
 {
-	_cleanup_free_ char *b = blob_of(0), *sk = blob_of(8), *huge = NULL;
+	_cleanup_free_ char *b = blob_of(0), *sk = blob_of(8);
 	char *line = NULL;
 	size_t n;
 
@@ -399,24 +399,6 @@ START_TEST(bad_text)
 	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s= x", b), 0);
 	expect_bad_str(line, 0, -EINVAL, "base64 does not decode: bad padding");
 	free(line);
-
-	/* Whole-line problems, found before anything else. */
-	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s c\r", b), 0);
-	expect_bad_str(line, 0, -EBADMSG, "CRLF line end");
-	line[strlen(line) - 1] = 0;
-	expect_bad(line, strlen(line) + 1, 0, -EBADMSG, "NUL byte");
-	line[11] = 0;
-	expect_bad(line, strlen(line + 12) + 12, 0, -EBADMSG, "NUL byte");
-	expect_bad("#\r", 2, 0, -EBADMSG, "CRLF line end");
-	free(line);
-	huge = malloc(100 * 1024);
-	ck_assert_ptr_nonnull(huge);
-	memset(huge, 'A', 100 * 1024);
-	memcpy(huge, "ssh-rsa ", 8);
-	expect_bad(huge, 100 * 1024, 0, -E2BIG, "line longer than 8192 bytes");
-	expect_bad(huge, KEYS_MAX_LINE + 1, 0, -E2BIG, "line longer than 8192 bytes");
-	/* At the limit the line is read, and then found to be no key. */
-	expect_bad(huge, KEYS_MAX_LINE, 0, -EINVAL, "unknown key type in blob ''");
 
 	/* Other files pasted in. */
 	expect_bad_str("-----BEGIN OPENSSH PRIVATE KEY-----", 0, -EINVAL,
@@ -454,6 +436,104 @@ START_TEST(bad_text)
 	expect_bad_str("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0,
 		       -EINVAL,
 		       "unknown key type (not shown: it may be private key material)");
+}
+END_TEST
+
+/*
+ * A line as sshd reads it whole (SECURITY.md, scenario 19): up to a NUL, a CR before the newline
+ * skipped by its base64 decoder, no length limit. Each such line is the key sshd logs in with.
+ */
+static void expect_key(const char *line, size_t len, const char *comment)
+{
+	struct key_line k;
+	char why[256];
+	int r = key_parse_line(line, len, 0, &k, why, sizeof(why));
+
+	ck_assert_msg(r == 0, "%d %s", r, why);
+	ck_assert_str_eq(k.fingerprint, known[0].fingerprint);
+	if (comment)
+		ck_assert_str_eq(k.comment, comment);
+	else
+		ck_assert_ptr_null(k.comment);
+	key_line_done(&k);
+}
+
+START_TEST(read_as_sshd_does)
+{
+	_cleanup_free_ char *b = blob_of(0), *huge = NULL;
+	char *line = NULL, why[256];
+	struct key_line k;
+	size_t n;
+
+	/* CRLF: with a comment, and with none (the CR right after the base64). */
+	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s c\r", b), 0);
+	expect_key(line, strlen(line), "c");
+	free(line);
+	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s\r", b), 0);
+	expect_key(line, strlen(line), NULL);
+	free(line);
+	ck_assert_int_gt(asprintf(&line, "restrict ssh-ed25519 %s\r", b), 0);
+	expect_key(line, strlen(line), NULL);
+	/* A NUL ends the line: what follows it is never read. */
+	n = strlen(line);
+	line[n - 1] = 0;
+	expect_key(line, n, NULL);
+	free(line);
+	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s c%cjunk \x01", b, 0), 0);
+	expect_key(line, strlen(b) + 21, "c");
+	/* ... also when that leaves no key. */
+	line[11] = 0;
+	expect_bad(line, strlen(b) + 21, 0, -EINVAL, "no base64 blob after ssh-ed25519");
+	free(line);
+	/* Blank and comment lines of a CRLF file, a NUL in a comment. */
+	ck_assert_int_eq(key_parse_line("\r", 1, 0, &k, why, sizeof(why)), 1);
+	ck_assert_int_eq(key_parse_line(" \t\r", 3, 0, &k, why, sizeof(why)), 1);
+	ck_assert_int_eq(key_parse_line("#\r", 2, 0, &k, why, sizeof(why)), 1);
+	ck_assert_int_eq(key_parse_line("# a\0ssh-ed25519", 15, 0, &k, why, sizeof(why)), 1);
+	ck_assert_int_eq(key_parse_line("\0ssh-ed25519", 12, 0, &k, why, sizeof(why)), 1);
+	/* A comment of 100 KiB: no limit. */
+	huge = malloc(100 * 1024 + 1);
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 'x', 100 * 1024);
+	huge[100 * 1024] = 0;
+	n = (size_t)snprintf(huge, 100 * 1024, "ssh-ed25519 %s ", b);
+	huge[n] = 'x';
+	expect_key(huge, 100 * 1024, huge + n);
+}
+END_TEST
+
+/* What sshmend writes (drop-in lines) has none of that. */
+START_TEST(written_lines_checked)
+{
+	_cleanup_free_ char *huge = malloc(KEYS_MAX_LINE + 1);
+	char why[256];
+
+	ck_assert_int_eq(key_line_check("ssh-ed25519 AAAA c", 18, false, why, sizeof(why)), 0);
+	ck_assert_int_eq(key_line_check("ssh-ed25519 AAAA c\r", 19, false, why, sizeof(why)),
+			 -EBADMSG);
+	ck_assert_str_eq(why, "CRLF line end");
+	ck_assert_int_eq(key_line_check("ssh-ed25519 AAAA c\r", 19, true, why, sizeof(why)), 0);
+	ck_assert_int_eq(key_line_check("ssh-ed25519 AAAA\0c", 18, true, why, sizeof(why)),
+			 -EBADMSG);
+	ck_assert_str_eq(why, "NUL byte");
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, 'A', KEYS_MAX_LINE + 1);
+	ck_assert_int_eq(key_line_check(huge, KEYS_MAX_LINE, false, why, sizeof(why)), 0);
+	ck_assert_int_eq(key_line_check(huge, KEYS_MAX_LINE + 1, false, why, sizeof(why)), -E2BIG);
+	ck_assert_str_eq(why, "line longer than 8192 bytes");
+	/* A keys file is one that holds nothing else: no NUL, no free text, at least one key. */
+	ck_assert(keys_text_is_keys(known[0].line, strlen(known[0].line), NULL));
+	ck_assert(!keys_text_is_keys("# a\0secret\n", 12, NULL));
+	ck_assert(!keys_text_is_keys("\n\n", 2, NULL));
+	{
+		static const char *const marker[] = {"# marker", NULL};
+		char text[1024];
+
+		snprintf(text, sizeof(text), "# db password: hunter2\n%s\n", known[0].line);
+		ck_assert(!keys_text_is_keys(text, strlen(text), marker));
+		snprintf(text, sizeof(text), "# marker\n%s\r\n", known[0].line);
+		ck_assert(keys_text_is_keys(text, strlen(text), marker));
+	}
 }
 END_TEST
 
@@ -877,6 +957,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, options_refused);
 	tcase_add_test(tc, service_names);
 	tcase_add_test(tc, bad_text);
+	tcase_add_test(tc, read_as_sshd_does);
+	tcase_add_test(tc, written_lines_checked);
 	tcase_add_test(tc, bad_blobs);
 	tcase_add_test(tc, rsa_minimum);
 	tcase_add_test(tc, type_table);

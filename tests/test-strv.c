@@ -33,6 +33,22 @@ START_TEST(push_unique)
 }
 END_TEST
 
+START_TEST(append)
+{
+	char **l = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < 1000; i++)
+		ck_assert_int_eq(strv_append(&l, &n, "abc" + i % 3, 3 - i % 3), 0);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_uint_eq(strv_length(l), 1000);
+	ck_assert_str_eq(l[0], "abc");
+	ck_assert_str_eq(l[998], "c");
+	ck_assert_ptr_null(l[1000]);
+	strv_free(l);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("strv");
@@ -40,6 +56,7 @@ Suite *test_suite(void)
 
 	tcase_add_test(tc, split_ws);
 	tcase_add_test(tc, push_unique);
+	tcase_add_test(tc, append);
 	suite_add_tcase(s, tc);
 	return s;
 }

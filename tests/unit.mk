@@ -1,6 +1,7 @@
 # Check unit tests: tests/test-X.c tests src/X.c.
 UNIT_TESTS = \
 	tests/test-strv \
+	tests/test-strindex \
 	tests/test-verdict \
 	tests/test-policy \
 	tests/test-sshdconf \
