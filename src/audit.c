@@ -654,6 +654,7 @@ void quarantine_list_done(struct quarantine_list *l)
 
 struct drop {
 	const char *fingerprint;
+	const char *line; /* only this line of the key, or every line of it when NULL */
 	FILE *out;
 };
 
@@ -664,7 +665,8 @@ static int keep_other(void *userdata, const char *head, size_t head_len, const c
 	struct key_line k = {0};
 	char why[256];
 	bool same = key_parse_line(line, len, 1024, &k, why, sizeof(why)) == 0 &&
-		    strcmp(k.fingerprint, d->fingerprint) == 0;
+		    strcmp(k.fingerprint, d->fingerprint) == 0 &&
+		    (!d->line || (strlen(d->line) == len && memcmp(d->line, line, len) == 0));
 
 	key_line_done(&k);
 	if (!same) {
@@ -675,7 +677,7 @@ static int keep_other(void *userdata, const char *head, size_t head_len, const c
 	return 0;
 }
 
-int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint)
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint, const char *line)
 {
 	for (int attempt = 0; attempt < 4; attempt++) {
 		_cleanup_close_ int dfd = -1;
@@ -684,7 +686,7 @@ int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint)
 		char name[512];
 		struct stat st;
 		bool exists;
-		struct drop d = {.fingerprint = fingerprint};
+		struct drop d = {.fingerprint = fingerprint, .line = line};
 		int r;
 
 		r = quarantine_read(rootfd, user, false, &dfd, name, sizeof(name), &buf, &len,

@@ -108,7 +108,10 @@ struct quarantine_list {
 /* The keys in USER's quarantine (none when there is no such file). */
 int audit_quarantine_load(int rootfd, const char *user, struct quarantine_list *ret);
 void quarantine_list_done(struct quarantine_list *l);
-/* Take every line of the key FINGERPRINT, and its header, out of USER's quarantine. */
-int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint);
+/*
+ * Take LINE of the key FINGERPRINT (every line of it when LINE is NULL), with its header, out
+ * of USER's quarantine: another line of the same key, with other options, stays.
+ */
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint, const char *line);
 
 const char *key_status_to_string(enum key_status s);

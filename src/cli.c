@@ -310,7 +310,7 @@ static int restore_key(const struct cli_options *o, const char *user, const char
 			   user, fp, e->cfg.dropin_dir, user, name, user);
 		goto out;
 	}
-	r = audit_quarantine_drop(e->rootfd, user, fp);
+	r = audit_quarantine_drop(e->rootfd, user, fp, q->line);
 	if (r < 0)
 		escape_say("%s: %s is back, but still listed in the quarantine: %s", user, fp,
 			   strerror(-r));

@@ -94,4 +94,15 @@ ok "... saying so" grep -q -F -e "no key SHA256:nosuchkey in the quarantine" <<<
 "$SSHMEND" --root "$SANDBOX" keys --restore user1 >/dev/null 2>&1
 is "$?" 2 "--restore without a fingerprint is a usage error"
 
+# --- Two lines of one key: the one restored goes, the other stays ------------------------------
+restricted="from=\"10.0.0.1\",command=\"/usr/bin/backup\" $(keys_pub old)"
+printf '# from /home/user1/.ssh/authorized_keys\n%s\n' "$restricted" >>"$q"
+is "$(grep -c -F -e "$fp_old" <<<"$("$SSHMEND" --root "$SANDBOX" keys --quarantined user1)")" 2 \
+	"the old key stands twice in the quarantine, with and without options"
+out=$("$SSHMEND" --root "$SANDBOX" keys --restore user1 "$fp_old" 2>&1)
+is "$?" 0 "keys --restore of the old key exits 0" || diag "$out"
+ok "the line restored is the last one taken, with its options" grep -q -x -F -e "$restricted" "$ak"
+is "$(grep -c -F -e "$fp_old" <<<"$("$SSHMEND" --root "$SANDBOX" keys --quarantined user1)")" 1 \
+	"the other line of the key stays in the quarantine"
+
 done_testing
