@@ -353,7 +353,7 @@ int dropin_merge(const char *old, size_t old_len, const struct dropin_set *set, 
 }
 
 /*
- * For Exclusive=: OLD without the key lines outside the block that are not approved;
+ * For Exclusive=: OLD without the key lines that are not approved, in the block or out;
  * the lines taken out are added to *removed (*n_removed of them). Comments stay, and so do
  * lines that are no key sshd would use, counted in ODD.
  */
@@ -384,9 +384,11 @@ static int dropin_strip_unapproved(const char *old, size_t old_len, const struct
 		if (dropin_is_marker(line, n, DROPIN_BEGIN) ||
 		    dropin_is_marker(line, n, DROPIN_END)) {
 			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
-		} else if (!in_block) {
+		} else {
 			bool take;
 
+			/* Inside the block too: a key the user put there would go with the
+			 * block's rewrite, never to the quarantine. */
 			p = key_parse_line(line, n, 1024, &k, why, sizeof(why));
 			take = p == 0 && !dropin_contains(set, k.fingerprint, k.certificate);
 			key_line_done(&k);
@@ -397,7 +399,7 @@ static int dropin_strip_unapproved(const char *old, size_t old_len, const struct
 			}
 			if (p == -ENOMEM)
 				r = p;
-			else if (p < 0 && odd->n++ == 0) {
+			else if (p < 0 && !in_block && odd->n++ == 0) {
 				odd->first_lineno = lineno;
 				snprintf(odd->first_why, sizeof(odd->first_why), "%s", why);
 			}

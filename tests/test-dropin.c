@@ -353,6 +353,42 @@ START_TEST(exclusive_takes_what_sshd_reads)
 }
 END_TEST
 
+/* A key the user put inside the managed block goes to the quarantine, not with the block. */
+START_TEST(exclusive_takes_a_key_from_the_block)
+{
+	struct dropin_set s = {0};
+	struct approved_key k = {.line = (char *)key_a};
+	struct handed h = {0};
+	_cleanup_free_ char *user = NULL, *out = NULL;
+	size_t len, n;
+	char fp[64];
+	bool changed;
+	int fd;
+
+	ck_assert_int_eq(key_fingerprint_of_line(key_a, fp), 0);
+	k.fingerprint = fp;
+	s.keys = &k;
+	s.n = 1;
+	n = (size_t)asprintf(&user, "%s\n%s\n%s\n", DROPIN_BEGIN, key_b, DROPIN_END);
+	fd = openat(rootfd, "ak", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, user, n), (ssize_t)n);
+	close(fd);
+	ck_assert_int_eq(dropin_apply(rootfd, "ak", &s, getuid(), getgid(), 0600, true, keep_copy,
+				      &h, NULL, 0, NULL, &changed),
+			 0);
+	ck_assert_uint_eq(strv_length(h.lines), 1);
+	ck_assert_str_eq(h.lines[0], key_b);
+	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
+	close(fd);
+	ck_assert(!strstr(out, key_b));
+	ck_assert(strstr(out, key_a));
+	strv_free(h.lines);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("dropin");
@@ -365,6 +401,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, unterminated_block_is_refused);
 	tcase_add_test(tc, keep_decides_what_leaves);
 	tcase_add_test(tc, exclusive_takes_what_sshd_reads);
+	tcase_add_test(tc, exclusive_takes_a_key_from_the_block);
 	tcase_add_test(tc, a_certificate_logs_no_one_in);
 	tcase_add_test(tc, approve_writes_a_root_file);
 	suite_add_tcase(s, tc);
