@@ -415,11 +415,14 @@ int audit_state_save(int rootfd, const char *user, const struct key_list *l)
 		if (!e->fingerprint)
 			continue;
 		r = strindex_add(saved, e->fingerprint, strlen(e->fingerprint), i);
-		n = strlen(e->fingerprint) + strlen(status_names[e->status]) + 2;
+		/* The comment too, for the entry of a key that goes. */
+		n = strlen(e->fingerprint) + strlen(status_names[e->status]) + 2 +
+		    (e->comment ? strlen(e->comment) + 1 : 0);
 		if (r > 0 && (size_t)ftello(f) + n > AUDIT_STATE_MAX)
 			full = true;
 		else if (r > 0)
-			fprintf(f, "%s %s\n", e->fingerprint, status_names[e->status]);
+			fprintf(f, "%s %s%s%s\n", e->fingerprint, status_names[e->status],
+				e->comment ? " " : "", e->comment ? e->comment : "");
 	}
 	strindex_free(saved);
 	if (fclose(f) != 0 || r < 0)
