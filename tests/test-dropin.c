@@ -310,15 +310,16 @@ static int keep_copy(void *userdata, char *const *lines, const struct dropin_odd
 	return 1;
 }
 
-/* SECURITY.md, scenario 19: a CRLF line, a NUL after the key, a comment of 9000 bytes. */
-START_TEST(exclusive_takes_what_sshd_reads)
+/*
+ * Write TEXT (N bytes) as "ak", run the sync with key_a alone approved and Exclusive=
+ * (keep_copy into *H), and return what "ak" then holds.
+ */
+static char *exclusive_sync(const char *text, size_t n, struct handed *h)
 {
 	struct dropin_set s = {0};
 	struct approved_key k = {.line = (char *)key_a};
-	struct handed h = {0};
-	_cleanup_free_ char *user = NULL, *pad = malloc(9001), *out = NULL;
-	size_t len, n;
-	char fp[64];
+	char fp[64], *out = NULL;
+	size_t len;
 	bool changed;
 	int fd;
 
@@ -326,27 +327,38 @@ START_TEST(exclusive_takes_what_sshd_reads)
 	k.fingerprint = fp;
 	s.keys = &k;
 	s.n = 1;
+	fd = openat(rootfd, "ak", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	ck_assert_int_eq(dropin_apply(rootfd, "ak", &s, getuid(), getgid(), 0600, true, keep_copy,
+				      h, NULL, 0, NULL, &changed),
+			 0);
+	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
+	close(fd);
+	return out;
+}
+
+/* SECURITY.md, scenario 19: a CRLF line, a NUL after the key, a comment of 9000 bytes. */
+START_TEST(exclusive_takes_what_sshd_reads)
+{
+	struct handed h = {0};
+	_cleanup_free_ char *user = NULL, *pad = malloc(9001), *out = NULL;
+	size_t n;
+
 	ck_assert_ptr_nonnull(pad);
 	memset(pad, 'x', 9000);
 	pad[9000] = 0;
 	n = (size_t)asprintf(&user, "%s\r\n%s%cjunk\nhello world\n%s %s\n# mine\n", key_b, key_b, 0,
 			     key_b, pad);
 	ck_assert_uint_gt(n, 9000);
-	fd = openat(rootfd, "ak", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, user, n), (ssize_t)n);
-	close(fd);
-	ck_assert_int_eq(dropin_apply(rootfd, "ak", &s, getuid(), getgid(), 0600, true, keep_copy,
-				      &h, NULL, 0, NULL, &changed),
-			 0);
+	out = exclusive_sync(user, n, &h);
 	ck_assert_uint_eq(strv_length(h.lines), 3);
 	ck_assert_uint_eq(h.odd.n, 1);
 	ck_assert_uint_eq(h.odd.first_lineno, 3);
 	ck_assert_str_eq(h.odd.first_why, "unknown key type 'hello'");
-	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
-	close(fd);
 	ck_assert(!strstr(out, key_b));
 	ck_assert(strstr(out, "hello world\n# mine\n"));
 	strv_free(h.lines);
@@ -356,33 +368,13 @@ END_TEST
 /* A key the user put inside the managed block goes to the quarantine, not with the block. */
 START_TEST(exclusive_takes_a_key_from_the_block)
 {
-	struct dropin_set s = {0};
-	struct approved_key k = {.line = (char *)key_a};
 	struct handed h = {0};
 	_cleanup_free_ char *user = NULL, *out = NULL;
-	size_t len, n;
-	char fp[64];
-	bool changed;
-	int fd;
+	size_t n = (size_t)asprintf(&user, "%s\n%s\n%s\n", DROPIN_BEGIN, key_b, DROPIN_END);
 
-	ck_assert_int_eq(key_fingerprint_of_line(key_a, fp), 0);
-	k.fingerprint = fp;
-	s.keys = &k;
-	s.n = 1;
-	n = (size_t)asprintf(&user, "%s\n%s\n%s\n", DROPIN_BEGIN, key_b, DROPIN_END);
-	fd = openat(rootfd, "ak", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, user, n), (ssize_t)n);
-	close(fd);
-	ck_assert_int_eq(dropin_apply(rootfd, "ak", &s, getuid(), getgid(), 0600, true, keep_copy,
-				      &h, NULL, 0, NULL, &changed),
-			 0);
+	out = exclusive_sync(user, n, &h);
 	ck_assert_uint_eq(strv_length(h.lines), 1);
 	ck_assert_str_eq(h.lines[0], key_b);
-	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);
-	close(fd);
 	ck_assert(!strstr(out, key_b));
 	ck_assert(strstr(out, key_a));
 	strv_free(h.lines);
