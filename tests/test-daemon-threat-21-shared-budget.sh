@@ -45,7 +45,7 @@ chmod 0644 "$DTHREAT_TMP/keys"
 _synced_at_least() {
 	[ "$(dthreat_count keys-synced SSHMEND_USER=user1)" -ge "$1" ]
 }
-# The fight, as in the review's reproduction: a pair appended every 10 ms, until killed.
+# The fight: a pair appended every 10 ms, until killed.
 t0=$(dthreat_now_ms)
 dthreat_spawn_as user1 bash -c 'while :; do printf "%s\n%s\n" "$1" "$2" >>"$3"; sleep 0.01; done' \
 	_ "$BEGIN" "$END" "$ak1"

@@ -27,7 +27,7 @@ static void expect(const char *in, const char *want)
 /* SECURITY.md, scenario 24: what a comment could do to a terminal is shown, not done. */
 START_TEST(controls_are_escaped)
 {
-	/* The review's comment: a carriage return and "erase line" rewrote the status. */
+	/* A comment whose carriage return and "erase line" rewrote the status shown. */
 	expect("x\r\x1b[2Kalice: approved", "x\\x0d\\x1b[2Kalice: approved");
 	expect("tab\there\nnewline", "tab\\x09here\\x0anewline");
 	expect("del\x7f", "del\\x7f");
