@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The key audit at its limits, on a sandbox root of three users:
 #   touch     user1 holds N keys (default 60000, recorded by the audit); user1 touches the file
 #             and user2 at once makes ~/.ssh 0777: how long until user2's .ssh is healed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The inotifywait loop as published: watch /home recursively and chmod/chown whatever changes
 # back to the runbook's modes, deciding mode and owner from the path:
 #   /home 755 root:root, ~ 700, ~/.ssh 700, ~/.ssh/authorized_keys 600, the user's.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The lockout runbook as published for cloud instances, run over a root (a sandbox or /):
 #   chown root:root /home; chmod 755 /home
 #   per user: chown -R USER:GROUP ~; chmod 700 ~ ~/.ssh; chmod 600 ~/.ssh/authorized_keys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make bench: sshmend against the inotifywait loop, incron and the cron runbook, on sandbox trees
 # of 1 to 100,000 users (bench/run.sh; as root; not part of make check). Settings come from the
 # environment: make bench SIZES='1 1000' BREAKS=100 IDLE=5 SKIP_CRON=1 (see bench/run.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Heal latency while the daemon is busy, on a sandbox root of N users (default 10000):
 #   audit   the first start's key audit (no baseline yet): bench/probe breaks modes from READY=1
 #   passes  full passes back to back (RescanIntervalSec=1): breaks from 5 s after READY=1

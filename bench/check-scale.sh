@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Time `sshmend check` over sandbox roots of N users (default 10000), best of 3 runs.
 # Usage: bench/check-scale.sh [N...]   (run as root from the build directory, or set SSHMEND)
 set -u

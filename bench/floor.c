@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The machine's floor for heal latency: the least any inotify-based healer can do. A child
  * waits on an inotify watch of one directory and, on each event, looks (stat) and puts the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * probe: break the chains of a sandbox root and time, from this separate process, how long
  * whatever watches them (sshmend, a baseline) takes to bring them back to a state sshd accepts.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Resident memory of the daemon on a sandbox root of N users (default 10000), once the first
 # start's key audit is done (it logs the keys baseline) and a second has passed: VmRSS, and the
 # share of it that libcrypto's mappings hold. Two starts for each sshmend given, each with no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: sshmend against what people run today, on the same sandbox trees in one run:
 #   sshmend      the daemon, started under a NOTIFY_SOCKET receiver
 #   inotifywait  bench/baseline-inotifywait.sh, the published inotifywait -m -r loop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,10 +22,10 @@
 #define QUARANTINE_TAKEN "# taken "
 
 static const char *const status_names[] = {
-	[KEY_APPROVED] = "approved",
-	[KEY_USER] = "user",
-	[KEY_UNAPPROVED] = "unapproved",
-	[KEY_INVALID] = "invalid",
+    [KEY_APPROVED] = "approved",
+    [KEY_USER] = "user",
+    [KEY_UNAPPROVED] = "unapproved",
+    [KEY_INVALID] = "invalid",
 };
 
 const char *key_status_to_string(enum key_status s)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,10 +21,10 @@
 struct strindex;
 
 enum key_status {
-	KEY_APPROVED,   /* in the drop-in directory */
-	KEY_USER,       /* the user's own, known since the baseline */
+	KEY_APPROVED,	/* in the drop-in directory */
+	KEY_USER,	/* the user's own, known since the baseline */
 	KEY_UNAPPROVED, /* appeared after the baseline, outside the approved set */
-	KEY_INVALID,    /* a line sshd would not use */
+	KEY_INVALID,	/* a line sshd would not use */
 };
 
 struct key_entry {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Base64 (RFC 4648, the standard alphabet), as key lines carry their blobs. */
 #include <errno.h>
 #include "base64.h"

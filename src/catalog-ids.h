@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
 /*
@@ -30,5 +31,5 @@ enum event_kind {
 #define X(e, name, id) EVENT_##e,
 	SSHMEND_EVENTS(X)
 #undef X
-	_EVENT_MAX,
+	    _EVENT_MAX,
 };

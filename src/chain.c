@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static int push_elem(struct chain *c, char *path, int fd, const struct stat *st,
 	if (!n)
 		return -ENOMEM;
 	c->elems = n;
-	n[c->n_elems++] = (struct chain_elem){.path = path, .fd = fd, .st = *st, .tainted = tainted};
+	n[c->n_elems++] =
+	    (struct chain_elem){.path = path, .fd = fd, .st = *st, .tainted = tainted};
 	return 0;
 }
 
@@ -77,9 +79,13 @@ static int push_link(struct chain *c, char *path, const struct stat *st,
 	fd = fcntl(dir->fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return negative_errno();
-	n[c->n_links++] = (struct chain_link){.path = path, .st = *st, .dir_st = dir->st,
-					       .dir_fd = fd, .target = target, .trusted = trusted,
-					       .tainted = tainted};
+	n[c->n_links++] = (struct chain_link){.path = path,
+					      .st = *st,
+					      .dir_st = dir->st,
+					      .dir_fd = fd,
+					      .target = target,
+					      .trusted = trusted,
+					      .tainted = tainted};
 	return 0;
 }
 
@@ -121,7 +127,8 @@ static int base_prefix(const struct chain *base, const char *path)
 
 		if (!S_ISDIR(base->elems[k].st.st_mode))
 			continue;
-		if (strcmp(p, "/") == 0 || (strncmp(path, p, n) == 0 && (path[n] == '/' || !path[n])))
+		if (strcmp(p, "/") == 0 ||
+		    (strncmp(path, p, n) == 0 && (path[n] == '/' || !path[n])))
 			return (int)k;
 	}
 	return -1;
@@ -222,7 +229,8 @@ walk:
 		/* -EXDEV: a user's FUSE file system, never entered. */
 		r = safe_open_component(top->fd, name, &fd);
 		if (r < 0) {
-			r = stop(&c, r == -ENOENT ? CHAIN_MISSING : CHAIN_ERROR, -r, top->path, name);
+			r = stop(&c, r == -ENOENT ? CHAIN_MISSING : CHAIN_ERROR, -r, top->path,
+				 name);
 			if (r < 0)
 				goto fail;
 			break;
@@ -245,7 +253,8 @@ walk:
 				break;
 			}
 			lpath = path_join(top->path, name);
-			if (!lpath || push_link(&c, lpath, &st, top, target, trusted, tainted) < 0) {
+			if (!lpath ||
+			    push_link(&c, lpath, &st, top, target, trusted, tainted) < 0) {
 				free(lpath);
 				free(target);
 				r = -ENOMEM;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +23,7 @@ enum chain_status {
 
 struct chain_elem {
 	char *path; /* as seen inside the root, symlinks resolved */
-	int fd;     /* O_PATH, never a symlink */
+	int fd;	    /* O_PATH, never a symlink */
 	struct stat st;
 	bool tainted;
 	bool borrowed; /* fd belongs to the base chain it came from (the root: to the caller) */
@@ -32,7 +33,7 @@ struct chain_link {
 	char *path; /* where the symlink stands, inside the root */
 	struct stat st;
 	struct stat dir_st; /* the directory holding it */
-	int dir_fd;         /* and its descriptor (O_PATH) */
+	int dir_fd;	    /* and its descriptor (O_PATH) */
 	char *target;
 	bool trusted;
 	bool tainted; /* itself reached through an untrusted symlink */
@@ -41,7 +42,8 @@ struct chain_link {
 struct chain {
 	struct chain_elem *elems; /* "/" first; the realpath chain of what was reached */
 	size_t n_elems;
-	struct stat *searched; /* every directory a name was looked up in (needs search permission) */
+	struct stat
+	    *searched; /* every directory a name was looked up in (needs search permission) */
 	char **searched_paths;
 	size_t n_searched;
 	struct chain_link *links;
@@ -51,8 +53,8 @@ struct chain {
 	struct chain_elem *prefix;
 	size_t n_prefix;
 	enum chain_status status;
-	int error;          /* errno, for CHAIN_ERROR, CHAIN_LOOP and CHAIN_MISSING */
-	char *stopped_at;   /* the component path where the walk stopped, when not OK */
+	int error;	  /* errno, for CHAIN_ERROR, CHAIN_LOOP and CHAIN_MISSING */
+	char *stopped_at; /* the component path where the walk stopped, when not OK */
 };
 
 /*

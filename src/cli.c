@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,7 +203,8 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		if (mode == ENGINE_FIX) {
 			struct user_report after;
 
-			/* Clean means clean as sshmend judges it afresh, not as the repair hoped. */
+			/* Clean means clean as sshmend judges it afresh, not as the repair hoped.
+			 */
 			if (user_report_has_unresolved(&rep))
 				status = CLI_EXIT_DRIFT;
 			else if (engine_run_user(e, users[i], ENGINE_CHECK, NULL, NULL, &after) < 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -213,22 +214,22 @@ static int p_exclusive_users(struct config *c, const char *v)
 }
 
 static const struct config_key keys[] = {
-	{"Users", "Include", p_include},
-	{"Users", "Exclude", p_exclude},
-	{"Users", "MinUID", p_min_uid},
-	{"Policy", "Mode", p_mode},
-	{"Policy", "SshdFlavor", p_flavor},
-	{"Policy", "AuthorizedKeysFile", p_keys_file},
-	{"Keys", "DropInDirectory", p_dropin_dir},
-	{"Keys", "MinRSABits", p_min_rsa_bits},
-	{"Keys", "Exclusive", p_exclusive},
-	{"Keys", "ExclusiveUsers", p_exclusive_users},
-	{"Daemon", "RescanIntervalSec", p_rescan},
-	{"Daemon", "FallbackScanIntervalSec", p_fallback},
-	{"Daemon", "FlapThreshold", p_flap_threshold},
-	{"Daemon", "FlapWindowSec", p_flap_window},
-	{"Daemon", "FlapBackoffSec", p_flap_backoff},
-	{"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
+    {"Users", "Include", p_include},
+    {"Users", "Exclude", p_exclude},
+    {"Users", "MinUID", p_min_uid},
+    {"Policy", "Mode", p_mode},
+    {"Policy", "SshdFlavor", p_flavor},
+    {"Policy", "AuthorizedKeysFile", p_keys_file},
+    {"Keys", "DropInDirectory", p_dropin_dir},
+    {"Keys", "MinRSABits", p_min_rsa_bits},
+    {"Keys", "Exclusive", p_exclusive},
+    {"Keys", "ExclusiveUsers", p_exclusive_users},
+    {"Daemon", "RescanIntervalSec", p_rescan},
+    {"Daemon", "FallbackScanIntervalSec", p_fallback},
+    {"Daemon", "FlapThreshold", p_flap_threshold},
+    {"Daemon", "FlapWindowSec", p_flap_window},
+    {"Daemon", "FlapBackoffSec", p_flap_backoff},
+    {"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
 };
 
 static void defaults(struct config *c)
@@ -262,7 +263,8 @@ static char *strip(char *s)
 	return s;
 }
 
-static int warn(struct config *c, const char *file, unsigned line, const char *what, const char *name)
+static int warn(struct config *c, const char *file, unsigned line, const char *what,
+		const char *name)
 {
 	char buf[512];
 
@@ -293,7 +295,8 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 			char *end = strchr(line, ']');
 
 			if (!end || end[1]) {
-				snprintf(err, errlen, "%s:%u: malformed section header", file, lineno);
+				snprintf(err, errlen, "%s:%u: malformed section header", file,
+					 lineno);
 				return -EINVAL;
 			}
 			free(section);
@@ -304,7 +307,8 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 			for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 				if (strcmp(keys[i].section, section) == 0)
 					section_known = true;
-			if (!section_known && (r = warn(c, file, lineno, "unknown section", section)) < 0)
+			if (!section_known &&
+			    (r = warn(c, file, lineno, "unknown section", section)) < 0)
 				return r;
 			continue;
 		}
@@ -317,7 +321,8 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 		key = strip(line);
 		value = strip(eq + 1);
 		if (!section) {
-			snprintf(err, errlen, "%s:%u: assignment outside of a section", file, lineno);
+			snprintf(err, errlen, "%s:%u: assignment outside of a section", file,
+				 lineno);
 			return -EINVAL;
 		}
 		if (!section_known)
@@ -332,8 +337,8 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 		}
 		r = k->parse(c, value);
 		if (r == -EINVAL) {
-			snprintf(err, errlen, "%s:%u: invalid value for %s: '%s'", file, lineno, key,
-				 value);
+			snprintf(err, errlen, "%s:%u: invalid value for %s: '%s'", file, lineno,
+				 key, value);
 			return r;
 		}
 		if (r < 0)
@@ -369,8 +374,8 @@ static int load_file(struct config *c, int dirfd, const char *open_path, const c
 		return -EINVAL;
 	}
 	if (st.st_uid != 0 || (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s: not owned by root or writable by group or others, refusing",
-			 shown);
+		snprintf(err, errlen,
+			 "%s: not owned by root or writable by group or others, refusing", shown);
 		return -EPERM;
 	}
 	r = safe_read_all(fd, CONFIG_MAX, &buf, &len);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,8 +38,8 @@ struct config {
 	unsigned long long flap_window_usec;
 	unsigned long long flap_backoff_usec;
 	unsigned long long flap_backoff_max_usec;
-	char **files;           /* files read, for the watcher */
-	char **warnings;        /* "FILE:LINE: ..." for unknown keys and sections */
+	char **files;	 /* files read, for the watcher */
+	char **warnings; /* "FILE:LINE: ..." for unknown keys and sections */
 };
 
 /*
@@ -55,4 +56,3 @@ int config_parse_text(struct config *c, const char *file, char *text, char *err,
 
 /* The I-th key the parser accepts; false past the last. */
 bool config_key_at(size_t i, const char **section, const char **key);
-

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -44,8 +45,8 @@
 #define OWNER_CONFIG 0
 
 struct duser {
-	bool queued;  /* in the queue of a full pass */
-	bool touched; /* in the queue of users an event touched */
+	bool queued;   /* in the queue of a full pass */
+	bool touched;  /* in the queue of users an event touched */
 	bool flapping; /* told once per episode */
 	uint64_t last_repair;
 	uint64_t audited_sig; /* keys files as they were at the last audit */
@@ -57,13 +58,13 @@ struct duser {
 	uint64_t backoff_until;
 	uint64_t backoff_len;
 	sd_event_source *backoff_timer;
-	char *logged; /* refused/failed findings already told, to tell each once */
+	char *logged;		    /* refused/failed findings already told, to tell each once */
 	struct journal_share share; /* what this user's entries had of the rate limit */
 	bool retell;		    /* the rate limit held back something told once */
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
 	uint64_t approved_checked; /* when, in back-off, it was last looked at */
-	int audit_state_told; /* the audit's state at a limit, as told (tell_audit_state()) */
+	int audit_state_told;	   /* the audit's state at a limit, as told (tell_audit_state()) */
 };
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
@@ -82,13 +83,13 @@ struct daemon {
 	size_t n_users;
 	struct duser *du;
 	struct fifo events, pass; /* users waiting for a heal: an event's first */
-	size_t *audit_queue; /* users whose keys are audited once the scan is done */
+	size_t *audit_queue;	  /* users whose keys are audited once the scan is done */
 	size_t n_audit;
-	bool defer_audit;    /* a full scan before READY=1: audits wait */
-	bool audit_on;	     /* the state is this machine's: there is a machine id */
+	bool defer_audit;      /* a full scan before READY=1: audits wait */
+	bool audit_on;	       /* the state is this machine's: there is a machine id */
 	const char *reloading; /* why, while a reload's full pass runs (READY=1 when it ends) */
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
-	struct tails *tails;          /* replaced keys files still written to */
+	struct tails *tails; /* replaced keys files still written to */
 	sd_event_source *tails_io;
 	bool reload_pending;
 	bool watch_limit;
@@ -110,7 +111,7 @@ static uint64_t now_usec(const struct daemon *d)
 }
 
 static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
 {
@@ -369,9 +370,11 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			e.has_modes = true;
 			e.old_mode = fi->found.st_mode & 07777;
 			e.new_mode = fi->has_final ? fi->final_mode : fi->exp_mode;
-			report_owner_name(d->engine->db, fi->found.st_uid, old_owner, sizeof(old_owner));
-			report_owner_name(d->engine->db, fi->has_final ? fi->final_uid : fi->exp_uid,
-					  new_owner, sizeof(new_owner));
+			report_owner_name(d->engine->db, fi->found.st_uid, old_owner,
+					  sizeof(old_owner));
+			report_owner_name(d->engine->db,
+					  fi->has_final ? fi->final_uid : fi->exp_uid, new_owner,
+					  sizeof(new_owner));
 			e.old_owner = old_owner;
 			e.new_owner = new_owner;
 			/* What changed, and only that: no "owner alice -> alice". */
@@ -451,8 +454,9 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 				  .sshd_refused = -1,
 				  .share = &d->du[i].share};
 
-		snprintf(msg, sizeof(msg), "%s: %s; %zu key%s outside the approved set stay%s in %s",
-			 rep->user->name, not_applied, n_kept, PLURAL(n_kept), n_kept == 1 ? "s" : "",
+		snprintf(msg, sizeof(msg),
+			 "%s: %s; %zu key%s outside the approved set stay%s in %s", rep->user->name,
+			 not_applied, n_kept, PLURAL(n_kept), n_kept == 1 ? "s" : "",
 			 rep->keys_file);
 		if (journal_log(&e) < 0) {
 			arm_retell(d, i);
@@ -682,8 +686,11 @@ static void tell_baseline(struct daemon *d)
 		return;
 	{
 		char msg[256];
-		struct event e = {.kind = EVENT_KEYS_BASELINE, .priority = LOG_INFO, .message = msg,
-				  .sshd_refused = -1, .count = d->baseline_keys};
+		struct event e = {.kind = EVENT_KEYS_BASELINE,
+				  .priority = LOG_INFO,
+				  .message = msg,
+				  .sshd_refused = -1,
+				  .count = d->baseline_keys};
 
 		snprintf(msg, sizeof(msg),
 			 "recorded the keys of %lu user%s (%lu key%s) as the baseline",
@@ -821,8 +828,8 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 		rep->tails.t[k].fd = -1;
 		if (r < 0)
 			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-				   "%s: cannot follow the replaced keys file: %s", d->users[i]->name,
-				   strerror(-r));
+				   "%s: cannot follow the replaced keys file: %s",
+				   d->users[i]->name, strerror(-r));
 	}
 	rep->tails.n = 0;
 }
@@ -1005,8 +1012,8 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)revents;
 	r = watcher_dispatch(d->w, on_touch, on_overflow, d);
 	if (r < 0)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
-			   strerror(-r));
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "reading inotify events failed: %s, ignoring", strerror(-r));
 	/* What this read coalesced is healed now, not one loop iteration later (a reload, which
 	 * replaces this very source, waits for the deferred pass). */
 	if (n_queued(d) && !d->reload_pending)
@@ -1053,8 +1060,8 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 		} else if (rep.findings[k].action == ACTION_REFUSED ||
 			   rep.findings[k].action == ACTION_FAILED) {
 			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-				   "%s: lines written to the replaced %s not carried over: %s", user,
-				   rep.findings[k].path,
+				   "%s: lines written to the replaced %s not carried over: %s",
+				   user, rep.findings[k].path,
 				   rep.findings[k].reason ? rep.findings[k].reason : "");
 			r = -EIO;
 		}
@@ -1074,8 +1081,8 @@ static int on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	(void)revents;
 	r = tails_dispatch(d->tails, carry_lines, d);
 	if (r < 0)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "reading inotify events failed: %s, ignoring",
-			   strerror(-r));
+		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
+			   "reading inotify events failed: %s, ignoring", strerror(-r));
 	return 0;
 }
 
@@ -1221,7 +1228,8 @@ static int renumber_owners(struct daemon *d, const size_t *moved)
  * reached before what it had; an audit not yet made.
  */
 static void carry_users(const struct daemon *d, const size_t *moved, struct duser *du,
-			struct fifo *events, struct fifo *pass, size_t *audit_queue, size_t *n_audit)
+			struct fifo *events, struct fifo *pass, size_t *audit_queue,
+			size_t *n_audit)
 {
 	for (size_t i = 0; i < d->n_users; i++) {
 		const struct duser *o = &d->du[i];
@@ -1294,8 +1302,8 @@ static int adopt(struct daemon *d, struct engine *engine)
 	du = calloc(n + 1, sizeof(*du));
 	audit_queue = calloc(n + 1, sizeof(*audit_queue));
 	r = !du || !audit_queue || fifo_init(&events, n + 1) < 0 || fifo_init(&pass, n + 1) < 0
-		    ? -ENOMEM
-		    : 0;
+		? -ENOMEM
+		: 0;
 	if (r >= 0 && d->w) {
 		moved = map_users(d, engine, users, n);
 		r = moved ? renumber_owners(d, moved) : -ENOMEM;
@@ -1384,7 +1392,8 @@ static void reload(struct daemon *d, const char *why)
 	watch_config(d);
 	r = engine_open(d->root, d->config_path, &e, err, sizeof(err));
 	if (r < 0) {
-		log_simple(EVENT_CONFIG_ERROR, LOG_ERR, "reload failed, keeping the old configuration: %s",
+		log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
+			   "reload failed, keeping the old configuration: %s",
 			   *err ? err : strerror(-r));
 	} else {
 		log_config_warnings(e);
@@ -1392,7 +1401,8 @@ static void reload(struct daemon *d, const char *why)
 		if (r < 0) {
 			engine_free(e);
 			log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
-				   "reload failed, keeping the old configuration: %s", strerror(-r));
+				   "reload failed, keeping the old configuration: %s",
+				   strerror(-r));
 		} else {
 			/* The full pass runs in the loop, events first; its end says READY=1. */
 			d->reloading = why;
@@ -1529,8 +1539,8 @@ int daemon_run(const char *root, const char *config_path)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d.audit, SD_EVENT_OFF);
 	if (r >= 0)
-		r = sd_event_add_time_relative(d.ev, &d.rescan, CLOCK_MONOTONIC,
-					       e->cfg.rescan_usec, 0, on_rescan, &d);
+		r = sd_event_add_time_relative(d.ev, &d.rescan, CLOCK_MONOTONIC, e->cfg.rescan_usec,
+					       0, on_rescan, &d);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d.rescan, SD_EVENT_ON);
 	if (r >= 0)

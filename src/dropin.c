@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -116,8 +117,8 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 		if (r < 0)
 			r = reject(s, path, lineno, why);
 		else
-			r = add_key(s, &k, line + strspn(line, " \t"), n - strspn(line, " \t"), name,
-				    lineno);
+			r = add_key(s, &k, line + strspn(line, " \t"), n - strspn(line, " \t"),
+				    name, lineno);
 		key_line_done(&k);
 		if (r < 0)
 			return r;
@@ -473,8 +474,8 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 		carry_len = carry_in_len;
 	}
 	/* With carried lines pending, giving up would lose them: keep going, within reason. */
-	for (int attempt = 0; attempt < DROPIN_RETRIES || (carry_len && attempt < 16 * DROPIN_RETRIES);
-	     attempt++) {
+	for (int attempt = 0;
+	     attempt < DROPIN_RETRIES || (carry_len && attempt < 16 * DROPIN_RETRIES); attempt++) {
 		_cleanup_free_ char *buf = NULL, *out = NULL;
 		_cleanup_(strv_freep) char **stripped = NULL;
 		_cleanup_close_ int fd = -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,11 +15,11 @@
 #define DROPIN_END "# sshmend: end of approved keys"
 
 struct approved_key {
-	char *line;        /* the line as written, without its newline */
+	char *line;	   /* the line as written, without its newline */
 	char *fingerprint; /* SHA256:... */
 	char *type;
 	char *comment;
-	char *source;      /* drop-in file name */
+	char *source; /* drop-in file name */
 	unsigned lineno;
 	bool certificate;
 };

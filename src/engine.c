@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,11 +30,8 @@ static const char *const problem_names[] = {
 };
 
 static const char *const action_names[] = {
-	[ACTION_NONE] = "none",
-	[ACTION_WOULD_FIX] = "would-fix",
-	[ACTION_FIXED] = "fixed",
-	[ACTION_REFUSED] = "refused",
-	[ACTION_FAILED] = "failed",
+    [ACTION_NONE] = "none",	  [ACTION_WOULD_FIX] = "would-fix", [ACTION_FIXED] = "fixed",
+    [ACTION_REFUSED] = "refused", [ACTION_FAILED] = "failed",
 };
 
 const char *problem_to_string(enum problem p)
@@ -50,13 +48,13 @@ static enum sshd_flavor detect_flavor(int rootfd)
 {
 	/* Debian and Ubuntu carry the user-group-modes patch. */
 	return faccessat(rootfd, "etc/debian_version", F_OK, AT_SYMLINK_NOFOLLOW) == 0
-		       ? FLAVOR_DEBIAN
-		       : FLAVOR_UPSTREAM;
+		   ? FLAVOR_DEBIAN
+		   : FLAVOR_UPSTREAM;
 }
 
 struct engine_pass {
 	bool on;
-	struct chain base; /* what lay above the last home walked without a repair there */
+	struct chain base;     /* what lay above the last home walked without a repair there */
 	struct stat dropin_st; /* the drop-in directory, as the pass found it */
 	bool has_dropin_st;
 };
@@ -247,11 +245,11 @@ struct run {
 	size_t n_seen;
 	engine_visit_fn visit;
 	void *userdata;
-	char *target;     /* the keys file approved keys go to, or NULL */
-	int target_block; /* does it hold an approved block: 1, 0, or -1 not known */
+	char *target;	   /* the keys file approved keys go to, or NULL */
+	int target_block;  /* does it hold an approved block: 1, 0, or -1 not known */
 	const char *carry; /* lines written to a replaced keys file, to append */
 	size_t carry_len;
-	const char *odd_home; /* why the home is never repaired, or NULL */
+	const char *odd_home;	/* why the home is never repaired, or NULL */
 	bool exclusive_applies; /* Exclusive= for this user, who has an approved key to log in */
 	char **kept;		/* lines already handed to the quarantine by this run */
 	size_t n_kept;
@@ -285,7 +283,8 @@ static int visit_chain(struct run *r, const struct chain *c)
 		q = r->visit(r->userdata, last->fd, &last->st, base_name(c->stopped_at));
 	for (size_t i = 0; q >= 0 && i < c->n_links; i++)
 		if (!c->links[i].tainted)
-			q = r->visit(r->userdata, c->links[i].dir_fd, NULL, base_name(c->links[i].path));
+			q = r->visit(r->userdata, c->links[i].dir_fd, NULL,
+				     base_name(c->links[i].path));
 	return q;
 }
 
@@ -340,7 +339,8 @@ static const char *element_complaint(const struct run *r, const struct chain *c,
 			if (c->searched[s].st_ino == el->st.st_ino &&
 			    c->searched[s].st_dev == el->st.st_dev &&
 			    !verdict_user_may_fd(r->u, el->fd, &el->st, X_OK)) {
-				snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s",
+				snprintf(buf, len,
+					 "Could not open user '%s' authorized keys '%s': %s",
 					 r->u->name, keys_path, "Permission denied");
 				return buf;
 			}
@@ -364,7 +364,8 @@ static enum problem classify(const struct stat *st, const struct expect *x, bool
 	if (x->uid != st->st_uid || x->gid != st->st_gid)
 		return PROBLEM_OWNER;
 	/* Only access bits added, of whichever class: the user could not get in. */
-	if ((x->mode & cur) == cur && (x->mode & ~cur & (is_file ? 0444 : 0111)) == (x->mode & ~cur))
+	if ((x->mode & cur) == cur &&
+	    (x->mode & ~cur & (is_file ? 0444 : 0111)) == (x->mode & ~cur))
 		return PROBLEM_UNREADABLE;
 	return PROBLEM_MODE;
 }
@@ -400,8 +401,9 @@ static int repair(struct run *r, const struct chain_elem *el, bool is_file, stru
 	/* Fixed means the user now gets in, as the kernel decides, not that a chmod ran. */
 	if (f->has_final && !verdict_user_may_fd(r->u, el->fd, &after, is_file ? R_OK : X_OK)) {
 		f->action = ACTION_FAILED;
-		return set_text(&f->reason, is_file ? "the user still cannot read it after the repair"
-						    : "the user still cannot search it after the repair");
+		return set_text(&f->reason,
+				is_file ? "the user still cannot read it after the repair"
+					: "the user still cannot search it after the repair");
 	}
 	f->action = ACTION_FIXED;
 	return 0;
@@ -512,22 +514,22 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 		if (!complaint)
 			complaint = is_file ? "not a regular file" : "not a directory";
 		return set_text(&f->sshd_message, complaint) < 0 ||
-				       set_text(&f->reason, is_file ? "not a regular file"
-								    : "not a directory") < 0
-			       ? -ENOMEM
-			       : 0;
+			       set_text(&f->reason,
+					is_file ? "not a regular file" : "not a directory") < 0
+			   ? -ENOMEM
+			   : 0;
 	}
 
 	{
 		struct policy_element pe = {
-			.st = &el->st,
-			.zone = zone,
-			.is_file = is_file,
-			.user_has_access =
-				verdict_user_may_fd(r->u, el->fd, &el->st, is_file ? R_OK : X_OK),
-			/* Asked only where it matters: of an element not the user's. */
-			.plantable = r->u->uid != 0 && el->st.st_uid != r->u->uid &&
-				     above_is_users(r, c, i),
+		    .st = &el->st,
+		    .zone = zone,
+		    .is_file = is_file,
+		    .user_has_access =
+			verdict_user_may_fd(r->u, el->fd, &el->st, is_file ? R_OK : X_OK),
+		    /* Asked only where it matters: of an element not the user's. */
+		    .plantable =
+			r->u->uid != 0 && el->st.st_uid != r->u->uid && above_is_users(r, c, i),
 		};
 
 		/* Only looked into where it decides: what would otherwise never be opened up. */
@@ -549,18 +551,20 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 			f->sshd_rejects = complaint != NULL;
 			if (set_text(&f->sshd_message, complaint) < 0)
 				return -ENOMEM;
-			return set_text(&f->reason,
-					acl ? "a POSIX ACL entry denies the user; sshmend does not edit ACLs"
-					    : "the kernel denies the user what the mode bits grant");
+			return set_text(
+			    &f->reason,
+			    acl ? "a POSIX ACL entry denies the user; sshmend does not edit ACLs"
+				: "the kernel denies the user what the mode bits grant");
 		}
 	}
 	if (pr == POLICY_MATCHES && !(is_file && el->st.st_nlink > 1))
 		return 0;
 
 	f = add_finding(r, el->path,
-			is_file && el->st.st_nlink > 1		       ? PROBLEM_HARDLINK
-			: pr == POLICY_FOREIGN || pr == POLICY_PLANTED ? PROBLEM_FOREIGN_OWNER
-								       : classify(&el->st, &x, is_file));
+			is_file && el->st.st_nlink > 1 ? PROBLEM_HARDLINK
+			: pr == POLICY_FOREIGN || pr == POLICY_PLANTED
+			    ? PROBLEM_FOREIGN_OWNER
+			    : classify(&el->st, &x, is_file));
 	if (!f)
 		return -ENOMEM;
 	f->has_state = true;
@@ -580,11 +584,11 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 		f->action = ACTION_REFUSED;
 		return set_text(&f->reason,
 				pr == POLICY_FOREIGN
-					? "owned by someone else below a directory the user could "
-					  "write: it may have been moved in, and is not given away"
-					: "owned by someone else below a directory the user could "
-					  "write, and not a keys file: it may have been moved in, and "
-					  "is not opened up to the user");
+				    ? "owned by someone else below a directory the user could "
+				      "write: it may have been moved in, and is not given away"
+				    : "owned by someone else below a directory the user could "
+				      "write, and not a keys file: it may have been moved in, and "
+				      "is not opened up to the user");
 	default:
 		return repair(r, el, is_file, f);
 	}
@@ -652,7 +656,8 @@ static int too_large_finding(struct run *r, const char *path)
 	return keys_finding(r, path, ACTION_REFUSED, KEYS_FILE_TOO_LARGE);
 }
 
-static int run_keys_file(struct run *r, const char *path, const struct chain *home, struct chain *prev)
+static int run_keys_file(struct run *r, const char *path, const struct chain *home,
+			 struct chain *prev)
 {
 	struct chain c;
 	struct verdict v;
@@ -667,8 +672,11 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 		r->rep->sshd_accepts = false;
 	if (c.status == CHAIN_OK) {
 		const struct stat *st = &chain_last(&c)->st;
-		uint64_t parts[] = {st->st_dev, st->st_ino, (uint64_t)st->st_size,
-				    (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
+		uint64_t parts[] = {st->st_dev,
+				    st->st_ino,
+				    (uint64_t)st->st_size,
+				    (uint64_t)st->st_mtim.tv_sec,
+				    (uint64_t)st->st_mtim.tv_nsec,
 				    (uint64_t)st->st_ctim.tv_nsec};
 
 		for (size_t k = 0; k < ELEMENTSOF(parts); k++)
@@ -685,13 +693,14 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 		}
 
 	for (size_t i = 0; i < c.n_elems && q >= 0; i++) {
-		enum zone z = home_idx < 0		? ZONE_OUTSIDE
-			      : (int)i < home_idx - 1	? ZONE_OUTSIDE
-			      : (int)i == home_idx - 1	? ZONE_HOME_PARENT
-			      : (int)i == home_idx	? ZONE_HOME
-							: ZONE_INSIDE;
+		enum zone z = home_idx < 0	       ? ZONE_OUTSIDE
+			      : (int)i < home_idx - 1  ? ZONE_OUTSIDE
+			      : (int)i == home_idx - 1 ? ZONE_HOME_PARENT
+			      : (int)i == home_idx     ? ZONE_HOME
+						       : ZONE_INSIDE;
 		char buf[4200];
-		const char *complaint = element_complaint(r, &c, i, path, safe_from, buf, sizeof(buf));
+		const char *complaint =
+		    element_complaint(r, &c, i, path, safe_from, buf, sizeof(buf));
 
 		if (!complaint && !v.accepts && strcmp(v.blamed, c.elems[i].path) == 0)
 			complaint = v.message;
@@ -699,22 +708,23 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 	}
 	/* What stood before a symlink that led elsewhere is still the user's chain. */
 	if (c.n_prefix) {
-		struct chain pre = {.elems = c.prefix, .n_elems = c.n_prefix, .status = CHAIN_MISSING};
+		struct chain pre = {
+		    .elems = c.prefix, .n_elems = c.n_prefix, .status = CHAIN_MISSING};
 		int hidx = home->status == CHAIN_OK ? chain_find(&pre, &chain_last(home)->st) : -1;
 
 		for (size_t i = 0; i < c.n_prefix && q >= 0; i++) {
-			enum zone z = hidx < 0		      ? ZONE_OUTSIDE
-				      : (int)i < hidx - 1     ? ZONE_OUTSIDE
-				      : (int)i == hidx - 1    ? ZONE_HOME_PARENT
-				      : (int)i == hidx	      ? ZONE_HOME
-							      : ZONE_INSIDE;
+			enum zone z = hidx < 0		   ? ZONE_OUTSIDE
+				      : (int)i < hidx - 1  ? ZONE_OUTSIDE
+				      : (int)i == hidx - 1 ? ZONE_HOME_PARENT
+				      : (int)i == hidx	   ? ZONE_HOME
+							   : ZONE_INSIDE;
 			char buf[4200];
 			const char *complaint = NULL;
 
 			if (!verdict_user_may_fd(r->u, c.prefix[i].fd, &c.prefix[i].st, X_OK)) {
 				snprintf(buf, sizeof(buf),
-					 "Could not open user '%s' authorized keys '%s': %s", r->u->name,
-					 path, "Permission denied");
+					 "Could not open user '%s' authorized keys '%s': %s",
+					 r->u->name, path, "Permission denied");
 				complaint = buf;
 			}
 			q = judge_element(r, &pre, i, z, complaint);
@@ -735,11 +745,13 @@ static int run_keys_file(struct run *r, const char *path, const struct chain *ho
 			f->action = ACTION_FAILED;
 			f->sshd_rejects = !v.accepts;
 			q = set_text(&f->reason,
-				     c.error == EXDEV ? "a FUSE file system a user mounted stands "
-							"here: not entered, its server may never answer"
-						      : strerror(c.error));
+				     c.error == EXDEV
+					 ? "a FUSE file system a user mounted stands "
+					   "here: not entered, its server may never answer"
+					 : strerror(c.error));
 			if (q >= 0)
-				q = set_text(&f->sshd_message, v.accepts || !*v.message ? NULL : v.message);
+				q = set_text(&f->sshd_message,
+					     v.accepts || !*v.message ? NULL : v.message);
 		}
 	}
 	/* sshd reads a keys file of any size; sshmend no more than KEYS_FILE_MAX. */
@@ -820,8 +832,8 @@ static int load_dropin(const struct engine *e, const struct user *u, struct drop
 		return e->dropin_error;
 	if (p->on && !p->has_dropin_st && e->dropin_fd >= 0)
 		p->has_dropin_st = fstat(e->dropin_fd, &p->dropin_st) == 0;
-	return dropin_load(e->dropin_fd, p->has_dropin_st ? &p->dropin_st : NULL,
-			   e->cfg.dropin_dir, u->name, e->cfg.min_rsa_bits, set);
+	return dropin_load(e->dropin_fd, p->has_dropin_st ? &p->dropin_st : NULL, e->cfg.dropin_dir,
+			   u->name, e->cfg.min_rsa_bits, set);
 }
 
 /* The signature of SET's approved lines: changes when the approved set does. */
@@ -1026,9 +1038,10 @@ static int sync_keys(struct run *r, const struct chain *home)
 		goto out;
 	}
 	if (!target) {
-		q = set.n ? keys_finding(r, r->u->home, ACTION_REFUSED,
-					 "no AuthorizedKeysFile under the home to hold approved keys")
-			  : 0;
+		q = set.n
+			? keys_finding(r, r->u->home, ACTION_REFUSED,
+				       "no AuthorizedKeysFile under the home to hold approved keys")
+			: 0;
 		goto out;
 	}
 	q = chain_resolve(r->e->rootfd, target, home, &c);
@@ -1036,8 +1049,9 @@ static int sync_keys(struct run *r, const struct chain *home)
 		goto out;
 	if (c.n_links || (c.status != CHAIN_OK && c.status != CHAIN_MISSING)) {
 		/* The chain findings already say why; nothing is written through it. */
-		q = set.n ? keys_finding(r, target, ACTION_REFUSED, "the keys file's chain is unsafe")
-			  : 0;
+		q = set.n
+			? keys_finding(r, target, ACTION_REFUSED, "the keys file's chain is unsafe")
+			: 0;
 		goto out;
 	}
 	if (c.status == CHAIN_OK &&
@@ -1049,7 +1063,8 @@ static int sync_keys(struct run *r, const struct chain *home)
 	dir = c.status == CHAIN_OK ? &c.elems[c.n_elems - 2] : chain_last(&c);
 	if (c.status == CHAIN_MISSING && strcmp(c.stopped_at, target) != 0) {
 		/* Only .ssh itself may be missing, right below the home. */
-		bool below_home = r->vin.home_realpath && strcmp(dir->path, r->vin.home_realpath) == 0;
+		bool below_home =
+		    r->vin.home_realpath && strcmp(dir->path, r->vin.home_realpath) == 0;
 
 		if (!set.n) {
 			q = 0;
@@ -1074,21 +1089,23 @@ static int sync_keys(struct run *r, const struct chain *home)
 		}
 	}
 	dirfd = made >= 0 ? made : dir->fd;
-	if (made < 0 && (!S_ISDIR(dir->st.st_mode) || (dir->st.st_uid != 0 && dir->st.st_uid != r->u->uid) ||
-			 (dir->st.st_mode & 022))) {
-		q = set.n ? keys_finding(r, target, ACTION_REFUSED,
-					 "its directory is writable by others or owned by someone else")
+	if (made < 0 &&
+	    (!S_ISDIR(dir->st.st_mode) || (dir->st.st_uid != 0 && dir->st.st_uid != r->u->uid) ||
+	     (dir->st.st_mode & 022))) {
+		q = set.n ? keys_finding(
+				r, target, ACTION_REFUSED,
+				"its directory is writable by others or owned by someone else")
 			  : 0;
 		goto out;
 	}
 	q = dropin_apply(dirfd, strrchr(target, '/') + 1, &set, r->u->uid, r->u->gid, 0600,
-			 r->mode == ENGINE_FIX, is_exclusive(r->e, r->u) ? keep_quarantined : NULL, r,
-			 r->carry, r->carry_len, &r->rep->tails, &changed);
+			 r->mode == ENGINE_FIX, is_exclusive(r->e, r->u) ? keep_quarantined : NULL,
+			 r, r->carry, r->carry_len, &r->rep->tails, &changed);
 	if (q == -EFBIG)
 		q = too_large_finding(r, target);
 	else if (q < 0)
 		q = keys_finding(r, target, ACTION_FAILED,
-				 q == -EBADMSG  ? "approved keys block has no end marker"
+				 q == -EBADMSG	? "approved keys block has no end marker"
 				 : q == -EMLINK ? "hard link: the same file stands elsewhere too"
 				 : q == -EBADFD ? "not a regular file"
 						: strerror(-q));
@@ -1155,14 +1172,16 @@ static struct run run_new(const struct engine *e, const struct user *u, enum eng
 {
 	*rep = (struct user_report){.user = u, .sshd_accepts = true};
 	return (struct run){
-		.e = e,
-		.u = u,
-		.mode = mode,
-		.rep = rep,
-		.vin = {.db = e->db, .user = u, .strict_modes = e->sshd.strict_modes,
-			.flavor = e->flavor},
-		.pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
-		.target_block = -1,
+	    .e = e,
+	    .u = u,
+	    .mode = mode,
+	    .rep = rep,
+	    .vin = {.db = e->db,
+		    .user = u,
+		    .strict_modes = e->sshd.strict_modes,
+		    .flavor = e->flavor},
+	    .pin = {.mode = e->cfg.mode, .user = u, .db = e->db},
+	    .target_block = -1,
 	};
 }
 
@@ -1179,7 +1198,8 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 	r.target = engine_keys_file(e, u);
 	if (u->home[0] != '/') {
 		/* Nothing to walk: say so, and repair nothing. */
-		struct finding *f = add_finding(&r, u->home[0] ? u->home : "(no home)", PROBLEM_MISSING);
+		struct finding *f =
+		    add_finding(&r, u->home[0] ? u->home : "(no home)", PROBLEM_MISSING);
 
 		free(r.target);
 		if (!f || set_text(&f->reason, odd_home(u, &(struct chain){0})) < 0) {
@@ -1388,7 +1408,8 @@ bool user_report_has_drift(const struct user_report *r)
 bool user_report_has_unresolved(const struct user_report *r)
 {
 	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].action == ACTION_REFUSED || r->findings[i].action == ACTION_FAILED ||
+		if (r->findings[i].action == ACTION_REFUSED ||
+		    r->findings[i].action == ACTION_FAILED ||
 		    r->findings[i].action == ACTION_WOULD_FIX)
 			return true;
 	return false;

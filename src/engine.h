@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,7 +11,7 @@
 /* The check and repair engine: one user's chains, judged as sshd would, repaired to policy. */
 
 enum engine_mode {
-	ENGINE_CHECK,   /* change nothing */
+	ENGINE_CHECK,	/* change nothing */
 	ENGINE_DRY_RUN, /* change nothing, say what fix would do */
 	ENGINE_FIX,
 };
@@ -46,21 +47,21 @@ enum action {
 struct finding {
 	char *path;
 	enum problem problem;
-	bool has_state;           /* the four fields below mean something */
-	struct stat found;        /* as found */
+	bool has_state;	   /* the four fields below mean something */
+	struct stat found; /* as found */
 	uid_t exp_uid;
 	gid_t exp_gid;
 	mode_t exp_mode;
-	bool has_final;           /* after a repair attempt */
+	bool has_final; /* after a repair attempt */
 	uid_t final_uid;
 	mode_t final_mode;
-	bool sshd_rejects;        /* this element is a reason sshd refuses the keys */
-	char *sshd_message;       /* sshd's words, when it does */
+	bool sshd_rejects;  /* this element is a reason sshd refuses the keys */
+	char *sshd_message; /* sshd's words, when it does */
 	enum action action;
-	char *reason;             /* why refused or failed */
-	unsigned lineno;	  /* PROBLEM_DROPIN: the line of PATH, 0 for the whole file */
-	char *fingerprint;	  /* PROBLEM_UNAPPROVED_KEY: the key's */
-	char *comment;		  /* ... and its comment, NULL when none */
+	char *reason;	   /* why refused or failed */
+	unsigned lineno;   /* PROBLEM_DROPIN: the line of PATH, 0 for the whole file */
+	char *fingerprint; /* PROBLEM_UNAPPROVED_KEY: the key's */
+	char *comment;	   /* ... and its comment, NULL when none */
 };
 
 struct user_report {
@@ -68,10 +69,10 @@ struct user_report {
 	bool sshd_accepts; /* as found, before any repair */
 	struct finding *findings;
 	size_t n_findings;
-	size_t n_approved;   /* approved keys in the drop-in directory */
+	size_t n_approved;     /* approved keys in the drop-in directory */
 	uint64_t approved_sig; /* of their lines: changes when the approved set does */
-	char *keys_file;     /* where approved keys go, when there is such a file */
-	uint64_t keys_sig;   /* identity and times of the keys files found: changes when they do */
+	char *keys_file;       /* where approved keys go, when there is such a file */
+	uint64_t keys_sig; /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
 };
 
@@ -79,15 +80,15 @@ struct key_list;
 
 struct engine {
 	int rootfd;
-	char *root;           /* host path of the root, NULL for "/" */
+	char *root; /* host path of the root, NULL for "/" */
 	struct userdb *db;
 	struct sshd_config sshd;
 	struct config cfg;
-	enum sshd_flavor flavor; /* resolved: never FLAVOR_AUTO */
-	char **keys_files;       /* AuthorizedKeysFile patterns in force */
-	int dropin_fd;           /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
-	int dropin_error;        /* why it could not be opened, when not simply missing */
-	struct stat dropin_st;   /* its fstat() when opened: its identity, for watches */
+	enum sshd_flavor flavor;  /* resolved: never FLAVOR_AUTO */
+	char **keys_files;	  /* AuthorizedKeysFile patterns in force */
+	int dropin_fd;		  /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
+	int dropin_error;	  /* why it could not be opened, when not simply missing */
+	struct stat dropin_st;	  /* its fstat() when opened: its identity, for watches */
 	struct engine_pass *pass; /* between engine_pass_begin() and engine_pass_end() */
 };
 

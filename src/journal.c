@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -29,13 +30,13 @@ static_assert(_EVENT_MAX <= 32, "too many kinds of events for struct journal_sha
 
 static const char *const names[] = {
 #define X(e, name, id) [EVENT_##e] = name,
-	SSHMEND_EVENTS(X)
+    SSHMEND_EVENTS(X)
 #undef X
 };
 
 static const char *const ids[] = {
 #define X(e, name, id) [EVENT_##e] = id,
-	SSHMEND_EVENTS(X)
+    SSHMEND_EVENTS(X)
 #undef X
 };
 
@@ -100,7 +101,7 @@ static unsigned long long now_usec(void)
 }
 
 static int add(struct iovec *iov, int n, char *store, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static int add(struct iovec *iov, int n, char *store, size_t len, const char *fmt, ...)
 {
@@ -170,8 +171,10 @@ static void emit(const struct event *ev)
 	if (ev->path)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_PATH=%s", ev->path);
 	if (ev->has_modes) {
-		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_OLD_MODE=%04o", (unsigned)ev->old_mode);
-		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_NEW_MODE=%04o", (unsigned)ev->new_mode);
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_OLD_MODE=%04o",
+			(unsigned)ev->old_mode);
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_NEW_MODE=%04o",
+			(unsigned)ev->new_mode);
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_OLD_OWNER=%s", ev->old_owner);
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_NEW_OWNER=%s", ev->new_owner);
 	}

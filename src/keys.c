@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netdb.h>
@@ -52,36 +53,36 @@ struct key_type {
  * resolves "ECDSA" but then finds no curve for it and fails.
  */
 static const struct key_type key_types[] = {
-	{"ssh-ed25519", "ssh-ed25519", "ED25519", KIND_ED25519, 0, false, false},
-	{"ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519", NULL, KIND_ED25519, 0, true, false},
-	{"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519@openssh.com", "ED25519-SK", KIND_ED25519_SK, 0,
-	 false, false},
-	{"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com", NULL, KIND_ED25519_SK, 0,
-	 true, false},
-	{"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256", NULL, KIND_ECDSA, NID_X9_62_prime256v1, false,
-	 false},
-	{"ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp256", NULL, KIND_ECDSA,
-	 NID_X9_62_prime256v1, true, false},
-	{"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384", NULL, KIND_ECDSA, NID_secp384r1, false, false},
-	{"ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp384", NULL, KIND_ECDSA,
-	 NID_secp384r1, true, false},
-	{"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521", NULL, KIND_ECDSA, NID_secp521r1, false, false},
-	{"ecdsa-sha2-nistp521-cert-v01@openssh.com", "ecdsa-sha2-nistp521", NULL, KIND_ECDSA,
-	 NID_secp521r1, true, false},
-	{"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
-	 KIND_ECDSA_SK, NID_X9_62_prime256v1, false, false},
-	{"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
-	 KIND_ECDSA_SK, NID_X9_62_prime256v1, true, false},
-	{"webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
-	 KIND_ECDSA_SK, NID_X9_62_prime256v1, false, false},
-	{"ssh-dss", "ssh-dss", "DSA", KIND_DSA, 0, false, true},
-	{"ssh-dss-cert-v01@openssh.com", "ssh-dss", NULL, KIND_DSA, 0, true, true},
-	{"ssh-rsa", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
-	{"ssh-rsa-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
-	{"rsa-sha2-256", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
-	{"rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
-	{"rsa-sha2-512", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
-	{"rsa-sha2-512-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
+    {"ssh-ed25519", "ssh-ed25519", "ED25519", KIND_ED25519, 0, false, false},
+    {"ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519", NULL, KIND_ED25519, 0, true, false},
+    {"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519@openssh.com", "ED25519-SK", KIND_ED25519_SK, 0,
+     false, false},
+    {"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com", NULL, KIND_ED25519_SK, 0,
+     true, false},
+    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256", NULL, KIND_ECDSA, NID_X9_62_prime256v1, false,
+     false},
+    {"ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp256", NULL, KIND_ECDSA,
+     NID_X9_62_prime256v1, true, false},
+    {"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384", NULL, KIND_ECDSA, NID_secp384r1, false, false},
+    {"ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp384", NULL, KIND_ECDSA,
+     NID_secp384r1, true, false},
+    {"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521", NULL, KIND_ECDSA, NID_secp521r1, false, false},
+    {"ecdsa-sha2-nistp521-cert-v01@openssh.com", "ecdsa-sha2-nistp521", NULL, KIND_ECDSA,
+     NID_secp521r1, true, false},
+    {"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
+     KIND_ECDSA_SK, NID_X9_62_prime256v1, false, false},
+    {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
+     KIND_ECDSA_SK, NID_X9_62_prime256v1, true, false},
+    {"webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
+     KIND_ECDSA_SK, NID_X9_62_prime256v1, false, false},
+    {"ssh-dss", "ssh-dss", "DSA", KIND_DSA, 0, false, true},
+    {"ssh-dss-cert-v01@openssh.com", "ssh-dss", NULL, KIND_DSA, 0, true, true},
+    {"ssh-rsa", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
+    {"ssh-rsa-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
+    {"rsa-sha2-256", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
+    {"rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
+    {"rsa-sha2-512", "ssh-rsa", "RSA", KIND_RSA, 0, false, false},
+    {"rsa-sha2-512-cert-v01@openssh.com", "ssh-rsa", NULL, KIND_RSA, 0, true, false},
 };
 
 static const struct {
@@ -89,9 +90,9 @@ static const struct {
 	int nid;
 	unsigned bits;
 } curves[] = {
-	{"nistp256", NID_X9_62_prime256v1, 256},
-	{"nistp384", NID_secp384r1, 384},
-	{"nistp521", NID_secp521r1, 521},
+    {"nistp256", NID_X9_62_prime256v1, 256},
+    {"nistp384", NID_secp384r1, 384},
+    {"nistp521", NID_secp521r1, 521},
 };
 
 _printf_(4, 5) static int fail(char *why, size_t whylen, int r, const char *fmt, ...)
@@ -794,23 +795,23 @@ struct key_option {
  * such a line counts as a key here: the side that never lets a key pass unseen.
  */
 static const struct key_option key_options[] = {
-	{"restrict", OPTION_FLAG, false, NULL},
-	{"cert-authority", OPTION_FLAG, false, NULL},
-	{"port-forwarding", OPTION_NEGATABLE, false, NULL},
-	{"agent-forwarding", OPTION_NEGATABLE, false, NULL},
-	{"x11-forwarding", OPTION_NEGATABLE, false, NULL},
-	{"touch-required", OPTION_NEGATABLE, false, NULL},
-	{"verify-required", OPTION_NEGATABLE, false, NULL},
-	{"pty", OPTION_NEGATABLE, false, NULL},
-	{"user-rc", OPTION_NEGATABLE, false, NULL},
-	{"command", OPTION_VALUE, true, NULL},
-	{"principals", OPTION_VALUE, true, NULL},
-	{"from", OPTION_VALUE, true, NULL},
-	{"expiry-time", OPTION_VALUE, false, expiry_valid},
-	{"environment", OPTION_VALUE, false, environment_valid},
-	{"permitopen", OPTION_VALUE, false, permitopen_valid},
-	{"permitlisten", OPTION_VALUE, false, permitlisten_valid},
-	{"tunnel", OPTION_VALUE, false, tunnel_valid},
+    {"restrict", OPTION_FLAG, false, NULL},
+    {"cert-authority", OPTION_FLAG, false, NULL},
+    {"port-forwarding", OPTION_NEGATABLE, false, NULL},
+    {"agent-forwarding", OPTION_NEGATABLE, false, NULL},
+    {"x11-forwarding", OPTION_NEGATABLE, false, NULL},
+    {"touch-required", OPTION_NEGATABLE, false, NULL},
+    {"verify-required", OPTION_NEGATABLE, false, NULL},
+    {"pty", OPTION_NEGATABLE, false, NULL},
+    {"user-rc", OPTION_NEGATABLE, false, NULL},
+    {"command", OPTION_VALUE, true, NULL},
+    {"principals", OPTION_VALUE, true, NULL},
+    {"from", OPTION_VALUE, true, NULL},
+    {"expiry-time", OPTION_VALUE, false, expiry_valid},
+    {"environment", OPTION_VALUE, false, environment_valid},
+    {"permitopen", OPTION_VALUE, false, permitopen_valid},
+    {"permitlisten", OPTION_VALUE, false, permitlisten_valid},
+    {"tunnel", OPTION_VALUE, false, tunnel_valid},
 };
 
 /*

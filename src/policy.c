@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <unistd.h>
 #include "policy.h"
 #include "verdict.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -371,8 +372,7 @@ static void unlink_ours(int dfd, const char *tmp, int fd)
 {
 	struct stat a, b;
 
-	if (fstat(fd, &a) == 0 && stat_nosync(dfd, tmp, &b) == 0 &&
-	    same_inode(&a, &b))
+	if (fstat(fd, &a) == 0 && stat_nosync(dfd, tmp, &b) == 0 && same_inode(&a, &b))
 		(void)unlinkat(dfd, tmp, 0);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -17,7 +18,6 @@ int safe_open_root(const char *dir, int *ret_fd);
  * crossed, except into a FUSE file system a user mounted: -EXDEV.
  */
 int safe_open_component(int dirfd, const char *name, int *ret_fd);
-
 
 /*
  * Make the directory NAME in DIRFD with MODE unless it exists, then open it as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SHA-256 as FIPS 180-4 defines it, one-shot over a buffer: key fingerprints are all it is
  * for. Ours, so that fingerprinting a key does not initialise libcrypto's providers (some

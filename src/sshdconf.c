@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
@@ -222,11 +223,11 @@ int sshd_config_load(int rootfd, const char *root_prefix, const char *path, stru
 {
 	struct sshd_config c = {.strict_modes = true};
 	struct parse_state s = {
-		.rootfd = rootfd,
-		.root_prefix = root_prefix ? root_prefix : "",
-		.c = &c,
-		.err = err,
-		.errlen = errlen,
+	    .rootfd = rootfd,
+	    .root_prefix = root_prefix ? root_prefix : "",
+	    .c = &c,
+	    .err = err,
+	    .errlen = errlen,
 	};
 	int r;
 

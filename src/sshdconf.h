@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
 #include "users.h"
@@ -7,10 +8,10 @@
 
 /* What sshmend needs of sshd's configuration. */
 struct sshd_config {
-	char **authorized_keys;  /* global value (or sshd's default), then every Match block's */
+	char **authorized_keys; /* global value (or sshd's default), then every Match block's */
 	bool strict_modes;
-	char **files;            /* every configuration file read, for the watcher */
-	char **include_dirs;     /* directories of Include globs */
+	char **files;	     /* every configuration file read, for the watcher */
+	char **include_dirs; /* directories of Include globs */
 };
 
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Open addressing, linear probing, FNV-1a; the table is doubled at half full. */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <endian.h>
 #include <errno.h>
 #include <stdint.h>
@@ -77,7 +78,8 @@ static long long timespec_nsec(const struct timespec *t)
 /* ST had no ACL when looked up after the coarse clock read BEFORE. */
 static void acl_remember_absent(const struct stat *st, const struct timespec *before)
 {
-	long long margin = st->st_ctim.tv_nsec ? ACL_CACHE_MARGIN_NSEC : ACL_CACHE_COARSE_MARGIN_NSEC;
+	long long margin =
+	    st->st_ctim.tv_nsec ? ACL_CACHE_MARGIN_NSEC : ACL_CACHE_COARSE_MARGIN_NSEC;
 
 	if (timespec_nsec(&st->st_ctim) + margin > timespec_nsec(before))
 		return;
@@ -144,7 +146,8 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 			break;
 		case ACL_TAG_GROUP_OBJ:
 		case ACL_TAG_GROUP:
-			match = user_in_group(u, e[i].tag == ACL_TAG_GROUP_OBJ ? st->st_gid : e[i].id);
+			match =
+			    user_in_group(u, e[i].tag == ACL_TAG_GROUP_OBJ ? st->st_gid : e[i].id);
 			found = found || match;
 			match = match && (e[i].perm & want) == want;
 			break;
@@ -256,7 +259,7 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 	 */
 	for (size_t i = 0; i < c->n_searched; i++)
 		if (!verdict_user_may_fd(in->user, chain_fd_of(c, &c->searched[i]), &c->searched[i],
-				 X_OK)) {
+					 X_OK)) {
 			refuse(v, c->searched_paths[i],
 			       "Could not open user '%s' authorized keys '%s': %s", name, path,
 			       "Permission denied");
@@ -288,18 +291,18 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 	last = chain_last(c);
 	/* may_open() checks read permission first; only then does a socket fail with ENXIO. */
 	if (!verdict_user_may_fd(in->user, last->fd, &last->st, R_OK)) {
-		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name, path,
-		       "Permission denied");
+		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name,
+		       path, "Permission denied");
 		return;
 	}
 	if (S_ISSOCK(last->st.st_mode)) {
-		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name, path,
-		       "No such device or address");
+		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name,
+		       path, "No such device or address");
 		return;
 	}
 	if (!S_ISREG(last->st.st_mode)) {
-		refuse(v, last->path, "User '%s' authorized keys '%s' is not a regular file", name, path,
-		       NULL);
+		refuse(v, last->path, "User '%s' authorized keys '%s' is not a regular file", name,
+		       path, NULL);
 		return;
 	}
 	if (!in->strict_modes)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the tests/test-daemon-*.sh scripts: start and stop "sshmend daemon" in the
 # background, and read what that one process logged. Source it after tap.sh (and after

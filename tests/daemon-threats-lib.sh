@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the tests/test-daemon-threat-*.sh scripts: SECURITY.md, scenarios 8-14 and 16 against
 # the running daemon ("sshmend --root $SANDBOX daemon"), with its journal entries read back from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Daemon threat tests: SECURITY.md, scenarios 8-14, 16 and 21 against the running daemon
 # ("sshmend --root SANDBOX daemon"), read back from the journal; tests/daemon-threats-lib.sh is
 # what they share. They need root (and skip without it).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Daemon tests: "sshmend daemon" healing a sandbox root (journal, notify socket, signals,
 # reloads, reloads during a reload's pass over 3,000 users), against a real sshd, and with 1,000
 # users at once; tests/daemon-lib.sh is what they share.

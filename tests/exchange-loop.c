@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exchange-loop: swap two names again and again with renameat2(RENAME_EXCHANGE), as an
  * unprivileged user, the way a user would race a root process that walks their home

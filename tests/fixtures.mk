@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared fixtures (tests/lib/) and the tests that prove them.
 
 FIXTURE_LIBS = \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuse-hold PATH UID [file]: mount, in the caller's mount namespace, a FUSE file system on
  * PATH (a directory, or with "file" a regular file) as a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the tests/test-keys-*.sh scripts: approved keys (the [Keys] drop-in directory), their
 # sync into authorized_keys and the key audit, with "sshmend daemon" read back from a journald

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Approved keys: the [Keys] drop-in directory, its sync into authorized_keys by "sshmend fix" and
 # "sshmend daemon", and the key audit (SECURITY.md, scenarios 7 and 17 for the key writer, 19 and
 # 20 for what sshd reads and the limits);

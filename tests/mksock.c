@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mksock: leave a UNIX socket inode at PATH (bound, then closed), for tests that need a
  * socket where a file or directory belongs (SECURITY.md, scenario 6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* notify-recv: a stand-in for the service manager's end of NOTIFY_SOCKET, for tests.
  *
  * Usage: notify-recv SOCKET-PATH LOG-FILE

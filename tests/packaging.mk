@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Packaging: the Debian package, the RPM spec and the image-building snippets, and the test that
 # builds the .deb and the RPM from this tree and boots the .deb in a Debian 12 container.
 PACKAGING_FILES = \

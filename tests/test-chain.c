@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include "chain.h"
 #include "check-main.h"
@@ -60,7 +61,8 @@ START_TEST(user_symlink_tainted_and_confined)
 	ck_assert_int_eq(symlink("/etc/shadow", p), 0);
 	at("data/home/alice/.ssh", p, sizeof(p));
 	ck_assert_int_eq(chown(p, 1001, 1001) == 0 || geteuid() != 0, 1);
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", NULL, &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", NULL, &c),
+			 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_str_eq(chain_last(&c)->path, "/etc/shadow");
 	ck_assert(chain_last(&c)->tainted);
@@ -116,7 +118,8 @@ START_TEST(base_is_reused)
 	struct chain home, c;
 
 	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice", NULL, &home), 0);
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &home, &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &home, &c),
+			 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_uint_eq(c.n_elems, 6);
 	ck_assert(c.elems[3].borrowed);
@@ -126,7 +129,8 @@ START_TEST(base_is_reused)
 	ck_assert_uint_eq(c.n_searched, 5);
 	chain_done(&c);
 	/* A path that leaves the base by ".." still resolves right. */
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/../../../etc/shadow", &home, &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/../../../etc/shadow", &home, &c),
+			 0);
 	ck_assert_str_eq(chain_last(&c)->path, "/etc/shadow");
 	chain_done(&c);
 	/* A sibling that merely shares a prefix of characters is not under the base. */
@@ -157,7 +161,8 @@ START_TEST(rebase_takes_over_descriptors)
 	ck_assert(base.elems[0].borrowed); /* the root stays the caller's */
 	ck_assert_int_ge(fcntl(home_fd, F_GETFD), 0);
 	/* The next walk starts from it. */
-	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &base, &c), 0);
+	ck_assert_int_eq(chain_resolve(rootfd, "/data/home/alice/.ssh/authorized_keys", &base, &c),
+			 0);
 	ck_assert_int_eq(c.status, CHAIN_OK);
 	ck_assert_int_eq(c.elems[2].fd, home_fd);
 	chain_done(&c);

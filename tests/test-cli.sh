@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The command line as a person and an image bake use it, against a sandbox root: --strict makes
 # a configuration warning fail check and fix (exit 1), and the contrib recipes gate on it; the
 # global options work after the command too ("check --root DIR --json"); "fix --dry-run" says

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include "check-main.h"
 #include "config.h"
@@ -72,13 +73,13 @@ START_TEST(bad_values_are_errors)
 	static const struct {
 		const char *text, *err;
 	} cases[] = {
-		{"[Users]\nMinUID=-1\n", "test.conf:2: invalid value for MinUID: '-1'"},
-		{"[Users]\nMinUID=12abc\n", "test.conf:2: invalid value for MinUID: '12abc'"},
-		{"[Policy]\n\nMode=lenient\n", "test.conf:3: invalid value for Mode: 'lenient'"},
-		{"[Policy]\nSshdFlavor=\n", "test.conf:2: invalid value for SshdFlavor: ''"},
-		{"Mode=sshd\n", "test.conf:1: assignment outside of a section"},
-		{"[Policy\n", "test.conf:1: malformed section header"},
-		{"[Policy]\njust words\n", "test.conf:2: expected Key=Value"},
+	    {"[Users]\nMinUID=-1\n", "test.conf:2: invalid value for MinUID: '-1'"},
+	    {"[Users]\nMinUID=12abc\n", "test.conf:2: invalid value for MinUID: '12abc'"},
+	    {"[Policy]\n\nMode=lenient\n", "test.conf:3: invalid value for Mode: 'lenient'"},
+	    {"[Policy]\nSshdFlavor=\n", "test.conf:2: invalid value for SshdFlavor: ''"},
+	    {"Mode=sshd\n", "test.conf:1: assignment outside of a section"},
+	    {"[Policy\n", "test.conf:1: malformed section header"},
+	    {"[Policy]\njust words\n", "test.conf:2: expected Key=Value"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What a person reads in the daemon's journal entries, on a sandbox of two users: a repair says
 # what changed and only that (no "owner user1 -> user1"); keys-synced names the approved keys it
 # added and took out (SSHMEND_FINGERPRINTS_ADDED, SSHMEND_FINGERPRINTS_REMOVED, and in its

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sshmend daemon against a sandbox root of 3 users, with a private journald and a fake
 # NOTIFY_SOCKET: it repairs what it finds before READY=1, then heals every way a chain can be
 # broken (chmod, chown, a file renamed over the keys, ~/.ssh deleted or moved away and made

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One daemon per root: a second "sshmend daemon" on the same root refuses to start, exit status 3,
 # with a message naming the one that runs; daemons on different roots run side by side; a daemon
 # started while the old one on its root is still stopping waits for it and starts.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2317 # scripts for other shells; functions run through ok
 # sshmend daemon reloading while a reload's full pass over many users (3,000 here) still runs.
 #

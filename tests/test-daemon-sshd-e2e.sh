@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, on the running system: a real sshd (StrictModes yes) and a real test user. sshd
 # refuses the user's key once the home is 0777; with "sshmend daemon" running (no --root, a
 # --config that selects only the test user) the same break heals by itself and a key login

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # sshmend daemon with 1,000 users in a sandbox root: every home and every ~/.ssh is made 0777 in
 # one go, and every one of the 2,000 paths is healed (well within 30 s: this is not a timing
 # test) and counted once as a repair; the daemon then goes idle. Every repair is either logged or

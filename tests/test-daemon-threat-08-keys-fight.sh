@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 8, against the running daemon, with key syncs: user1 appends an empty
 # pair of sshmend's marker lines to their own authorized_keys every 10 ms, so that each heal

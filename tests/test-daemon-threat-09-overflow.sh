@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 9, against the running daemon: 100k files created and removed in a home
 # overflow the inotify queue while chains are broken.

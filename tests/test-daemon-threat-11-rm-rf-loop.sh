@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 11, against the running daemon: "rm -rf ~/.ssh" and recreate it, broken,
 # 200 times: 100 times as fast as the user can, then 100 times waiting for each repair (so that

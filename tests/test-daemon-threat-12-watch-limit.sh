@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 12, against the running daemon: the inotify watch limit is reached.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2119,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 16, against the running daemon: traps planted before it starts. The
 # start-up scan must take the same safe path as every later one:

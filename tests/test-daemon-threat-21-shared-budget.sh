@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2016,SC2317 # scripts for other shells; functions run through ok
 # SECURITY.md, scenario 21, against the running daemon: the journal's rate limit is shared by
 # all users, and one user must not be able to spend it for everyone. user1 appends an empty pair

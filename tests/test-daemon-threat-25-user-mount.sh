@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 25: a user mounts a FUSE file system on ~/.ssh (user_allow_other lets
 # root in) whose server never answers. sshmend must not walk into it: the first stat() there
 # would wait for ever, and fix and the daemon with it. Expected: fix ends at once, reports the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The man pages and the journal catalog say what the code does.
 . "$top_srcdir/tests/lib/tap.sh"
 

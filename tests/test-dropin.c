@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include "check-main.h"
 #include "dropin.h"
@@ -8,9 +9,9 @@
 #include "unit-helpers.h"
 
 static const char *const key_a =
-	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMTFo7HNu8AUUV580L8eYmy3EJATf3QmmNhVr4rgcCtA a@ops";
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMTFo7HNu8AUUV580L8eYmy3EJATf3QmmNhVr4rgcCtA a@ops";
 static const char *const key_b =
-	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID89qcPwTFV39cV2sbRsLHOWey5yhP9R3PIfjqhMBgaI b@ops";
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID89qcPwTFV39cV2sbRsLHOWey5yhP9R3PIfjqhMBgaI b@ops";
 
 static char *root;
 static int rootfd = -1;

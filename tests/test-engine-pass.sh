@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # One pass over many users (check, fix, a daemon's full scan) walks `/` and `/home` once and
 # starts each later user's walk from them. A drift there must still be reported for every
 # user by check, and repaired once by fix: the users after the repair are judged on what is

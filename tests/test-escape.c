@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "check-main.h"
 #include "escape.h"
 #include "macro.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves tests/lib/journald.sh: entries sent to the journal (native protocol and stdout stream)
 # come back by field, and journal_field decodes journalctl's JSON.
 # shellcheck disable=SC2317 # functions run through ok and wait_for

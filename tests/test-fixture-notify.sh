@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves tests/notify-recv and tests/lib/notify.sh: what a service sends to NOTIFY_SOCKET is
 # recorded one KEY=VALUE per line.
 # shellcheck disable=SC2317 # functions run through ok and wait_for

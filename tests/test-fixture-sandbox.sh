@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves tests/lib/sandbox.sh: the fake root's tree, snapshots, cleanup, and speed at 1,000 users.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves tests/lib/sshd.sh: a real sshd with StrictModes refuses a key login when the home is
 # world-writable, says why in its log, and accepts it again once the mode is fixed.
 # shellcheck disable=SC2317 # functions run through ok and wait_for

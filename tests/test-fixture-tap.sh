@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves tests/lib/tap.sh and tests/lib/tap-run.sh: results, plan, exit status, skips, cleanups
 # and wait_for, by running small scripts that use them and checking what they print.
 # shellcheck disable=SC2317 # functions run through ok and wait_for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <syslog.h>
 #include "check-main.h"
@@ -45,7 +46,9 @@ END_TEST
 
 START_TEST(rate_limit_counts_what_it_holds_back)
 {
-	struct event e = {.kind = EVENT_DRIFT_REPAIRED, .priority = LOG_NOTICE, .message = "x",
+	struct event e = {.kind = EVENT_DRIFT_REPAIRED,
+			  .priority = LOG_NOTICE,
+			  .message = "x",
 			  .sshd_refused = -1};
 
 	capture_start(5, 5, 5, 200000);

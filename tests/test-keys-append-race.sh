@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenarios 17 and 7 against "sshmend --root SANDBOX daemon" writing approved keys.
 #
 # 17: the user appends lines ("# line N", with >>, as the user) to authorized_keys in a loop

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 22, against "sshmend --root SANDBOX daemon" writing approved keys.
 #
 # The user's own tool saves authorized_keys atomically, as editors and configuration tools

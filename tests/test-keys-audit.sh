@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The key audit of "sshmend daemon" on a sandbox, read back from a private journal: the first
 # run records every user's keys as the baseline with ONE keys-baseline entry; a key the user
 # appends later is one key-unapproved entry (its fingerprint as ssh-keygen -l prints it, priority

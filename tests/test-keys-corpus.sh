@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Approved keys from the drop-in directory are validated as sshd parses them: a corpus of bad
 # lines next to one good key. "sshmend --root SANDBOX fix" writes the good key and none of the
 # bad ones into authorized_keys, reports every bad line on stderr with its FILE:LINE, and the

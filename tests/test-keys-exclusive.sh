@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Exclusive=yes never locks anyone out. user1 has only its launch key and a planted one, and
 # nothing in the drop-in directory; user2 has its launch key and an approved key. check and
 # fix --dry-run list every key fix would move to the quarantine (fingerprint, comment, text and

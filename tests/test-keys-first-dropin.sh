@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The drop-in directory made while "sshmend daemon" runs: a root with no etc/sshmend at all, the
 # daemon started, then etc/sshmend/keys.d/user1/first.pub put there. The key reaches user1's
 # authorized_keys within seconds (the daemon watched for the directory from its nearest existing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 17, for "sshmend fix": the user has authorized_keys open for appending
 # (cat >>~/.ssh/authorized_keys, a key being pasted) when fix replaces it to write the approved
 # keys, as cloud-init or cron run it. What the user writes after the replacement lands in the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 20: what sshmend writes in its state directory it reads back, a limit
 # reached is told, and no key audit grows with the square of the keys.
 #

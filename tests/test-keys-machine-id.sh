@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The key audit's state belongs to one machine, the one /etc/machine-id names. A baseline taken
 # during an image bake travels in the image: at an instance's first boot (a new machine id) the
 # daemon starts the baseline afresh, quietly, and the launch key written meanwhile is not

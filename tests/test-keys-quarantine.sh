@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The way back from the quarantine. With Exclusive=yes, "sshmend fix" moves user1's keys outside
 # the approved set to the quarantine, each with the time it was taken; "sshmend keys
 # --quarantined" lists them (fingerprint, comment, time, the file they came from; text and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 19: key lines that sshd logs in with though no writer for sshd wrote them.
 # sshd reads each line up to a NUL, skips a CR before the newline and knows no length limit.
 # user1 (ExclusiveUsers=, with an approved key) holds a CRLF key, a key with a NUL and bytes after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end, on the running system: a real sshd and a real test user, and "sshmend daemon"
 # (no --root) with a --config that selects only that user and points DropInDirectory= at a
 # private directory. A second key that exists only in the drop-in directory logs in within a

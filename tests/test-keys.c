@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <netdb.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -19,94 +20,94 @@ static const struct {
 	unsigned bits;
 	const char *fingerprint;
 } known[] = {
-	{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICLqcpcZZHJM2lRX19Op+MBqkPz3msAWD6JRIBiQXmfU kat"
-	 "-ed25519-256",
-	 "ssh-ed25519", "kat-ed25519-256", 256, "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
-	{"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt"
-	 "76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpblc/bFVCNWTtEAO6IYGXgKXxkz3/AGjxBfxo= kat-ecd"
-	 "sa-256",
-	 "ecdsa-sha2-nistp256", "kat-ecdsa-256", 256,
-	 "SHA256:9+rZHnJvQnBGe/lsueyHy44RzxiWtcKThIy5QfI7iCQ"},
-	{"ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBGfVeUefmvCW"
-	 "vE9Vdooadi1cBV89aV3JV6pc465BAH208FHaNCe2K5CT9U1gQ4YmHAxDHWgx7v6wczIMZOML8Aec4Df8IoSM"
-	 "qye2Sa7SogThpu0kVuSSIXMJhN431z12Zw== kat-ecdsa-384",
-	 "ecdsa-sha2-nistp384", "kat-ecdsa-384", 384,
-	 "SHA256:rsYKvEx21PIe1uaWbtt28lykdmeFG2q6DFhny+/lI58"},
-	{"ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACFBABA2rHbz5qf"
-	 "wKSIMWta4/1qidlBwFSqzfJJIMAwKQpN8bOemWHwEeE+9BvVP0ZkQWjklRK/o5NKvtfxds8OHSBU5AFZ5GKI"
-	 "J3mSmm/XtUU3T68MZrm4oM8/ko6ZfUh6gpS7L8sff9/Bi6pHUt+TskeI/nERoHKG/TiBtbpWQ6cbaaXZlg=="
-	 " kat-ecdsa-521",
-	 "ecdsa-sha2-nistp521", "kat-ecdsa-521", 521,
-	 "SHA256:13qwjcVO49wgyDebSmjkSsinVHfCh/85tPnr3l8O7dA"},
-	{"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC5OyB7ryaPfra5nz0pdTjkWQmEPYgHjgPeCoDwKVMhZcK3"
-	 "NGNxSL2Dly0KwtxvaBGFR6kC+YTzQ2BmKyd6Nd5RR2pM+5yI56Aahj0SIxQ5TRBDNBn1TB3WSuGD+C2a2kWG"
-	 "1tZcmSLwiqcdv2ArIxIuW8WzLi5ZvcBIfFdhIXen1Q== kat-rsa-1024",
-	 "ssh-rsa", "kat-rsa-1024", 1024, "SHA256:1IRV1FpHtECET7NymEaS4oYE61jd+tc/5RVAjHalBhE"},
-	{"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC31f8n6AJJi5BBQkXOMyk+kk3VjUYy1HYCZnW2k/vy+UK1"
-	 "Id7JRfX8PVTvJjiHPbsVy+nBFyB+ORizSXkZUhJlh/xmHXjZi0JCQ49MnodLlYqBT4LK7C2U2r/IoIadRb0W"
-	 "Ws3wvzsTAIn1CPodbUq51j40DG1wwM3KgUeV6Y8bdUeQjjnqX7qXUmGDI6g1aSjPvwFtVXeL8yvz92+tC/GL"
-	 "Nn3wyc7/g19nTUUKOe7Ralwq5E6QQMzbanUJFBbN+Ud5o4E9F1q1ZgViZYfQU0TxDm+eV9nLi41ZSyLUfS9i"
-	 "r9EJ3B1JADv3VXqpChoXPPNpBZvRgo1bOB49rcASEr3h kat-rsa-2048",
-	 "ssh-rsa", "kat-rsa-2048", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
-	{"ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAA"
-	 "AINRvXx8NHLtcJnZK7ill+vUfeSOfFROd2vvzkE9b/I5DAAAAICLqcpcZZHJM2lRX19Op+MBqkPz3msAWD6J"
-	 "RIBiQXmfUAAAAAAAAAAAAAAABAAAAAmlkAAAACAAAAAR1c2VyAAAAAAAAAAD//////////wAAAAAAAACCAAA"
-	 "AFXBlcm1pdC1YMTEtZm9yd2FyZGluZwAAAAAAAAAXcGVybWl0LWFnZW50LWZvcndhcmRpbmcAAAAAAAAAFnB"
-	 "lcm1pdC1wb3J0LWZvcndhcmRpbmcAAAAAAAAACnBlcm1pdC1wdHkAAAAAAAAADnBlcm1pdC11c2VyLXJjAAA"
-	 "AAAAAAAAAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIGT4OhUFFmZmVTkYBt/b5QNKoGupJMxg3KtptexP1CFKAAA"
-	 "AUwAAAAtzc2gtZWQyNTUxOQAAAECz8Q5/PSh6MnN+xBuVVjnhmv2L6O7a8Qznk8pA0oJ56IPfw7hAiwBIFht"
-	 "4MqViOSVk9BC+j80XKovdP17qx7QK kat-ed25519-256",
-	 "ssh-ed25519-cert-v01@openssh.com", "kat-ed25519-256", 256,
-	 "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
-	{"ssh-rsa-cert-v01@openssh.com AAAAHHNzaC1yc2EtY2VydC12MDFAb3BlbnNzaC5jb20AAAAgZsSvpGQ"
-	 "TTDDQe3cMSQJ2LOOKXaDpedmODaIBTEWzD34AAAADAQABAAAAgQC5OyB7ryaPfra5nz0pdTjkWQmEPYgHjgP"
-	 "eCoDwKVMhZcK3NGNxSL2Dly0KwtxvaBGFR6kC+YTzQ2BmKyd6Nd5RR2pM+5yI56Aahj0SIxQ5TRBDNBn1TB3"
-	 "WSuGD+C2a2kWG1tZcmSLwiqcdv2ArIxIuW8WzLi5ZvcBIfFdhIXen1QAAAAAAAAAAAAAAAQAAAANpZDIAAAA"
-	 "IAAAABHVzZXIAAAAAAAAAAP//////////AAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAAAAAA"
-	 "AABdwZXJtaXQtYWdlbnQtZm9yd2FyZGluZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAA"
-	 "KcGVybWl0LXB0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAAAAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAA"
-	 "gZPg6FQUWZmZVORgG39vlA0qga6kkzGDcq2m17E/UIUoAAABTAAAAC3NzaC1lZDI1NTE5AAAAQAFxmjO1VLk"
-	 "LH954Ib+H1MHjtB9soiYzgEBIaAEl1kj6tewZY8zCgTf4qyN9GSIArw3dv2LOasDR+HU54pBNagw= kat-rs"
-	 "a-1024",
-	 "ssh-rsa-cert-v01@openssh.com", "kat-rsa-1024", 1024,
-	 "SHA256:1IRV1FpHtECET7NymEaS4oYE61jd+tc/5RVAjHalBhE"},
-	{"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAICLqcpcZZHJM2"
-	 "lRX19Op+MBqkPz3msAWD6JRIBiQXmfUAAAABHNzaDo= kat-sk-ed25519",
-	 "sk-ssh-ed25519@openssh.com", "kat-sk-ed25519", 256,
-	 "SHA256:KBDJ+ZrFBI5h+EZl34imYRWPb3rHxLVJeJXVB0W3/c8"},
-	{"sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3BlbnNzaC5jb"
-	 "20AAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpblc/bFVCNW"
-	 "TtEAO6IYGXgKXxkz3/AGjxBfxoAAAAEc3NoOg== kat-sk-ecdsa",
-	 "sk-ecdsa-sha2-nistp256@openssh.com", "kat-sk-ecdsa", 256,
-	 "SHA256:yUMn/nZDLpdvgl5TiHfv1N55sLRgGVO8XAhNSkuprVA"},
-	{"webauthn-sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3Bl"
-	 "bnNzaC5jb20AAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpb"
-	 "lc/bFVCNWTtEAO6IYGXgKXxkz3/AGjxBfxoAAAAEc3NoOg== kat-webauthn",
-	 "webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "kat-webauthn", 256,
-	 "SHA256:yUMn/nZDLpdvgl5TiHfv1N55sLRgGVO8XAhNSkuprVA"},
-	{"rsa-sha2-512 AAAAB3NzaC1yc2EAAAADAQABAAABAQC31f8n6AJJi5BBQkXOMyk+kk3VjUYy1HYCZnW2k/v"
-	 "y+UK1Id7JRfX8PVTvJjiHPbsVy+nBFyB+ORizSXkZUhJlh/xmHXjZi0JCQ49MnodLlYqBT4LK7C2U2r/IoIa"
-	 "dRb0WWs3wvzsTAIn1CPodbUq51j40DG1wwM3KgUeV6Y8bdUeQjjnqX7qXUmGDI6g1aSjPvwFtVXeL8yvz92+"
-	 "tC/GLNn3wyc7/g19nTUUKOe7Ralwq5E6QQMzbanUJFBbN+Ud5o4E9F1q1ZgViZYfQU0TxDm+eV9nLi41ZSyL"
-	 "UfS9ir9EJ3B1JADv3VXqpChoXPPNpBZvRgo1bOB49rcASEr3h kat-alias",
-	 "rsa-sha2-512", "kat-alias", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
-	{"ssh-rsa AAAAB3NzaC1yc2EAAAAFAAABAAEAAAEBALfV/yfoAkmLkEFCRc4zKT6STdWNRjLUdgJmdbaT+/L5"
-	 "QrUh3slF9fw9VO8mOIc9uxXL6cEXIH45GLNJeRlSEmWH/GYdeNmLQkJDj0yeh0uVioFPgsrsLZTav8ighp1F"
-	 "vRZazfC/OxMAifUI+h1tSrnWPjQMbXDAzcqBR5Xpjxt1R5COOepfupdSYYMjqDVpKM+/AW1Vd4vzK/P3b60L"
-	 "8Ys2ffDJzv+DX2dNRQo57tFqXCrkTpBAzNtqdQkUFs35R3mjgT0XWrVmBWJlh9BTRPEOb55X2cuLjVlLItR9"
-	 "L2Kv0QncHUkAO/dVeqkKGhc882kFm9GCjVs4Hj2twBISveE= kat-padded-mpint",
-	 "ssh-rsa", "kat-padded-mpint", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
-	{"ssh-rsa AAAAA1JTQQAAAAMBAAEAAAEBALfV/yfoAkmLkEFCRc4zKT6STdWNRjLUdgJmdbaT+/L5QrUh3slF"
-	 "9fw9VO8mOIc9uxXL6cEXIH45GLNJeRlSEmWH/GYdeNmLQkJDj0yeh0uVioFPgsrsLZTav8ighp1FvRZazfC/"
-	 "OxMAifUI+h1tSrnWPjQMbXDAzcqBR5Xpjxt1R5COOepfupdSYYMjqDVpKM+/AW1Vd4vzK/P3b60L8Ys2ffDJ"
-	 "zv+DX2dNRQo57tFqXCrkTpBAzNtqdQkUFs35R3mjgT0XWrVmBWJlh9BTRPEOb55X2cuLjVlLItR9L2Kv0Qnc"
-	 "HUkAO/dVeqkKGhc882kFm9GCjVs4Hj2twBISveE= kat-short-name-in-blob",
-	 "ssh-rsa", "kat-short-name-in-blob", 2048,
-	 "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
-	{"ssh-ed25519 AAAADHNzaC1lZDI1NTE5AAAAACAi6nKXGWRyTNpUV9fTqfjAapD895rAFg+iUSAYkF5n1A=="
-	 " kat-nul-terminated-type",
-	 "ssh-ed25519", "kat-nul-terminated-type", 256,
-	 "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
+    {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICLqcpcZZHJM2lRX19Op+MBqkPz3msAWD6JRIBiQXmfU kat"
+     "-ed25519-256",
+     "ssh-ed25519", "kat-ed25519-256", 256, "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
+    {"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt"
+     "76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpblc/bFVCNWTtEAO6IYGXgKXxkz3/AGjxBfxo= kat-ecd"
+     "sa-256",
+     "ecdsa-sha2-nistp256", "kat-ecdsa-256", 256,
+     "SHA256:9+rZHnJvQnBGe/lsueyHy44RzxiWtcKThIy5QfI7iCQ"},
+    {"ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABhBGfVeUefmvCW"
+     "vE9Vdooadi1cBV89aV3JV6pc465BAH208FHaNCe2K5CT9U1gQ4YmHAxDHWgx7v6wczIMZOML8Aec4Df8IoSM"
+     "qye2Sa7SogThpu0kVuSSIXMJhN431z12Zw== kat-ecdsa-384",
+     "ecdsa-sha2-nistp384", "kat-ecdsa-384", 384,
+     "SHA256:rsYKvEx21PIe1uaWbtt28lykdmeFG2q6DFhny+/lI58"},
+    {"ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACFBABA2rHbz5qf"
+     "wKSIMWta4/1qidlBwFSqzfJJIMAwKQpN8bOemWHwEeE+9BvVP0ZkQWjklRK/o5NKvtfxds8OHSBU5AFZ5GKI"
+     "J3mSmm/XtUU3T68MZrm4oM8/ko6ZfUh6gpS7L8sff9/Bi6pHUt+TskeI/nERoHKG/TiBtbpWQ6cbaaXZlg=="
+     " kat-ecdsa-521",
+     "ecdsa-sha2-nistp521", "kat-ecdsa-521", 521,
+     "SHA256:13qwjcVO49wgyDebSmjkSsinVHfCh/85tPnr3l8O7dA"},
+    {"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC5OyB7ryaPfra5nz0pdTjkWQmEPYgHjgPeCoDwKVMhZcK3"
+     "NGNxSL2Dly0KwtxvaBGFR6kC+YTzQ2BmKyd6Nd5RR2pM+5yI56Aahj0SIxQ5TRBDNBn1TB3WSuGD+C2a2kWG"
+     "1tZcmSLwiqcdv2ArIxIuW8WzLi5ZvcBIfFdhIXen1Q== kat-rsa-1024",
+     "ssh-rsa", "kat-rsa-1024", 1024, "SHA256:1IRV1FpHtECET7NymEaS4oYE61jd+tc/5RVAjHalBhE"},
+    {"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC31f8n6AJJi5BBQkXOMyk+kk3VjUYy1HYCZnW2k/vy+UK1"
+     "Id7JRfX8PVTvJjiHPbsVy+nBFyB+ORizSXkZUhJlh/xmHXjZi0JCQ49MnodLlYqBT4LK7C2U2r/IoIadRb0W"
+     "Ws3wvzsTAIn1CPodbUq51j40DG1wwM3KgUeV6Y8bdUeQjjnqX7qXUmGDI6g1aSjPvwFtVXeL8yvz92+tC/GL"
+     "Nn3wyc7/g19nTUUKOe7Ralwq5E6QQMzbanUJFBbN+Ud5o4E9F1q1ZgViZYfQU0TxDm+eV9nLi41ZSyLUfS9i"
+     "r9EJ3B1JADv3VXqpChoXPPNpBZvRgo1bOB49rcASEr3h kat-rsa-2048",
+     "ssh-rsa", "kat-rsa-2048", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
+    {"ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAA"
+     "AINRvXx8NHLtcJnZK7ill+vUfeSOfFROd2vvzkE9b/I5DAAAAICLqcpcZZHJM2lRX19Op+MBqkPz3msAWD6J"
+     "RIBiQXmfUAAAAAAAAAAAAAAABAAAAAmlkAAAACAAAAAR1c2VyAAAAAAAAAAD//////////wAAAAAAAACCAAA"
+     "AFXBlcm1pdC1YMTEtZm9yd2FyZGluZwAAAAAAAAAXcGVybWl0LWFnZW50LWZvcndhcmRpbmcAAAAAAAAAFnB"
+     "lcm1pdC1wb3J0LWZvcndhcmRpbmcAAAAAAAAACnBlcm1pdC1wdHkAAAAAAAAADnBlcm1pdC11c2VyLXJjAAA"
+     "AAAAAAAAAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIGT4OhUFFmZmVTkYBt/b5QNKoGupJMxg3KtptexP1CFKAAA"
+     "AUwAAAAtzc2gtZWQyNTUxOQAAAECz8Q5/PSh6MnN+xBuVVjnhmv2L6O7a8Qznk8pA0oJ56IPfw7hAiwBIFht"
+     "4MqViOSVk9BC+j80XKovdP17qx7QK kat-ed25519-256",
+     "ssh-ed25519-cert-v01@openssh.com", "kat-ed25519-256", 256,
+     "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
+    {"ssh-rsa-cert-v01@openssh.com AAAAHHNzaC1yc2EtY2VydC12MDFAb3BlbnNzaC5jb20AAAAgZsSvpGQ"
+     "TTDDQe3cMSQJ2LOOKXaDpedmODaIBTEWzD34AAAADAQABAAAAgQC5OyB7ryaPfra5nz0pdTjkWQmEPYgHjgP"
+     "eCoDwKVMhZcK3NGNxSL2Dly0KwtxvaBGFR6kC+YTzQ2BmKyd6Nd5RR2pM+5yI56Aahj0SIxQ5TRBDNBn1TB3"
+     "WSuGD+C2a2kWG1tZcmSLwiqcdv2ArIxIuW8WzLi5ZvcBIfFdhIXen1QAAAAAAAAAAAAAAAQAAAANpZDIAAAA"
+     "IAAAABHVzZXIAAAAAAAAAAP//////////AAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAAAAAA"
+     "AABdwZXJtaXQtYWdlbnQtZm9yd2FyZGluZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAA"
+     "KcGVybWl0LXB0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAAAAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAA"
+     "gZPg6FQUWZmZVORgG39vlA0qga6kkzGDcq2m17E/UIUoAAABTAAAAC3NzaC1lZDI1NTE5AAAAQAFxmjO1VLk"
+     "LH954Ib+H1MHjtB9soiYzgEBIaAEl1kj6tewZY8zCgTf4qyN9GSIArw3dv2LOasDR+HU54pBNagw= kat-rs"
+     "a-1024",
+     "ssh-rsa-cert-v01@openssh.com", "kat-rsa-1024", 1024,
+     "SHA256:1IRV1FpHtECET7NymEaS4oYE61jd+tc/5RVAjHalBhE"},
+    {"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAICLqcpcZZHJM2"
+     "lRX19Op+MBqkPz3msAWD6JRIBiQXmfUAAAABHNzaDo= kat-sk-ed25519",
+     "sk-ssh-ed25519@openssh.com", "kat-sk-ed25519", 256,
+     "SHA256:KBDJ+ZrFBI5h+EZl34imYRWPb3rHxLVJeJXVB0W3/c8"},
+    {"sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3BlbnNzaC5jb"
+     "20AAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpblc/bFVCNW"
+     "TtEAO6IYGXgKXxkz3/AGjxBfxoAAAAEc3NoOg== kat-sk-ecdsa",
+     "sk-ecdsa-sha2-nistp256@openssh.com", "kat-sk-ecdsa", 256,
+     "SHA256:yUMn/nZDLpdvgl5TiHfv1N55sLRgGVO8XAhNSkuprVA"},
+    {"webauthn-sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3Bl"
+     "bnNzaC5jb20AAAAIbmlzdHAyNTYAAABBBCE+YHcXdASt76Ubh6Us/r/QCuxeBlMcqPEY7teVMd51TkI5nEpb"
+     "lc/bFVCNWTtEAO6IYGXgKXxkz3/AGjxBfxoAAAAEc3NoOg== kat-webauthn",
+     "webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "kat-webauthn", 256,
+     "SHA256:yUMn/nZDLpdvgl5TiHfv1N55sLRgGVO8XAhNSkuprVA"},
+    {"rsa-sha2-512 AAAAB3NzaC1yc2EAAAADAQABAAABAQC31f8n6AJJi5BBQkXOMyk+kk3VjUYy1HYCZnW2k/v"
+     "y+UK1Id7JRfX8PVTvJjiHPbsVy+nBFyB+ORizSXkZUhJlh/xmHXjZi0JCQ49MnodLlYqBT4LK7C2U2r/IoIa"
+     "dRb0WWs3wvzsTAIn1CPodbUq51j40DG1wwM3KgUeV6Y8bdUeQjjnqX7qXUmGDI6g1aSjPvwFtVXeL8yvz92+"
+     "tC/GLNn3wyc7/g19nTUUKOe7Ralwq5E6QQMzbanUJFBbN+Ud5o4E9F1q1ZgViZYfQU0TxDm+eV9nLi41ZSyL"
+     "UfS9ir9EJ3B1JADv3VXqpChoXPPNpBZvRgo1bOB49rcASEr3h kat-alias",
+     "rsa-sha2-512", "kat-alias", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
+    {"ssh-rsa AAAAB3NzaC1yc2EAAAAFAAABAAEAAAEBALfV/yfoAkmLkEFCRc4zKT6STdWNRjLUdgJmdbaT+/L5"
+     "QrUh3slF9fw9VO8mOIc9uxXL6cEXIH45GLNJeRlSEmWH/GYdeNmLQkJDj0yeh0uVioFPgsrsLZTav8ighp1F"
+     "vRZazfC/OxMAifUI+h1tSrnWPjQMbXDAzcqBR5Xpjxt1R5COOepfupdSYYMjqDVpKM+/AW1Vd4vzK/P3b60L"
+     "8Ys2ffDJzv+DX2dNRQo57tFqXCrkTpBAzNtqdQkUFs35R3mjgT0XWrVmBWJlh9BTRPEOb55X2cuLjVlLItR9"
+     "L2Kv0QncHUkAO/dVeqkKGhc882kFm9GCjVs4Hj2twBISveE= kat-padded-mpint",
+     "ssh-rsa", "kat-padded-mpint", 2048, "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
+    {"ssh-rsa AAAAA1JTQQAAAAMBAAEAAAEBALfV/yfoAkmLkEFCRc4zKT6STdWNRjLUdgJmdbaT+/L5QrUh3slF"
+     "9fw9VO8mOIc9uxXL6cEXIH45GLNJeRlSEmWH/GYdeNmLQkJDj0yeh0uVioFPgsrsLZTav8ighp1FvRZazfC/"
+     "OxMAifUI+h1tSrnWPjQMbXDAzcqBR5Xpjxt1R5COOepfupdSYYMjqDVpKM+/AW1Vd4vzK/P3b60L8Ys2ffDJ"
+     "zv+DX2dNRQo57tFqXCrkTpBAzNtqdQkUFs35R3mjgT0XWrVmBWJlh9BTRPEOb55X2cuLjVlLItR9L2Kv0Qnc"
+     "HUkAO/dVeqkKGhc882kFm9GCjVs4Hj2twBISveE= kat-short-name-in-blob",
+     "ssh-rsa", "kat-short-name-in-blob", 2048,
+     "SHA256:w1Mw3a/vz7H8Jr3QUQsUGhrKAGBi23R+DrAIOtng02c"},
+    {"ssh-ed25519 AAAADHNzaC1lZDI1NTE5AAAAACAi6nKXGWRyTNpUV9fTqfjAapD895rAFg+iUSAYkF5n1A=="
+     " kat-nul-terminated-type",
+     "ssh-ed25519", "kat-nul-terminated-type", 256,
+     "SHA256:ryIitTUj3vl4rNNFm3+iamPQeDwvawROUPT9zbxdqOY"},
 };
 
 static int parse(const char *line, unsigned min_rsa_bits, struct key_line *k, char *why,
@@ -434,8 +435,7 @@ START_TEST(bad_text)
 	/* The reason quotes the file, but only printable ASCII, and not too much of it. */
 	expect_bad_str("\x1b[31mred ssh-ed25519 AAAA", 0, -EINVAL, "unknown option '?[31mred'");
 	expect_bad_str("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0,
-		       -EINVAL,
-		       "unknown key type (not shown: it may be private key material)");
+		       -EINVAL, "unknown key type (not shown: it may be private key material)");
 }
 END_TEST
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The packages, for real: build the .deb from this tree (from a copy made by make distdir),
 # check it with lintian, build the RPM from the same sources and compare the files both install,
 # then install the .deb into a minimal Debian 12 root and boot that root with systemd-nspawn. A

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ./quickstart install compiles the journal catalog after installing, as the packages do, so that
 # journalctl -x explains the entries the README shows: update_catalog compiles a root's catalog
 # with journalctl, and do_install runs it once make install has put sshmend.catalog in place.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves that sshmend's verdict ("sshd_accepts" in check --json) agrees with a real sshd.
 #
 # Real host users (smtA, the one under test, and smtB, "another existing user") and a real sshd

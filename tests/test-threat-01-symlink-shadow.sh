@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 1: authorized_keys is a symlink to /etc/shadow and the chain above it has
 # drifted. The drift is repaired; the symlink is reported (problem "symlink", action "refused")
 # and never followed: the shadow file, wherever the symlink points, keeps its owner and mode.

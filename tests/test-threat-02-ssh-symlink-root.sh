@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 2: ~/.ssh is a symlink to /root/.ssh (or to another user's .ssh, or to a
 # directory outside the sandbox). The symlink is reported (problem "symlink", action "refused"),
 # nothing behind it is judged or changed, and the drift of the home above it is still repaired.

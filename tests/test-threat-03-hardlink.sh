@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 3: authorized_keys is a hard link to a file elsewhere (etc/passwd, a
 # writable root file, another user's keys, a file outside the sandbox). The link is reported
 # (problem "hardlink", action "refused"); the inode keeps its owner and mode, so no other name

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 4: a file (or directory) owned by another existing user is moved into a
 # user's .ssh (or home) as authorized_keys (or .ssh). It is reported (problem "foreign-owner",
 # action "refused") and neither chowned nor chmodded: the user could have moved it in to steal

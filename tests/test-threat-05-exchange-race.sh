@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 5 (CVE-2018-6954): while sshmend repairs, the user swaps ~/.ssh with a
 # symlink to the sandbox's etc in a tight loop (renameat2(RENAME_EXCHANGE), as the user, see
 # tests/exchange-loop.c), and sets .ssh and authorized_keys back to 0777/0666 after every swap so

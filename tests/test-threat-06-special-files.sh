@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 6: a FIFO, a socket or a device node stands where authorized_keys or .ssh
 # should be. sshmend never opens it (a FIFO without a writer would block forever, a device may
 # act on open; only O_PATH descriptors, which inotify does not report as opens): every run

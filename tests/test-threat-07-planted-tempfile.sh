@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 7: a planted symlink or file where a key writer's temporary file would go
 # is never followed and never reused.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 15: mode 6777, an ACL mask, a setgid directory: exact final modes.
 #
 # Mode=sshd only takes group and other write away (and adds what the user needs to get in), so

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 16: traps planted before sshmend starts are handled by the same safe path
 # as any other. One sandbox holds the traps of scenarios 1-4 and 6 side by side (a keys symlink
 # to etc/shadow, .ssh as a symlink to root's .ssh, a hard link to an etc file, another user's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 18: could the user have put the element there? A file owned by root or
 # by a uid with no passwd entry, renamed by the user into their own .ssh as authorized_keys, is
 # neither made readable to the user nor given to them: a root 0600 .bash_history left by sudo,

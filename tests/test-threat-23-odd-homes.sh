@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # SECURITY.md, scenario 23: odd homes in passwd. A login user whose home is "/", empty, a
 # directory of the system (/etc), or a home passwd gives to another user too, is reported and
 # never repaired: Mode=strict would otherwise chown / or /etc to the user and make it 0700, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2317,SC2016 # functions run through ok; sh -c scripts expand their arguments
 # SECURITY.md, scenario 24: terminal control sequences in what users own. A key comment
 # "x\r\e[2Kuser1: ... approved ..." once made `sshmend keys` show an unapproved key as approved.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -88,8 +89,11 @@ static void resync(struct fake *f)
 
 static bool judge(struct fake *f, enum sshd_flavor flavor, bool strict, struct verdict *v)
 {
-	struct verdict_input in = {.db = db, .user = alice, .strict_modes = strict,
-				   .flavor = flavor, .home_realpath = "/home/alice"};
+	struct verdict_input in = {.db = db,
+				   .user = alice,
+				   .strict_modes = strict,
+				   .flavor = flavor,
+				   .home_realpath = "/home/alice"};
 
 	resync(f);
 	verdict_keys_file(&in, "/home/alice/.ssh/authorized_keys", &f->c, v);
@@ -115,8 +119,8 @@ START_TEST(world_writable_home)
 
 	fake_chain(&f, 0777, 0700, 0600);
 	ck_assert(!judge(&f, FLAVOR_DEBIAN, true, &v));
-	ck_assert_str_eq(v.message,
-			 "Authentication refused: bad ownership or modes for directory /home/alice");
+	ck_assert_str_eq(
+	    v.message, "Authentication refused: bad ownership or modes for directory /home/alice");
 	ck_assert_str_eq(v.blamed, "/home/alice");
 	/* StrictModes no: only the open and regular-file checks remain. */
 	ck_assert(judge(&f, FLAVOR_UPSTREAM, false, &v));
@@ -132,9 +136,8 @@ START_TEST(group_writable_private_group)
 	fake_chain(&f, 0775, 0770, 0660);
 	ck_assert(judge(&f, FLAVOR_DEBIAN, true, &v));
 	ck_assert(!judge(&f, FLAVOR_UPSTREAM, true, &v));
-	ck_assert_str_eq(v.message,
-			 "Authentication refused: bad ownership or modes for file "
-			 "/home/alice/.ssh/authorized_keys");
+	ck_assert_str_eq(v.message, "Authentication refused: bad ownership or modes for file "
+				    "/home/alice/.ssh/authorized_keys");
 }
 END_TEST
 
@@ -207,8 +210,11 @@ START_TEST(outside_home_checks_to_root)
 {
 	struct fake f;
 	struct verdict v;
-	struct verdict_input in = {.db = db, .user = alice, .strict_modes = true,
-				   .flavor = FLAVOR_UPSTREAM, .home_realpath = "/elsewhere"};
+	struct verdict_input in = {.db = db,
+				   .user = alice,
+				   .strict_modes = true,
+				   .flavor = FLAVOR_UPSTREAM,
+				   .home_realpath = "/elsewhere"};
 
 	fake_chain(&f, 0700, 0700, 0600);
 	f.e[1].st.st_mode = S_IFDIR | 0777;
@@ -227,8 +233,9 @@ START_TEST(not_regular)
 	fake_chain(&f, 0700, 0700, 0600);
 	f.e[4].st.st_mode = S_IFIFO | 0600;
 	ck_assert(!judge(&f, FLAVOR_UPSTREAM, true, &v));
-	ck_assert_str_eq(v.message, "User 'alice' authorized keys '/home/alice/.ssh/authorized_keys' "
-				    "is not a regular file");
+	ck_assert_str_eq(v.message,
+			 "User 'alice' authorized keys '/home/alice/.ssh/authorized_keys' "
+			 "is not a regular file");
 	f.e[4].st.st_mode = S_IFSOCK | 0600;
 	ck_assert(!judge(&f, FLAVOR_UPSTREAM, true, &v));
 }
@@ -264,14 +271,12 @@ END_TEST
 /* The ACL read of a directory is remembered as absent; an ACL set later is seen all the same. */
 START_TEST(acl_set_after_cached_absence)
 {
-	/* system.posix_acl_access, little endian: user::rwx user:1001:r-x group::rwx mask::rwx other::--- */
+	/* system.posix_acl_access, little endian: user::rwx user:1001:r-x group::rwx mask::rwx
+	 * other::--- */
 	static const unsigned char acl[] = {
-		2, 0, 0, 0,
-		0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
-		0x02, 0, 5, 0, 0xe9, 0x03, 0, 0,
-		0x04, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
-		0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
-		0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+	    2, 0,    0,	   0,	 0x01, 0,    7,	   0, 0xff, 0xff, 0xff, 0xff, 0x02, 0,	  5,
+	    0, 0xe9, 0x03, 0,	 0,    0x04, 0,	   7, 0,    0xff, 0xff, 0xff, 0xff, 0x10, 0,
+	    7, 0,    0xff, 0xff, 0xff, 0xff, 0x20, 0, 0,    0,	  0xff, 0xff, 0xff, 0xff,
 	};
 	struct timespec pause = {0, 50 * 1000000L};
 	char *dir;
@@ -291,7 +296,8 @@ START_TEST(acl_set_after_cached_absence)
 	ck_assert(!verdict_user_may_fd(alice, fd, &st, X_OK));
 	if (setxattr(dir, "system.posix_acl_access", acl, sizeof(acl), 0) < 0) {
 		ck_assert_msg(errno == EOPNOTSUPP, "setxattr: %s", strerror(errno));
-		fprintf(stderr, "acl_set_after_cached_absence: no POSIX ACLs on %s, skipped\n", root);
+		fprintf(stderr, "acl_set_after_cached_absence: no POSIX ACLs on %s, skipped\n",
+			root);
 	} else {
 		ck_assert_int_eq(fstat(fd, &st), 0);
 		ck_assert(verdict_user_may_fd(alice, fd, &st, X_OK));

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the tests/test-threat-*.sh scripts (the scenarios of SECURITY.md): sources tap.sh and
 # sandbox.sh, runs sshmend against the sandbox, reads its JSON, records what must not change.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Threat tests: one TAP script per SECURITY.md scenario (1-7, 15, 16, 18, 23, 24), each run against a
 # sandbox root with --root; tests/threats-lib.sh is what they share.
 THREAT_TESTS = \

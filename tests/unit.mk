@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Check unit tests: tests/test-X.c tests src/X.c.
 UNIT_TESTS = \
 	tests/test-strv \

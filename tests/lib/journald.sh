@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A systemd-journald for tests: the running one, or a private one in its own mount namespace.
 # Source it after tap.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A fake service manager end of NOTIFY_SOCKET (sd_notify), for tests. Source it after tap.sh.
 # Uses the tests/notify-recv helper built by "make check".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A fake root file system for tests that must not touch the host's users. Source it after tap.sh.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A real sshd on a loopback port, and real host users to log in as. Source it after tap.sh.
 # Everything here needs root: call require_root (and require_prog as needed) first.

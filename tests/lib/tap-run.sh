@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Test log compiler: run one TAP test script with bash and hand its exit status to the TAP
 # driver, except that 77 (the script printed "1..0 # SKIP ...") becomes 0, because the TAP driver
 # reports any non-zero exit status as an ERROR while the plan already says the test was skipped.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # TAP helpers for the integration tests. Source it from a bash test script:
 #
