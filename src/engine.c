@@ -476,8 +476,7 @@ static bool holds_only_ssh_files(const struct user *u, const struct chain_elem *
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (++seen > DIR_LOOK_MAX ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (++seen > DIR_LOOK_MAX || safe_stat_nosync(dirfd(d), de->d_name, &st) < 0)
 			return false;
 		if (st.st_uid == u->uid || S_ISLNK(st.st_mode) ||
 		    (next && !strcmp(de->d_name, next)))

@@ -101,12 +101,8 @@ int safe_open_component(int dirfd, const char *name, int *ret_fd)
 	return r;
 }
 
-/*
- * The stat of NAME in DIRFD, not following it, and with nothing asked of the file system
- * (AT_STATX_DONT_SYNC): a user may have mounted FUSE on the name. Local file systems are
- * always in sync.
- */
-static int stat_nosync(int dirfd, const char *name, struct stat *st)
+/* Local file systems are always in sync: the stat is what is there. */
+int safe_stat_nosync(int dirfd, const char *name, struct stat *st)
 {
 	struct statx sx;
 
@@ -330,7 +326,7 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 		return 0;
 	}
 	/* Still the file that was read? A user may have appended meanwhile. */
-	if (stat_nosync(dfd, name, &now) < 0)
+	if (safe_stat_nosync(dfd, name, &now) < 0)
 		return errno == ENOENT ? -EAGAIN : negative_errno();
 	if (!same_file(&now, expect))
 		return -EAGAIN;
@@ -342,7 +338,7 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 	}
 	/* The file that was read came out (an append since lands in it and is the caller's
 	 * to carry over, as after a rename): done. */
-	if (stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, expect)) {
+	if (safe_stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, expect)) {
 		(void)unlinkat(dfd, tmp, 0);
 		return 0;
 	}
@@ -354,11 +350,11 @@ static int swap_in(int dfd, const char *tmp, const char *name, const struct stat
 			return negative_errno();
 		/* Ours came back: done. Else the user saved again over ours, which is gone;
 		 * what came out is their older file, superseded by the one now at NAME. */
-		if (stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, &ours))
+		if (safe_stat_nosync(dfd, tmp, &out) == 0 && same_inode(&out, &ours))
 			return -EAGAIN; /* the caller unlinks TMP, ours */
 		if (renameat2(dfd, tmp, dfd, name, RENAME_EXCHANGE) < 0)
 			return negative_errno();
-		if (stat_nosync(dfd, tmp, &out) < 0 || !same_inode(&out, &ours)) {
+		if (safe_stat_nosync(dfd, tmp, &out) < 0 || !same_inode(&out, &ours)) {
 			/* Theirs at NAME, the older one of theirs at TMP. */
 			(void)unlinkat(dfd, tmp, 0);
 			return -EAGAIN;
@@ -372,7 +368,7 @@ static void unlink_ours(int dfd, const char *tmp, int fd)
 {
 	struct stat a, b;
 
-	if (fstat(fd, &a) == 0 && stat_nosync(dfd, tmp, &b) == 0 && same_inode(&a, &b))
+	if (fstat(fd, &a) == 0 && safe_stat_nosync(dfd, tmp, &b) == 0 && same_inode(&a, &b))
 		(void)unlinkat(dfd, tmp, 0);
 }
 

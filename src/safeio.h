@@ -25,6 +25,12 @@ int safe_open_component(int dirfd, const char *name, int *ret_fd);
  */
 int safe_make_component(int dirfd, const char *name, mode_t mode, int *ret_fd, struct stat *st);
 
+/*
+ * The stat of NAME in DIRFD, not following it, asking nothing of the file system
+ * (AT_STATX_DONT_SYNC): a user may have mounted FUSE on the name. -1 and errno on failure.
+ */
+int safe_stat_nosync(int dirfd, const char *name, struct stat *st);
+
 /* Open PATH for reading, resolved as if ROOTFD were "/" (symlinks stay inside). */
 int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd);
 
