@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "sshdconf.h"
+
+/*
+ * sshd's configuration as sshd evaluates it for one connection: every keyword sshd consults
+ * when it decides a public key login, after Include and the Match blocks that apply to this
+ * user, host, address and local port, the first value of each keyword winning, as
+ * `sshd -T -C user=U,host=H,addr=A,lport=P` prints it.
+ */
+
+/* The connection Match is evaluated for. A NULL field, or 0, is "not known". */
+struct sshd_conn {
+	const char *user; /* the name the client typed */
+	const char *const
+	    *groups;	   /* the user's group names (NULL-terminated); NULL for an unknown user */
+	const char *host;  /* the client's host name (sshd uses the address with UseDNS no) */
+	const char *addr;  /* the client's address */
+	const char *laddr; /* the local address */
+	int lport;	   /* the local port */
+};
+
+enum sshd_permit_root {
+	SSHD_ROOT_YES,
+	SSHD_ROOT_PROHIBIT_PASSWORD, /* also "without-password" */
+	SSHD_ROOT_FORCED_COMMANDS_ONLY,
+	SSHD_ROOT_NO,
+};
+
+/* Where a value came from: "FILE:LINE", or empty for sshd's default. */
+typedef char sshd_origin[4200];
+
+struct sshd_settings {
+	bool pubkey_authentication;
+	sshd_origin pubkey_authentication_from;
+	bool strict_modes;
+	bool use_pam;
+	enum sshd_permit_root permit_root_login;
+	sshd_origin permit_root_login_from;
+	char **allow_users, **deny_users, **allow_groups, **deny_groups; /* NULL: not set */
+	sshd_origin allow_users_from, deny_users_from, allow_groups_from, deny_groups_from;
+	char **authentication_methods; /* each a comma-separated list; NULL: "any" */
+	sshd_origin authentication_methods_from;
+	char **pubkey_accepted_algorithms; /* resolved: the +, - and ^ forms applied */
+	sshd_origin pubkey_accepted_algorithms_from;
+	int required_rsa_size;
+	sshd_origin required_rsa_size_from;
+	char **authorized_keys_files;  /* as written, tokens not expanded; empty for "none" */
+	char *authorized_keys_command; /* NULL for none */
+	char *authorized_keys_command_user;
+	char *trusted_user_ca_keys;	  /* NULL for none */
+	char *authorized_principals_file; /* NULL for none */
+	char *revoked_keys;		  /* NULL for none */
+	char *log_level;
+};
+
+/*
+ * Evaluate the configuration at PATH (inside ROOTFD, like sshd_config_load()) for CONN.
+ * DEFAULT_ALGORITHMS: the installed sshd's default PubkeyAcceptedAlgorithms, comma-separated
+ * (NULL: the built-in list of OpenSSH 9.x and 10.x). On an error returns -EINVAL and writes
+ * "FILE:LINE: why" to ERR.
+ */
+int sshd_settings_eval(int rootfd, const char *root_prefix, const char *path,
+		       const struct sshd_conn *conn, const char *default_algorithms,
+		       struct sshd_settings *ret, char *err, size_t errlen);
+void sshd_settings_done(struct sshd_settings *s);
+
+/*
+ * Does AllowUsers, DenyUsers, AllowGroups or DenyGroups refuse CONN? Returns false when the
+ * user may log in; true with sshd's sentence (e.g. "User alice from 10.0.0.9 not allowed
+ * because listed in DenyUsers") in WHY otherwise.
+ */
+bool sshd_settings_refuse_user(const struct sshd_settings *s, const struct sshd_conn *conn,
+			       char *why, size_t whylen);
+
+/* Is ALGORITHM (e.g. "ssh-ed25519", "rsa-sha2-512") in the accepted list? */
+bool sshd_settings_accepts_algorithm(const struct sshd_settings *s, const char *algorithm);
