@@ -13,6 +13,7 @@
 	X(DRIFT_REPAIRED, "drift-repaired", "fd0c73482cc34187b09f475469070f45")                    \
 	X(REPAIR_REFUSED, "repair-refused", "bd598a2bcd62420bad166dc4f280faf7")                    \
 	X(REPAIR_FAILED, "repair-failed", "113899a9697d49fea42a7bdba7b21226")                      \
+	X(INTERNAL_ERROR, "internal-error", "2f663bbe1afb4504b35b76781b43b32e")                    \
 	X(FLAPPING, "flapping", "1a5db49c345b4c338c51038a9e922946")                                \
 	X(RESCAN, "rescan", "7ef0d631584742d18753e0cf567cbb5e")                                    \
 	X(WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660")                          \
@@ -21,6 +22,7 @@
 	X(CONFIG_WARNING, "config-warning", "d18e6874cf774e2d911cccde5fa437fe")                    \
 	X(KEYS_SYNCED, "keys-synced", "330ee1f709c84bb682a4f71676aceac8")                          \
 	X(KEY_REJECTED, "key-rejected", "0e969c5b28944feb9cd52a4b8a0dac76")                        \
+	X(DROPIN_IGNORED, "dropin-ignored", "b0fb43ef2f2f4df59585535704a14805")                    \
 	X(KEY_UNAPPROVED, "key-unapproved", "42f41a84df6346cbbbf58051032545fd")                    \
 	X(KEY_REMOVED, "key-removed", "167445034e014a7dbc24d382c189c108")                          \
 	X(KEY_QUARANTINED, "key-quarantined", "9eb006b9f20149ea85ba58d9c37ad00b")                  \

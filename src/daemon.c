@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "escape.h"
+#include "events.h"
 #include "journal.h"
 #include "macro.h"
 #include "report.h"
@@ -110,21 +111,6 @@ static uint64_t now_usec(const struct daemon *d)
 	return t;
 }
 
-static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void log_simple(enum event_kind k, int prio, const char *fmt, ...)
-{
-	char msg[4096];
-	va_list ap;
-	struct event e = {.kind = k, .priority = prio, .message = msg, .sshd_refused = -1};
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	journal_log(&e);
-}
-
 /* STATUS=, sent only when it says something new (most heals are our own repair's echo). */
 static void update_status(struct daemon *d)
 {
@@ -200,14 +186,8 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
-			char every[64];
-
 			d->watch_limit = true;
-			log_simple(EVENT_WATCH_LIMIT, LOG_WARNING,
-				   "inotify watch limit reached (fs.inotify.max_user_watches); "
-				   "keeping the watches there are and scanning every %s",
-				   timespan_format(d->engine->cfg.fallback_scan_usec, every,
-						   sizeof(every)));
+			events_watch_limit(d->engine->cfg.fallback_scan_usec);
 			sd_event_source_set_enabled(d->fallback, SD_EVENT_ON);
 		}
 		return 0;
@@ -300,37 +280,16 @@ static void synced_keys(const struct daemon *d, const struct user *u, char **add
 	*removed = join_ws(gone);
 }
 
-static void tell_synced(struct daemon *d, size_t i, const struct user_report *rep, const char *path)
-{
-	_cleanup_free_ char *added = NULL, *removed = NULL;
-	char msg[4600];
-	struct event e = {.kind = EVENT_KEYS_SYNCED,
-			  .priority = LOG_NOTICE,
-			  .message = msg,
-			  .user = rep->user->name,
-			  .path = path,
-			  .sshd_refused = -1,
-			  .share = &d->du[i].share};
-
-	synced_keys(d, rep->user, &added, &removed);
-	e.fingerprints_added = added;
-	e.fingerprints_removed = removed;
-	snprintf(msg, sizeof(msg), "%s: %s now holds the %zu approved key%s%s%s%s%s",
-		 rep->user->name, path, rep->n_approved, PLURAL(rep->n_approved),
-		 added ? "; added " : "", added ? added : "", removed ? "; removed " : "",
-		 removed ? removed : "");
-	journal_log(&e);
-}
-
 static void arm_retell(struct daemon *d, size_t i);
 
 static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	const char *told = d->du[i].logged ? d->du[i].logged : "";
-	_cleanup_free_ char *sig = NULL, *kept = NULL;
+	_cleanup_free_ char *sig = NULL, *kept = NULL, *added = NULL, *removed = NULL;
 	const char *not_applied = NULL;
 	size_t siglen = 0, keptlen = 0, n_kept = 0;
-	bool kept_new = false;
+	bool kept_new = false, synced = false;
+	struct tell_extra x = {.db = d->engine->db, .share = &d->du[i].share};
 	char key[4600];
 	FILE *f, *fk;
 
@@ -345,45 +304,15 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 	fk = open_memstream(&kept, &keptlen);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
-		char old_owner[64], new_owner[64], msg[4600];
-		struct event e = {
-		    .user = rep->user->name,
-		    .path = fi->path,
-		    .sshd_refused = !rep->sshd_accepts,
-		    .problem = problem_to_string(fi->problem),
-		    .reason = fi->reason,
-		    .message = msg,
-		    .share = &d->du[i].share,
-		};
 
-		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS) {
-			tell_synced(d, i, rep, fi->path);
-			continue;
-		}
-		if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_UNAPPROVED_KEY)
-			continue; /* tell_quarantined() */
 		if (fi->action == ACTION_FIXED) {
-			char change[200];
-
-			e.kind = EVENT_DRIFT_REPAIRED;
-			e.priority = rep->sshd_accepts ? LOG_NOTICE : LOG_WARNING;
-			e.has_modes = true;
-			e.old_mode = fi->found.st_mode & 07777;
-			e.new_mode = fi->has_final ? fi->final_mode : fi->exp_mode;
-			report_owner_name(d->engine->db, fi->found.st_uid, old_owner,
-					  sizeof(old_owner));
-			report_owner_name(d->engine->db,
-					  fi->has_final ? fi->final_uid : fi->exp_uid, new_owner,
-					  sizeof(new_owner));
-			e.old_owner = old_owner;
-			e.new_owner = new_owner;
-			/* What changed, and only that: no "owner alice -> alice". */
-			report_change(d->engine->db, fi, change, sizeof(change));
-			snprintf(msg, sizeof(msg), "%s: repaired %s%s%s%s%s", rep->user->name,
-				 fi->path, *change ? ": " : "", change,
-				 fi->sshd_message ? "; sshd refused: " : "",
-				 fi->sshd_message ? fi->sshd_message : "");
-			journal_log(&e);
+			if (fi->problem == PROBLEM_KEYS && !synced) {
+				synced_keys(d, rep->user, &added, &removed);
+				x.added = added;
+				x.removed = removed;
+				synced = true;
+			}
+			events_finding(rep, fi, false, &x);
 			continue;
 		}
 		if (!f || !fk || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
@@ -415,53 +344,15 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 			fprintf(f, "%s\n", key);
 			continue;
 		}
-		if (fi->problem == PROBLEM_DROPIN) {
-			e.kind = EVENT_KEY_REJECTED;
-			e.priority = LOG_WARNING;
-			e.sshd_refused = -1;
-			if (fi->lineno)
-				snprintf(msg, sizeof(msg),
-					 "%s: drop-in key rejected, not written: %s:%u: %s",
-					 rep->user->name, fi->path, fi->lineno, fi->reason);
-			else
-				snprintf(msg, sizeof(msg), "%s: %s: %s, ignoring", rep->user->name,
-					 fi->path, fi->reason);
-		} else {
-			e.priority = LOG_ERR;
-			e.kind = fi->action == ACTION_REFUSED ? EVENT_REPAIR_REFUSED
-							      : EVENT_REPAIR_FAILED;
-			snprintf(
-			    msg, sizeof(msg), "%s: %s %s (%s): %s%s%s", rep->user->name,
-			    fi->action == ACTION_REFUSED ? "will not repair" : "could not repair",
-			    fi->path, problem_to_string(fi->problem), fi->reason ? fi->reason : "",
-			    fi->sshd_message ? "; sshd refuses: " : "",
-			    fi->sshd_message ? fi->sshd_message : "");
-		}
-		if (journal_log(&e) == 0)
+		if (events_finding(rep, fi, false, &x) == 0)
 			fprintf(f, "%s\n", key);
 		else
 			arm_retell(d, i);
 	}
-	if (kept_new) {
-		char msg[4600];
-		struct event e = {.kind = EVENT_EXCLUSIVE_NOT_APPLIED,
-				  .priority = LOG_ERR,
-				  .message = msg,
-				  .user = rep->user->name,
-				  .path = rep->keys_file,
-				  .reason = not_applied,
-				  .count = n_kept,
-				  .sshd_refused = -1,
-				  .share = &d->du[i].share};
-
-		snprintf(msg, sizeof(msg),
-			 "%s: %s; %zu key%s outside the approved set stay%s in %s", rep->user->name,
-			 not_applied, n_kept, PLURAL(n_kept), n_kept == 1 ? "s" : "",
-			 rep->keys_file);
-		if (journal_log(&e) < 0) {
-			arm_retell(d, i);
-			n_kept = 0; /* not told: none of them is */
-		}
+	if (kept_new && events_not_applied(rep->user->name, rep->keys_file, not_applied, n_kept,
+					   &d->du[i].share) < 0) {
+		arm_retell(d, i);
+		n_kept = 0; /* not told: none of them is */
 	}
 	if (!fk || fclose(fk) != 0 || !f) {
 		if (f)
@@ -479,35 +370,14 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 	}
 }
 
-static int log_key(struct daemon *d, size_t i, enum event_kind k, int prio, const char *path,
-		   const char *fp, const char *comment, const char *what)
-{
-	const struct user *u = d->users[i];
-	char msg[4600];
-	struct event e = {.kind = k,
-			  .priority = prio,
-			  .message = msg,
-			  .user = u->name,
-			  .path = path,
-			  .fingerprint = fp,
-			  .comment = comment,
-			  .sshd_refused = -1,
-			  .share = &d->du[i].share};
-
-	snprintf(msg, sizeof(msg), "%s: key %s%s%s%s %s", u->name, fp, comment ? " (" : "",
-		 comment ? comment : "", comment ? ")" : "", what);
-	return journal_log(&e);
-}
-
 static void tell_quarantined(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 
 		if (fi->problem == PROBLEM_UNAPPROVED_KEY && fi->action == ACTION_FIXED)
-			log_key(d, i, EVENT_KEY_QUARANTINED, LOG_WARNING, fi->path, fi->fingerprint,
-				fi->comment,
-				"moved to quarantine: Exclusive= allows approved keys only");
+			events_key(TELL_QUARANTINED, d->users[i]->name, fi->path, fi->fingerprint,
+				   fi->comment, &d->du[i].share);
 	}
 }
 
@@ -566,8 +436,7 @@ static void tell_audit_state(struct daemon *d, size_t i, int what, const char *w
 		return;
 	d->du[i].audit_state_told = what;
 	if (what)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: the key audit's state: %s", u->name,
-			   why);
+		events_internal_error(u->name, "%s: the key audit's state: %s", u->name, why);
 }
 
 /*
@@ -638,8 +507,8 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 			dirty = true;
 		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
 		if (e->status == KEY_UNAPPROVED && was != KEY_UNAPPROVED &&
-		    log_key(d, i, EVENT_KEY_UNAPPROVED, LOG_WARNING, e->file, e->fingerprint,
-			    e->comment, "stands outside the approved set") < 0 &&
+		    events_key(TELL_UNAPPROVED, u->name, e->file, e->fingerprint, e->comment,
+			       &d->du[i].share) < 0 &&
 		    (held || (held = calloc(l.n, sizeof(*held))))) {
 			held[k] = (signed char)(was + 2);
 			arm_retell(d, i);
@@ -654,9 +523,9 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		{
 			_cleanup_free_ char *fp = strndup(state[k], n);
 
-			if (log_key(d, i, EVENT_KEY_REMOVED, LOG_NOTICE, keys_file, fp,
-				    fp ? audit_state_comment(state, index, fp) : NULL,
-				    "is gone from the keys files") < 0 &&
+			if (events_key(TELL_REMOVED, u->name, keys_file, fp,
+				       fp ? audit_state_comment(state, index, fp) : NULL,
+				       &d->du[i].share) < 0 &&
 			    (gone || (gone = calloc(strv_length(state), sizeof(*gone))))) {
 				gone[k] = true;
 				arm_retell(d, i);
@@ -684,20 +553,7 @@ static void tell_baseline(struct daemon *d)
 {
 	if (!d->baseline_users)
 		return;
-	{
-		char msg[256];
-		struct event e = {.kind = EVENT_KEYS_BASELINE,
-				  .priority = LOG_INFO,
-				  .message = msg,
-				  .sshd_refused = -1,
-				  .count = d->baseline_keys};
-
-		snprintf(msg, sizeof(msg),
-			 "recorded the keys of %lu user%s (%lu key%s) as the baseline",
-			 d->baseline_users, PLURAL(d->baseline_users), d->baseline_keys,
-			 PLURAL(d->baseline_keys));
-		journal_log(&e);
-	}
+	events_baseline(d->baseline_users, d->baseline_keys);
 	d->baseline_users = d->baseline_keys = 0;
 }
 
@@ -775,26 +631,9 @@ static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep
 		u->backoff_len = c->flap_backoff_max_usec;
 	u->backoff_until = now + u->backoff_len;
 	if (!u->flapping) {
-		char msg[4400], window[64], backoff[64];
-		struct event e = {.kind = EVENT_FLAPPING,
-				  .priority = LOG_WARNING,
-				  .message = msg,
-				  .user = rep->user->name,
-				  .path = path,
-				  .problem = keys ? problem_to_string(PROBLEM_KEYS) : NULL,
-				  .sshd_refused = -1,
-				  .share = &u->share};
-
 		u->flapping = true;
-		snprintf(msg, sizeof(msg),
-			 "%s: %s%s more than %u times in %s; backing off from it, %s at first, "
-			 "longer while it goes on",
-			 rep->user->name, path,
-			 keys ? " had its approved keys block undone" : " drifted back",
-			 c->flap_threshold,
-			 timespan_format(c->flap_window_usec, window, sizeof(window)),
-			 timespan_format(u->backoff_len, backoff, sizeof(backoff)));
-		journal_log(&e);
+		events_flapping(rep->user->name, path, keys, c->flap_threshold, c->flap_window_usec,
+				u->backoff_len, &u->share);
 	}
 	sd_event_source_unref(u->backoff_timer);
 	u->backoff_timer = NULL;
@@ -827,9 +666,9 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 
 		rep->tails.t[k].fd = -1;
 		if (r < 0)
-			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-				   "%s: cannot follow the replaced keys file: %s",
-				   d->users[i]->name, strerror(-r));
+			events_internal_error(d->users[i]->name,
+					      "%s: cannot follow the replaced keys file: %s",
+					      d->users[i]->name, strerror(-r));
 	}
 	rep->tails.n = 0;
 }
@@ -864,8 +703,8 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	if (r < 0) {
 		/* The watches it had stay; what this walk added before it failed goes. */
 		watcher_abort(d->w);
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR, "%s: check failed: %s", d->users[i]->name,
-			   strerror(-r));
+		events_internal_error(d->users[i]->name, "%s: check failed: %s", d->users[i]->name,
+				      strerror(-r));
 		return;
 	}
 	watcher_commit(d->w);
@@ -920,8 +759,7 @@ static int on_drain(sd_event_source *s, void *userdata)
 		if (reloaded) {
 			d->reloading = NULL;
 			d->defer_audit = false;
-			log_simple(EVENT_RELOADED, LOG_INFO, "reloaded (%s): watching %zu user%s",
-				   reloaded, d->n_users, PLURAL(d->n_users));
+			events_reloaded(reloaded, d->n_users);
 		}
 		if (!d->n_audit)
 			tell_baseline(d);
@@ -996,8 +834,7 @@ static void on_overflow(void *userdata)
 	/* During a rescan, what this overflow lost may be in chains it walked already: they
 	 * are queued again (told once). */
 	if (!d->rescan_pending)
-		log_simple(EVENT_RESCAN, LOG_NOTICE,
-			   "inotify queue overflowed; rescanning every chain once");
+		events_rescan();
 	d->rescan_pending = true;
 	enqueue_all(d);
 }
@@ -1012,8 +849,8 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)revents;
 	r = watcher_dispatch(d->w, on_touch, on_overflow, d);
 	if (r < 0)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-			   "reading inotify events failed: %s, ignoring", strerror(-r));
+		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
+				      strerror(-r));
 	/* What this read coalesced is healed now, not one loop iteration later (a reload, which
 	 * replaces this very source, waits for the deferred pass). */
 	if (n_queued(d) && !d->reload_pending)
@@ -1025,6 +862,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 static int carry_lines(void *userdata, const char *user, const char *data, size_t len)
 {
 	struct daemon *d = userdata;
+	struct tell_extra x = {0};
 	struct user_report rep;
 	size_t i;
 	int r;
@@ -1035,36 +873,22 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 		return 0; /* no longer a user we look after */
 	r = engine_carry_keys(d->engine, d->users[i], data, len, &rep);
 	if (r < 0) {
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-			   "%s: lines written to the replaced keys file not carried over: %s", user,
-			   strerror(-r));
+		events_internal_error(
+		    user, "%s: lines written to the replaced keys file not carried over: %s", user,
+		    strerror(-r));
 		return r;
 	}
-	for (size_t k = 0; k < rep.n_findings; k++)
-		if (rep.findings[k].problem != PROBLEM_KEYS) {
-			continue; /* the drop-ins and Exclusive= are told by the user's heal */
-		} else if (rep.findings[k].action == ACTION_FIXED) {
-			char msg[4600];
-			struct event e = {.kind = EVENT_KEYS_SYNCED,
-					  .priority = LOG_NOTICE,
-					  .message = msg,
-					  .user = user,
-					  .path = rep.findings[k].path,
-					  .sshd_refused = -1,
-					  .share = &d->du[i].share};
+	x.carried = len;
+	x.share = &d->du[i].share;
+	for (size_t k = 0; k < rep.n_findings; k++) {
+		const struct finding *fi = &rep.findings[k];
 
-			snprintf(msg, sizeof(msg),
-				 "%s: %zu bytes written to %s after it was replaced, carried over",
-				 user, len, rep.findings[k].path);
-			journal_log(&e);
-		} else if (rep.findings[k].action == ACTION_REFUSED ||
-			   rep.findings[k].action == ACTION_FAILED) {
-			log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-				   "%s: lines written to the replaced %s not carried over: %s",
-				   user, rep.findings[k].path,
-				   rep.findings[k].reason ? rep.findings[k].reason : "");
+		if (fi->problem != PROBLEM_KEYS)
+			continue; /* the drop-ins and Exclusive= are told by the user's heal */
+		events_finding(&rep, fi, true, &x);
+		if (fi->action == ACTION_REFUSED || fi->action == ACTION_FAILED)
 			r = -EIO;
-		}
+	}
 	tell_quarantined(d, i, &rep);
 	follow_replaced(d, i, &rep);
 	user_report_done(&rep);
@@ -1081,8 +905,8 @@ static int on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	(void)revents;
 	r = tails_dispatch(d->tails, carry_lines, d);
 	if (r < 0)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-			   "reading inotify events failed: %s, ignoring", strerror(-r));
+		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
+				      strerror(-r));
 	return 0;
 }
 
@@ -1349,9 +1173,9 @@ static int adopt(struct daemon *d, struct engine *engine)
 	/* The state of another machine (an image's) starts afresh; none without a machine id. */
 	r = audit_state_bind(engine->rootfd, true);
 	if (r < 0)
-		log_simple(EVENT_REPAIR_FAILED, LOG_ERR,
-			   "the key audit's state directory: %s; the audit records nothing",
-			   strerror(-r));
+		events_internal_error(
+		    NULL, "the key audit's state directory: %s; the audit records nothing",
+		    strerror(-r));
 	d->audit_on = r > 0;
 
 	d->watch_limit = false;
@@ -1376,8 +1200,7 @@ static void drain_all(struct daemon *d)
 static void log_config_warnings(const struct engine *e)
 {
 	for (size_t i = 0; e->cfg.warnings && e->cfg.warnings[i]; i++)
-		log_simple(EVENT_CONFIG_WARNING, LOG_WARNING, "configuration: %s",
-			   e->cfg.warnings[i]);
+		events_config_warning(e->cfg.warnings[i]);
 }
 
 static void reload(struct daemon *d, const char *why)
@@ -1392,17 +1215,13 @@ static void reload(struct daemon *d, const char *why)
 	watch_config(d);
 	r = engine_open(d->root, d->config_path, &e, err, sizeof(err));
 	if (r < 0) {
-		log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
-			   "reload failed, keeping the old configuration: %s",
-			   *err ? err : strerror(-r));
+		events_config_error(*err ? err : strerror(-r));
 	} else {
 		log_config_warnings(e);
 		r = adopt(d, e);
 		if (r < 0) {
 			engine_free(e);
-			log_simple(EVENT_CONFIG_ERROR, LOG_ERR,
-				   "reload failed, keeping the old configuration: %s",
-				   strerror(-r));
+			events_config_error(strerror(-r));
 		} else {
 			/* The full pass runs in the loop, events first; its end says READY=1. */
 			d->reloading = why;
@@ -1438,8 +1257,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	}
 	sd_notify(0, "STOPPING=1");
-	log_simple(EVENT_STOPPING, LOG_INFO, "stopping on signal %u after %lu repair%s",
-		   si->ssi_signo, d->repairs, PLURAL(d->repairs));
+	events_stopping(si->ssi_signo, d->repairs);
 	return sd_event_exit(d->ev, 0);
 }
 
@@ -1559,10 +1377,7 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
-	log_simple(EVENT_STARTED, LOG_INFO,
-		   "started: watching %zu user%s, %zu path%s, %lu repair%s", d.n_users,
-		   PLURAL(d.n_users), watcher_n_registrations(d.w),
-		   PLURAL(watcher_n_registrations(d.w)), d.repairs, PLURAL(d.repairs));
+	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	update_status(&d);
 	sd_notify(0, "READY=1");
 

@@ -15,6 +15,7 @@ keys_init "$@"
 # MESSAGE_IDs are part of the interface; systemd/sshmend.catalog.
 ID_CONFIG_ERROR=4aef36b4fc194b7bbb0f372ed4e86ff0
 ID_CONFIG_WARNING=d18e6874cf774e2d911cccde5fa437fe
+ID_DROPIN_IGNORED=b0fb43ef2f2f4df59585535704a14805
 
 sandbox_create 2 || keys_bail "sandbox_create failed"
 for k in laptop desktop; do
@@ -96,17 +97,22 @@ done
 # Another drop-in file the daemon ignores (writable by others): told once, on its own.
 keys_dropin_put user1 loose.pub "$(keys_pub laptop)"
 chmod 0666 "$(keys_dropin_dir user1)/loose.pub"
-ok "the ignored file is logged" wait_for 10 _daemon_count_above 1 SSHMEND_EVENT=key-rejected
+ok "the ignored file is logged as dropin-ignored" wait_for 10 _daemon_count_above 0 \
+	SSHMEND_EVENT=dropin-ignored
+e=$(keys_events dropin-ignored | tail -n 1)
+is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "4 $ID_DROPIN_IGNORED" \
+	"dropin-ignored: priority warning, its own MESSAGE_ID"
 sleep 1
-is "$(rejected)" 2 "heals and another drop-in file do not tell the rejected line again"
+is "$(rejected)" 1 "heals and another drop-in file do not tell the rejected line again"
+is "$(keys_count dropin-ignored SSHMEND_USER=user1)" 1 "the ignored file is told once"
 keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken" "# rewritten"
-ok "a change of its file tells it again" wait_for 10 _daemon_count_above 2 SSHMEND_EVENT=key-rejected
+ok "a change of its file tells it again" wait_for 10 _daemon_count_above 1 SSHMEND_EVENT=key-rejected
 sleep 1
-is "$(rejected)" 3 "once"
+is "$(rejected)" 2 "once"
 n=$(keys_count reloaded)
 kill -HUP "$DAEMON_PID"
 ok "SIGHUP reloads" wait_for 10 _daemon_count_above "$n" SSHMEND_EVENT=reloaded
-is "$(rejected)" 3 "a reload does not tell the rejected line again"
+is "$(rejected)" 2 "a reload does not tell the rejected line again"
 rm -f "$(keys_dropin_dir user1)/broken.pub" "$(keys_dropin_dir user1)/loose.pub"
 
 diag "--- configuration warnings and errors are different events"

@@ -155,7 +155,7 @@ rm -rf "$SANDBOX/etc/sshmend/keys.d"
 ln -s keys.d "$SANDBOX/etc/sshmend/keys.d"
 dthreat_start || dthreat_bail "the daemon did not start with the drop-in directory a loop"
 loop_failed() {
-	dthreat_entries repair-failed | grep -q 'user6: check failed: Too many levels of symbolic links'
+	dthreat_entries internal-error | grep -q 'user6: check failed: Too many levels of symbolic links'
 }
 ok "with the drop-in directory a symlink loop, each walk fails and says why" wait_for 10 loop_failed
 dthreat_as user6 rm -rf "$h/user6/.ssh"

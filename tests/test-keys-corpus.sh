@@ -6,8 +6,8 @@
 # daemon logs a key-rejected entry naming the same FILE:LINE for each. The lines of a private key
 # pasted by mistake are reported by FILE:LINE alone: no part of the secret is echoed to stderr or
 # the journal. A drop-in file owned by a user or writable by its group, and a user's drop-in
-# directory writable by others, are ignored with an alert, while a good file beside them still
-# counts.
+# directory writable by others, are ignored with an alert (dropin-ignored), while a good file
+# beside them still counts.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -192,8 +192,11 @@ is "$absent_n" "" "one key-rejected entry naming $rel1:N for every bad line" ||
 is "$extra_n" "" "no key-rejected entry for the good line"
 e=$(keys_events key-rejected | grep -F -e "$rel1:6: " | head -n 1)
 is "$(journal_field "$e" PRIORITY)" 4 "key-rejected is a warning"
+ok "dropin-ignored entries logged" daemon_wait_count 10 2 SSHMEND_EVENT=dropin-ignored
+keys_messages dropin-ignored >"$KEYS_TMP/ignored.msg"
 for rel in "$rel2" "$rel3" "$rel4"; do
-	ok "key-rejected alert for $rel" grep -q -F -e "$rel: " "$KEYS_TMP/rejected.msg"
+	ok "dropin-ignored alert for $rel" grep -q -F -e "$rel: " "$KEYS_TMP/ignored.msg"
+	ok "... and no key-rejected one" test "$(grep -c -F -e "$rel: " "$KEYS_TMP/rejected.msg")" -eq 0
 done
 leaked=
 while IFS= read -r l; do

@@ -76,7 +76,7 @@ is "$(keys_block "$ak2")" "$(keys_pub approved2)" "... and the other approved ke
 chmod 0600 "$state/keys.user1"
 ok "user1's state is larger than the limit" test "$(stat -c %s "$state/keys.user1")" -gt "$max"
 keys_daemon_start --root "$SANDBOX"
-said() { keys_messages repair-failed PRIORITY=3 | grep -q -F -e "$1"; }
+said() { keys_messages internal-error PRIORITY=3 | grep -q -F -e "$1"; }
 ok "the daemon says so, at priority err" wait_for 20 said \
 	"user1: the key audit's state: larger than $max bytes"
 ok "... and writes it back within the limit" \

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "users.h"
 
 /* A throw-away root for unit tests: a temp dir and a way to put files in it. */
 static inline char *unit_tmproot(void)
@@ -41,4 +43,16 @@ static inline void unit_rmtree(const char *root)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The user database of the files ROOT holds (etc/passwd, etc/group). */
+static inline struct userdb *unit_userdb(const char *root)
+{
+	struct userdb *db = NULL;
+	int fd = open(root, O_PATH | O_DIRECTORY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(userdb_load(fd, &db), 0);
+	close(fd);
+	return db;
 }

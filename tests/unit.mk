@@ -10,6 +10,7 @@ UNIT_TESTS = \
 	tests/test-chain \
 	tests/test-watcher \
 	tests/test-journal \
+	tests/test-events \
 	tests/test-escape \
 	tests/test-dropin \
 	tests/test-sha256 \
