@@ -7,7 +7,8 @@
 /*
  * The audit of keys files: which keys stand in them, remembered by fingerprint in a
  * root-only state directory, so that a key that appears outside the approved set, or a
- * key that disappears, can be told.
+ * key that disappears, can be told. audit.c reads keys files and compares them with what
+ * was remembered; auditstate.c is the state directory; quarantine.c the quarantine.
  */
 
 #define AUDIT_STATE_DIR LOCALSTATEDIR "/lib/sshmend"
@@ -82,6 +83,46 @@ const char *audit_state_comment(char *const *state, const struct strindex *index
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
 /* The state directory inside ROOTFD (O_PATH), made 0700 with its parents when CREATE. */
 int audit_state_dir(int rootfd, bool create, int *ret);
+/* The name in the state directory of USER's file of KIND ("keys", "quarantine"). */
+int audit_state_file(const char *user, const char *kind, char *buf, size_t len);
+/*
+ * Read the state file open in FD, of at most AUDIT_STATE_MAX bytes: sshmend writes no more. Of a
+ * larger one (a limit lowered since it was written) only whole lines of the part at the start,
+ * or with FROM_END at the end, are read, and 1 returned.
+ */
+int audit_state_read(int fd, bool from_end, char **ret, size_t *ret_len);
+
+/* What an audit tells through its caller: 0 when told, < 0 when not (told at the next one). */
+struct audit_tell {
+	/* E stands outside the approved set, and did not at the last audit. */
+	int (*unapproved)(void *userdata, const struct key_entry *e);
+	/* The key FP (with COMMENT, as remembered) is gone from the keys files. */
+	int (*removed)(void *userdata, const char *fp, const char *comment);
+	void *userdata;
+};
+
+struct audit_result {
+	bool baseline;	 /* nothing was remembered: the keys are recorded, not told */
+	size_t n_keys;	 /* the keys of a baseline */
+	bool recorded;	 /* what changed was written to the state */
+	bool state_full; /* ... but not all of it fitted in AUDIT_STATE_MAX */
+};
+
+/*
+ * The audit of USER's keys L (as engine_list_keys() lists them, with STATE, what
+ * audit_state_load() read): tell through T each key that stands newly outside the approved set
+ * and each remembered one that is gone, and remember L, but what was not told. A keys file too
+ * large to be read hides its keys: none is taken for gone, and nothing is remembered.
+ */
+int audit_diff(int rootfd, const char *user, char *const *state, struct key_list *l,
+	       const struct audit_tell *t, struct audit_result *ret);
+
+/*
+ * What a key sync changed: the approved keys in L (listed with STATE) that STATE does not
+ * remember as approved (*added), and those it does that L no longer holds (*removed); each
+ * space-separated fingerprints (malloc'd), NULL for none.
+ */
+int audit_synced(char *const *state, const struct key_list *l, char **added, char **removed);
 /*
  * Append LINES, each with its origin and the time (UTC), to USER's quarantine file in the
  * state directory. What would grow it past AUDIT_STATE_MAX pushes its oldest entries out:

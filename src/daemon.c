@@ -23,6 +23,7 @@
 #include "strv.h"
 #include "tails.h"
 #include "timespan.h"
+#include "userstate.h"
 #include "watcher.h"
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
@@ -38,35 +39,8 @@
 #define LOCK_NAME "daemon.lock"
 #define LOCK_WAIT_USEC (3 * USEC_PER_SEC)
 #define LOCK_POLL_USEC (50 * USEC_PER_MSEC)
-/* A user in back-off: how often, at most, an event has its approved keys looked at, so that a
- * drop-in change (a revocation) is synced at its event, or at the fight's next one within this
- * long, not after the back-off. */
-#define APPROVED_CHECK_USEC (1 * USEC_PER_SEC)
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
-
-struct duser {
-	bool queued;   /* in the queue of a full pass */
-	bool touched;  /* in the queue of users an event touched */
-	bool flapping; /* told once per episode */
-	uint64_t last_repair;
-	uint64_t audited_sig; /* keys files as they were at the last audit */
-	bool audited;
-	bool audit_queued;
-	uint64_t audit_sig; /* what the queued audit is of */
-	unsigned flap_count;
-	uint64_t flap_window_start;
-	uint64_t backoff_until;
-	uint64_t backoff_len;
-	sd_event_source *backoff_timer;
-	char *logged;		    /* refused/failed findings already told, to tell each once */
-	struct journal_share share; /* what this user's entries had of the rate limit */
-	bool retell;		    /* the rate limit held back something told once */
-	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
-	uint64_t approved_sig;
-	uint64_t approved_checked; /* when, in back-off, it was last looked at */
-	int audit_state_told;	   /* the audit's state at a limit, as told (tell_audit_state()) */
-};
 
 /* Users waiting for a heal, first come first served; each at most once (its flag). */
 struct fifo {
@@ -82,7 +56,7 @@ struct daemon {
 	struct watcher *w;
 	const struct user **users;
 	size_t n_users;
-	struct duser *du;
+	struct ustate *du;
 	struct fifo events, pass; /* users waiting for a heal: an event's first */
 	size_t *audit_queue;	  /* users whose keys are audited once the scan is done */
 	size_t n_audit;
@@ -99,7 +73,7 @@ struct daemon {
 	sd_event_source *rescan_again; /* the quiet follow-up of a storm's overflows */
 	sd_event_source *retell;       /* the rate limit's next window: tell what it held back */
 	unsigned long repairs;
-	unsigned long baseline_users, baseline_keys; /* recorded since last told */
+	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
 };
 
@@ -196,365 +170,24 @@ static int visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
 }
 
-/* Has LINE been told, one of the lines of TOLD? */
-static bool told_before(const char *told, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = told; (p = strstr(p, line)); p++)
-		if ((p == told || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
-/*
- * What identifies a drop-in line or file told about, TEXT ("FILE:LINE: why" or "FILE: why"):
- * KIND, the text and the identity and modification time of FILE, so that it is told again
- * when the file changes, not on every heal of the user.
- */
-static void told_dropin(const struct daemon *d, const char *kind, const char *text, char *buf,
-			size_t len)
-{
-	_cleanup_free_ char *path = strndup(text, strcspn(text, ":"));
-	_cleanup_close_ int fd = -1;
-	struct stat st = {0};
-
-	if (path && safe_open_in_root(d->engine->rootfd, path, O_PATH, &fd) >= 0)
-		(void)fstat(fd, &st);
-	snprintf(buf, len, "%s %lx:%lx:%lld.%09ld %s", kind, (unsigned long)st.st_dev,
-		 (unsigned long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, text);
-}
-
-/* L's strings joined by spaces (malloc'd), or NULL when L is empty or memory short. */
-static char *join_ws(char *const *l)
-{
-	size_t n = 0;
-	char *out, *p;
-
-	for (size_t k = 0; l && l[k]; k++)
-		n += strlen(l[k]) + 1;
-	if (!n || !(out = malloc(n)))
-		return NULL;
-	p = out;
-	for (size_t k = 0; l[k]; k++)
-		p += sprintf(p, "%s%s", k ? " " : "", l[k]);
-	return out;
-}
-
-/*
- * The approved keys a sync added to and removed from U's keys files, as space-separated
- * fingerprints (malloc'd; NULL for none): what is approved there now against what the key
- * audit last recorded as approved, before it has seen the sync.
- */
-static void synced_keys(const struct daemon *d, const struct user *u, char **added, char **removed)
-{
-	_cleanup_(strv_freep) char **state = NULL, **now = NULL, **gone = NULL;
-	_cleanup_(strv_freep) char **gained = NULL;
-	struct strindex *index = NULL;
-	struct key_list l = {0};
-
-	*added = *removed = NULL;
-	if (audit_state_load(d->engine->rootfd, u->name, &state) < 0 ||
-	    audit_state_index(state, &index) < 0)
-		return;
-	if (engine_list_keys(d->engine, u, state, &l) < 0) {
-		strindex_free(index);
-		return;
-	}
-	for (size_t k = 0; k < l.n; k++)
-		if (l.e[k].fingerprint && l.e[k].status == KEY_APPROVED &&
-		    (strv_push_unique(&now, l.e[k].fingerprint) < 0 ||
-		     (audit_state_status(state, index, l.e[k].fingerprint, NULL) != KEY_APPROVED &&
-		      strv_push_unique(&gained, l.e[k].fingerprint) < 0)))
-			break;
-	key_list_done(&l);
-	for (char **s = state; s && *s; s++) {
-		_cleanup_free_ char *fp = strndup(*s, strcspn(*s, " "));
-
-		if (fp && audit_state_status(state, index, fp, NULL) == KEY_APPROVED &&
-		    !strv_contains(now, fp) && strv_push_unique(&gone, fp) < 0)
-			break;
-	}
-	strindex_free(index);
-	*added = join_ws(gained);
-	*removed = join_ws(gone);
-}
-
 static void arm_retell(struct daemon *d, size_t i);
-
-static void tell_findings(struct daemon *d, size_t i, const struct user_report *rep)
-{
-	const char *told = d->du[i].logged ? d->du[i].logged : "";
-	_cleanup_free_ char *sig = NULL, *kept = NULL, *added = NULL, *removed = NULL;
-	const char *not_applied = NULL;
-	size_t siglen = 0, keptlen = 0, n_kept = 0;
-	bool kept_new = false, synced = false;
-	struct tell_extra x = {.db = d->engine->db, .share = &d->du[i].share};
-	char key[4600];
-	FILE *f, *fk;
-
-	/* Nothing found, nothing told before: the usual case, at every start. */
-	if (!rep->n_findings && !d->du[i].logged)
-		return;
-	/* Refusals, failures and drop-in rejections are told once, not on every heal: SIG is
-	 * what is told now or was before, one line each, and what is in TOLD already is not
-	 * told again. What the rate limit holds back is not in it: it is told later. KEPT is
-	 * the keys Exclusive= leaves, told in one entry. */
-	f = open_memstream(&sig, &siglen);
-	fk = open_memstream(&kept, &keptlen);
-	for (size_t k = 0; k < rep->n_findings; k++) {
-		const struct finding *fi = &rep->findings[k];
-
-		if (fi->action == ACTION_FIXED) {
-			if (fi->problem == PROBLEM_KEYS && !synced) {
-				synced_keys(d, rep->user, &added, &removed);
-				x.added = added;
-				x.removed = removed;
-				synced = true;
-			}
-			events_finding(rep, fi, false, &x);
-			continue;
-		}
-		if (!f || !fk || (fi->action != ACTION_REFUSED && fi->action != ACTION_FAILED))
-			continue;
-		if (fi->problem == PROBLEM_DROPIN) {
-			/* Told again when the file changes, not on every heal of the user. */
-			char text[4400];
-
-			if (fi->lineno)
-				snprintf(text, sizeof(text), "%s:%u: %s", fi->path, fi->lineno,
-					 fi->reason ? fi->reason : "");
-			else
-				snprintf(text, sizeof(text), "%s: %s", fi->path,
-					 fi->reason ? fi->reason : "");
-			told_dropin(d, "dropin", text, key, sizeof(key));
-		} else {
-			snprintf(key, sizeof(key), "%s|%d|%d|%s", fi->path, fi->problem, fi->action,
-				 fi->fingerprint ? fi->fingerprint : "");
-		}
-		if (fi->problem == PROBLEM_UNAPPROVED_KEY) {
-			/* Each key is told by the audit (key-unapproved); the user, once, below. */
-			fprintf(fk, "%s\n", key);
-			n_kept++;
-			not_applied = fi->reason;
-			kept_new = kept_new || !told_before(told, key);
-			continue;
-		}
-		if (told_before(told, key)) {
-			fprintf(f, "%s\n", key);
-			continue;
-		}
-		if (events_finding(rep, fi, false, &x) == 0)
-			fprintf(f, "%s\n", key);
-		else
-			arm_retell(d, i);
-	}
-	if (kept_new && events_not_applied(rep->user->name, rep->keys_file, not_applied, n_kept,
-					   &d->du[i].share) < 0) {
-		arm_retell(d, i);
-		n_kept = 0; /* not told: none of them is */
-	}
-	if (!fk || fclose(fk) != 0 || !f) {
-		if (f)
-			fclose(f);
-		return;
-	}
-	if (n_kept)
-		fputs(kept, f);
-	if (fclose(f) != 0)
-		return;
-	/* Nothing told and nothing to tell is the usual case: no copy is kept for it. */
-	if (strcmp(told, sig) != 0) {
-		free(d->du[i].logged);
-		d->du[i].logged = *sig ? strdup(sig) : NULL;
-	}
-}
-
-static void tell_quarantined(struct daemon *d, size_t i, const struct user_report *rep)
-{
-	for (size_t k = 0; k < rep->n_findings; k++) {
-		const struct finding *fi = &rep->findings[k];
-
-		if (fi->problem == PROBLEM_UNAPPROVED_KEY && fi->action == ACTION_FIXED)
-			events_key(TELL_QUARANTINED, d->users[i]->name, fi->path, fi->fingerprint,
-				   fi->comment, &d->du[i].share);
-	}
-}
-
-/*
- * What the rate limit held back of an audit is recorded as it was before, so that the next
- * audit tells it again: L's entries with HELD[k] (an unapproved key told once; its status in
- * STATE plus 2, 1 for none) get that status back, or are left out; STATE's lines with
- * GONE[k] (a key gone) stay.
- */
-static int audit_unrecord(struct key_list *l, const signed char *held, char *const *state,
-			  const struct strindex *index, const bool *gone)
-{
-	size_t n_gone = 0;
-	struct key_entry *e;
-
-	for (size_t k = 0; held && k < l->n; k++)
-		if (held[k] > 1)
-			l->e[k].status = (enum key_status)(held[k] - 2);
-		else if (held[k] == 1)
-			l->e[k].fingerprint = (free(l->e[k].fingerprint), NULL);
-	for (size_t k = 0; gone && state[k]; k++)
-		n_gone += gone[k];
-	if (!n_gone)
-		return 0;
-	e = realloc(l->e, (l->n + n_gone) * sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	l->e = e;
-	for (size_t k = 0; state[k]; k++) {
-		_cleanup_free_ char *fp = NULL;
-		const char *comment;
-		int was;
-
-		if (!gone[k] || !(fp = strndup(state[k], strcspn(state[k], " "))))
-			continue;
-		comment = audit_state_comment(state, index, fp);
-		was = audit_state_status(state, index, fp, NULL);
-		if (was < 0)
-			continue;
-		e[l->n++] = (struct key_entry){.fingerprint = TAKE_PTR(fp),
-					       .comment = comment ? strdup(comment) : NULL,
-					       .status = (enum key_status)was};
-	}
-	return 0;
-}
-
-/*
- * The audit's state at a limit, or unreadable: said at priority err, once while it lasts
- * (WHAT is the condition; 0 when none).
- */
-static void tell_audit_state(struct daemon *d, size_t i, int what, const char *why)
-{
-	const struct user *u = d->users[i];
-
-	if (what == d->du[i].audit_state_told)
-		return;
-	d->du[i].audit_state_told = what;
-	if (what)
-		events_internal_error(u->name, "%s: the key audit's state: %s", u->name, why);
-}
-
-/*
- * Compare the keys in the user's files with what was remembered, and say what changed.
- * SIG is the keys files' signature the user's last run saw.
- */
-static void audit_user(struct daemon *d, size_t i, uint64_t sig)
-{
-	const struct user *u = d->users[i];
-	int rootfd = d->engine->rootfd;
-	_cleanup_(strv_freep) char **state = NULL;
-	_cleanup_free_ char *keys_file = NULL;
-	_cleanup_free_ signed char *held = NULL;
-	_cleanup_free_ bool *gone = NULL, *seen = NULL;
-	struct strindex *index = NULL;
-	struct key_list l = {0};
-	bool dirty = false, unread = false;
-	char why[256];
-	int r;
-
-	/* Keys files unchanged since the last audit (a mode repair): nothing new to tell. The
-	 * signature is taken before the key sync, whose write changes it and brings us back. */
-	if (!d->audit_on || (d->du[i].audited && d->du[i].audited_sig == sig))
-		return;
-	d->du[i].audited = true;
-	d->du[i].audited_sig = sig;
-	r = audit_state_load(rootfd, u->name, &state);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "cannot be read (%s): this user's keys are not audited",
-			 strerror(-r));
-		tell_audit_state(d, i, r, why);
-		return;
-	}
-	if (r > 0) {
-		snprintf(why, sizeof(why),
-			 "larger than %u bytes: only its start is read, the keys past it are told "
-			 "as new",
-			 AUDIT_STATE_MAX);
-		tell_audit_state(d, i, 1, why);
-	}
-	if (engine_list_keys(d->engine, u, state, &l) < 0 || audit_state_index(state, &index) < 0 ||
-	    !(seen = calloc(strv_length(state) + 1, sizeof(*seen)))) {
-		strindex_free(index);
-		key_list_done(&l);
-		return;
-	}
-	keys_file = engine_keys_file(d->engine, u);
-	/* A keys file too large to read hides its keys: none is taken for gone meanwhile. */
-	for (size_t k = 0; k < l.n; k++)
-		unread = unread || (!l.e[k].fingerprint && l.e[k].lineno == 0);
-	/* The first sight is the baseline, told in one summary entry. */
-	dirty = !state;
-	if (!state)
-		d->baseline_users++;
-	for (size_t k = 0; k < l.n; k++) {
-		const struct key_entry *e = &l.e[k];
-		ssize_t at;
-		int was;
-
-		if (!e->fingerprint)
-			continue;
-		if (!state)
-			d->baseline_keys++;
-		was = audit_state_status(state, index, e->fingerprint, &at);
-		if (at >= 0)
-			seen[at] = true;
-		if (was != (int)e->status)
-			dirty = true;
-		/* Told once: when it appears, or when Exclusive= leaves it unapproved. */
-		if (e->status == KEY_UNAPPROVED && was != KEY_UNAPPROVED &&
-		    events_key(TELL_UNAPPROVED, u->name, e->file, e->fingerprint, e->comment,
-			       &d->du[i].share) < 0 &&
-		    (held || (held = calloc(l.n, sizeof(*held))))) {
-			held[k] = (signed char)(was + 2);
-			arm_retell(d, i);
-		}
-	}
-	for (size_t k = 0; !unread && state && state[k]; k++) {
-		size_t n = strcspn(state[k], " ");
-
-		/* Each key once: the line the index holds for it. */
-		if (seen[k] || !state[k][n] || strindex_find(index, state[k], n) != (ssize_t)k)
-			continue;
-		{
-			_cleanup_free_ char *fp = strndup(state[k], n);
-
-			if (events_key(TELL_REMOVED, u->name, keys_file, fp,
-				       fp ? audit_state_comment(state, index, fp) : NULL,
-				       &d->du[i].share) < 0 &&
-			    (gone || (gone = calloc(strv_length(state), sizeof(*gone))))) {
-				gone[k] = true;
-				arm_retell(d, i);
-			}
-		}
-		dirty = true;
-	}
-	snprintf(why, sizeof(why),
-		 "the keys would make it larger than %u bytes: those past it are not remembered, "
-		 "and are told again as they are seen",
-		 AUDIT_STATE_MAX);
-	if (unread)
-		dirty = false;
-	if (dirty && audit_unrecord(&l, held, state, index, gone) >= 0) {
-		if (audit_state_save(rootfd, u->name, &l) > 0)
-			tell_audit_state(d, i, 2, why);
-		else if (r == 0)
-			tell_audit_state(d, i, 0, NULL);
-	}
-	strindex_free(index);
-	key_list_done(&l);
-}
 
 static void tell_baseline(struct daemon *d)
 {
-	if (!d->baseline_users)
+	if (!d->baseline.users)
 		return;
-	events_baseline(d->baseline_users, d->baseline_keys);
-	d->baseline_users = d->baseline_keys = 0;
+	events_baseline(d->baseline.users, d->baseline.keys);
+	d->baseline = (struct baseline){0};
+}
+
+/* The key audit of user I, SIG its keys files' signature at its last run. */
+static void audit_user(struct daemon *d, size_t i, uint64_t sig)
+{
+	if (!d->audit_on)
+		return;
+	ustate_audit(&d->du[i], d->engine, d->users[i], sig, &d->baseline);
+	if (d->du[i].retell)
+		arm_retell(d, i);
 }
 
 static int on_retell(sd_event_source *s, uint64_t usec, void *userdata)
@@ -586,60 +219,15 @@ static void arm_retell(struct daemon *d, size_t i)
 static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* A user whose chain keeps drifting back: stop for a while, longer each time. */
-static bool flap_check(struct daemon *d, size_t i, const struct user_report *rep)
+static void flap_check(struct daemon *d, size_t i, const struct user_report *rep)
 {
-	struct duser *u = &d->du[i];
-	const struct config *c = &d->engine->cfg;
-	uint64_t now = now_usec(d);
-	const char *path = NULL, *synced = NULL;
-	bool keys = false;
+	struct ustate *u = &d->du[i];
 
-	for (size_t k = 0; k < rep->n_findings; k++) {
-		const struct finding *fi = &rep->findings[k];
-
-		if (fi->action == ACTION_FIXED && !problem_is_keys(fi->problem) && !path)
-			path = fi->path;
-		else if (fi->action == ACTION_FIXED && fi->problem == PROBLEM_KEYS)
-			synced = fi->path;
-	}
-	/* A key sync of the approved set the last heal saw undid what another process did to
-	 * the block: that can fight. One a change of the drop-in directory asked for is the
-	 * operator's doing, never a fight. */
-	if (synced && !path && u->approved_known && u->approved_sig == rep->approved_sig) {
-		path = synced;
-		keys = true;
-	}
-	u->approved_known = true;
-	u->approved_sig = rep->approved_sig;
-	if (!path)
-		return false;
-	/* Quiet for a whole window after the last back-off: the episode is over. */
-	if (u->flapping && now - u->last_repair > c->flap_window_usec + u->backoff_len) {
-		u->flapping = false;
-		u->backoff_len = 0;
-	}
-	u->last_repair = now;
-	if (!u->flapping && now - u->flap_window_start > c->flap_window_usec) {
-		u->flap_window_start = now;
-		u->flap_count = 0;
-	}
-	/* While flapping, every repair after a back-off earns the next, longer one. */
-	if (++u->flap_count <= c->flap_threshold && !u->flapping)
-		return false;
-	u->backoff_len = u->backoff_len ? u->backoff_len * 2 : c->flap_backoff_usec;
-	if (u->backoff_len > c->flap_backoff_max_usec)
-		u->backoff_len = c->flap_backoff_max_usec;
-	u->backoff_until = now + u->backoff_len;
-	if (!u->flapping) {
-		u->flapping = true;
-		events_flapping(rep->user->name, path, keys, c->flap_threshold, c->flap_window_usec,
-				u->backoff_len, &u->share);
-	}
-	sd_event_source_unref(u->backoff_timer);
-	u->backoff_timer = NULL;
+	if (!ustate_flap(u, &d->engine->cfg, rep, now_usec(d)))
+		return;
+	u->backoff_timer = sd_event_source_unref(u->backoff_timer);
 	sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC, u->backoff_until, 0,
 			  on_backoff_end, d);
-	return true;
 }
 
 static int on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata)
@@ -673,21 +261,6 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 	rep->tails.n = 0;
 }
 
-/*
- * User I is in back-off: has the drop-in directory changed its approved keys since the last
- * heal? Looked at once every APPROVED_CHECK_USEC at most, so that a fight costs no more.
- */
-static bool approved_changed(struct daemon *d, size_t i)
-{
-	struct duser *u = &d->du[i];
-	uint64_t now = now_usec(d), sig = 0;
-
-	if (!u->approved_known || now - u->approved_checked < APPROVED_CHECK_USEC)
-		return false;
-	u->approved_checked = now;
-	return engine_approved_sig(d->engine, d->users[i], &sig) >= 0 && sig != u->approved_sig;
-}
-
 /* Heal user I: what an event touched (EVENT) has its keys audited at once, even while a
  * full pass defers the audits of the users it walks. */
 static void heal_user(struct daemon *d, size_t i, bool event)
@@ -696,7 +269,8 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	int r;
 
 	/* on_backoff_end queues it again; a change of its approved keys is synced now. */
-	if (d->du[i].backoff_until > now_usec(d) && !approved_changed(d, i))
+	if (d->du[i].backoff_until > now_usec(d) &&
+	    !ustate_approved_changed(&d->du[i], d->engine, d->users[i], now_usec(d)))
 		return;
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, visit, d, &rep);
@@ -713,8 +287,10 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		if (rep.findings[k].action == ACTION_FIXED &&
 		    !problem_is_keys(rep.findings[k].problem))
 			d->repairs++;
-	tell_findings(d, i, &rep);
-	tell_quarantined(d, i, &rep);
+	ustate_tell_findings(&d->du[i], d->engine, &rep);
+	ustate_tell_quarantined(&d->du[i], &rep);
+	if (d->du[i].retell)
+		arm_retell(d, i);
 	/* A queued audit, when its turn comes, is of the keys files as they are now. */
 	d->du[i].audit_sig = rep.keys_sig;
 	if (d->defer_audit && !event) {
@@ -889,7 +465,7 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 		if (fi->action == ACTION_REFUSED || fi->action == ACTION_FAILED)
 			r = -EIO;
 	}
-	tell_quarantined(d, i, &rep);
+	ustate_tell_quarantined(&d->du[i], &rep);
 	follow_replaced(d, i, &rep);
 	user_report_done(&rep);
 	return r;
@@ -983,10 +559,8 @@ static void watch_config(struct daemon *d)
 
 static void drop_users(struct daemon *d)
 {
-	for (size_t i = 0; i < d->n_users; i++) {
-		sd_event_source_unref(d->du[i].backoff_timer);
-		free(d->du[i].logged);
-	}
+	for (size_t i = 0; i < d->n_users; i++)
+		ustate_done(&d->du[i]);
 	free(d->du);
 	free(d->events.v);
 	free(d->pass.v);
@@ -1051,33 +625,13 @@ static int renumber_owners(struct daemon *d, const size_t *moved)
  * that what an event touched is still healed first and what a pass had not reached yet is
  * reached before what it had; an audit not yet made.
  */
-static void carry_users(const struct daemon *d, const size_t *moved, struct duser *du,
+static void carry_users(const struct daemon *d, const size_t *moved, struct ustate *du,
 			struct fifo *events, struct fifo *pass, size_t *audit_queue,
 			size_t *n_audit)
 {
-	for (size_t i = 0; i < d->n_users; i++) {
-		const struct duser *o = &d->du[i];
-		struct duser *n = moved[i] != SIZE_MAX ? &du[moved[i]] : NULL;
-
-		if (!n)
-			continue;
-		/* What was told stays told: a reload does not tell a refusal again; what the rate
-		 * limit held back is still to tell; the user's share of it, and what its last key
-		 * sync wrote, stay. */
-		n->logged = TAKE_PTR(d->du[i].logged);
-		n->share = o->share;
-		n->retell = o->retell;
-		n->approved_known = o->approved_known;
-		n->approved_sig = o->approved_sig;
-		if (!(o->flapping || o->backoff_until))
-			continue;
-		n->flapping = o->flapping;
-		n->last_repair = o->last_repair;
-		n->flap_count = o->flap_count;
-		n->flap_window_start = o->flap_window_start;
-		n->backoff_until = o->backoff_until;
-		n->backoff_len = o->backoff_len;
-	}
+	for (size_t i = 0; i < d->n_users; i++)
+		if (moved[i] != SIZE_MAX)
+			ustate_carry(&du[moved[i]], &d->du[i]);
 	for (size_t k = 0; k < d->events.n; k++) {
 		size_t i = moved[fifo_at(&d->events, k)];
 
@@ -1115,7 +669,7 @@ static int adopt(struct daemon *d, struct engine *engine)
 	_cleanup_free_ size_t *moved = NULL;
 	size_t n, n_audit = 0;
 	char err[512];
-	struct duser *du;
+	struct ustate *du;
 	size_t *audit_queue;
 	struct fifo events = {0}, pass = {0};
 	int r;

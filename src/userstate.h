@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+#include "engine.h"
+#include "journal.h"
+
+/*
+ * What the daemon keeps of each user between heals: what it was told (each refusal, failure
+ * and drop-in rejection once), its share of the journal's rate limit, the back-off of a chain
+ * that keeps drifting back, and where its key audit stands. The entries themselves are worded
+ * by events.c; the timers are the daemon's.
+ */
+struct ustate {
+	bool queued;  /* in the queue of a full pass */
+	bool touched; /* in the queue of users an event touched */
+	bool audited;
+	uint64_t audited_sig; /* keys files as they were at the last audit */
+	bool audit_queued;
+	uint64_t audit_sig;   /* what the queued audit is of */
+	int audit_state_told; /* the audit's state at a limit, as told */
+	bool flapping;	      /* told once per episode */
+	uint64_t last_repair;
+	unsigned flap_count;
+	uint64_t flap_window_start;
+	uint64_t backoff_until;
+	uint64_t backoff_len;
+	sd_event_source *backoff_timer;
+	char *logged;		    /* refused/failed findings already told, to tell each once */
+	struct journal_share share; /* what this user's entries had of the rate limit */
+	bool retell;		    /* the rate limit held back something told once */
+	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
+	uint64_t approved_sig;
+	uint64_t approved_checked; /* when, in back-off, it was last looked at */
+};
+
+/* The users the daemon has seen for the first time since they were last counted. */
+struct baseline {
+	unsigned long users, keys;
+};
+
+/* Tell the findings of REP, a heal of S's user, with engine E: a refusal, a failure or a
+ * drop-in rejection once, not at every heal. S->retell when the rate limit held one back. */
+void ustate_tell_findings(struct ustate *s, const struct engine *e, const struct user_report *rep);
+/* Tell the keys REP's heal moved to the quarantine. */
+void ustate_tell_quarantined(struct ustate *s, const struct user_report *rep);
+
+/*
+ * The key audit of U (SIG: its keys files' signature at its last run), unless they are as at
+ * the last audit: what changed is told, a first sight counted in B. S->retell as above.
+ */
+void ustate_audit(struct ustate *s, const struct engine *e, const struct user *u, uint64_t sig,
+		  struct baseline *b);
+
+/*
+ * A user whose chain keeps drifting back after each repair (REP, at NOW): true when it is to
+ * be left alone until S->backoff_until, longer each time; told once per episode.
+ */
+bool ustate_flap(struct ustate *s, const struct config *c, const struct user_report *rep,
+		 uint64_t now);
+
+/* In back-off: has the drop-in directory changed U's approved keys since the last heal?
+ * Looked at once every APPROVED_CHECK_USEC at most, so that a fight costs no more. */
+bool ustate_approved_changed(struct ustate *s, const struct engine *e, const struct user *u,
+			     uint64_t now);
+
+/*
+ * What a user's state carries from FROM into TO over a reload: what was told and what is still
+ * to tell, its share of the rate limit, its key sync's last approved set, and a back-off,
+ * which rewriting /etc/passwd (chfn) must not end.
+ */
+void ustate_carry(struct ustate *to, struct ustate *from);
+void ustate_done(struct ustate *s);
