@@ -187,6 +187,31 @@ void ustate_tell_quarantined(struct ustate *s, const struct user_report *rep)
 	}
 }
 
+int ustate_carry_lines(struct ustate *s, const struct engine *e, const struct user *u,
+		       const char *data, size_t len, struct user_report *rep)
+{
+	struct tell_extra x = {.db = e->db, .carried = len, .share = &s->share};
+	int r = engine_carry_keys(e, u, data, len, rep), undone = 0;
+
+	if (r < 0) {
+		events_internal_error(
+		    u->name, "%s: lines written to the replaced keys file not carried over: %s",
+		    u->name, strerror(-r));
+		return r;
+	}
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
+
+		if (fi->problem != PROBLEM_KEYS)
+			continue; /* the drop-ins and Exclusive= are told by the user's heal */
+		events_finding(rep, fi, true, &x);
+		if (fi->action == ACTION_REFUSED || fi->action == ACTION_FAILED)
+			undone = 1;
+	}
+	ustate_tell_quarantined(s, rep);
+	return undone;
+}
+
 /*
  * The audit's state at a limit, or unreadable: said at priority err, once while it lasts
  * (WHAT is the condition; 0 when none).

@@ -47,6 +47,14 @@ void ustate_tell_findings(struct ustate *s, const struct engine *e, const struct
 void ustate_tell_quarantined(struct ustate *s, const struct user_report *rep);
 
 /*
+ * Lines DATA (LEN bytes) written to U's keys file after the key sync replaced it: carried into
+ * the new one (engine_carry_keys()), told. 1 when they could not all be, 0 when they were (REP
+ * filled either way: what the sync replaced in turn, for the caller to follow), or < 0.
+ */
+int ustate_carry_lines(struct ustate *s, const struct engine *e, const struct user *u,
+		       const char *data, size_t len, struct user_report *rep);
+
+/*
  * The key audit of U (SIG: its keys files' signature at its last run), unless they are as at
  * the last audit: what changed is told, a first sight counted in B. S->retell as above.
  */
