@@ -130,11 +130,10 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 		arm_retell(d, i);
 }
 
-static int on_retell(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_retell(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	(void)usec;
 	d->retell = sd_event_source_unref(s);
 	/* The count of what the window held back, now that it is over. */
 	journal_flush();
@@ -173,11 +172,10 @@ static void flap_check(struct daemon *d, size_t i, const struct user_report *rep
 		u->backoff_until = 0;
 }
 
-int daemon_on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata)
+int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	(void)usec;
 	for (size_t i = 0; i < d->n_users; i++)
 		if (d->du[i].backoff_timer == s) {
 			d->du[i].backoff_timer = sd_event_source_unref(s);
@@ -334,11 +332,10 @@ static void on_touch(void *userdata, size_t owner)
 		enqueue(d, owner - 1);
 }
 
-static int on_rescan_again(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_rescan_again(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	(void)usec;
 	d->rescan_again = sd_event_source_unref(s);
 	daemon_enqueue_all(d);
 	return 0;
@@ -368,14 +365,12 @@ static void on_overflow(void *userdata)
 	daemon_enqueue_all(d);
 }
 
-int daemon_on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+int daemon_on_inotify(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint32_t revents,
+		      void *userdata)
 {
 	struct daemon *d = userdata;
 	int r;
 
-	(void)s;
-	(void)fd;
-	(void)revents;
 	r = watcher_dispatch(d->w, on_touch, on_overflow, d);
 	if (r < 0)
 		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
@@ -407,14 +402,12 @@ static int carry_lines(void *userdata, const char *user, const char *data, size_
 	return r > 0 ? -EIO : 0;
 }
 
-static int on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int on_tails(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint32_t revents,
+		    void *userdata)
 {
 	struct daemon *d = userdata;
 	int r;
 
-	(void)s;
-	(void)fd;
-	(void)revents;
 	r = tails_dispatch(d->tails, carry_lines, d);
 	if (r < 0)
 		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
@@ -422,7 +415,7 @@ static int on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_rescan(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
@@ -431,15 +424,13 @@ static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
 								? d->engine->cfg.fallback_scan_usec
 								: d->engine->cfg.rescan_usec),
 		       "the next periodic scan");
-	(void)usec;
 	return 0;
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+static int on_signal(_unused_ sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	(void)s;
 	if (si->ssi_signo == SIGHUP) {
 		reload_run(d, "SIGHUP");
 		return 0;

@@ -90,14 +90,12 @@ struct cut {
 	size_t len, at, dropped;
 };
 
-static int cut_oldest(void *userdata, const char *head, size_t head_len, const char *line,
-		      size_t len)
+static int cut_oldest(void *userdata, _unused_ const char *head, _unused_ size_t head_len,
+		      const char *line, size_t len)
 {
 	struct cut *c = userdata;
 	size_t end = (size_t)(line - c->buf) + len + 1;
 
-	(void)head;
-	(void)head_len;
 	if (c->len - c->at > AUDIT_STATE_MAX) {
 		c->at = end < c->len ? end : c->len;
 		c->dropped++;

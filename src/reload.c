@@ -319,11 +319,10 @@ void reload_run(struct daemon *d, const char *why)
 		sd_notify(0, "READY=1");
 }
 
-int reload_on_defer(sd_event_source *s, void *userdata)
+int reload_on_defer(_unused_ sd_event_source *s, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	(void)s;
 	if (d->reload_pending) {
 		d->reload_pending = false;
 		reload_run(d, "configuration or user database changed");
