@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's event loop: its sources (inotify, the replaced keys files, signals, the
+ * periodic scans), the queues of users to heal (what an event touched first, then what a full
+ * pass still has to do, then the audits it left for later), and the heal of one user.
+ */
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
@@ -23,7 +28,7 @@
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
  * quietly, when the storm has passed. */
-#define STORM_GAP_USEC (1ull * 1000000ull)
+#define STORM_GAP_USEC (1 * USEC_PER_SEC)
 /* Users healed per loop iteration (some 100 us each), so that signals, the watchdog and the
  * heal an event asks for wait a few milliseconds at most behind a full pass. */
 #define DRAIN_BATCH 64
