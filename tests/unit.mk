@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/test-watcher \
 	tests/test-journal \
 	tests/test-events \
+	tests/test-audit \
 	tests/test-escape \
 	tests/test-dropin \
 	tests/test-sha256 \
