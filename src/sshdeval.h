@@ -11,6 +11,47 @@
  * `sshd -T -C user=U,host=H,addr=A,lport=P` prints it.
  */
 
+/*
+ * sshd's default PubkeyAcceptedAlgorithms: OpenSSH 9.0 to 10.2, then 10.3 and later (which
+ * add the webauthn security keys). `sshd -T` prints the installed sshd's.
+ */
+#define SSHD_PUBKEY_ALGORITHMS_9                                                                   \
+	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"               \
+	"ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"       \
+	"sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"         \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,"         \
+	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"  \
+	"sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+#define SSHD_PUBKEY_ALGORITHMS_10_3                                                                \
+	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"               \
+	"ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"       \
+	"sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"         \
+	"webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,"  \
+	"rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"   \
+	"ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,"       \
+	"webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+
+/*
+ * Every algorithm name sshd knows, in its order (`ssh -Q key-sig`): a pattern in
+ * PubkeyAcceptedAlgorithms expands to these. OpenSSH 9.x still has DSA; 10.3 and later have
+ * the webauthn certificate and no DSA.
+ */
+#define SSHD_KEY_ALGORITHMS_HEAD_                                                                  \
+	"ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,"                 \
+	"sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,"                                 \
+	"ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,"                            \
+	"ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,"                            \
+	"ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,"             \
+	"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,"
+#define SSHD_KEY_ALGORITHMS_RSA_                                                                   \
+	"ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,"     \
+	"rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com"
+#define SSHD_KEY_ALGORITHMS_9                                                                      \
+	SSHD_KEY_ALGORITHMS_HEAD_ "ssh-dss,ssh-dss-cert-v01@openssh.com," SSHD_KEY_ALGORITHMS_RSA_
+#define SSHD_KEY_ALGORITHMS_10_3                                                                   \
+	SSHD_KEY_ALGORITHMS_HEAD_                                                                  \
+	"webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com," SSHD_KEY_ALGORITHMS_RSA_
+
 /* The connection Match is evaluated for. A NULL field, or 0, is "not known". */
 struct sshd_conn {
 	const char *user; /* the name the client typed */
@@ -66,6 +107,22 @@ int sshd_settings_eval(int rootfd, const char *root_prefix, const char *path,
 		       const struct sshd_conn *conn, const char *default_algorithms,
 		       struct sshd_settings *ret, char *err, size_t errlen);
 void sshd_settings_done(struct sshd_settings *s);
+
+/*
+ * sshd_settings_eval() with the installed sshd's names too: ALL_ALGORITHMS, every algorithm
+ * name it knows in its order, as `ssh -Q key-sig` lists them (comma- or newline-separated;
+ * NULL: the built-in list that goes with DEFAULT_ALGORITHMS).
+ */
+int sshd_settings_eval_algorithms(int rootfd, const char *root_prefix, const char *path,
+				  const struct sshd_conn *conn, const char *default_algorithms,
+				  const char *all_algorithms, struct sshd_settings *ret, char *err,
+				  size_t errlen);
+
+/*
+ * The default PubkeyAcceptedAlgorithms from what `sshd -T -f /dev/null` printed (DUMP), which
+ * the caller ran: a new string, or -ENOENT if DUMP has no such line. Runs nothing.
+ */
+int sshd_default_algorithms_from_dump(const char *dump, char **ret);
 
 /*
  * Does AllowUsers, DenyUsers, AllowGroups or DenyGroups refuse CONN? Returns false when the
