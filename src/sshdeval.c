@@ -114,9 +114,9 @@ static const char *const defaults[KW_MAX] = {
 
 static const char *const root_words[] = {"yes", "prohibit-password", "without-password",
 					 "forced-commands-only", "no"};
-/* In sshd's order; DEBUG is DEBUG1, and sshd names it DEBUG. */
-static const char *const log_levels[] = {"QUIET", "FATAL",  "ERROR",  "INFO",  "VERBOSE",
-					 "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3"};
+/* sshd's log levels; DEBUG1 is DEBUG, and Debian's sshd also takes SILENT for QUIET. */
+static const char *const log_levels[] = {"QUIET", "FATAL",  "ERROR",  "INFO",	"VERBOSE",
+					 "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "SILENT"};
 /* The methods AuthenticationMethods may name, and the keyword that enables each. */
 static const struct {
 	const char *name;
@@ -390,7 +390,7 @@ static const char *parse_word(const struct keyword *k, const char *w, char *buf,
 		return i < 0 ? NULL : i == 2 ? "prohibit-password" : root_words[i];
 	case K_LOG_LEVEL:
 		i = word_index(log_levels, ELEMENTSOF(log_levels), w);
-		return i < 0 ? NULL : i == 6 ? "DEBUG" : log_levels[i];
+		return i < 0 ? NULL : i == 6 ? "DEBUG" : i == 9 ? "QUIET" : log_levels[i];
 	case K_INT:
 		if (int_parse(w, &n) < 0)
 			return NULL;

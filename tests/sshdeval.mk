@@ -3,3 +3,5 @@
 check_PROGRAMS += tests/sshdeval-dump
 tests_sshdeval_dump_SOURCES = tests/sshdeval-dump.c
 tests_sshdeval_dump_LDADD = src/libsshmend.a $(LIBSYSTEMD_LIBS) $(LIBCRYPTO_LIBS)
+TESTS += tests/test-sshdeval-agreement.sh
+EXTRA_DIST += tests/test-sshdeval-agreement.sh
