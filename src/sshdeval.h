@@ -33,9 +33,10 @@
 
 /*
  * Every algorithm name sshd knows, in its order (`ssh -Q key-sig`): a pattern in
- * PubkeyAcceptedAlgorithms expands to these. OpenSSH 9.x still has DSA; 10.3 and later have
- * the webauthn certificate and no DSA.
+ * PubkeyAcceptedAlgorithms expands to these. OpenSSH up to 9.7 has DSA, which 9.8 builds
+ * without unless asked and 10.0 has no more; 10.3 adds the webauthn certificate.
  */
+#define SSHD_WEBAUTHN_CERT "webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"
 #define SSHD_KEY_ALGORITHMS_HEAD_                                                                  \
 	"ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,"                 \
 	"sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,"                                 \
@@ -48,6 +49,7 @@
 	"rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com"
 #define SSHD_KEY_ALGORITHMS_9                                                                      \
 	SSHD_KEY_ALGORITHMS_HEAD_ "ssh-dss,ssh-dss-cert-v01@openssh.com," SSHD_KEY_ALGORITHMS_RSA_
+#define SSHD_KEY_ALGORITHMS_9_8 SSHD_KEY_ALGORITHMS_HEAD_ SSHD_KEY_ALGORITHMS_RSA_
 #define SSHD_KEY_ALGORITHMS_10_3                                                                   \
 	SSHD_KEY_ALGORITHMS_HEAD_                                                                  \
 	"webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com," SSHD_KEY_ALGORITHMS_RSA_
@@ -93,7 +95,8 @@ struct sshd_settings {
 	char *authorized_keys_command_user;
 	char *trusted_user_ca_keys;	  /* NULL for none */
 	char *authorized_principals_file; /* NULL for none */
-	char *revoked_keys;		  /* NULL for none */
+	char *revoked_keys;		  /* NULL for none; the first of revoked_keys_files */
+	char **revoked_keys_files; /* every file (OpenSSH 10.3 takes several); NULL for none */
 	char *log_level;
 };
 
@@ -108,15 +111,38 @@ int sshd_settings_eval(int rootfd, const char *root_prefix, const char *path,
 		       struct sshd_settings *ret, char *err, size_t errlen);
 void sshd_settings_done(struct sshd_settings *s);
 
-/*
- * sshd_settings_eval() with the installed sshd's names too: ALL_ALGORITHMS, every algorithm
- * name it knows in its order, as `ssh -Q key-sig` lists them (comma- or newline-separated;
- * NULL: the built-in list that goes with DEFAULT_ALGORITHMS).
- */
-int sshd_settings_eval_algorithms(int rootfd, const char *root_prefix, const char *path,
-				  const struct sshd_conn *conn, const char *default_algorithms,
-				  const char *all_algorithms, struct sshd_settings *ret, char *err,
-				  size_t errlen);
+/* OpenSSH versions, as struct sshd_build counts them, where sshd's reading changed. */
+#define SSHD_VERSION_DEFAULT 902
+#define SSHD_VERSION_9_7 907
+#define SSHD_VERSION_9_8 908
+#define SSHD_VERSION_10_0 1000
+#define SSHD_VERSION_10_3 1003
+
+/* What differs from one sshd to another; a 0 or NULL field takes the built-in value. */
+struct sshd_build {
+	/*
+	 * OpenSSH's version, 100 * major + minor (1003 for 10.3); 0: 902. From 9.7 "any" in
+	 * AuthenticationMethods may follow another line's list; from 10.0 Match takes
+	 * "Attribute=value" and invalid-user; from 10.3 RevokedKeys takes several files, as
+	 * written, and "none" stands alone there and in AuthorizedKeysFile.
+	 */
+	unsigned version;
+	/* The default PubkeyAcceptedAlgorithms, comma-separated (built in: by the version). */
+	const char *default_algorithms;
+	/*
+	 * Every algorithm name it knows in its order, as `ssh -Q key-sig` lists them (comma- or
+	 * newline-separated; built in: by the version, DSA up to 9.7).
+	 */
+	const char *all_algorithms;
+};
+
+/* sshd_settings_eval() for the sshd BUILD describes (NULL: the built-in one). */
+int sshd_settings_eval_build(int rootfd, const char *root_prefix, const char *path,
+			     const struct sshd_conn *conn, const struct sshd_build *build,
+			     struct sshd_settings *ret, char *err, size_t errlen);
+
+/* The version in what `sshd -V` or `ssh -V` printed ("OpenSSH_9.2p1 Debian-2, ..."). */
+int sshd_version_parse(const char *text, unsigned *ret);
 
 /*
  * The default PubkeyAcceptedAlgorithms from what `sshd -T -f /dev/null` printed (DUMP), which

@@ -284,9 +284,11 @@ static int match_fail(char *why, size_t whylen, const char *fmt, const char *arg
 }
 
 /* One criterion ATTR ARG: 1, 0, or -EINVAL. */
-static int match_criterion(const char *attr, const char *arg, const struct sshd_conn *c, char *why,
-			   size_t whylen)
+static int match_criterion(const char *attr, const char *arg, const struct sshd_conn *c,
+			   unsigned version, char *why, size_t whylen)
 {
+	char release[32];
+
 	if (strcasecmp(attr, "user") == 0)
 		return c && c->user && sshd_match_pattern_list(c->user, arg, false) == 1;
 	if (strcasecmp(attr, "group") == 0)
@@ -308,12 +310,31 @@ static int match_criterion(const char *attr, const char *arg, const struct sshd_
 			return match_fail(why, whylen, "Invalid LocalPort '%s' on Match line", arg);
 		return c && c->lport > 0 && c->lport == port;
 	}
-	if (strcasecmp(attr, "rdomain") == 0 || strcasecmp(attr, "version") == 0)
-		return 0; /* not known here: no routing domain, no version to compare */
+	if (strcasecmp(attr, "rdomain") == 0)
+		return 0; /* no routing domain known here */
+	if (version >= SSHD_VERSION_10_0 && strcasecmp(attr, "version") == 0) {
+		/* sshd's release is "OpenSSH_10.0p2": the portable release is not known here. */
+		snprintf(release, sizeof(release), "OpenSSH_%u.%u", version / 100, version % 100);
+		return sshd_match_pattern_list(release, arg, false) == 1;
+	}
 	return match_fail(why, whylen, "Unsupported Match attribute %s", attr);
 }
 
-int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, char *why, size_t whylen)
+/* Is ATTR, up to EQ, one of the criteria OpenSSH 10 takes as "Attribute=value"? */
+static bool attr_with_value(const char *attr, const char *eq)
+{
+	static const char *const names[] = {"user",	    "group",	 "host",    "address",
+					    "localaddress", "localport", "rdomain", "version"};
+	size_t n = (size_t)(eq - attr);
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (strlen(names[i]) == n && strncasecmp(attr, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, unsigned version,
+		    char *why, size_t whylen)
 {
 	int result = 1;
 	size_t n = 0;
@@ -333,15 +354,15 @@ int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, char *w
 						  "attributes");
 			return 1;
 		}
-		if (strcasecmp(attr, "invalid-user") == 0) {
-			/* OpenSSH 10: the user does not exist. */
+		if (version >= SSHD_VERSION_10_0 && strcasecmp(attr, "invalid-user") == 0) {
+			/* The user does not exist. */
 			if (!conn || conn->groups)
 				result = 0;
 			continue;
 		}
 		eq = strchr(attr, '=');
-		if (eq) {
-			/* OpenSSH 10 also takes "User=alice". */
+		if (version >= SSHD_VERSION_10_0 && eq && attr_with_value(attr, eq)) {
+			/* "User=alice" */
 			*eq = 0;
 			arg = eq + 1;
 		} else {
@@ -349,7 +370,7 @@ int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, char *w
 		}
 		if (!arg || !*arg)
 			return match_fail(why, whylen, "Missing Match criteria for %s", attr);
-		r = match_criterion(attr, arg, conn, why, whylen);
+		r = match_criterion(attr, arg, conn, version, why, whylen);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -358,4 +379,56 @@ int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, char *w
 	if (n == 0)
 		return match_fail(why, whylen, "%s", "One or more attributes required for Match");
 	return result;
+}
+
+/* allowed_user() in auth.c, in its order and words. */
+bool sshd_settings_refuse_user(const struct sshd_settings *s, const struct sshd_conn *conn,
+			       char *why, size_t whylen)
+{
+	const char *user = conn->user ? conn->user : "", *host = conn->host ? conn->host : "";
+	size_t i;
+
+	/* An unknown user never gets here. */
+	if (!conn->groups)
+		return false;
+	for (i = 0; s->deny_users && s->deny_users[i]; i++)
+		if (sshd_match_user(user, conn->host, conn->addr, s->deny_users[i]) != 0) {
+			snprintf(why, whylen,
+				 "User %.100s from %.100s not allowed because listed in DenyUsers",
+				 user, host);
+			return true;
+		}
+	for (i = 0; s->allow_users && s->allow_users[i]; i++)
+		if (sshd_match_user(user, conn->host, conn->addr, s->allow_users[i]) == 1)
+			break;
+	if (s->allow_users && s->allow_users[0] && !s->allow_users[i]) {
+		snprintf(why, whylen,
+			 "User %.100s from %.100s not allowed because not listed in AllowUsers",
+			 user, host);
+		return true;
+	}
+	if ((!s->deny_groups || !s->deny_groups[0]) && (!s->allow_groups || !s->allow_groups[0]))
+		return false;
+	if (!conn->groups[0]) {
+		snprintf(why, whylen,
+			 "User %.100s from %.100s not allowed because not in any group", user,
+			 host);
+		return true;
+	}
+	if (sshd_match_groups(conn->groups, s->deny_groups)) {
+		snprintf(why, whylen,
+			 "User %.100s from %.100s not allowed because a group is listed in "
+			 "DenyGroups",
+			 user, host);
+		return true;
+	}
+	if (s->allow_groups && s->allow_groups[0] &&
+	    !sshd_match_groups(conn->groups, s->allow_groups)) {
+		snprintf(why, whylen,
+			 "User %.100s from %.100s not allowed because none of user's groups are "
+			 "listed in AllowGroups",
+			 user, host);
+		return true;
+	}
+	return false;
 }

@@ -41,8 +41,9 @@ int sshd_match_user(const char *user, const char *host, const char *addr, const 
 bool sshd_match_groups(const char *const *groups, char *const *patterns);
 
 /*
- * The criteria of one Match line (the words after "Match") against CONN; NULL CONN is sshd's
- * pass without a connection, where only "all" matches. 1 match, 0 no match, -EINVAL with
- * sshd's reason in WHY (WHYLEN bytes).
+ * The criteria of one Match line (the words after "Match") against CONN, as the sshd of
+ * VERSION (see struct sshd_build) takes them; NULL CONN is sshd's pass without a connection,
+ * where only "all" matches. 1 match, 0 no match, -EINVAL with sshd's reason in WHY.
  */
-int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, char *why, size_t whylen);
+int sshd_match_line(char *const *criteria, const struct sshd_conn *conn, unsigned version,
+		    char *why, size_t whylen);

@@ -2,9 +2,10 @@
 /*
  * Print sshd_settings_eval()'s answer in the format of `sshd -T`, for comparison with the real
  * sshd. Usage:
- *   sshdeval-dump [-d DEFAULT-ALGORITHMS] [-a ALL-ALGORITHMS] -f FILE
+ *   sshdeval-dump [-V VERSION] [-d DEFAULT-ALGORITHMS] [-a ALL-ALGORITHMS] -f FILE
  *                 -C user=U,host=H,addr=A,laddr=L,lport=P [-C ...]
- * Each -C is answered in turn, after a line "== SPEC". The user's groups come from NSS, as sshd
+ * VERSION is what `sshd -V` printed ("OpenSSH_9.2p1 ..."). Each -C is answered in turn, after a
+ * line "== SPEC". The user's groups come from NSS, as sshd
  * takes them. An error prints "error: WHY" for that -C and makes the exit status 1.
  */
 #include <fcntl.h>
@@ -62,10 +63,9 @@ static void print_settings(const struct sshd_settings *s)
 {
 	static const char *const root[] = {"yes", "without-password", "forced-commands-only", "no"};
 	const char *opt[] = {s->authorized_keys_command, s->authorized_keys_command_user,
-			     s->trusted_user_ca_keys, s->authorized_principals_file,
-			     s->revoked_keys};
+			     s->trusted_user_ca_keys, s->authorized_principals_file};
 	const char *optkw[] = {"authorizedkeyscommand", "authorizedkeyscommanduser",
-			       "trustedusercakeys", "authorizedprincipalsfile", "revokedkeys"};
+			       "trustedusercakeys", "authorizedprincipalsfile"};
 	char *const *lists[] = {s->allow_users, s->deny_users, s->allow_groups, s->deny_groups};
 	const char *listkw[] = {"allowusers", "denyusers", "allowgroups", "denygroups"};
 
@@ -81,14 +81,15 @@ static void print_settings(const struct sshd_settings *s)
 	printf("\n");
 	printf("requiredrsasize %d\n", s->required_rsa_size);
 	print_list("authorizedkeysfile", s->authorized_keys_files, " none");
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 4; i++)
 		printf("%s %s\n", optkw[i], opt[i] ? opt[i] : "none");
+	print_list("revokedkeys", s->revoked_keys_files, " none");
 	printf("strictmodes %s\n", s->strict_modes ? "yes" : "no");
 	printf("usepam %s\n", s->use_pam ? "yes" : "no");
 	printf("loglevel %s\n", s->log_level);
 }
 
-static int answer(int rootfd, const char *file, const char *spec, const char *def, const char *all)
+static int answer(int rootfd, const char *file, const char *spec, const struct sshd_build *b)
 {
 	char *user = field(spec, "user"), *host = field(spec, "host"), *addr = field(spec, "addr");
 	char *laddr = field(spec, "laddr"), *lport = field(spec, "lport");
@@ -106,7 +107,7 @@ static int answer(int rootfd, const char *file, const char *spec, const char *de
 	int r;
 
 	printf("== %s\n", spec);
-	r = sshd_settings_eval_algorithms(rootfd, "", file, &c, def, all, &s, err, sizeof(err));
+	r = sshd_settings_eval_build(rootfd, "", file, &c, b, &s, err, sizeof(err));
 	if (r < 0) {
 		printf("error: %s\n", err);
 	} else {
@@ -124,11 +125,12 @@ static int answer(int rootfd, const char *file, const char *spec, const char *de
 
 int main(int argc, char **argv)
 {
-	const char *file = NULL, *def = NULL, *all = NULL;
+	const char *file = NULL;
+	struct sshd_build b = {0};
 	char **specs = NULL;
 	int opt, rootfd, status = 0;
 
-	while ((opt = getopt(argc, argv, "f:C:d:a:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:C:d:a:V:")) != -1) {
 		switch (opt) {
 		case 'f':
 			file = optarg;
@@ -137,24 +139,29 @@ int main(int argc, char **argv)
 			strv_push(&specs, optarg);
 			break;
 		case 'd':
-			def = optarg;
+			b.default_algorithms = optarg;
 			break;
 		case 'a':
-			all = optarg;
+			b.all_algorithms = optarg;
+			break;
+		case 'V':
+			if (sshd_version_parse(optarg, &b.version) < 0)
+				return 2;
 			break;
 		default:
 			return 2;
 		}
 	}
 	if (!file || !specs) {
-		fprintf(stderr, "usage: sshdeval-dump [-d DEF] [-a ALL] -f FILE -C SPEC...\n");
+		fprintf(stderr,
+			"usage: sshdeval-dump [-V VERSION] [-d DEF] [-a ALL] -f FILE -C SPEC...\n");
 		return 2;
 	}
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return 2;
 	for (size_t i = 0; specs[i]; i++)
-		status |= answer(rootfd, file, specs[i], def, all);
+		status |= answer(rootfd, file, specs[i], &b);
 	strv_free(specs);
 	close(rootfd);
 	return status;

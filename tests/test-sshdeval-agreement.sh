@@ -28,9 +28,15 @@ DUMP=$top_builddir/tests/sshdeval-dump
 [ -x "$SSHD_BIN" ] || skip_all "$SSHD_BIN not found"
 [ -x "$DUMP" ] || skip_all "tests/sshdeval-dump not built"
 
+# The installed sshd's version decides how some lines are read: we are told it, as sshmend is.
+SSHD_VERSION=$("$SSHD_BIN" -V 2>&1 | head -n 1)
+case $SSHD_VERSION in
+OpenSSH_*) ;;
+*) skip_all "$SSHD_BIN -V says no OpenSSH version: $SSHD_VERSION" ;;
+esac
 CONFIGS=${CONFIGS:-200}
 SEED=${SEED:-$((($(date +%s) ^ $$) % 32768))}
-diag "SEED=$SEED CONFIGS=$CONFIGS (SEED=$SEED repeats this run)"
+diag "SEED=$SEED CONFIGS=$CONFIGS (SEED=$SEED repeats this run), $SSHD_VERSION"
 RANDOM=$SEED
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-sshdeval.XXXXXX") || exit 1
@@ -316,7 +322,7 @@ compare_config() {
 		specs+=("$spec")
 		args+=(-C "$spec")
 	done
-	"$DUMP" -f "$conf" "${args[@]}" >"$TMP/ours" 2>"$TMP/ours.err"
+	"$DUMP" -V "$SSHD_VERSION" -f "$conf" "${args[@]}" >"$TMP/ours" 2>"$TMP/ours.err"
 	ALL_REFUSED=1
 	for i in "${!specs[@]}"; do
 		echo "== ${specs[$i]}"
@@ -359,7 +365,7 @@ ok "most generated files are valid for sshd" test "$refused" -lt $((CONFIGS / 4)
 : >"$TMP/empty.conf"
 default=$("$SSHD_BIN" -T -f "$TMP/empty.conf" -h "$TMP/host_key" |
 	sed -n 's/^pubkeyacceptedalgorithms //Ip')
-ours=$("$DUMP" -f "$TMP/empty.conf" -C "user=root,host=h,addr=10.0.0.1,laddr=10.0.0.2,lport=22" |
+ours=$("$DUMP" -V "$SSHD_VERSION" -f "$TMP/empty.conf" -C "user=root,host=h,addr=10.0.0.1,laddr=10.0.0.2,lport=22" |
 	sed -n 's/^pubkeyacceptedalgorithms //p')
 is "$ours" "$default" "the built-in default PubkeyAcceptedAlgorithms is the installed sshd's"
 done_testing

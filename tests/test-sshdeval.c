@@ -134,20 +134,38 @@ START_TEST(match_lines)
 	char *bad[] = {"Address", "10.1.2.3/8", NULL}, *none[] = {NULL};
 	char *missing[] = {"User", NULL}, *unknown[] = {"Colour", "red", NULL};
 
-	ck_assert_int_eq(sshd_match_line(all, NULL, why, sizeof(why)), 1);
-	ck_assert_int_eq(sshd_match_line(all, &alice, why, sizeof(why)), 1);
-	ck_assert_int_eq(sshd_match_line(u, NULL, why, sizeof(why)), 0);
-	ck_assert_int_eq(sshd_match_line(u, &alice, why, sizeof(why)), 1);
-	ck_assert_int_eq(sshd_match_line(g, &alice, why, sizeof(why)), 1);
-	ck_assert_int_eq(sshd_match_line(gneg, &alice, why, sizeof(why)), 0);
-	ck_assert_int_eq(sshd_match_line(lp, &alice, why, sizeof(why)), 0);
-	ck_assert_int_eq(sshd_match_line(la, &alice, why, sizeof(why)), 1);
-	ck_assert_int_eq(sshd_match_line(all2, &alice, why, sizeof(why)), -EINVAL);
-	ck_assert_int_eq(sshd_match_line(bad, NULL, why, sizeof(why)), -EINVAL);
-	ck_assert_int_eq(sshd_match_line(none, &alice, why, sizeof(why)), -EINVAL);
-	ck_assert_int_eq(sshd_match_line(missing, &alice, why, sizeof(why)), -EINVAL);
-	ck_assert_int_eq(sshd_match_line(unknown, &alice, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(all, NULL, 0, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(all, &alice, 0, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(u, NULL, 0, why, sizeof(why)), 0);
+	ck_assert_int_eq(sshd_match_line(u, &alice, 0, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(g, &alice, 0, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(gneg, &alice, 0, why, sizeof(why)), 0);
+	ck_assert_int_eq(sshd_match_line(lp, &alice, 0, why, sizeof(why)), 0);
+	ck_assert_int_eq(sshd_match_line(la, &alice, 0, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(all2, &alice, 0, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(bad, NULL, 0, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(none, &alice, 0, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(missing, &alice, 0, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(unknown, &alice, 0, why, sizeof(why)), -EINVAL);
 	ck_assert_str_eq(why, "Unsupported Match attribute Colour");
+}
+END_TEST
+
+START_TEST(match_lines_10)
+{
+	static const struct sshd_conn unknown = {.user = "mallory", .addr = "10.1.2.3"};
+	char why[256];
+	char *eq[] = {"User=al*", "address=10.0.0.0/8", NULL}, *inv[] = {"invalid-user", NULL};
+	char *ver[] = {"Version", "OpenSSH_10.*", NULL}, *odd[] = {"Colour=red", NULL};
+
+	ck_assert_int_eq(sshd_match_line(eq, &alice, 902, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(eq, &alice, 1000, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(inv, &alice, 902, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(inv, &alice, 1000, why, sizeof(why)), 0);
+	ck_assert_int_eq(sshd_match_line(inv, &unknown, 1000, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(ver, &alice, 1003, why, sizeof(why)), 1);
+	ck_assert_int_eq(sshd_match_line(ver, &alice, 909, why, sizeof(why)), -EINVAL);
+	ck_assert_int_eq(sshd_match_line(odd, &alice, 1003, why, sizeof(why)), -EINVAL);
 }
 END_TEST
 
@@ -331,6 +349,57 @@ START_TEST(refusals)
 }
 END_TEST
 
+static int eval_version(unsigned version, struct sshd_settings *s, char *err, size_t errlen)
+{
+	const struct sshd_build b = {.version = version};
+
+	return sshd_settings_eval_build(rootfd, root, NULL, &alice, &b, s, err, errlen);
+}
+
+START_TEST(versions)
+{
+	struct sshd_settings s;
+	char err[512];
+	unsigned v = 0;
+
+	/* Before 9.7 "any" may not follow a list, not even on another line. */
+	unit_write(root, "etc/ssh/sshd_config",
+		   "AuthenticationMethods publickey\nMatch User bob\nAuthenticationMethods any\n");
+	ck_assert_int_eq(eval_version(906, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(eval_version(907, &s, err, sizeof(err)), 0);
+	sshd_settings_done(&s);
+
+	/* From 10.3 RevokedKeys lists files as written; before, one, from "/". */
+	unit_write(root, "etc/ssh/sshd_config", "RevokedKeys krl /etc/ssh/revoked\n");
+	ck_assert_int_eq(eval_version(1002, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(eval_version(1003, &s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.revoked_keys, "krl");
+	ck_assert_uint_eq(strv_length(s.revoked_keys_files), 2);
+	sshd_settings_done(&s);
+	unit_write(root, "etc/ssh/sshd_config", "AuthorizedKeysFile .ssh/ak none\n");
+	ck_assert_int_eq(eval_version(1003, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(eval_version(902, &s, err, sizeof(err)), 0);
+	sshd_settings_done(&s);
+
+	/* The built-in lists follow the version: 10.3 adds webauthn, 9.8 builds without DSA. */
+	unit_write(root, "etc/ssh/sshd_config", "PubkeyAcceptedAlgorithms +ssh-dss\n");
+	ck_assert_int_eq(eval_version(1003, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(eval_version(907, &s, err, sizeof(err)), 0);
+	sshd_settings_done(&s);
+	unit_write(root, "etc/ssh/sshd_config", "");
+	ck_assert_int_eq(eval_version(1003, &s, err, sizeof(err)), 0);
+	ck_assert(
+	    sshd_settings_accepts_algorithm(&s, "webauthn-sk-ecdsa-sha2-nistp256@openssh.com"));
+	sshd_settings_done(&s);
+
+	ck_assert_int_eq(sshd_version_parse("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0", &v), 0);
+	ck_assert_uint_eq(v, 902);
+	ck_assert_int_eq(sshd_version_parse("OpenSSH_10.0p2", &v), 0);
+	ck_assert_uint_eq(v, 1000);
+	ck_assert_int_eq(sshd_version_parse("Dropbear v2022.83", &v), -EINVAL);
+}
+END_TEST
+
 START_TEST(default_from_dump)
 {
 	char *d = NULL;
@@ -356,6 +425,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, user_patterns);
 	tcase_add_test(tc, match_lines);
+	tcase_add_test(tc, match_lines_10);
+	tcase_add_test(tc, versions);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, first_value_and_match);
 	tcase_add_test(tc, match_all_is_global);
