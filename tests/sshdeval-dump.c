@@ -2,15 +2,17 @@
 /*
  * Print sshd_settings_eval()'s answer in the format of `sshd -T`, for comparison with the real
  * sshd. Usage:
- *   sshdeval-dump [-V VERSION] [-d DEFAULT-ALGORITHMS] [-a ALL-ALGORITHMS] -f FILE
+ *   sshdeval-dump [-r] [-V VERSION] [-d DEFAULT-ALGORITHMS] [-a ALL-ALGORITHMS] -f FILE
  *                 -C user=U,host=H,addr=A,laddr=L,lport=P [-C ...]
  * VERSION is what `sshd -V` printed ("OpenSSH_9.2p1 ..."). Each -C is answered in turn, after a
- * line "== SPEC". The user's groups come from NSS, as sshd
+ * line "== SPEC". With -r, the answer is whether AllowUsers and its kin let the user in:
+ * "allowed", or "refused: " and sshd's sentence. The user's groups come from NSS, as sshd
  * takes them. An error prints "error: WHY" for that -C and makes the exit status 1.
  */
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,8 @@ static void print_settings(const struct sshd_settings *s)
 	printf("loglevel %s\n", s->log_level);
 }
 
+static bool refusals;
+
 static int answer(int rootfd, const char *file, const char *spec, const struct sshd_build *b)
 {
 	char *user = field(spec, "user"), *host = field(spec, "host"), *addr = field(spec, "addr");
@@ -110,6 +114,14 @@ static int answer(int rootfd, const char *file, const char *spec, const struct s
 	r = sshd_settings_eval_build(rootfd, "", file, &c, b, &s, err, sizeof(err));
 	if (r < 0) {
 		printf("error: %s\n", err);
+	} else if (refusals) {
+		char why[512];
+
+		if (sshd_settings_refuse_user(&s, &c, why, sizeof(why)))
+			printf("refused: %s\n", why);
+		else
+			printf("allowed\n");
+		sshd_settings_done(&s);
 	} else {
 		print_settings(&s);
 		sshd_settings_done(&s);
@@ -130,7 +142,7 @@ int main(int argc, char **argv)
 	char **specs = NULL;
 	int opt, rootfd, status = 0;
 
-	while ((opt = getopt(argc, argv, "f:C:d:a:V:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:C:d:a:V:r")) != -1) {
 		switch (opt) {
 		case 'f':
 			file = optarg;
@@ -144,6 +156,9 @@ int main(int argc, char **argv)
 		case 'a':
 			b.all_algorithms = optarg;
 			break;
+		case 'r':
+			refusals = true;
+			break;
 		case 'V':
 			if (sshd_version_parse(optarg, &b.version) < 0)
 				return 2;
@@ -153,8 +168,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!file || !specs) {
-		fprintf(stderr,
-			"usage: sshdeval-dump [-V VERSION] [-d DEF] [-a ALL] -f FILE -C SPEC...\n");
+		fprintf(stderr, "usage: sshdeval-dump [-r] [-V VERSION] [-d DEF] [-a ALL] -f FILE "
+				"-C SPEC...\n");
 		return 2;
 	}
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -5,3 +5,5 @@ tests_sshdeval_dump_SOURCES = tests/sshdeval-dump.c
 tests_sshdeval_dump_LDADD = src/libsshmend.a $(LIBSYSTEMD_LIBS) $(LIBCRYPTO_LIBS)
 TESTS += tests/test-sshdeval-agreement.sh
 EXTRA_DIST += tests/test-sshdeval-agreement.sh
+TESTS += tests/test-sshdeval-refusals.sh
+EXTRA_DIST += tests/test-sshdeval-refusals.sh
