@@ -103,8 +103,11 @@ struct sshd_settings {
 /*
  * Evaluate the configuration at PATH (inside ROOTFD, like sshd_config_load()) for CONN.
  * DEFAULT_ALGORITHMS: the installed sshd's default PubkeyAcceptedAlgorithms, comma-separated
- * (NULL: the built-in list of OpenSSH 9.x and 10.x). On an error returns -EINVAL and writes
- * "FILE:LINE: why" to ERR.
+ * (NULL: the built-in list of OpenSSH 9.x and 10.x). A file sshd would refuse to start with
+ * (a bad value, a keyword not allowed in a Match block, a bad Match line, an
+ * AuthorizedKeysCommand without its user...) returns -EINVAL and writes "FILE:LINE: why" to ERR;
+ * keywords that play no part in a key login are not looked at, so an unknown one passes.
+ * A relative TrustedUserCAKeys or RevokedKeys is taken from "/", where sshd starts.
  */
 int sshd_settings_eval(int rootfd, const char *root_prefix, const char *path,
 		       const struct sshd_conn *conn, const char *default_algorithms,
@@ -153,7 +156,10 @@ int sshd_default_algorithms_from_dump(const char *dump, char **ret);
 /*
  * Does AllowUsers, DenyUsers, AllowGroups or DenyGroups refuse CONN? Returns false when the
  * user may log in; true with sshd's sentence (e.g. "User alice from 10.0.0.9 not allowed
- * because listed in DenyUsers") in WHY otherwise.
+ * because listed in DenyUsers") in WHY otherwise, in sshd's order (auth.c allowed_user()):
+ * DenyUsers, AllowUsers, then the groups. An unknown user (no groups) is not judged here:
+ * sshd never gets that far for one. CONN's host is what sshd logs: the address itself
+ * without UseDNS.
  */
 bool sshd_settings_refuse_user(const struct sshd_settings *s, const struct sshd_conn *conn,
 			       char *why, size_t whylen);
