@@ -12,7 +12,8 @@
 # PermitRootLogin, PubkeyAuthentication, AuthenticationMethods, PubkeyAcceptedAlgorithms (+, -
 # and ^ forms), RequiredRSASize, AuthorizedKeysFile, AuthorizedKeysCommand(User),
 # TrustedUserCAKeys, AuthorizedPrincipalsFile, RevokedKeys, StrictModes, UsePAM and LogLevel
-# with random values, a few of them wrong. Each file is evaluated for several connections:
+# with random values, a few of them wrong, written in the ways sshd reads alike (case,
+# "Keyword=value", comments). Each file is evaluated for several connections:
 # real users with different groups, root, and a user that does not exist, from IPv4 and IPv6
 # addresses. Where sshd refuses the file, the evaluation must refuse it too; otherwise the two
 # must print the same values (tests/sshdeval-dump prints ours as sshd -T does).
@@ -112,6 +113,23 @@ pick_hostname() {
 	pick "*.example.com" "!ws1*" "localhost" "GW.EXAMPLE.ORG" "192.168.7.*"
 }
 
+# emit KEYWORD VALUE: the line, written in one of the ways sshd reads alike (the keyword's
+# case, "Keyword=value", blanks, a comment at the end)
+emit() {
+	local k=$1
+	case $((RANDOM % 8)) in
+	0) k=${k,,} ;;
+	1) k=${k^^} ;;
+	esac
+	case $((RANDOM % 6)) in
+	0) printf '%s=%s' "$k" "$2" ;;
+	1) printf '\t%s = %s' "$k" "$2" ;;
+	*) printf '%s %s' "$k" "$2" ;;
+	esac
+	[ $((RANDOM % 10)) != 0 ] || printf ' # a note'
+	printf '\n'
+}
+
 # users_line KEYWORD: 1 to 3 user patterns, some with @host
 users_line() {
 	local n=$((RANDOM % 3 + 1)) w="" i u
@@ -124,7 +142,7 @@ users_line() {
 		fi
 		w+=" $u"
 	done
-	echo "$1$w"
+	emit "$1" "${w# }"
 }
 
 # keyword_line IN_MATCH: one keyword line, random keyword and value (1: inside a Match block)
@@ -144,67 +162,67 @@ keyword_line() {
 			pick_group
 			v+=" $R"
 		fi
-		echo "$k $v"
+		emit "$k" "$v"
 		;;
 	PermitRootLogin)
 		pick yes no prohibit-password without-password forced-commands-only
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	PubkeyAuthentication)
 		pick yes yes no
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	AuthenticationMethods)
 		pick any publickey "publickey,password publickey,keyboard-interactive" password \
 			keyboard-interactive:pam "publickey,publickey"
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	PubkeyAcceptedAlgorithms)
 		pick "" + - ^ + -
 		v=$R
 		pick_list 3 pick_algorithm
-		echo "$k $v$R"
+		emit "$k" "$v$R"
 		;;
 	RequiredRSASize)
 		pick 1024 2048 3072 4096 512
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	AuthorizedKeysFile)
 		pick .ssh/authorized_keys /etc/ssh/keys/%u %h/.ssh/k2 none
 		v=$R
 		pick "" .ssh/ak3 /srv/%U
-		echo "$k $v $R"
+		emit "$k" "$v $R"
 		;;
 	AuthorizedKeysCommand)
 		pick "/usr/bin/keys %u %f" none "/bin/true  %t \"%k\""
-		echo "$k $R"
-		[ "$in_match" = 1 ] || [ $((RANDOM % 8)) = 0 ] || echo "AuthorizedKeysCommandUser nobody"
+		emit "$k" "$R"
+		[ "$in_match" = 1 ] || [ $((RANDOM % 8)) = 0 ] || emit AuthorizedKeysCommandUser nobody
 		;;
 	AuthorizedKeysCommandUser)
 		pick nobody root
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	TrustedUserCAKeys)
 		pick /etc/ssh/ca.pub none ca/user_ca.pub
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	AuthorizedPrincipalsFile)
 		pick /etc/ssh/principals/%u none .ssh/principals
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	RevokedKeys)
 		pick /etc/ssh/revoked none revoked.krl
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	LogLevel)
 		pick INFO VERBOSE debug DEBUG1 DEBUG3 quiet ERROR FATAL silent
-		echo "$k $R"
+		emit "$k" "$R"
 		;;
 	StrictModes | UsePAM)
 		# Not allowed in a Match block: sshd refuses that, and so must we, now and then.
 		if [ "$in_match" = 0 ] || [ $((RANDOM % 12)) = 0 ]; then
 			pick yes no
-			echo "$k $R"
+			emit "$k" "$R"
 		fi
 		;;
 	esac
@@ -233,6 +251,7 @@ match_line() {
 		5) pick 22 2222 443 && line+=" LocalPort $R" ;;
 		esac
 	done
+	[ $((RANDOM % 10)) != 0 ] || line+=" # a note"
 	echo "$line"
 }
 
