@@ -38,6 +38,8 @@ enum kw {
 	KW_STRICT_MODES,
 	KW_USE_PAM,
 	KW_LOG_LEVEL,
+	KW_USE_DNS,
+	KW_CHROOT,
 	/* Only for the check that AuthenticationMethods can be satisfied. */
 	KW_PASSWORD,
 	KW_KBDINT,
@@ -75,6 +77,8 @@ static const struct keyword keywords[] = {
     {"strictmodes", KW_STRICT_MODES, SSHD_FLAG, false},
     {"usepam", KW_USE_PAM, SSHD_FLAG, false},
     {"loglevel", KW_LOG_LEVEL, SSHD_LOG_LEVEL, true},
+    {"usedns", KW_USE_DNS, SSHD_FLAG, false},
+    {"chrootdirectory", KW_CHROOT, SSHD_WORD, true},
     {"passwordauthentication", KW_PASSWORD, SSHD_FLAG, true},
     {"kbdinteractiveauthentication", KW_KBDINT, SSHD_FLAG, true},
     {"challengeresponseauthentication", KW_KBDINT, SSHD_FLAG, true},
@@ -92,6 +96,7 @@ static const char *const defaults[KW_MAX] = {
     [KW_STRICT_MODES] = "yes",
     [KW_USE_PAM] = "no",
     [KW_LOG_LEVEL] = "INFO",
+    [KW_USE_DNS] = "no",
     [KW_PASSWORD] = "yes",
     [KW_KBDINT] = "yes",
     [KW_HOSTBASED] = "no",
@@ -363,6 +368,7 @@ static int settings_fill(const struct eval *e, struct sshd_settings *s)
 		"yes") == 0;
 	s->strict_modes = strcmp(word_or_default(e, KW_STRICT_MODES, o, sizeof(o)), "yes") == 0;
 	s->use_pam = strcmp(word_or_default(e, KW_USE_PAM, o, sizeof(o)), "yes") == 0;
+	s->use_dns = strcmp(word_or_default(e, KW_USE_DNS, o, sizeof(o)), "yes") == 0;
 	w = word_or_default(e, KW_PERMIT_ROOT, s->permit_root_login_from, sizeof(sshd_origin));
 	s->permit_root_login = strcmp(w, "yes") == 0 ? SSHD_ROOT_YES
 			       : strcmp(w, "forced-commands-only") == 0
@@ -398,6 +404,7 @@ static int settings_fill(const struct eval *e, struct sshd_settings *s)
 	    (r = dup_or_null(value(e, KW_KEYS_COMMAND, o, sizeof(o)),
 			     &s->authorized_keys_command)) < 0 ||
 	    (r = dup_or_null(value(e, KW_CA_KEYS, o, sizeof(o)), &s->trusted_user_ca_keys)) < 0 ||
+	    (r = dup_or_null(value(e, KW_CHROOT, o, sizeof(o)), &s->chroot_directory)) < 0 ||
 	    (r = dup_or_null(value(e, KW_PRINCIPALS_FILE, o, sizeof(o)),
 			     &s->authorized_principals_file)) < 0 ||
 	    (r = dup_or_null(value(e, KW_REVOKED, o, sizeof(o)), &s->revoked_keys)) < 0)
@@ -503,5 +510,6 @@ void sshd_settings_done(struct sshd_settings *s)
 	free(s->authorized_principals_file);
 	free(s->revoked_keys);
 	free(s->log_level);
+	free(s->chroot_directory);
 	memset(s, 0, sizeof(*s));
 }

@@ -98,6 +98,8 @@ struct sshd_settings {
 	char *revoked_keys;		  /* NULL for none; the first of revoked_keys_files */
 	char **revoked_keys_files; /* every file (OpenSSH 10.3 takes several); NULL for none */
 	char *log_level;
+	bool use_dns;		/* the host name is looked up; else it is the address */
+	char *chroot_directory; /* NULL for none; the login shell is not checked with one */
 };
 
 /*

@@ -89,6 +89,8 @@ static void print_settings(const struct sshd_settings *s)
 	printf("strictmodes %s\n", s->strict_modes ? "yes" : "no");
 	printf("usepam %s\n", s->use_pam ? "yes" : "no");
 	printf("loglevel %s\n", s->log_level);
+	printf("usedns %s\n", s->use_dns ? "yes" : "no");
+	printf("chrootdirectory %s\n", s->chroot_directory ? s->chroot_directory : "none");
 }
 
 static bool refusals;

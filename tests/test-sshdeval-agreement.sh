@@ -11,7 +11,8 @@
 # AllowUsers, DenyUsers (user@host and user@address/cidr patterns), AllowGroups, DenyGroups,
 # PermitRootLogin, PubkeyAuthentication, AuthenticationMethods, PubkeyAcceptedAlgorithms (+, -
 # and ^ forms), RequiredRSASize, AuthorizedKeysFile, AuthorizedKeysCommand(User),
-# TrustedUserCAKeys, AuthorizedPrincipalsFile, RevokedKeys, StrictModes, UsePAM and LogLevel
+# TrustedUserCAKeys, AuthorizedPrincipalsFile, RevokedKeys, StrictModes, UsePAM, LogLevel,
+# UseDNS and ChrootDirectory
 # with random values, a few of them wrong, written in the ways sshd reads alike (case,
 # "Keyword=value", comments). Each file is evaluated for several connections:
 # real users with different groups, root, and a user that does not exist, from IPv4 and IPv6
@@ -151,7 +152,8 @@ keyword_line() {
 	pick AllowUsers DenyUsers AllowGroups DenyGroups PermitRootLogin PubkeyAuthentication \
 		AuthenticationMethods PubkeyAcceptedAlgorithms PubkeyAcceptedAlgorithms \
 		RequiredRSASize AuthorizedKeysFile AuthorizedKeysCommand AuthorizedKeysCommandUser \
-		TrustedUserCAKeys AuthorizedPrincipalsFile RevokedKeys LogLevel StrictModes UsePAM
+		TrustedUserCAKeys AuthorizedPrincipalsFile RevokedKeys LogLevel StrictModes UsePAM \
+		UseDNS ChrootDirectory
 	k=$R
 	case $k in
 	AllowUsers | DenyUsers) users_line "$k" ;;
@@ -218,7 +220,11 @@ keyword_line() {
 		pick INFO VERBOSE debug DEBUG1 DEBUG3 quiet ERROR FATAL silent
 		emit "$k" "$R"
 		;;
-	StrictModes | UsePAM)
+	ChrootDirectory)
+		pick none /srv/jail/%u /var/empty
+		emit "$k" "$R"
+		;;
+	StrictModes | UsePAM | UseDNS)
 		# Not allowed in a Match block: sshd refuses that, and so must we, now and then.
 		if [ "$in_match" = 0 ] || [ $((RANDOM % 12)) = 0 ]; then
 			pick yes no
@@ -299,7 +305,8 @@ make_config() {
 KEYWORDS='allowusers|denyusers|allowgroups|denygroups|permitrootlogin|pubkeyauthentication'
 KEYWORDS+='|authenticationmethods|pubkeyacceptedalgorithms|requiredrsasize|authorizedkeysfile'
 KEYWORDS+='|authorizedkeyscommand|authorizedkeyscommanduser|trustedusercakeys'
-KEYWORDS+='|authorizedprincipalsfile|revokedkeys|strictmodes|usepam|loglevel'
+KEYWORDS+='|authorizedprincipalsfile|revokedkeys|strictmodes|usepam|loglevel|usedns'
+KEYWORDS+='|chrootdirectory'
 
 # The keywords above from sshd -T's output (lowercased from 10.4's CamelCase), in one order,
 # each keyword's lines in the order printed, with the words that mean the same said one way:

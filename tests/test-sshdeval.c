@@ -184,6 +184,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(strv_length(s.authorized_keys_files), 2);
 	ck_assert_ptr_null(s.authorized_keys_command);
 	ck_assert_str_eq(s.log_level, "INFO");
+	ck_assert(!s.use_dns);
+	ck_assert_ptr_null(s.chroot_directory);
 	ck_assert_str_eq(s.permit_root_login_from, "");
 	ck_assert_uint_eq(strv_length(s.pubkey_accepted_algorithms), 16);
 	ck_assert(sshd_settings_accepts_algorithm(&s, "ssh-ed25519"));
@@ -237,12 +239,17 @@ START_TEST(match_all_is_global)
 	struct sshd_settings s;
 
 	unit_write(root, "etc/ssh/sshd_config",
+		   "UseDNS yes\n"
+		   "Match User root\n"
+		   "ChrootDirectory /srv/jail\n"
 		   "Match all\n"
 		   "StrictModes no\n"
 		   "AuthorizedKeysFile none\n"
 		   "RevokedKeys revoked\n");
 	eval_ok(&r, &s);
 	ck_assert(!s.strict_modes);
+	ck_assert(s.use_dns);
+	ck_assert_str_eq(s.chroot_directory, "/srv/jail");
 	ck_assert_uint_eq(strv_length(s.authorized_keys_files), 0);
 	ck_assert_str_eq(s.revoked_keys, "//revoked"); /* relative to "/", as sshd writes it */
 	sshd_settings_done(&s);
@@ -293,6 +300,7 @@ START_TEST(errors)
 	eval_fails("PermitRootLogin maybe\n", "/etc/ssh/sshd_config:1");
 	eval_fails("\n\nMatch User alice\nStrictModes no\n", "/etc/ssh/sshd_config:4");
 	eval_fails("Match User bob\nUsePAM yes\n", "not allowed within a Match block");
+	eval_fails("Match Address 10.0.0.0/8\nUseDNS yes\n", "not allowed within a Match block");
 	eval_fails("AllowUsers alice@10.0.0.1/8\n", "invalid AllowUsers pattern");
 	eval_fails("AuthenticationMethods publickey\nAuthenticationMethods any\n", "must appear");
 	eval_fails("AuthenticationMethods publickey\nPubkeyAuthentication no\n", "satisfied");
