@@ -12,16 +12,6 @@
 #define SSHD_CONFIG_MAX (4u << 20)
 #define SSHD_INCLUDE_DEPTH 16
 
-struct parse_state {
-	int rootfd;
-	const char *root_prefix; /* host path of the root, for glob(); "" for "/" */
-	struct sshd_config *c;
-	bool global_keys_set;
-	bool strict_modes_set;
-	char *err;
-	size_t errlen;
-};
-
 int sshd_split_args(const char *line, char ***ret)
 {
 	char **l = calloc(1, sizeof(char *));
@@ -73,102 +63,135 @@ nomem:
 	return -ENOMEM;
 }
 
-static int parse_file(struct parse_state *s, const char *path, bool in_match, unsigned depth);
+struct walk {
+	int rootfd;
+	const char *root_prefix; /* host path of the root, for glob(); "" for "/" */
+	sshd_line_fn fn;
+	void *userdata;
+	char ***files, ***include_dirs;
+	char *err;
+	size_t errlen;
+};
 
-static int fail(struct parse_state *s, const char *file, unsigned line, const char *why)
+static int walk_file(struct walk *w, const char *path, unsigned depth, unsigned *state);
+
+static int walk_fail(struct walk *w, const char *file, unsigned line, const char *why)
 {
-	snprintf(s->err, s->errlen, "%s:%u: %s", file, line, why);
+	snprintf(w->err, w->errlen, "%s:%u: %s", file, line, why);
 	return -EINVAL;
 }
 
-static int do_include(struct parse_state *s, const char *file, unsigned line, const char *pattern,
-		      bool in_match, unsigned depth)
+static int walk_include(struct walk *w, const struct sshd_line *l, const char *pattern)
 {
 	_cleanup_free_ char *full = NULL, *dir = NULL;
 	glob_t g = {0};
 	int r = 0, gr;
 
-	if (depth >= SSHD_INCLUDE_DEPTH)
-		return fail(s, file, line, "Include nested too deeply");
-	if (asprintf(&full, "%s%s%s", s->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
+	if (l->depth >= SSHD_INCLUDE_DEPTH)
+		return walk_fail(w, l->file, l->line, "Include nested too deeply");
+	if (asprintf(&full, "%s%s%s", w->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
 		     pattern) < 0)
 		return -ENOMEM;
-	dir = strdup(full + strlen(s->root_prefix));
+	dir = strdup(full + strlen(w->root_prefix));
 	if (!dir)
 		return -ENOMEM;
 	*strrchr(dir, '/') = 0;
-	r = strv_push_unique(&s->c->include_dirs, *dir ? dir : "/");
-	if (r < 0)
+	if (w->include_dirs && (r = strv_push_unique(w->include_dirs, *dir ? dir : "/")) < 0)
 		return r;
 	gr = glob(full, 0, NULL, &g);
 	if (gr == GLOB_NOMATCH)
 		return 0; /* sshd accepts an Include that matches nothing */
 	if (gr != 0) {
 		globfree(&g);
-		return fail(s, file, line, "Include glob failed");
+		return walk_fail(w, l->file, l->line, "Include glob failed");
 	}
-	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
-		r = parse_file(s, g.gl_pathv[i] + strlen(s->root_prefix), in_match, depth + 1);
+	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
+		/* The included file starts in the state of the line that includes it, and
+		 * whatever it changes stays in it. */
+		unsigned child = *l->state;
+		const char *path = g.gl_pathv[i] + strlen(w->root_prefix);
+		struct sshd_line begin = {
+		    .file = path, .depth = l->depth + 1, .args = NULL, .rest = "", .state = &child};
+
+		r = w->fn(w->userdata, &begin);
+		if (r >= 0)
+			r = walk_file(w, path, l->depth + 1, &child);
+	}
 	globfree(&g);
 	return r;
 }
 
-static int parse_line(struct parse_state *s, const char *file, unsigned line, char **args,
-		      bool *in_match, unsigned depth)
+/*
+ * Cut LINE into keyword and the rest as sshd does: blanks or one '=' end the keyword.
+ * Returns the rest (inside LINE), or NULL for a blank or comment line.
+ */
+static char *split_keyword(char *line, char **ret_keyword)
 {
-	const char *kw = args[0];
-	int r;
+	size_t n = strlen(line);
+	char *kw, *rest;
+	bool equals;
 
-	if (strcasecmp(kw, "Match") == 0) {
-		/* "Match all" applies to everyone; any other Match to someone. Either way
-		 * its paths count, so the union of all blocks is what we watch. */
-		*in_match = true;
-		return 0;
+	while (n > 0 && strchr(" \t\r\n\f", line[n - 1]))
+		line[--n] = 0;
+	kw = line + strspn(line, " \t\r\n");
+	if (!*kw || *kw == '#')
+		return NULL;
+	rest = kw + strcspn(kw, " \t\r\n=");
+	equals = *rest == '=';
+	if (*rest)
+		*rest++ = 0;
+	rest += strspn(rest, " \t\r\n");
+	if (!equals && *rest == '=') {
+		rest++;
+		rest += strspn(rest, " \t\r\n");
 	}
-	if (strcasecmp(kw, "Include") == 0) {
-		if (!args[1])
-			return fail(s, file, line, "Include without an argument");
-		for (size_t i = 1; args[i]; i++)
-			if ((r = do_include(s, file, line, args[i], *in_match, depth)) < 0)
-				return r;
-		return 0;
-	}
-	if (strcasecmp(kw, "AuthorizedKeysFile") == 0) {
-		if (!args[1])
-			return fail(s, file, line, "AuthorizedKeysFile without an argument");
-		if (!*in_match) {
-			/* The first occurrence wins, as sshd reads it. */
-			if (s->global_keys_set)
-				return 0;
-			s->global_keys_set = true;
-			strv_free(s->c->authorized_keys);
-			s->c->authorized_keys = calloc(1, sizeof(char *));
-			if (!s->c->authorized_keys)
-				return -ENOMEM;
-		}
-		for (size_t i = 1; args[i]; i++)
-			if (strcmp(args[i], "none") != 0 &&
-			    (r = strv_push_unique(&s->c->authorized_keys, args[i])) < 0)
-				return r;
-		return 0;
-	}
-	if (strcasecmp(kw, "StrictModes") == 0 && !*in_match) {
-		if (!args[1])
-			return fail(s, file, line, "StrictModes without an argument");
-		if (s->strict_modes_set)
-			return 0;
-		if (strcasecmp(args[1], "yes") == 0)
-			s->c->strict_modes = true;
-		else if (strcasecmp(args[1], "no") == 0)
-			s->c->strict_modes = false;
-		else
-			return fail(s, file, line, "StrictModes must be yes or no");
-		s->strict_modes_set = true;
-	}
-	return 0;
+	*ret_keyword = kw;
+	return rest;
 }
 
-static int parse_file(struct parse_state *s, const char *path, bool in_match, unsigned depth)
+static int walk_line(struct walk *w, const char *path, unsigned lineno, char *text, unsigned depth,
+		     unsigned *state)
+{
+	_cleanup_(strv_freep) char **args = NULL;
+	char *kw = NULL, *rest = split_keyword(text, &kw);
+	struct sshd_line l = {.file = path, .line = lineno, .depth = depth, .state = state};
+	int r;
+
+	if (!rest)
+		return 0;
+	r = sshd_split_args(rest, &args);
+	if (r == -EBADMSG)
+		return walk_fail(w, path, lineno, "unbalanced quote");
+	if (r < 0)
+		return r;
+	/* The keyword goes first, before the words of the rest. */
+	{
+		size_t n = strv_length(args);
+		char **all = malloc((n + 2) * sizeof(char *));
+
+		if (!all)
+			return -ENOMEM;
+		all[0] = strdup(kw);
+		if (!all[0]) {
+			free(all);
+			return -ENOMEM;
+		}
+		memcpy(all + 1, args, (n + 1) * sizeof(char *));
+		free(args);
+		args = all;
+	}
+	l.args = args;
+	l.rest = rest;
+	r = w->fn(w->userdata, &l);
+	if (r < 0 || strcasecmp(kw, "Include") != 0)
+		return r;
+	if (!args[1])
+		return walk_fail(w, path, lineno, "Include without an argument");
+	for (size_t i = 1; args[i] && r >= 0; i++)
+		r = walk_include(w, &l, args[i]);
+	return r;
+}
+static int walk_file(struct walk *w, const char *path, unsigned depth, unsigned *state)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -176,40 +199,22 @@ static int parse_file(struct parse_state *s, const char *path, bool in_match, un
 	char *p, *nl;
 	int r;
 
-	r = safe_open_in_root(s->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+	r = safe_open_in_root(w->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
 	if (r < 0) {
 		if (r == -ENOENT && depth > 0)
 			return 0; /* a glob result removed meanwhile */
 		return r;
 	}
-	r = strv_push_unique(&s->c->files, path);
-	if (r < 0)
+	if (w->files && (r = strv_push_unique(w->files, path)) < 0)
 		return r;
 	r = safe_read_all(fd, SSHD_CONFIG_MAX, &buf, NULL);
 	if (r < 0)
 		return r;
 	for (p = buf; *p; p = nl + 1) {
-		char **args = NULL;
-
 		nl = strchr(p, '\n');
 		if (nl)
 			*nl = 0;
-		lineno++;
-		/* "Keyword=value" is accepted by sshd too. */
-		{
-			char *eq = p + strspn(p, " \t");
-			eq += strcspn(eq, " \t=");
-			if (*eq == '=')
-				*eq = ' ';
-		}
-		r = sshd_split_args(p, &args);
-		if (r == -EBADMSG)
-			return fail(s, path, lineno, "unbalanced quote");
-		if (r < 0)
-			return r;
-		if (args[0])
-			r = parse_line(s, path, lineno, args, &in_match, depth);
-		strv_free(args);
+		r = walk_line(w, path, ++lineno, p, depth, state);
 		if (r < 0)
 			return r;
 		if (!nl)
@@ -218,24 +223,112 @@ static int parse_file(struct parse_state *s, const char *path, bool in_match, un
 	return 0;
 }
 
+int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd_line_fn fn,
+		     void *userdata, char ***files, char ***include_dirs, char *err, size_t errlen)
+{
+	struct walk w = {
+	    .rootfd = rootfd,
+	    .root_prefix = root_prefix ? root_prefix : "",
+	    .fn = fn,
+	    .userdata = userdata,
+	    .files = files,
+	    .include_dirs = include_dirs,
+	    .err = err,
+	    .errlen = errlen,
+	};
+	unsigned state = 0;
+	struct sshd_line begin = {
+	    .file = path ? path : SSHD_CONFIG_PATH, .rest = "", .state = &state};
+	int r;
+
+	r = fn(userdata, &begin);
+	if (r >= 0)
+		r = walk_file(&w, begin.file, 0, &state);
+	if (r == -ENOENT)
+		return 0; /* sshd's defaults */
+	if (r < 0 && r != -EINVAL)
+		snprintf(err, errlen, "%s: %s", path ? path : SSHD_CONFIG_PATH, strerror(-r));
+	return r;
+}
+
+/* What sshd_config_load() keeps: the state of a file is whether a Match block is open. */
+struct load_state {
+	struct sshd_config *c;
+	bool global_keys_set;
+	bool strict_modes_set;
+	char *err;
+	size_t errlen;
+};
+
+#define LOAD_IN_MATCH 1u
+
+static int load_fail(struct load_state *s, const struct sshd_line *l, const char *why)
+{
+	snprintf(s->err, s->errlen, "%s:%u: %s", l->file, l->line, why);
+	return -EINVAL;
+}
+
+static int load_keys_file(struct load_state *s, const struct sshd_line *l)
+{
+	int r;
+
+	if (!l->args[1])
+		return load_fail(s, l, "AuthorizedKeysFile without an argument");
+	if (!(*l->state & LOAD_IN_MATCH)) {
+		/* The first occurrence wins, as sshd reads it. */
+		if (s->global_keys_set)
+			return 0;
+		s->global_keys_set = true;
+		strv_free(s->c->authorized_keys);
+		s->c->authorized_keys = calloc(1, sizeof(char *));
+		if (!s->c->authorized_keys)
+			return -ENOMEM;
+	}
+	for (size_t i = 1; l->args[i]; i++)
+		if (strcmp(l->args[i], "none") != 0 &&
+		    (r = strv_push_unique(&s->c->authorized_keys, l->args[i])) < 0)
+			return r;
+	return 0;
+}
+
+static int load_line(void *userdata, const struct sshd_line *l)
+{
+	struct load_state *s = userdata;
+	const char *kw = l->line ? l->args[0] : "";
+
+	if (strcasecmp(kw, "Match") == 0) {
+		/* "Match all" applies to everyone; any other Match to someone. Either way
+		 * its paths count, so the union of all blocks is what we watch. */
+		*l->state |= LOAD_IN_MATCH;
+		return 0;
+	}
+	if (strcasecmp(kw, "AuthorizedKeysFile") == 0)
+		return load_keys_file(s, l);
+	if (strcasecmp(kw, "StrictModes") == 0 && !(*l->state & LOAD_IN_MATCH)) {
+		if (!l->args[1])
+			return load_fail(s, l, "StrictModes without an argument");
+		if (s->strict_modes_set)
+			return 0;
+		if (strcasecmp(l->args[1], "yes") == 0)
+			s->c->strict_modes = true;
+		else if (strcasecmp(l->args[1], "no") == 0)
+			s->c->strict_modes = false;
+		else
+			return load_fail(s, l, "StrictModes must be yes or no");
+		s->strict_modes_set = true;
+	}
+	return 0;
+}
+
 int sshd_config_load(int rootfd, const char *root_prefix, const char *path, struct sshd_config *ret,
 		     char *err, size_t errlen)
 {
 	struct sshd_config c = {.strict_modes = true};
-	struct parse_state s = {
-	    .rootfd = rootfd,
-	    .root_prefix = root_prefix ? root_prefix : "",
-	    .c = &c,
-	    .err = err,
-	    .errlen = errlen,
-	};
+	struct load_state s = {.c = &c, .err = err, .errlen = errlen};
 	int r;
 
-	r = parse_file(&s, path ? path : SSHD_CONFIG_PATH, false, 0);
-	if (r == -ENOENT)
-		r = 0;
-	else if (r < 0 && r != -EINVAL)
-		snprintf(err, errlen, "%s: %s", path ? path : SSHD_CONFIG_PATH, strerror(-r));
+	r = sshd_config_walk(rootfd, root_prefix, path, load_line, &s, &c.files, &c.include_dirs,
+			     err, errlen);
 	if (r >= 0 && !s.global_keys_set) {
 		/* sshd's default goes first, then whatever Match blocks add. */
 		char **def = NULL, **m = c.authorized_keys;

@@ -23,6 +23,33 @@ int sshd_config_load(int rootfd, const char *root_prefix, const char *path, stru
 		     char *err, size_t errlen);
 void sshd_config_done(struct sshd_config *c);
 
+/*
+ * One line of sshd's configuration, as sshd_config_walk() hands it over. LINE 0 says that FILE
+ * begins (ARGS NULL): *STATE then holds the state of the line that includes it (0 for the main
+ * file), for the caller to derive this file's from. ARGS are split as sshd splits them (ARGS[0] the
+ * keyword); REST is the text after the keyword as written (AuthorizedKeysCommand takes it whole).
+ */
+struct sshd_line {
+	const char *file;
+	unsigned line;
+	unsigned depth; /* 0 for the main file */
+	char **args;
+	const char *rest;
+	unsigned *state; /* the caller's, one per file: an included file starts with a copy */
+};
+
+/* Return 0 to go on, or a negative errno (after writing "FILE:LINE: why" to ERR for -EINVAL). */
+typedef int (*sshd_line_fn)(void *userdata, const struct sshd_line *l);
+
+/*
+ * Walk sshd_config at PATH (inside ROOTFD; NULL: the default) in the order sshd reads it:
+ * every line to FN, the files an Include names (globs, relative to /etc/ssh) walked where the
+ * Include stands, each after FN saw the Include line. A missing main file walks nothing.
+ * FILES and INCLUDE_DIRS (either may be NULL) collect what was read.
+ */
+int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd_line_fn fn,
+		     void *userdata, char ***files, char ***include_dirs, char *err, size_t errlen);
+
 /* Split a line as sshd does: blanks separate, quotes group, '#' starts a comment. */
 int sshd_split_args(const char *line, char ***ret);
 

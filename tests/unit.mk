@@ -6,6 +6,7 @@ UNIT_TESTS = \
 	tests/test-verdict \
 	tests/test-policy \
 	tests/test-sshdconf \
+	tests/test-sshdeval \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
