@@ -29,7 +29,7 @@
 #                  stdin, stdout, stderr and the exit status are CMD's.
 # container_copy_in SRC DST
 #                  copy the host file or directory SRC to the path DST in the container (a file
-#                  keeps its mode; DST is its full new name).
+#                  keeps its mode; DST is its full new name), owned by the container's root.
 # container_add_user NAME
 #                  useradd -m NAME in the container, unlocked for key logins; make the key
 #                  $CONTAINER_KEYS/NAME (no passphrase) and install ~/.ssh (0700) and
@@ -72,19 +72,15 @@ CONTAINER_TESTS=/usr/local/lib/sshmend-tests
 
 container_require() {
 	require_root
-	require_prog systemd-nspawn nsenter ssh ssh-keygen tar flock sha256sum dpkg
+	require_prog systemd-nspawn nsenter pgrep ssh ssh-keygen tar flock sha256sum dpkg
 	[ -f "$(debroot_cache "$1" "$CONTAINER_INCLUDE")" ] || require_prog debootstrap
-}
-
-_container_random_port() {
-	echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 }
 
 # A loopback port nothing listens on (the container shares the host's network).
 _container_free_port() {
 	local i port
 	for ((i = 0; i < 50; i++)); do
-		port=$(_container_random_port)
+		port=$(_sshd_random_port)
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -121,7 +117,7 @@ container_run() {
 container_copy_in() {
 	local src=$1 dst=$2
 	if [ -d "$src" ]; then
-		tar -C "$src" -cf - . | container_run sh -c 'mkdir -p "$1" && tar -C "$1" -xf -' _ "$dst"
+		tar -C "$src" -cf - . | container_run sh -c 'mkdir -p "$1" && tar -C "$1" --no-same-owner -xf -' _ "$dst"
 		return
 	fi
 	local mode
