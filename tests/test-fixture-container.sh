@@ -21,6 +21,9 @@ container_require "$SUITE"
 U=smct
 fails() { ! "$@"; }
 refused_in_journal() { container_journal -o cat | grep -qF "$1"; }
+host_journal_has() {
+	journalctl -q --directory="$CONTAINER_ROOT/var/log/journal" -o cat 2>/dev/null | grep -qF "$1"
+}
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
 t0=$SECONDS
@@ -57,6 +60,7 @@ ok "after chmod 777 $home the login fails" fails container_ssh_login "$U"
 why="Authentication refused: bad ownership or modes for directory $home"
 ok "the container's journal says: $why" wait_for 5 refused_in_journal "$why" ||
 	diag "$(container_journal)"
+ok "journalctl --directory on the host reads it too" wait_for 5 host_journal_has "$why"
 [ "$SUITE" = trixie ] && is "$(container_journal -o cat -t sshd-session | grep -cF "$why")" 1 \
 	"sshd-session logged it (OpenSSH 10)"
 

@@ -46,7 +46,9 @@
 # container_mark   remember where the container's journal ends now.
 # container_journal [JOURNALCTL-ARGS...]
 #                  print what ssh.service (sshd, sshd-session, sshd-auth) logged since the last
-#                  container_mark (this boot if none), one line per entry.
+#                  container_mark (this boot if none), one line per entry. The journal is
+#                  persistent: journalctl --directory=$CONTAINER_ROOT/var/log/journal reads it
+#                  from the host too, while the work directory lasts.
 # container_sshmend [ARGS...]
 #                  run $SSHMEND (the binary built here) inside the container, with ARGS: it is
 #                  copied to /usr/local/sbin/sshmend on first use and runs on the container's
