@@ -7,7 +7,9 @@ FIXTURE_LIBS = \
 	tests/lib/sandbox.sh \
 	tests/lib/sshd.sh \
 	tests/lib/journald.sh \
-	tests/lib/notify.sh
+	tests/lib/notify.sh \
+	tests/lib/debroot.sh \
+	tests/lib/container.sh
 EXTRA_DIST += $(FIXTURE_LIBS)
 
 # Fake NOTIFY_SOCKET receiver used by tests/lib/notify.sh.

@@ -13,10 +13,11 @@ PACKAGING_FILES = \
 	contrib/packer/sshmend.pkr.hcl \
 	contrib/ec2-image-builder/sshmend.yaml \
 	contrib/cloud-init/user-data.yaml
-# Package builds run make check with PACKAGING_TESTS= so that the test does not build and boot
-# packages of itself.
-PACKAGING_TESTS = tests/test-nspawn.sh
-EXTRA_DIST += $(PACKAGING_FILES) tests/test-nspawn.sh
+# Package builds run make check with PACKAGING_TESTS= so that the tests do not build packages of
+# themselves, nor debootstrap and boot containers (tests/lib/container.sh, proved by
+# test-fixture-container.sh).
+PACKAGING_TESTS = tests/test-nspawn.sh tests/test-fixture-container.sh
+EXTRA_DIST += $(PACKAGING_FILES) $(PACKAGING_TESTS)
 
 TESTS += $(PACKAGING_TESTS)
 

@@ -16,15 +16,14 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/debroot.sh"
 
 require_root
 
 # The container runs the host's own release (bookworm on Debian 12), so that the .deb built
 # here fits it.
-SUITE=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-SUITE=${SUITE:-bookworm}
+SUITE=$(debroot_host_suite)
 INCLUDE=systemd,systemd-sysv,dbus,openssh-server,passwd,man-db
-CACHE_DIR=/var/cache/sshmend-tests
 BOOT_TIMEOUT=240
 TEST_USER=alice
 
@@ -62,53 +61,13 @@ ok "configure.ac gives a version ($ver)" test -n "$ver"
 is "${deb_ver%-*}" "$ver" "debian/changelog packages version $ver"
 is "$rpm_ver" "$ver" "sshmend.spec packages version $ver"
 
-# --- the Debian mirror, from apt's sources -----------------------------------------------------
-# Prints the URI of the first source for SUITE itself (not SUITE-updates or SUITE-security).
-apt_mirror() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		awk -v s="$SUITE" '$1 == "deb" {
-			i = 2; if ($i ~ /^\[/) while ($i !~ /\]$/) i++
-			if ($i ~ /^\[/ || $i ~ /\]$/) i++
-			if ($(i + 1) == s) { print $i; exit }
-		}' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk -v s="$SUITE" '
-			function flush() { if (deb && uri != "" && suite) { print uri; exit } deb = suite = 0; uri = "" }
-			/^[ \t]*$/ { flush(); next }
-			/^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-			/^URIs:/ { uri = $2 }
-			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s) suite = 1 }
-			END { flush() }' "$f"
-	done
-}
-mirror=${SSHMEND_TEST_MIRROR:-$(apt_mirror | head -1)}
+# --- the root: debootstrapped once, then taken from the cache (in the background) ---------------
+arch=$(dpkg --print-architecture)
+mirror=$(debroot_mirror "$SUITE")
 if ! ok "a mirror for $SUITE is known (apt's sources or SSHMEND_TEST_MIRROR)" test -n "$mirror"; then
 	done_testing
 fi
-
-# --- the root: debootstrapped once, then taken from the cache (in the background) ---------------
-arch=$(dpkg --print-architecture)
-key=$(printf '%s\n' "$SUITE" "$arch" minbase "$INCLUDE" | sha256sum | cut -c1-12)
-cached=$CACHE_DIR/debian-$SUITE-$arch-minbase-$key.tar
-make_root() {
-	mkdir -p "$CACHE_DIR" "$root"
-	exec 9>"$CACHE_DIR/.lock"
-	flock 9
-	if [ -f "$cached" ]; then
-		echo "extracting $cached"
-		tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -xpf "$cached"
-		return
-	fi
-	echo "debootstrap $SUITE from $mirror"
-	debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$mirror" || return 1
-	rm -rf "${root:?}"/var/cache/apt/archives/*.deb
-	tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' -cpf "$cached.partial" . &&
-		mv "$cached.partial" "$cached"
-}
+make_root() { debroot_make "$root" "$SUITE" "$INCLUDE"; }
 make_root >"$work/root.log" 2>&1 &
 root_job=$!
 add_cleanup "kill $root_job 2>/dev/null; wait $root_job 2>/dev/null"

@@ -20,6 +20,8 @@
 # trick: the fixture already starts it with -f. Our own settings (SshdFlavor, and for the keys
 # file outside the home also AuthorizedKeysFile, as an admin would set both) come from --config
 # files, root's and 0644 as sshmend demands.
+# SSHMEND_TEST_CONTAINER=trixie runs the whole table once more inside a booted Debian 13 container
+# (tests/lib/container.sh), against its OpenSSH 10.
 # shellcheck disable=SC2016 # state setups are single-quoted on purpose: expanded when run
 # shellcheck disable=SC2317 # functions run through ok, eval and add_cleanup
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -27,6 +29,13 @@
 : "${SSHMEND:=$top_builddir/sshmend}"
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
+
+if [ -n "${SSHMEND_TEST_CONTAINER:-}" ]; then
+	. "$top_srcdir/tests/lib/container.sh"
+	container_require "$SSHMEND_TEST_CONTAINER"
+	[ -x "$SSHMEND" ] || skip_all "sshmend not built ($SSHMEND)"
+	container_reexec "$SSHMEND_TEST_CONTAINER" "$0"
+fi
 
 require_root
 require_prog ssh ssh-keygen useradd usermod userdel groupadd groupdel gpasswd unshare mount \

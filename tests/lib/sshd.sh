@@ -13,6 +13,9 @@
 #                  Start "/usr/sbin/sshd -D -e -f CFG -E $SSHD_LOG" in the background and wait until
 #                  it listens. Exports SSHD_DIR SSHD_PORT SSHD_LOG SSHD_PID (and SSHD_CONFIG).
 #                  Stopped and removed on exit.
+# sshd_test_settings
+#                  print the settings every test sshd runs with, as sshd_config lines (also used
+#                  by tests/lib/container.sh).
 # sshd_stop        stop sshd (SSHD_DIR, its keys and log stay until exit).
 # sshd_restart [CONFIG_LINE...]
 #                  stop, then start again in the same dir (same port if it is still free) with the
@@ -30,6 +33,18 @@
 #                  print what sshd logged since the last sshd_mark (everything if none).
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
+
+sshd_test_settings() {
+	cat <<EOF
+StrictModes yes
+UsePAM no
+LogLevel VERBOSE
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+EOF
+}
 
 _sshd_new_dir() {
 	SSHD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-sshd.XXXXXX") || return 1
@@ -75,14 +90,8 @@ ListenAddress 127.0.0.1
 Port $port
 HostKey $SSHD_DIR/host_ed25519_key
 PidFile $SSHD_DIR/sshd.pid
-StrictModes yes
-UsePAM no
-LogLevel VERBOSE
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
 EOF
+		sshd_test_settings
 	} >"$SSHD_CONFIG"
 
 	local offset
