@@ -211,20 +211,36 @@ static int fd_chmod(int fd, mode_t mode)
 	return 0;
 }
 
+/* ST: FD's fstat(), for the caller. */
+static int check_unchanged(int fd, const struct stat *expect, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return negative_errno();
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (st->st_ino != expect->st_ino || st->st_dev != expect->st_dev ||
+	    ((st->st_mode ^ expect->st_mode) & S_IFMT))
+		return -ESTALE;
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1)
+		return -EMLINK;
+	return 0;
+}
+
+int safe_check_unchanged(int fd, const struct stat *expect)
+{
+	struct stat st;
+
+	return check_unchanged(fd, expect, &st);
+}
+
 int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat st;
 	int r;
 
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
-	if (st.st_ino != expect->st_ino || st.st_dev != expect->st_dev ||
-	    ((st.st_mode ^ expect->st_mode) & S_IFMT))
-		return -ESTALE;
-	if (S_ISREG(st.st_mode) && st.st_nlink > 1)
-		return -EMLINK;
+	r = check_unchanged(fd, expect, &st);
+	if (r < 0)
+		return r;
 
 	if (st.st_uid != uid || st.st_gid != gid) {
 		mode_t narrow = (st.st_mode & 07777) & mode;
