@@ -377,6 +377,8 @@ static void tell_findings(struct daemon *d, size_t i, const struct user_report *
 					  sizeof(new_owner));
 			e.old_owner = old_owner;
 			e.new_owner = new_owner;
+			e.old_label = fi->cur_label;
+			e.new_label = fi->exp_label;
 			/* What changed, and only that: no "owner alice -> alice". */
 			report_change(d->engine->db, fi, change, sizeof(change));
 			snprintf(msg, sizeof(msg), "%s: repaired %s%s%s%s%s", rep->user->name,

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/openat2.h>
+#include "label.h"
 #include "macro.h"
 #include "mounts.h"
 #include "safeio.h"
@@ -423,6 +424,10 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 	fd = create_temp(dfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
+	/* The policy's label for NAME, before it is renamed there: never a wrong one left. */
+	r = label_new_file(dfd, name, fd);
+	if (r < 0)
+		goto fail;
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		r = negative_errno();
 		goto fail;
