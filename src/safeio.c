@@ -424,9 +424,11 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 	fd = create_temp(dfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
-	/* The policy's label for NAME, before it is renamed there: never a wrong one left. */
+	/* The policy's label for NAME, before it is renamed there. One the kernel refuses us
+	 * (no CAP_SYS_ADMIN without SELinux) does not hold back the write, which may be a
+	 * revocation: the next walk judges the label like any other. */
 	r = label_new_file(dfd, name, fd);
-	if (r < 0)
+	if (r < 0 && r != -EPERM && r != -EACCES)
 		goto fail;
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		r = negative_errno();
