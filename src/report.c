@@ -108,7 +108,7 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 	if (f->problem == PROBLEM_LABEL)
 		fprintf(out, "label %s, expected %s%s", f->cur_label ? f->cur_label : "(none)",
 			f->exp_label,
-			f->sshd_rejects ? " - sshd may not read this type: SELinux enforces" : "");
+			f->sshd_rejects ? " - the enforcing policy denies sshd this type" : "");
 }
 
 /* One finding's line, without its newline. */
