@@ -1257,6 +1257,9 @@ static const char *odd_home(const struct user *u, const struct chain *home)
 static struct run run_new(const struct engine *e, const struct user *u, enum engine_mode mode,
 			  struct user_report *rep)
 {
+	/* The engine that runs labels new files: a reload's new engine freed unadopted must not
+	 * leave the daemon's without its labels. */
+	label_use(e->labels, e->root);
 	*rep = (struct user_report){.user = u, .sshd_accepts = true};
 	return (struct run){
 	    .e = e,

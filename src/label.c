@@ -256,8 +256,12 @@ int label_policy_open(enum selinux_mode mode, int rootfd, const char *root,
 		r = root_policy(rootfd, root, path, sizeof(path), &p->enforcing, err, errlen);
 		/* auto: a root without a policy of its own (another distribution's) is not
 		 * judged by the running system's. */
+		if (r < 0 && mode == SELINUX_AUTO) {
+			*err = 0;
+			return 0;
+		}
 		if (r < 0)
-			return mode == SELINUX_AUTO ? 0 : r;
+			return r;
 		p->hnd = selabel_open(SELABEL_CTX_FILE, &opt, 1);
 	} else {
 		p->enforcing = live && security_getenforce() == 1;
