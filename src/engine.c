@@ -551,7 +551,7 @@ static int judge_label(struct run *r, const struct chain_elem *el)
 	if (q == -ENOMEM)
 		return q;
 	if (q < 0 || label_same_type(cur, want))
-		return 0;
+		return 0; /* a file system that keeps no labels, or one sshmend cannot read */
 	f = add_finding(r, el->path, PROBLEM_LABEL);
 	if (!f)
 		return -ENOMEM;

@@ -152,10 +152,11 @@ int label_get(int fd, char **ret)
 		n = getxattr(proc, LABEL_XATTR, buf, sizeof(buf) - 1);
 	}
 	if (n < 0) {
-		if (errno == ENODATA || errno == ENOTSUP) {
+		if (errno == ENODATA) {
 			*ret = NULL;
 			return 0;
 		}
+		/* ENOTSUP: a file system that keeps no labels (vfat, NFS without labels). */
 		return negative_errno();
 	}
 	/* The kernel keeps the terminating NUL the setter wrote. */
@@ -387,6 +388,8 @@ int label_new_file(int dirfd, const char *name, int fd)
 	if (r < 0)
 		return r;
 	r = label_get(fd, &cur);
+	if (r == -EOPNOTSUPP)
+		return 0;
 	if (r < 0)
 		return r;
 	if (label_same_type(cur, want))

@@ -39,7 +39,8 @@ int label_expected(const struct label_policy *p, const char *path, mode_t mode, 
 
 /*
  * The label of the inode behind FD (O_PATH or not) in *ret (malloc'd), or NULL when it
- * carries none. A symlink's own label is not read: -ELOOP.
+ * carries none. A symlink's own label is not read: -ELOOP; a file system that keeps no
+ * labels: -EOPNOTSUPP.
  */
 int label_get(int fd, char **ret);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/xattr.h>
 #include "check-main.h"
 #include "label.h"
@@ -197,6 +198,26 @@ START_TEST(no_label_is_none)
 }
 END_TEST
 
+START_TEST(no_labels_kept_here)
+{
+	_cleanup_close_ int fd = -1;
+	char dir[4096], file[4200], *cur = NULL;
+
+	/* ramfs keeps no security.* attributes: nothing to judge there. */
+	snprintf(dir, sizeof(dir), "%s/ramfs", root);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	if (mount("none", dir, "ramfs", 0, NULL) < 0)
+		return; /* no mount here (a container without CAP_SYS_ADMIN) */
+	snprintf(file, sizeof(file), "%s/f", dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(label_get(fd, &cur), -EOPNOTSUPP);
+	close(fd);
+	fd = -1;
+	ck_assert_int_eq(umount(dir), 0);
+}
+END_TEST
+
 START_TEST(symlink_never_touched)
 {
 	_cleanup_close_ int lfd = -1;
@@ -285,6 +306,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, when_labels_are_judged);
 	tcase_add_test(tc, read_and_restore_on_descriptors);
 	tcase_add_test(tc, no_label_is_none);
+	tcase_add_test(tc, no_labels_kept_here);
 	tcase_add_test(tc, symlink_never_touched);
 	tcase_add_test(tc, hard_link_and_replaced_refused);
 	tcase_add_test(tc, new_file_labelled_by_its_path);
