@@ -99,6 +99,19 @@ static int p_keys_file(struct config *c, const char *v)
 	return r;
 }
 
+/* The values of SELinux=, in the order of enum selinux_mode. */
+static const char *const selinux_modes[] = {"auto", "yes", "no"};
+
+static int p_selinux(struct config *c, const char *v)
+{
+	for (size_t i = 0; i < ELEMENTSOF(selinux_modes); i++)
+		if (strcmp(v, selinux_modes[i]) == 0) {
+			c->selinux = (enum selinux_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int parse_uint(const char *v, unsigned long long max, unsigned long long *ret)
 {
 	char *end;
@@ -220,6 +233,7 @@ static const struct config_key keys[] = {
     {"Policy", "Mode", p_mode},
     {"Policy", "SshdFlavor", p_flavor},
     {"Policy", "AuthorizedKeysFile", p_keys_file},
+    {"Policy", "SELinux", p_selinux},
     {"Keys", "DropInDirectory", p_dropin_dir},
     {"Keys", "MinRSABits", p_min_rsa_bits},
     {"Keys", "Exclusive", p_exclusive},

@@ -18,6 +18,12 @@ enum sshd_flavor {
 	FLAVOR_DEBIAN,
 };
 
+enum selinux_mode {
+	SELINUX_AUTO, /* judge labels when SELinux is enabled */
+	SELINUX_YES,  /* judge them even when it is not (image bakes, rescue volumes) */
+	SELINUX_NO,
+};
+
 struct config {
 	char **include_users; /* always checked, whatever their uid or shell */
 	char **exclude_users; /* never checked */
@@ -26,6 +32,7 @@ struct config {
 	enum policy_mode mode;
 	enum sshd_flavor flavor;
 	char **authorized_keys; /* NULL: as sshd_config says */
+	enum selinux_mode selinux;
 	/* [Keys] */
 	char *dropin_dir;
 	unsigned min_rsa_bits;

@@ -8,6 +8,7 @@
 #include "dropin.h"
 #include "engine.h"
 #include "keys.h"
+#include "label.h"
 #include "macro.h"
 #include "policy.h"
 #include "safeio.h"
@@ -27,6 +28,7 @@ static const char *const problem_names[] = {
     [PROBLEM_KEYS] = "keys",
     [PROBLEM_UNAPPROVED_KEY] = "unapproved-key",
     [PROBLEM_DROPIN] = "dropin",
+    [PROBLEM_LABEL] = "label",
 };
 
 static const char *const action_names[] = {
@@ -160,6 +162,10 @@ int engine_open(const char *root, const char *config_path, struct engine **ret, 
 		goto fail;
 	e->flavor = e->cfg.flavor != FLAVOR_AUTO ? e->cfg.flavor : detect_flavor(e->rootfd);
 	e->keys_files = e->cfg.authorized_keys ? e->cfg.authorized_keys : e->sshd.authorized_keys;
+	r = label_policy_open(e->cfg.selinux, e->rootfd, e->root, &e->labels, err, errlen);
+	if (r < 0)
+		goto fail;
+	label_use(e->labels, e->root);
 	engine_open_dropin(e);
 	*ret = e;
 	return 0;
@@ -183,6 +189,7 @@ void engine_free(struct engine *e)
 	userdb_free(e->db);
 	sshd_config_done(&e->sshd);
 	config_done(&e->cfg);
+	label_policy_free(e->labels);
 	free(e);
 }
 
@@ -370,25 +377,42 @@ static enum problem classify(const struct stat *st, const struct expect *x, bool
 	return PROBLEM_MODE;
 }
 
-static int repair(struct run *r, const struct chain_elem *el, bool is_file, struct finding *f)
+/* Before a repair: an odd home's is refused; check and --dry-run only say. 1: no repair. */
+static int repair_gate(const struct run *r, struct finding *f)
 {
-	struct stat after;
-	int q;
-
 	if (r->odd_home) {
 		f->action = ACTION_REFUSED;
-		return set_text(&f->reason, r->odd_home);
+		return set_text(&f->reason, r->odd_home) < 0 ? -ENOMEM : 1;
 	}
 	if (r->mode != ENGINE_FIX) {
 		f->action = ACTION_WOULD_FIX;
+		return 1;
+	}
+	return 0;
+}
+
+/* A change refused on the descriptor (safe_check_unchanged()): 1, with the reason. */
+static int repair_refused(struct finding *f, int q)
+{
+	if (q != -ESTALE && q != -ELOOP && q != -EMLINK)
 		return 0;
-	}
+	f->action = ACTION_REFUSED;
+	return set_text(&f->reason, q == -EMLINK ? "gained a second hard link"
+						 : "replaced while being repaired") < 0
+		   ? -ENOMEM
+		   : 1;
+}
+
+static int repair(struct run *r, const struct chain_elem *el, bool is_file, struct finding *f)
+{
+	struct stat after;
+	int q, g = repair_gate(r, f);
+
+	if (g != 0)
+		return g < 0 ? g : 0;
 	q = safe_set_owner_mode(el->fd, &el->st, f->exp_uid, f->exp_gid, f->exp_mode);
-	if (q == -ESTALE || q == -ELOOP || q == -EMLINK) {
-		f->action = ACTION_REFUSED;
-		return set_text(&f->reason, q == -EMLINK ? "gained a second hard link"
-							 : "replaced while being repaired");
-	}
+	if ((g = repair_refused(f, q)) != 0)
+		return g < 0 ? g : 0;
 	if (fstat(el->fd, &after) == 0) {
 		f->has_final = true;
 		f->final_uid = after.st_uid;
@@ -490,6 +514,63 @@ static bool holds_only_ssh_files(const struct user *u, const struct chain_elem *
 	return true;
 }
 
+/* Restore F's label on EL's descriptor, as repair() does its owner and mode. */
+static int repair_label(struct run *r, const struct chain_elem *el, struct finding *f)
+{
+	int q, g = repair_gate(r, f);
+
+	if (g != 0)
+		return g < 0 ? g : 0;
+	q = label_set(el->fd, &el->st, f->exp_label);
+	if ((g = repair_refused(f, q)) != 0)
+		return g < 0 ? g : 0;
+	if (q < 0) {
+		f->action = ACTION_FAILED;
+		return set_text(&f->reason, strerror(-q));
+	}
+	f->action = ACTION_FIXED;
+	return 0;
+}
+
+/* Does EL's SELinux label carry the type the policy gives its path? (label.c) */
+static int judge_label(struct run *r, const struct chain_elem *el)
+{
+	const struct label_policy *lp = r->e->labels;
+	_cleanup_free_ char *cur = NULL, *want = NULL;
+	struct finding *f;
+	int q;
+
+	if (!lp)
+		return 0;
+	q = label_expected(lp, el->path, el->st.st_mode, &want);
+	if (q == -ENOMEM)
+		return q;
+	if (q < 0)
+		return 0; /* the policy gives the path no label: restorecon leaves it */
+	q = label_get(el->fd, &cur);
+	if (q == -ENOMEM)
+		return q;
+	if (q < 0 || label_same_type(cur, want))
+		return 0; /* a file system that keeps no labels, or one sshmend cannot read */
+	f = add_finding(r, el->path, PROBLEM_LABEL);
+	if (!f)
+		return -ENOMEM;
+	/* Owner and mode as found, and kept. */
+	f->has_state = true;
+	f->found = el->st;
+	f->exp_uid = el->st.st_uid;
+	f->exp_gid = el->st.st_gid;
+	f->exp_mode = el->st.st_mode & 07777;
+	f->sshd_rejects = label_policy_enforcing(lp) && !label_sshd_can_use(cur, el->st.st_mode);
+	if (f->sshd_rejects)
+		r->rep->sshd_accepts = false;
+	q = label_restored(cur, want, &f->exp_label);
+	if (q < 0)
+		return q;
+	f->cur_label = TAKE_PTR(cur);
+	return repair_label(r, el, f);
+}
+
 static int judge_element(struct run *r, const struct chain *c, size_t i, enum zone zone,
 			 const char *complaint)
 {
@@ -499,6 +580,7 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 	struct finding *f;
 	struct expect x;
 	enum policy_result pr;
+	int q;
 
 	if (el->tainted || seen_before(r, &el->st))
 		return 0;
@@ -518,6 +600,8 @@ static int judge_element(struct run *r, const struct chain *c, size_t i, enum zo
 			   ? -ENOMEM
 			   : 0;
 	}
+	if ((q = judge_label(r, el)) < 0)
+		return q;
 
 	{
 		struct policy_element pe = {
@@ -785,6 +869,10 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 	/* Ours only if it is the directory we just made: root's, empty, not replaced. */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_nlink != 2)
 		return -EEXIST;
+	/* Its label while it is still root's alone, before the user gets it. */
+	q = label_new_file(home_fd, name, fd);
+	if (q < 0)
+		return q;
 	q = safe_set_owner_mode(fd, &st, r->u->uid, r->u->gid, 0700);
 	if (q < 0)
 		return q;
@@ -1169,6 +1257,9 @@ static const char *odd_home(const struct user *u, const struct chain *home)
 static struct run run_new(const struct engine *e, const struct user *u, enum engine_mode mode,
 			  struct user_report *rep)
 {
+	/* The engine that runs labels new files: a reload's new engine freed unadopted must not
+	 * leave the daemon's without its labels. */
+	label_use(e->labels, e->root);
 	*rep = (struct user_report){.user = u, .sshd_accepts = true};
 	return (struct run){
 	    .e = e,
@@ -1303,6 +1394,8 @@ void user_report_done(struct user_report *r)
 		free(r->findings[i].reason);
 		free(r->findings[i].fingerprint);
 		free(r->findings[i].comment);
+		free(r->findings[i].cur_label);
+		free(r->findings[i].exp_label);
 	}
 	free(r->findings);
 	free(r->keys_file);

@@ -28,6 +28,7 @@ enum problem {
 	PROBLEM_KEYS,		/* the approved keys block differs from the drop-in directory */
 	PROBLEM_UNAPPROVED_KEY, /* Exclusive=: a key line outside the approved set */
 	PROBLEM_DROPIN,		/* a drop-in line, file or directory that is not used */
+	PROBLEM_LABEL,		/* the SELinux label's type is not the policy's for the path */
 };
 
 /* Findings about keys rather than modes and owners: syncs follow the operator's drop-ins. */
@@ -62,6 +63,8 @@ struct finding {
 	unsigned lineno;   /* PROBLEM_DROPIN: the line of PATH, 0 for the whole file */
 	char *fingerprint; /* PROBLEM_UNAPPROVED_KEY: the key's */
 	char *comment;	   /* ... and its comment, NULL when none */
+	char *cur_label;   /* PROBLEM_LABEL: as found, NULL when none */
+	char *exp_label;   /* ... and as restored */
 };
 
 struct user_report {
@@ -84,12 +87,13 @@ struct engine {
 	struct userdb *db;
 	struct sshd_config sshd;
 	struct config cfg;
-	enum sshd_flavor flavor;  /* resolved: never FLAVOR_AUTO */
-	char **keys_files;	  /* AuthorizedKeysFile patterns in force */
-	int dropin_fd;		  /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
-	int dropin_error;	  /* why it could not be opened, when not simply missing */
-	struct stat dropin_st;	  /* its fstat() when opened: its identity, for watches */
-	struct engine_pass *pass; /* between engine_pass_begin() and engine_pass_end() */
+	enum sshd_flavor flavor;     /* resolved: never FLAVOR_AUTO */
+	char **keys_files;	     /* AuthorizedKeysFile patterns in force */
+	int dropin_fd;		     /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
+	int dropin_error;	     /* why it could not be opened, when not simply missing */
+	struct stat dropin_st;	     /* its fstat() when opened: its identity, for watches */
+	struct label_policy *labels; /* NULL: SELinux labels are not judged */
+	struct engine_pass *pass;    /* between engine_pass_begin() and engine_pass_end() */
 };
 
 /* Load users, sshd's and our configuration for ROOT (NULL: the running system). */

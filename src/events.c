@@ -136,6 +136,8 @@ static int tell_repaired(struct event *e, const struct finding *fi, const struct
 			  sizeof(new_owner));
 	e->old_owner = old_owner;
 	e->new_owner = new_owner;
+	e->old_label = fi->cur_label;
+	e->new_label = fi->exp_label;
 	report_change(db, fi, change, sizeof(change));
 	snprintf(msg, sizeof(msg), "%s: repaired %s%s%s%s%s", e->user, fi->path,
 		 *change ? ": " : "", change, fi->sshd_message ? "; sshd refused: " : "",

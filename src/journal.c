@@ -152,6 +152,9 @@ static void emit(const struct event *ev)
 		if (ev->has_modes)
 			escape_printf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
 				      ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
+		if (ev->new_label)
+			escape_printf(stderr, " old_label=%s new_label=%s",
+				      ev->old_label ? ev->old_label : "", ev->new_label);
 		if (ev->sshd_refused >= 0)
 			fprintf(stderr, " sshd_refused=%d", ev->sshd_refused);
 		if (ev->count)
@@ -177,6 +180,11 @@ static void emit(const struct event *ev)
 			(unsigned)ev->new_mode);
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_OLD_OWNER=%s", ev->old_owner);
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_NEW_OWNER=%s", ev->new_owner);
+	}
+	if (ev->new_label) {
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_OLD_LABEL=%s",
+			ev->old_label ? ev->old_label : "");
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_NEW_LABEL=%s", ev->new_label);
 	}
 	if (ev->sshd_refused >= 0)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_SSHD_REFUSED=%d", ev->sshd_refused);

@@ -33,7 +33,8 @@ struct event {
 	bool has_modes;
 	mode_t old_mode, new_mode;
 	const char *old_owner, *new_owner;
-	int sshd_refused; /* 1 or 0; -1: not applicable */
+	const char *old_label, *new_label; /* SELinux labels, for a repair of one */
+	int sshd_refused;		   /* 1 or 0; -1: not applicable */
 	const char *problem;
 	const char *reason;
 	unsigned long count; /* SSHMEND_COUNT, for summaries */

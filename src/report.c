@@ -33,8 +33,11 @@ void report_change(const struct userdb *db, const struct finding *f, char *buf, 
 		n += (size_t)snprintf(buf + n, len - n, "%sowner %s -> %s", n ? ", " : "", a, b);
 	}
 	if (f->found.st_gid != f->exp_gid && !f->has_final && n < len)
-		snprintf(buf + n, len - n, "%sgroup %lu -> %lu", n ? ", " : "",
-			 (unsigned long)f->found.st_gid, (unsigned long)f->exp_gid);
+		n += (size_t)snprintf(buf + n, len - n, "%sgroup %lu -> %lu", n ? ", " : "",
+				      (unsigned long)f->found.st_gid, (unsigned long)f->exp_gid);
+	if (f->exp_label && n < len)
+		snprintf(buf + n, len - n, "%slabel %s -> %s", n ? ", " : "",
+			 f->cur_label ? f->cur_label : "(none)", f->exp_label);
 }
 
 static void describe(FILE *out, const struct userdb *db, const struct finding *f, bool dry_run)
@@ -102,6 +105,10 @@ static void describe(FILE *out, const struct userdb *db, const struct finding *f
 	}
 	if (cur != f->exp_mode)
 		fprintf(out, "mode %04o, expected %04o", (unsigned)cur, (unsigned)f->exp_mode);
+	if (f->problem == PROBLEM_LABEL)
+		fprintf(out, "label %s, expected %s%s", f->cur_label ? f->cur_label : "(none)",
+			f->exp_label,
+			f->sshd_rejects ? " - the enforcing policy denies sshd this type" : "");
 }
 
 /* One finding's line, without its newline. */
@@ -237,6 +244,14 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 			report_owner_name(db, f->exp_uid, name, sizeof(name));
 			fputs(",\"expected_owner\":", out);
 			json_string(out, name);
+		}
+		if (f->exp_label) {
+			fputs(",\"current_label\":", out);
+			if (f->cur_label)
+				json_string(out, f->cur_label);
+			else
+				fputs("null", out);
+			json_field(out, "expected_label", f->exp_label);
 		}
 		if (f->has_final) {
 			fprintf(out, ",\"final_mode\":\"%04o\"", (unsigned)f->final_mode);

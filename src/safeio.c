@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/openat2.h>
+#include "label.h"
 #include "macro.h"
 #include "mounts.h"
 #include "safeio.h"
@@ -211,20 +212,36 @@ static int fd_chmod(int fd, mode_t mode)
 	return 0;
 }
 
+/* ST: FD's fstat(), for the caller. */
+static int check_unchanged(int fd, const struct stat *expect, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return negative_errno();
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (st->st_ino != expect->st_ino || st->st_dev != expect->st_dev ||
+	    ((st->st_mode ^ expect->st_mode) & S_IFMT))
+		return -ESTALE;
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1)
+		return -EMLINK;
+	return 0;
+}
+
+int safe_check_unchanged(int fd, const struct stat *expect)
+{
+	struct stat st;
+
+	return check_unchanged(fd, expect, &st);
+}
+
 int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat st;
 	int r;
 
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
-	if (st.st_ino != expect->st_ino || st.st_dev != expect->st_dev ||
-	    ((st.st_mode ^ expect->st_mode) & S_IFMT))
-		return -ESTALE;
-	if (S_ISREG(st.st_mode) && st.st_nlink > 1)
-		return -EMLINK;
+	r = check_unchanged(fd, expect, &st);
+	if (r < 0)
+		return r;
 
 	if (st.st_uid != uid || st.st_gid != gid) {
 		mode_t narrow = (st.st_mode & 07777) & mode;
@@ -407,6 +424,12 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 	fd = create_temp(dfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
+	/* The policy's label for NAME, before it is renamed there. One the kernel refuses us
+	 * (no CAP_SYS_ADMIN without SELinux) does not hold back the write, which may be a
+	 * revocation: the next walk judges the label like any other. */
+	r = label_new_file(dfd, name, fd);
+	if (r < 0 && r != -EPERM && r != -EACCES)
+		goto fail;
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		r = negative_errno();
 		goto fail;

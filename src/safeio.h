@@ -54,6 +54,12 @@ int safe_reopen_regular(int pathfd, const struct stat *st, int *ret_fd);
 int safe_readlink(int fd, char **ret);
 
 /*
+ * Is the inode behind FD still the one EXPECT describes, fit to be changed: never a symlink
+ * (-ELOOP), the same inode and type (-ESTALE), a regular file with one link only (-EMLINK)?
+ */
+int safe_check_unchanged(int fd, const struct stat *expect);
+
+/*
  * Give the inode behind FD (O_PATH, never a symlink) owner UID:GID and MODE in the
  * order that leaves no window with more access than before or after: chmod to
  * old & new, chown (which clears set-id bits), chmod to the final mode.

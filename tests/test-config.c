@@ -23,18 +23,20 @@ START_TEST(all_keys)
 	struct config c = {0};
 	char err[512];
 
-	ck_assert_int_eq(parse(&c,
-			       "# comment\n; also\n[Users]\nInclude = svc1 svc2\nExclude=bob\n"
-			       "MinUID=500\n[Policy]\nMode=strict\nSshdFlavor=upstream\n"
-			       "AuthorizedKeysFile=/etc/ssh/keys/%u .ssh/authorized_keys\n",
-			       err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    parse(&c,
+		  "# comment\n; also\n[Users]\nInclude = svc1 svc2\nExclude=bob\n"
+		  "MinUID=500\n[Policy]\nMode=strict\nSshdFlavor=upstream\nSELinux=yes\n"
+		  "AuthorizedKeysFile=/etc/ssh/keys/%u .ssh/authorized_keys\n",
+		  err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(strv_length(c.include_users), 2);
 	ck_assert(strv_contains(c.exclude_users, "bob"));
 	ck_assert(c.min_uid_set);
 	ck_assert_uint_eq(c.min_uid, 500);
 	ck_assert_int_eq(c.mode, POLICY_STRICT);
 	ck_assert_int_eq(c.flavor, FLAVOR_UPSTREAM);
+	ck_assert_int_eq(c.selinux, SELINUX_YES);
 	ck_assert_str_eq(c.authorized_keys[0], "/etc/ssh/keys/%u");
 	ck_assert_ptr_null(c.warnings);
 	config_done(&c);
@@ -77,6 +79,8 @@ START_TEST(bad_values_are_errors)
 	    {"[Users]\nMinUID=12abc\n", "test.conf:2: invalid value for MinUID: '12abc'"},
 	    {"[Policy]\n\nMode=lenient\n", "test.conf:3: invalid value for Mode: 'lenient'"},
 	    {"[Policy]\nSshdFlavor=\n", "test.conf:2: invalid value for SshdFlavor: ''"},
+	    {"[Policy]\nSELinux=enforcing\n",
+	     "test.conf:2: invalid value for SELinux: 'enforcing'"},
 	    {"Mode=sshd\n", "test.conf:1: assignment outside of a section"},
 	    {"[Policy\n", "test.conf:1: malformed section header"},
 	    {"[Policy]\njust words\n", "test.conf:2: expected Key=Value"},

@@ -18,7 +18,8 @@ UNIT_TESTS = \
 	tests/test-sha256 \
 	tests/test-base64 \
 	tests/test-keys \
-	tests/test-tails
+	tests/test-tails \
+	tests/test-label
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
