@@ -273,11 +273,7 @@ bool dropin_has_login_key(const struct dropin_set *s)
 
 bool dropin_is_marker(const char *p, size_t len, const char *marker)
 {
-	size_t m = strlen(marker);
-
-	if (len && p[len - 1] == '\r')
-		len--;
-	return len == m && memcmp(p, marker, m) == 0;
+	return keys_line_is(p, len, marker);
 }
 
 bool dropin_has_block(const char *buf, size_t len)
@@ -390,7 +386,7 @@ static int dropin_strip_unapproved(const char *old, size_t old_len, const struct
 
 			/* Inside the block too: a key the user put there would go with the
 			 * block's rewrite, never to the quarantine. */
-			p = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+			p = key_parse_line(line, n, KEY_RSA_MIN_BITS, &k, why, sizeof(why));
 			take = p == 0 && !dropin_contains(set, k.fingerprint, k.certificate);
 			key_line_done(&k);
 			/* Kept as sshd reads it: up to a NUL. */

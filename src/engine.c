@@ -871,7 +871,7 @@ static int unapproved_finding(struct run *r, const char *line, enum action a, co
 	char why[256];
 	int q = 0;
 
-	if (key_parse_line(line, strlen(line), 1024, &k, why, sizeof(why)) != 0)
+	if (key_parse_line(line, strlen(line), KEY_RSA_MIN_BITS, &k, why, sizeof(why)) != 0)
 		return 0; /* only valid key lines are ever taken out */
 	f = add_finding(r, r->rep->keys_file, PROBLEM_UNAPPROVED_KEY);
 	if (!f)

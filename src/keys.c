@@ -21,7 +21,6 @@
 
 /* sshd's limits (sshbuf.h, sshkey.h): mpints up to 16384 bits, 256 principals per certificate. */
 #define MPINT_MAX_BYTES 2048
-#define RSA_FLOOR_BITS 1024
 #define CERT_MAX_PRINCIPALS 256
 #define CERT_TYPE_USER 1
 #define CERT_TYPE_HOST 2
@@ -485,7 +484,7 @@ static int cert_parse(struct wire *w)
 		return fail(w->why, w->whylen, -EINVAL,
 			    "certificate type %u is neither user nor host", type);
 	r = blob_parse(ca, calen, NULL, false, NULL, &cat, &cabits, reason, sizeof(reason));
-	if (r >= 0 && cat->kind == KIND_RSA && cabits < RSA_FLOOR_BITS)
+	if (r >= 0 && cat->kind == KIND_RSA && cabits < KEY_RSA_MIN_BITS)
 		r = fail(reason, sizeof(reason), -EINVAL, "RSA key of %u bits", cabits);
 	if (r < 0)
 		return fail(w->why, w->whylen, r, "certificate CA key: %s", reason);
@@ -1075,7 +1074,7 @@ static int key_read(const char *p, const struct key_type *t, unsigned min_rsa_bi
 	size_t tlen = strcspn(p, " \t"), blen;
 	const char *b = p + tlen, *e;
 	const struct key_type *bt;
-	unsigned floor = min_rsa_bits > RSA_FLOOR_BITS ? min_rsa_bits : RSA_FLOOR_BITS;
+	unsigned floor = min_rsa_bits > KEY_RSA_MIN_BITS ? min_rsa_bits : KEY_RSA_MIN_BITS;
 	int r;
 
 	b += strspn(b, " \t");
@@ -1239,13 +1238,22 @@ int key_line_check(const char *line, size_t len, bool crlf, char *why, size_t wh
 	return 0;
 }
 
+bool keys_line_is(const char *p, size_t len, const char *text)
+{
+	size_t m = strlen(text);
+
+	if (len && p[len - 1] == '\r')
+		len--;
+	return len == m && memcmp(p, text, m) == 0;
+}
+
 bool keys_text_is_keys(const char *text, size_t len, const char *const *comments)
 {
 	size_t keys = 0;
 
 	for (size_t at = 0; at < len;) {
 		const char *line = text + at, *nl = memchr(line, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - line) : len - at, blank;
+		size_t n = nl ? (size_t)(nl - line) : len - at, raw = n, blank;
 		struct key_line k;
 		bool known = false;
 		int r;
@@ -1257,8 +1265,7 @@ bool keys_text_is_keys(const char *text, size_t len, const char *const *comments
 		if (blank < n && line[blank] == '#') {
 			/* Free text could be anything: only the comments named may stand. */
 			for (size_t c = 0; comments && comments[c] && !known; c++)
-				known =
-				    strlen(comments[c]) == n && memcmp(line, comments[c], n) == 0;
+				known = keys_line_is(line, raw, comments[c]);
 			if (!known)
 				return false;
 			continue;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "macro.h"
+#include "safeio.h"
 #include "verdict.h"
 
 bool verdict_user_may(const struct user *u, const struct stat *st, int what)
@@ -98,7 +99,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 	_cleanup_free_ struct acl_entry_le *e = NULL;
 	unsigned want = what & 07;
 	bool found = false;
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 	struct timespec before;
 	uint32_t version;
 	ssize_t n;
@@ -109,7 +110,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 		return -1;
 	if (acl_cached_absent(st))
 		return -1;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	safe_proc_fd(fd, proc);
 	if (clock_gettime(CLOCK_REALTIME_COARSE, &before) < 0)
 		before = (struct timespec){0};
 	n = getxattr(proc, "system.posix_acl_access", NULL, 0);
