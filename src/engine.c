@@ -281,6 +281,17 @@ int engine_approve_key(struct engine *e, const struct user *u, const char *name,
 	return engine_carry_keys(e, u, NULL, 0, ret);
 }
 
+int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *ret)
+{
+	struct dropin_set set = {0};
+	int q = keysync_load(e, u, &set);
+
+	if (q >= 0)
+		*ret = keysync_approved_sig(&set);
+	dropin_set_done(&set);
+	return q < 0 ? q : 0;
+}
+
 void engine_pass_begin(const struct engine *e)
 {
 	pass_begin(e->pass);

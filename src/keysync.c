@@ -54,8 +54,7 @@ int keysync_load(const struct engine *e, const struct user *u, struct dropin_set
 			   u->name, e->cfg.min_rsa_bits, set);
 }
 
-/* The signature of SET's approved lines: changes when the approved set does. */
-static uint64_t approved_sig(const struct dropin_set *set)
+uint64_t keysync_approved_sig(const struct dropin_set *set)
 {
 	uint64_t sig = 0;
 
@@ -66,17 +65,6 @@ static uint64_t approved_sig(const struct dropin_set *set)
 				break;
 		}
 	return sig;
-}
-
-int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *ret)
-{
-	struct dropin_set set = {0};
-	int q = keysync_load(e, u, &set);
-
-	if (q >= 0)
-		*ret = approved_sig(&set);
-	dropin_set_done(&set);
-	return q < 0 ? q : 0;
 }
 
 #define EXCLUSIVE_NOT_APPLIED                                                                      \
@@ -219,7 +207,7 @@ static int sync_report(struct run *r, const struct dropin_set *set)
 
 	visit_dropin(r, set->present);
 	r->rep->n_approved = set->n;
-	r->rep->approved_sig = approved_sig(set);
+	r->rep->approved_sig = keysync_approved_sig(set);
 	r->exclusive_applies = dropin_has_login_key(set);
 	for (size_t i = 0; q >= 0 && i < set->n_rejected; i++) {
 		struct finding *f = run_finding(r, set->rejected[i].path, PROBLEM_DROPIN);

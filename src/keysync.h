@@ -17,5 +17,8 @@ int keysync_run(struct run *r, const struct chain *home);
 /* U's approved keys, from the drop-in directory the engine holds open. -EINVAL: none. */
 int keysync_load(const struct engine *e, const struct user *u, struct dropin_set *set);
 
+/* The signature of SET's approved lines: changes when the approved set does. */
+uint64_t keysync_approved_sig(const struct dropin_set *set);
+
 /* Does Exclusive= apply to U: no key but the approved ones? */
 bool keysync_is_exclusive(const struct engine *e, const struct user *u);
