@@ -4,23 +4,6 @@
 #include <string.h>
 #include "finding.h"
 
-/* SPDX-License-Identifier: Apache-2.0 */
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-#include "audit.h"
-#include "chain.h"
-#include "dropin.h"
-#include "engine.h"
-#include "keys.h"
-#include "macro.h"
-#include "policy.h"
-#include "safeio.h"
-#include "strindex.h"
-#include "strv.h"
-#include "verdict.h"
-
 static const char *const problem_names[] = {
     [PROBLEM_MODE] = "mode",
     [PROBLEM_OWNER] = "owner",
