@@ -64,7 +64,7 @@ int audit_scan(const char *file, const char *text, size_t len, struct key_list *
 			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
 			continue;
 		}
-		r = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+		r = key_parse_line(line, n, KEY_RSA_MIN_BITS, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
 		if (r == -ENOMEM || !(e = entry_add(l, file, lineno))) {

@@ -46,6 +46,9 @@ struct key_line {
 	bool cert_authority;
 };
 
+/* sshd refuses an RSA key under this many bits (SSH_RSA_MINIMUM_MODULUS_SIZE). */
+#define KEY_RSA_MIN_BITS 1024
+
 /*
  * Parse one authorized_keys line the way sshd 9.x does (auth_check_authkeys_file(),
  * auth_check_authkey_line(), sshkey_read(), sshauthopt_parse()). LEN excludes the '\n' the caller
@@ -61,7 +64,7 @@ struct key_line {
  *   -ENOMEM
  * *ret is overwritten; on anything but 0 it is left zeroed. The fingerprint is taken, as sshd and
  * ssh-keygen -l take it, over the plain key in canonical form: a certificate gives the fingerprint
- * of its key. MIN_RSA_BITS below sshd's own floor of 1024 counts as 1024.
+ * of its key. MIN_RSA_BITS below sshd's own floor, KEY_RSA_MIN_BITS, counts as that.
  */
 int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct key_line *ret,
 		   char *why, size_t whylen);
@@ -89,6 +92,12 @@ int key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
  * rsa-sha2-512, webauthn-sk-ecdsa-sha2-nistp256@openssh.com), and excludes ssh-dss.
  */
 bool key_type_known(const char *type);
+
+/*
+ * Is the line at P (LEN bytes, no newline) TEXT? A trailing CR is ignored: the line of a file
+ * an editor saved with CRLF line ends.
+ */
+bool keys_line_is(const char *p, size_t len, const char *text);
 
 /*
  * Does TEXT hold key lines sshd reads, at least one, each one key_line_check() passes, and

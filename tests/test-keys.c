@@ -770,6 +770,25 @@ START_TEST(rsa_minimum)
 }
 END_TEST
 
+/* A marker or known comment line is that text, whatever an editor did to the line end. */
+START_TEST(line_is_text)
+{
+	static const char *const comments[] = {"# sshmend: keep", NULL};
+	char text[1024];
+
+	ck_assert(keys_line_is("# x", 3, "# x"));
+	ck_assert(keys_line_is("# x\r", 4, "# x"));
+	ck_assert(!keys_line_is("# x\r\r", 5, "# x"));
+	ck_assert(!keys_line_is("# x ", 4, "# x"));
+	ck_assert(!keys_line_is("# ", 2, "# x"));
+	/* One CR is a CRLF file's; a second is text, and free text is not a keys file's. */
+	snprintf(text, sizeof(text), "# sshmend: keep\r\n%s\r\n", known[0].line);
+	ck_assert(keys_text_is_keys(text, strlen(text), comments));
+	snprintf(text, sizeof(text), "# sshmend: keep\r\r\n%s\r\n", known[0].line);
+	ck_assert(!keys_text_is_keys(text, strlen(text), comments));
+}
+END_TEST
+
 START_TEST(type_table)
 {
 	static const char *const yes[] = {
@@ -962,6 +981,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, bad_blobs);
 	tcase_add_test(tc, rsa_minimum);
 	tcase_add_test(tc, type_table);
+	tcase_add_test(tc, line_is_text);
 	suite_add_tcase(s, tc);
 	/* Making RSA keys takes ssh-keygen a while. */
 	tcase_set_timeout(gen, 120);
