@@ -24,13 +24,13 @@ struct engine {
 	struct userdb *db;
 	struct sshd_config sshd;
 	struct config cfg;
-	enum sshd_flavor flavor;  /* resolved: never FLAVOR_AUTO */
-	char **keys_files;	  /* AuthorizedKeysFile patterns in force */
-	int dropin_fd;		  /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
-	int dropin_error;	  /* why it could not be opened, when not simply missing */
-	struct stat dropin_st;	  /* its fstat() when opened: its identity, for watches */
+	enum sshd_flavor flavor;     /* resolved: never FLAVOR_AUTO */
+	char **keys_files;	     /* AuthorizedKeysFile patterns in force */
+	int dropin_fd;		     /* cfg.dropin_dir, held open (O_PATH); -1 when there is none */
+	int dropin_error;	     /* why it could not be opened, when not simply missing */
+	struct stat dropin_st;	     /* its fstat() when opened: its identity, for watches */
 	struct label_policy *labels; /* NULL: SELinux labels are not judged */
-	struct engine_pass *pass; /* between engine_pass_begin() and engine_pass_end() */
+	struct engine_pass *pass;    /* between engine_pass_begin() and engine_pass_end() */
 };
 
 /* Load users, sshd's and our configuration for ROOT (NULL: the running system). */
