@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * sshd (9.x) reads authorized_keys with getline() and sets no limit on a line; so does
@@ -73,6 +74,19 @@ int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct k
  *   -E2BIG    longer than KEYS_MAX_LINE
  */
 int key_line_check(const char *line, size_t len, bool crlf, char *why, size_t whylen);
+
+/*
+ * The value of option NAME ("from", "expiry-time", "command"; "" for a flag such as
+ * "cert-authority") in OPTIONS, the options text of a line key_parse_line() took: 1 with it
+ * (malloc'd) in *ret, 0 when the line has none, -ENOMEM.
+ */
+int key_option_value(const char *options, const char *name, char **ret);
+
+/* Where options starting at P end: the first blank outside double quotes. */
+const char *key_options_end(const char *p, bool *unbalanced);
+
+/* An expiry-time= value (YYYYMMDD[HHMM[SS]][Z|UTC]) as sshd reads it: seconds since the epoch. */
+int key_expiry_time(const char *v, int64_t *ret);
 
 /* Free what key_parse_line() filled in and zero it; accepts a zeroed struct. */
 void key_line_done(struct key_line *k);
