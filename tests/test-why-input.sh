@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# sshmend why on bad input and on the hints that need no sshd: a broken sshd_config, an
+# unreadable shadow, a key line that is garbage, a user name with '/' or '..', a private key
+# given to --key (refused, never shown), a KRL in RevokedKeys; the hint for an unknown user
+# (the users the key is authorized for, cloud-init's default user, the users with a key), a
+# key approved in another user's drop-in directory. All in a sandbox root (--root).
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${SSHMEND:=$top_builddir/sshmend}"
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/sandbox.sh"
+
+require_root
+require_prog ssh-keygen
+[ -x "$SSHMEND" ] || skip_all "sshmend not built ($SSHMEND)"
+
+sandbox_create 2 || exit 1
+S=$SANDBOX
+mkdir -p "$S/bin" && cp -L /bin/sh "$S/bin/bash"
+printf '%s\n' 'root:*:19000:0:99999:7:::' 'user1:*:19000:0:99999:7:::' \
+	'user2:*:19000:0:99999:7:::' >"$S/etc/shadow"
+chmod 0640 "$S/etc/shadow"
+KEYS=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-why-input.XXXXXX") || exit 1
+add_cleanup "rm -rf -- '$KEYS'"
+printf '%s\n' "$SANDBOX_PUBKEY" >"$KEYS/user.pub"
+ssh-keygen -q -t ed25519 -N '' -C other -f "$KEYS/other" </dev/null >/dev/null
+
+why() { "$SSHMEND" --root "$S" why "$@"; }
+run() { # run ARGS...: $out, $err, $rc of sshmend why ARGS...
+	rc=0
+	out=$(why "$@" 2>"$KEYS/err") || rc=$?
+	err=$(cat "$KEYS/err")
+}
+has() { case $1 in *"$2"*) true ;; *) false ;; esac }
+
+run user1 --key "$KEYS/user.pub" --json
+is "$rc" 0 "a sound sandbox user is accepted" || diag "$out $err"
+
+# A user name sshd could never be asked for: usage error, exit 2.
+for name in ../etc bad/name . ..; do
+	run "$name"
+	is "$rc" 2 "user name '$name': exit 2"
+	ok "user name '$name': said so" has "$err" "is not a user name"
+done
+
+# A key line that is garbage: exit 2, with the line's number.
+printf 'ssh-ed25519 not-base64-at-all!!\n' >"$KEYS/garbage.pub"
+run user1 --key "$KEYS/garbage.pub"
+is "$rc" 2 "a garbage key line: exit 2"
+ok "a garbage key line: named with its line" has "$err" "garbage.pub:1: not a public key"
+
+# A private key given by mistake: exit 2, and nothing of it on either stream.
+run user1 --key "$KEYS/other"
+is "$rc" 2 "a private key to --key: exit 2"
+ok "a private key to --key: said so" has "$err" "this is a private key"
+secret=$(sed -n 2p "$KEYS/other")
+ok "a private key to --key: none of it is shown" test -n "$secret" -a \
+	"${out}${err}" = "${out}${err/"$secret"/}"
+rc=0
+out=$(why user1 --key - <"$KEYS/other" 2>&1) || rc=$?
+is "$rc" 2 "a private key on standard input: exit 2"
+ok "a private key on standard input: none of it is shown" test "$out" = "${out/"$secret"/}"
+
+# An unknown user: a refusal (exit 1), and the hint names who the key is authorized for.
+run ubuntu --key "$KEYS/user.pub" --json
+is "$rc" 1 "an unknown user is a refusal"
+ok "unknown user: cause unknown-user" has "$out" '"cause":"unknown-user"'
+ok "unknown user: the key is authorized for root, user1, user2" \
+	has "$out" '"authorized_for":["root","user1","user2"]'
+# Without a key it knows, cloud-init's default user, from cloud.cfg.d over cloud.cfg...
+mkdir -p "$S/etc/cloud/cloud.cfg.d"
+printf 'system_info:\n  default_user:\n    name: debian\n    lock_passwd: true\n' \
+	>"$S/etc/cloud/cloud.cfg"
+run ubuntu --key "$KEYS/other.pub" --json
+ok "unknown user: cloud.cfg's default user" has "$out" "default login user is debian"
+printf 'system_info:\n  default_user:\n    name: admin\n' >"$S/etc/cloud/cloud.cfg.d/90-user.cfg"
+run ubuntu --key "$KEYS/other.pub" --json
+ok "unknown user: cloud.cfg.d's default user wins" has "$out" "default login user is admin"
+# ...and first of all what cloud-init combined.
+mkdir -p "$S/run/cloud-init"
+printf '{"system_info": {"default_user": {"groups": ["adm"], "name": "ec2-user"}}}\n' \
+	>"$S/run/cloud-init/combined-cloud-config.json"
+run ubuntu --key "$KEYS/other.pub" --json
+ok "unknown user: combined-cloud-config.json's default user" \
+	has "$out" "default login user is ec2-user"
+rm -rf "$S/run/cloud-init" "$S/etc/cloud"
+run ubuntu --key "$KEYS/other.pub" --json
+ok "unknown user, no cloud-init: the users with a key" \
+	has "$out" "users with an authorized key: root, user1, user2"
+
+# A key approved for another user in the drop-in directory.
+install -d -m 0755 "$S/etc/sshmend/keys.d/user2"
+install -m 0644 "$KEYS/other.pub" "$S/etc/sshmend/keys.d/user2/laptop.pub"
+run user1 --key "$KEYS/other.pub" --json
+is "$rc" 1 "a key approved for another user: refused"
+ok "a key approved for another user: the hint says for whom" \
+	has "$out" "the key is approved for user2, not user1"
+
+# RevokedKeys a KRL: said not to be evaluated, not guessed.
+ssh-keygen -q -k -f "$S/etc/ssh/revoked.krl" "$KEYS/other.pub"
+echo "RevokedKeys /etc/ssh/revoked.krl" >"$S/etc/ssh/sshd_config.new"
+cat "$S/etc/ssh/sshd_config" >>"$S/etc/ssh/sshd_config.new"
+cp "$S/etc/ssh/sshd_config" "$KEYS/sshd_config.orig"
+mv "$S/etc/ssh/sshd_config.new" "$S/etc/ssh/sshd_config"
+run user1 --key "$KEYS/user.pub" --json
+ok "a KRL in RevokedKeys: not evaluated, and said so" has "$out" "is a KRL, which sshmend does not read"
+# A plain-keys RevokedKeys file that is missing: sshd refuses every key.
+sed -i 's|revoked.krl|missing-revoked|' "$S/etc/ssh/sshd_config"
+run user1 --key "$KEYS/user.pub" --json
+ok "a missing RevokedKeys file: every key refused, as sshd does" \
+	has "$out" '"sshd_message":"Revoked keys file is unreadable: refusing public key authentication"'
+cp "$KEYS/sshd_config.orig" "$S/etc/ssh/sshd_config"
+
+# A broken sshd_config: exit 2, naming the file and line.
+echo "Match Nonsense here" >>"$S/etc/ssh/sshd_config"
+run user1
+is "$rc" 2 "a broken sshd_config: exit 2"
+ok "a broken sshd_config: named with its line" has "$err" "/etc/ssh/sshd_config:"
+cp "$KEYS/sshd_config.orig" "$S/etc/ssh/sshd_config"
+
+# A shadow that cannot be read: exit 2, naming it.
+rm -f "$S/etc/shadow" && mkdir "$S/etc/shadow"
+run user1
+is "$rc" 2 "an unreadable shadow: exit 2"
+ok "an unreadable shadow: named" has "$err" "/etc/shadow"
+
+done_testing
