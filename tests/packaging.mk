@@ -12,7 +12,8 @@ PACKAGING_FILES = \
 	sshmend.spec \
 	contrib/packer/sshmend.pkr.hcl \
 	contrib/ec2-image-builder/sshmend.yaml \
-	contrib/cloud-init/user-data.yaml
+	contrib/cloud-init/user-data.yaml \
+	contrib/cloud-init/rescue-key.yaml
 # Package builds run make check with PACKAGING_TESTS= so that the test does not build and boot
 # packages of itself.
 PACKAGING_TESTS = tests/test-nspawn.sh
