@@ -480,8 +480,11 @@ int why_key_options(struct why *w, const struct user *u, const struct key_line *
 			 "%s:%u marks the key cert-authority: it only signs certificates; log in "
 			 "with a certificate it signed, or take cert-authority off the line",
 			 file, lineno);
-		r = why_refuse(w, WHY_KEY_OPTION, "key-options", NULL, hint,
-			       "cert-authority: a plain key is not accepted by this line");
+		/* sshd passes over the line for a plain key: the key is not found. */
+		r = refuse_fmt(w, WHY_KEY_OPTION, "key-options", hint,
+			       "cert-authority: a plain key is not accepted by this line",
+			       SSHD_FAILED, u->name, addr_of(cl), why_key_type_name(line->type),
+			       line->fingerprint);
 		return r < 0 ? r : 0;
 	}
 	if (principals) {

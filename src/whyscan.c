@@ -80,9 +80,11 @@ int why_shadow_load(int rootfd, bool live, const char *user, struct why_shadow *
 		r = shadow_from_text(text, len, user, ret);
 		if (r < 0 || ret->found || !live)
 			return r;
-	} else if (r != -ENOENT || !live) {
+	} else if (r != -ENOENT) {
 		snprintf(err, errlen, "/etc/shadow: %s", strerror(-r));
 		return r;
+	} else if (!live) {
+		return 0; /* no shadow file: no entry, as sshd's getspnam() finds none */
 	}
 	/* Not in the file: NSS may know it (LDAP, SSSD). */
 	errno = 0;
