@@ -252,10 +252,12 @@ static int key_not_found(struct walk *k, bool any)
 		return why_refuse(k->w, WHY_NO_KEYS, "key", NULL, buf,
 				  "no keys file sshd reads holds a key");
 	}
-	r = why_key_elsewhere(k->e, k->u->name, k->offered->fingerprint, &elsewhere);
+	/* Whose key is it? Only asked here: it reads every user's keys files. */
+	r = why_users_with_key(k->e, k->e->keys_files, k->u->name, k->offered, WHY_HINT_USERS,
+			       &k->w->authorized_for);
 	if (r < 0)
 		return r;
-	if (!elsewhere && k->w->authorized_for) {
+	if (k->w->authorized_for) {
 		_cleanup_free_ char *names = NULL;
 
 		if (why_join_names(k->w->authorized_for, &names) < 0)
@@ -263,6 +265,9 @@ static int key_not_found(struct walk *k, bool any)
 		if (asprintf(&elsewhere, "the key is authorized for %s, not %s: log in as %s",
 			     names, k->u->name, k->w->authorized_for[0]) < 0)
 			return -ENOMEM;
+	} else if ((r = why_key_elsewhere(k->e, k->u->name, k->offered->fingerprint, &elsewhere)) <
+		   0) {
+		return r;
 	}
 	if (!elsewhere && k->s->authorized_keys_command &&
 	    asprintf(&elsewhere,
@@ -285,7 +290,8 @@ static int walk_keys(struct walk *k)
 		struct keys_file *f = &k->files[i];
 
 		if (!f->read) {
-			r = f->refused ? 0 : why_ok(k->w, "keys-file", "%s: none", f->path);
+			r = f->refused ? 0
+				       : why_ok(k->w, "keys-file", "%s: does not exist", f->path);
 			if (r < 0)
 				break;
 			continue;
@@ -534,8 +540,8 @@ static int answer(const struct cli_options *o, const struct why_args *a, const s
 	}
 	u = userdb_by_name(e->db, a->user);
 	w->accepts = true;
-	if (key)
-		r = why_users_with_key(e, e->keys_files, a->user, key->fingerprint, WHY_HINT_USERS,
+	if (key && !u)
+		r = why_users_with_key(e, e->keys_files, a->user, key, WHY_HINT_USERS,
 				       &w->authorized_for);
 	if (r >= 0 && !u) {
 		_cleanup_free_ char *hint = NULL;

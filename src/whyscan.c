@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "audit.h"
+#include "base64.h"
 #include "dropin.h"
 #include "macro.h"
 #include "safeio.h"
@@ -14,6 +15,8 @@
 
 /* The largest cloud-init file read for its default user. */
 #define CLOUD_FILE_MAX (4u << 20)
+/* The first read of a keys file looked through for another user's key. */
+#define WHY_SCAN_HEAD (16u << 10)
 /* The shadow file read whole: 10,000 users take about 1 MiB. */
 #define SHADOW_MAX (64u << 20)
 
@@ -178,29 +181,69 @@ static int on_line(void *userdata, const struct key_line *k, unsigned lineno, bo
 	return 1;
 }
 
+/*
+ * Does the keys file PATH hold the key (FP; any key when NULL)? Most keys files are small: one
+ * read, and a key whose base64 text (B64) is not in it is not there, with no line parsed.
+ */
+static int file_has_key(int rootfd, const char *path, const char *fp, const char *b64, bool *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[WHY_SCAN_HEAD];
+	struct has_key h = {.fp = fp};
+	ssize_t n;
+	int r;
+
+	*ret = false;
+	r = safe_open_in_root(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return 0;
+	if ((size_t)n == sizeof(buf) - 1) {
+		r = why_scan_file(rootfd, path, on_line, &h); /* a large file: read it whole */
+		*ret = h.hit;
+		return r == -ENOMEM ? r : 0;
+	}
+	buf[n] = 0;
+	if (b64 && !strstr(buf, b64))
+		return 0;
+	r = why_scan_text(buf, (size_t)n, on_line, &h);
+	*ret = h.hit;
+	return r;
+}
+
 int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
-		       const char *fp, size_t max, char ***ret)
+		       const struct key_line *key, size_t max, char ***ret)
 {
 	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_free_ char *b64 = NULL;
 	size_t n = 0;
 	int r;
 
+	/* A certificate's fingerprint is its key's, whose text is not in the certificate's. */
+	if (key && !key->certificate) {
+		b64 = malloc(BASE64_ENCODED_LEN(key->blob_len) + 1);
+		if (!b64)
+			return -ENOMEM;
+		base64_encode(key->blob, key->blob_len, b64);
+	}
 	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
 		const struct user *u = &e->db->users[i];
-		struct has_key h = {.fp = fp};
+		bool hit = false;
 
 		if ((except && strcmp(u->name, except) == 0) || u->home[0] != '/')
 			continue;
-		for (size_t j = 0; patterns && patterns[j] && !h.hit; j++) {
+		for (size_t j = 0; patterns && patterns[j] && !hit; j++) {
 			_cleanup_free_ char *path = NULL;
 
 			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
 				continue;
-			r = why_scan_file(e->rootfd, path, on_line, &h);
-			if (r == -ENOMEM)
+			r = file_has_key(e->rootfd, path, key ? key->fingerprint : NULL, b64, &hit);
+			if (r < 0)
 				return r;
 		}
-		if (h.hit && !strv_contains(names, u->name)) {
+		if (hit && !strv_contains(names, u->name)) {
 			if ((r = strv_append(&names, &n, u->name, strlen(u->name))) < 0)
 				return r;
 		}

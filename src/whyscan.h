@@ -37,11 +37,11 @@ int why_scan_text(const char *text, size_t len, why_line_fn fn, void *userdata);
 int why_scan_file(int rootfd, const char *path, why_line_fn fn, void *userdata);
 
 /*
- * The users other than EXCEPT whose keys files (PATTERNS expanded for each) hold FP, or, with FP
- * NULL, that hold any key; at most MAX names.
+ * The users other than EXCEPT whose keys files (PATTERNS expanded for each) hold KEY, or, with
+ * KEY NULL, that hold any key; at most MAX names.
  */
 int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
-		       const char *fp, size_t max, char ***ret);
+		       const struct key_line *key, size_t max, char ***ret);
 
 /* The image's default login user from cloud-init's configuration, or NULL. */
 char *why_cloud_default_user(int rootfd);

@@ -97,6 +97,13 @@ is "$rc" 1 "a key approved for another user: refused"
 ok "a key approved for another user: the hint says for whom" \
 	has "$out" "the key is approved for user2, not user1"
 
+# The key in another user's keys file: the hint says whose it is.
+cat "$KEYS/other.pub" >>"$S/home/user2/.ssh/authorized_keys"
+run user1 --key "$KEYS/other.pub" --json
+ok "a key of another user: authorized_for names that user" has "$out" '"authorized_for":["user2"]'
+ok "a key of another user: the hint says to log in as that user" \
+	has "$out" "the key is authorized for user2, not user1: log in as user2"
+
 # RevokedKeys a KRL: said not to be evaluated, not guessed.
 ssh-keygen -q -k -f "$S/etc/ssh/revoked.krl" "$KEYS/other.pub"
 echo "RevokedKeys /etc/ssh/revoked.krl" >"$S/etc/ssh/sshd_config.new"
