@@ -211,6 +211,10 @@ int why_account(struct why *w, int rootfd, const struct user *u, const struct wh
 	return r < 0 ? r : shell_step(w, rootfd, u);
 }
 
+/* The keywords allowed_user() names, in the order of their origins below. */
+static const char *const access_keywords[] = {"DenyUsers", "AllowUsers", "DenyGroups",
+					      "AllowGroups"};
+
 /* Does some list of AuthenticationMethods start with publickey? And is one publickey alone? */
 static void methods_publickey(char *const *lists, bool *first, bool *alone)
 {
@@ -233,11 +237,20 @@ int why_access(struct why *w, const struct user *u, const struct sshd_settings *
 	int r;
 
 	if (sshd_settings_refuse_user(s, conn, why, sizeof(why))) {
-		snprintf(hint, sizeof(hint),
-			 "sshd's AllowUsers, DenyUsers, AllowGroups and DenyGroups refuse %s "
-			 "(%s%s%s%s): change them and reload sshd",
-			 u->name, s->allow_users_from, s->deny_users_from, s->allow_groups_from,
-			 s->deny_groups_from);
+		const char *kw = NULL, *from = "";
+
+		/* Name the keyword sshd's sentence names, and where it is set. */
+		for (size_t i = 0; i < ELEMENTSOF(access_keywords) && !kw; i++)
+			if (strstr(why, access_keywords[i])) {
+				kw = access_keywords[i];
+				from = i == 0	? s->deny_users_from
+				       : i == 1 ? s->allow_users_from
+				       : i == 2 ? s->deny_groups_from
+						: s->allow_groups_from;
+			}
+		snprintf(hint, sizeof(hint), "%s%s%s%s refuses %s: change it and reload sshd",
+			 kw ? kw : "AllowGroups", *from ? " (" : "", from, *from ? ")" : "",
+			 u->name);
 		r = why_refuse(w, WHY_USER_NOT_ALLOWED, "allowed", why, hint, "%s", why);
 		return r < 0 ? r : 0;
 	}
@@ -387,6 +400,12 @@ int why_offered_key(struct why *w, const struct key_line *k, const struct sshd_s
 		return r < 0 ? r : 0;
 	}
 	r = why_ok(w, "revoked", "%s", s->revoked_keys ? "not in RevokedKeys" : "RevokedKeys none");
+	if (r >= 0 && k->certificate)
+		r = why_ok(w, "certificate",
+			   "TrustedUserCAKeys %s and AuthorizedPrincipalsFile %s decide on a "
+			   "certificate, which sshmend does not evaluate; its plain key is judged",
+			   s->trusted_user_ca_keys ? s->trusted_user_ca_keys : "none",
+			   s->authorized_principals_file ? s->authorized_principals_file : "none");
 	return r < 0 ? r : 1;
 }
 
