@@ -77,7 +77,7 @@ int audit_scan(const char *file, const char *text, size_t len, struct key_list *
 			in_block = dropin_is_marker(line, n, DROPIN_BEGIN);
 			continue;
 		}
-		r = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+		r = key_parse_line(line, n, KEY_RSA_MIN_BITS, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
 		if (r == -ENOMEM || !(e = entry_add(l, file, lineno))) {
@@ -593,7 +593,7 @@ static int add_quarantined(void *userdata, const char *head, size_t head_len, co
 	char why[256];
 	int r = 0;
 
-	if (key_parse_line(line, len, 1024, &k, why, sizeof(why)) != 0)
+	if (key_parse_line(line, len, KEY_RSA_MIN_BITS, &k, why, sizeof(why)) != 0)
 		return 0; /* only key lines are ever quarantined */
 	/* A full quarantine holds some 100,000 entries. */
 	if (array_room(&l->q, l->n, sizeof(*l->q)) < 0) {
@@ -668,7 +668,7 @@ static int keep_other(void *userdata, const char *head, size_t head_len, const c
 	struct drop *d = userdata;
 	struct key_line k = {0};
 	char why[256];
-	bool same = key_parse_line(line, len, 1024, &k, why, sizeof(why)) == 0 &&
+	bool same = key_parse_line(line, len, KEY_RSA_MIN_BITS, &k, why, sizeof(why)) == 0 &&
 		    strcmp(k.fingerprint, d->fingerprint) == 0 &&
 		    (!d->line || (strlen(d->line) == len && memcmp(d->line, line, len) == 0));
 

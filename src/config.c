@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "dropin.h"
+#include "keys.h"
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
@@ -185,8 +186,8 @@ static int p_min_rsa_bits(struct config *c, const char *v)
 	unsigned long long n;
 	int r = parse_uint(v, 16384, &n);
 
-	/* sshd itself refuses RSA keys under 1024 bits. */
-	if (r < 0 || n < 1024)
+	/* sshd itself refuses RSA keys under KEY_RSA_MIN_BITS. */
+	if (r < 0 || n < KEY_RSA_MIN_BITS)
 		return -EINVAL;
 	c->min_rsa_bits = (unsigned)n;
 	return 0;

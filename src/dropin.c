@@ -273,11 +273,7 @@ bool dropin_has_login_key(const struct dropin_set *s)
 
 bool dropin_is_marker(const char *p, size_t len, const char *marker)
 {
-	size_t m = strlen(marker);
-
-	if (len && p[len - 1] == '\r')
-		len--;
-	return len == m && memcmp(p, marker, m) == 0;
+	return keys_line_is(p, len, marker);
 }
 
 bool dropin_has_block(const char *buf, size_t len)
@@ -390,7 +386,7 @@ static int dropin_strip_unapproved(const char *old, size_t old_len, const struct
 
 			/* Inside the block too: a key the user put there would go with the
 			 * block's rewrite, never to the quarantine. */
-			p = key_parse_line(line, n, 1024, &k, why, sizeof(why));
+			p = key_parse_line(line, n, KEY_RSA_MIN_BITS, &k, why, sizeof(why));
 			take = p == 0 && !dropin_contains(set, k.fingerprint, k.certificate);
 			key_line_done(&k);
 			/* Kept as sshd reads it: up to a NUL. */
@@ -458,6 +454,74 @@ void dropin_tails_done(struct dropin_tails *t)
 	*t = (struct dropin_tails){0};
 }
 
+/* Lines appended to the file we replaced, after we had read it: CARRY, after *BUF. */
+static int append_carry(char **buf, size_t *len, const char *carry, size_t carry_len)
+{
+	char *n = realloc(*buf, *len + carry_len + 2);
+
+	if (!n)
+		return -ENOMEM;
+	*buf = n;
+	if (*len && n[*len - 1] != '\n' && carry[0] != '\n')
+		n[(*len)++] = '\n';
+	memcpy(n + *len, carry, carry_len);
+	*len += carry_len;
+	n[*len] = 0;
+	return 0;
+}
+
+/*
+ * Exclusive=: the lines of *BUF outside the approved set handed to KEEP, and taken out of
+ * *BUF when it keeps them (*STRIPPED: those lines, NULL when they stay).
+ */
+static int strip_kept(char **buf, size_t *len, const struct dropin_set *set, dropin_keep_fn keep,
+		      void *userdata, bool write, char ***stripped)
+{
+	_cleanup_free_ char *s2 = NULL;
+	struct dropin_odd odd = {0};
+	size_t s2_len, n_stripped = 0;
+	int r;
+
+	r = dropin_strip_unapproved(*buf, *len, set, &s2, &s2_len, stripped, &n_stripped, &odd);
+	/* Kept before they leave the file: nothing is ever deleted outright. */
+	if (r >= 0 && (*stripped || odd.n))
+		r = keep(userdata, *stripped, &odd, write);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		strv_free(*stripped);
+		*stripped = NULL;
+	} else {
+		free(*buf);
+		*buf = TAKE_PTR(s2);
+		*len = s2_len;
+	}
+	return 0;
+}
+
+/*
+ * An append that opened the old file FD (stat ST when read) before the rename lands in the
+ * old inode: 1 with what it wrote in *CARRY, 0 when none did.
+ */
+static int late_appends(int fd, const struct stat *st, struct dropin_tails *tails, char **carry,
+			size_t *carry_len)
+{
+	struct stat after;
+	int r;
+
+	if (fstat(fd, &after) < 0 || after.st_size <= st->st_size)
+		return 0;
+	*carry_len = (size_t)(after.st_size - st->st_size);
+	*carry = malloc(*carry_len + 1);
+	if (!*carry)
+		return -ENOMEM;
+	if (pread(fd, *carry, *carry_len, st->st_size) != (ssize_t)*carry_len)
+		return -EIO;
+	if (tails && (r = tails_push(tails, fd, after.st_size)) < 0)
+		return r;
+	return 1;
+}
+
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
 		 size_t carry_in_len, struct dropin_tails *tails, bool *changed)
@@ -480,7 +544,7 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 		_cleanup_(strv_freep) char **stripped = NULL;
 		_cleanup_close_ int fd = -1;
 		size_t len = 0, out_len;
-		struct stat st, after;
+		struct stat st;
 		bool differs, exists;
 		int r;
 
@@ -492,42 +556,10 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 				return -ENOMEM;
 		} else if (r < 0)
 			return r;
-		if (carry_len) {
-			/* Lines appended to the file we replaced, after we had read it. */
-			char *n = realloc(buf, len + carry_len + 2);
-
-			if (!n)
-				return -ENOMEM;
-			buf = n;
-			if (len && buf[len - 1] != '\n' && carry[0] != '\n')
-				buf[len++] = '\n';
-			memcpy(buf + len, carry, carry_len);
-			len += carry_len;
-			buf[len] = 0;
-		}
-		if (keep) {
-			_cleanup_free_ char *s2 = NULL;
-			size_t s2_len;
-
-			struct dropin_odd odd = {0};
-			size_t n_stripped = 0;
-
-			r = dropin_strip_unapproved(buf, len, set, &s2, &s2_len, &stripped,
-						    &n_stripped, &odd);
-			/* Kept before they leave the file: nothing is ever deleted outright. */
-			if (r >= 0 && (stripped || odd.n))
-				r = keep(userdata, stripped, &odd, write);
-			if (r < 0)
-				return r;
-			if (r == 0) {
-				strv_free(stripped);
-				stripped = NULL;
-			} else {
-				free(buf);
-				buf = TAKE_PTR(s2);
-				len = s2_len;
-			}
-		}
+		if (carry_len && (r = append_carry(&buf, &len, carry, carry_len)) < 0)
+			return r;
+		if (keep && (r = strip_kept(&buf, &len, set, keep, userdata, write, &stripped)) < 0)
+			return r;
 		r = dropin_merge(buf, len, set, &out, &out_len, &differs);
 		if (r < 0)
 			return r;
@@ -548,18 +580,11 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 		free(carry);
 		carry = NULL;
 		carry_len = 0;
-		/* An append that opened the old file before the rename lands in the old inode. */
-		if (exists && fstat(fd, &after) == 0 && after.st_size > st.st_size) {
-			carry_len = (size_t)(after.st_size - st.st_size);
-			carry = malloc(carry_len + 1);
-			if (!carry)
-				return -ENOMEM;
-			if (pread(fd, carry, carry_len, st.st_size) != (ssize_t)carry_len)
-				return -EIO;
-			if (tails && (r = tails_push(tails, fd, after.st_size)) < 0)
-				return r;
+		r = exists ? late_appends(fd, &st, tails, &carry, &carry_len) : 0;
+		if (r < 0)
+			return r;
+		if (r > 0)
 			continue;
-		}
 		/* Whoever still holds the replaced file open may write more to it. */
 		if (exists && tails && (r = tails_push(tails, fd, st.st_size)) < 0)
 			return r;

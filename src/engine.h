@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "dropin.h"
+#include "finding.h"
+#include "keylist.h"
 #include "sshdconf.h"
 #include "users.h"
 
@@ -15,68 +17,6 @@ enum engine_mode {
 	ENGINE_DRY_RUN, /* change nothing, say what fix would do */
 	ENGINE_FIX,
 };
-
-enum problem {
-	PROBLEM_MODE,
-	PROBLEM_OWNER,
-	PROBLEM_SYMLINK,
-	PROBLEM_HARDLINK,
-	PROBLEM_TYPE,
-	PROBLEM_MISSING,
-	PROBLEM_UNREADABLE,
-	PROBLEM_FOREIGN_OWNER,
-	PROBLEM_KEYS,		/* the approved keys block differs from the drop-in directory */
-	PROBLEM_UNAPPROVED_KEY, /* Exclusive=: a key line outside the approved set */
-	PROBLEM_DROPIN,		/* a drop-in line, file or directory that is not used */
-};
-
-/* Findings about keys rather than modes and owners: syncs follow the operator's drop-ins. */
-static inline bool problem_is_keys(enum problem p)
-{
-	return p == PROBLEM_KEYS || p == PROBLEM_UNAPPROVED_KEY || p == PROBLEM_DROPIN;
-}
-
-enum action {
-	ACTION_NONE,
-	ACTION_WOULD_FIX,
-	ACTION_FIXED,
-	ACTION_REFUSED,
-	ACTION_FAILED,
-};
-
-struct finding {
-	char *path;
-	enum problem problem;
-	bool has_state;	   /* the four fields below mean something */
-	struct stat found; /* as found */
-	uid_t exp_uid;
-	gid_t exp_gid;
-	mode_t exp_mode;
-	bool has_final; /* after a repair attempt */
-	uid_t final_uid;
-	mode_t final_mode;
-	bool sshd_rejects;  /* this element is a reason sshd refuses the keys */
-	char *sshd_message; /* sshd's words, when it does */
-	enum action action;
-	char *reason;	   /* why refused or failed */
-	unsigned lineno;   /* PROBLEM_DROPIN: the line of PATH, 0 for the whole file */
-	char *fingerprint; /* PROBLEM_UNAPPROVED_KEY: the key's */
-	char *comment;	   /* ... and its comment, NULL when none */
-};
-
-struct user_report {
-	const struct user *user;
-	bool sshd_accepts; /* as found, before any repair */
-	struct finding *findings;
-	size_t n_findings;
-	size_t n_approved;     /* approved keys in the drop-in directory */
-	uint64_t approved_sig; /* of their lines: changes when the approved set does */
-	char *keys_file;       /* where approved keys go, when there is such a file */
-	uint64_t keys_sig; /* identity and times of the keys files found: changes when they do */
-	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
-};
-
-struct key_list;
 
 struct engine {
 	int rootfd;
@@ -135,7 +75,6 @@ typedef int (*engine_visit_fn)(void *userdata, int dirfd, const struct stat *st,
  */
 int engine_run_user(const struct engine *e, const struct user *u, enum engine_mode mode,
 		    engine_visit_fn visit, void *userdata, struct user_report *ret);
-void user_report_done(struct user_report *r);
 
 /*
  * Append DATA (whole lines written to a keys file of U after sshmend replaced it) to U's
@@ -154,14 +93,6 @@ int engine_approve_key(struct engine *e, const struct user *u, const char *name,
 		       char *why, size_t whylen, struct user_report *ret);
 
 /*
- * Every key line in U's keys files, with its status: approved (in the drop-in
- * directory), user (known since the recorded baseline, or no baseline yet), unapproved,
- * invalid. STATE is what audit_state_load() gave (may be NULL).
- */
-int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
-		     struct key_list *ret);
-
-/*
  * The signature of U's approved keys in the drop-in directory, as a key sync's report gives
  * it (struct user_report's approved_sig): without walking the chain or reading keys files.
  */
@@ -169,10 +100,3 @@ int engine_approved_sig(const struct engine *e, const struct user *u, uint64_t *
 
 /* The user's first keys file under the home, where approved keys go (malloc'd), or NULL. */
 char *engine_keys_file(const struct engine *e, const struct user *u);
-
-/* Does the report hold drift (check) or anything not fixed (fix)? */
-bool user_report_has_drift(const struct user_report *r);
-bool user_report_has_unresolved(const struct user_report *r);
-
-const char *problem_to_string(enum problem p);
-const char *action_to_string(enum action a);

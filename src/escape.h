@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "macro.h"
 
 /*
  * Text read from what users own (user names, paths, key comments, reasons that quote them)
@@ -23,7 +24,7 @@ size_t escape_scan(const char *s, long *cp, bool *shown);
 void escape_write(FILE *out, const char *s);
 
 /* Format, then write the text to OUT escaped (a newline in it too: write that apart). */
-void escape_printf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void escape_printf(FILE *out, const char *fmt, ...) _printf_(2, 3);
 
 /* "sshmend: ", the formatted text escaped, and a newline, on standard error. */
-void escape_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void escape_say(const char *fmt, ...) _printf_(1, 2);

@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 #include "escape.h"
 #include "journal.h"
+#include "macro.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define RATELIMIT_BURST 200
@@ -101,7 +102,7 @@ static unsigned long long now_usec(void)
 }
 
 static int add(struct iovec *iov, int n, char *store, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    _printf_(5, 6);
 
 static int add(struct iovec *iov, int n, char *store, size_t len, const char *fmt, ...)
 {

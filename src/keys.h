@@ -2,7 +2,6 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /*
  * sshd (9.x) reads authorized_keys with getline() and sets no limit on a line; so does
@@ -47,6 +46,9 @@ struct key_line {
 	bool cert_authority;
 };
 
+/* sshd refuses an RSA key under this many bits (SSH_RSA_MINIMUM_MODULUS_SIZE). */
+#define KEY_RSA_MIN_BITS 1024
+
 /*
  * Parse one authorized_keys line the way sshd 9.x does (auth_check_authkeys_file(),
  * auth_check_authkey_line(), sshkey_read(), sshauthopt_parse()). LEN excludes the '\n' the caller
@@ -62,7 +64,7 @@ struct key_line {
  *   -ENOMEM
  * *ret is overwritten; on anything but 0 it is left zeroed. The fingerprint is taken, as sshd and
  * ssh-keygen -l take it, over the plain key in canonical form: a certificate gives the fingerprint
- * of its key. MIN_RSA_BITS below sshd's own floor of 1024 counts as 1024.
+ * of its key. MIN_RSA_BITS below sshd's own floor, KEY_RSA_MIN_BITS, counts as that.
  */
 int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct key_line *ret,
 		   char *why, size_t whylen);
@@ -74,19 +76,6 @@ int key_parse_line(const char *line, size_t len, unsigned min_rsa_bits, struct k
  *   -E2BIG    longer than KEYS_MAX_LINE
  */
 int key_line_check(const char *line, size_t len, bool crlf, char *why, size_t whylen);
-
-/*
- * The value of option NAME ("from", "expiry-time", "command"; "" for a flag such as
- * "cert-authority") in OPTIONS, the options text of a line key_parse_line() took: 1 with it
- * (malloc'd) in *ret, 0 when the line has none, -ENOMEM.
- */
-int key_option_value(const char *options, const char *name, char **ret);
-
-/* Where options starting at P end: the first blank outside double quotes. */
-const char *key_options_end(const char *p, bool *unbalanced);
-
-/* An expiry-time= value (YYYYMMDD[HHMM[SS]][Z|UTC]) as sshd reads it: seconds since the epoch. */
-int key_expiry_time(const char *v, int64_t *ret);
 
 /* Free what key_parse_line() filled in and zero it; accepts a zeroed struct. */
 void key_line_done(struct key_line *k);
@@ -103,6 +92,12 @@ int key_fingerprint(const unsigned char *blob, size_t len, char out[64]);
  * rsa-sha2-512, webauthn-sk-ecdsa-sha2-nistp256@openssh.com), and excludes ssh-dss.
  */
 bool key_type_known(const char *type);
+
+/*
+ * Is the line at P (LEN bytes, no newline) TEXT? A trailing CR is ignored: the line of a file
+ * an editor saved with CRLF line ends.
+ */
+bool keys_line_is(const char *p, size_t len, const char *text);
 
 /*
  * Does TEXT hold key lines sshd reads, at least one, each one key_line_check() passes, and

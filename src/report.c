@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "escape.h"
 #include "report.h"
+#include "verdict.h"
 
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len)
 {
@@ -114,11 +115,7 @@ static void finding_human(FILE *out, const struct userdb *db, const struct user_
 	fputs(": ", out);
 	describe(out, db, f, dry_run);
 	if (f->sshd_rejects && f->sshd_message) {
-		const char *m = f->sshd_message;
-
-		if (strncmp(m, "Authentication refused: ", 24) == 0)
-			m += 24;
-		fprintf(out, " - sshd refuses: %s", m);
+		fprintf(out, " - sshd refuses: %s", verdict_message_body(f->sshd_message));
 	}
 	switch (f->action) {
 	case ACTION_FIXED:

@@ -148,15 +148,21 @@ int safe_open_in_root(int rootfd, const char *path, int flags, int *ret_fd)
 	return 0;
 }
 
+const char *safe_proc_fd(int fd, char buf[static SAFE_PROC_FD_MAX])
+{
+	snprintf(buf, SAFE_PROC_FD_MAX, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
 int safe_reopen_regular(int pathfd, const struct stat *st, int *ret_fd)
 {
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 	int fd;
 
 	if (!S_ISREG(st->st_mode))
 		return -EBADFD;
 	/* The magic link reopens the very inode we looked at. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	safe_proc_fd(pathfd, proc);
 	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
@@ -196,7 +202,7 @@ int safe_readlink(int fd, char **ret)
 
 static int fd_chmod(int fd, mode_t mode)
 {
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 
 	if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
 		return 0;
@@ -205,7 +211,7 @@ static int fd_chmod(int fd, mode_t mode)
 	if (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP && errno != EPERM)
 		return negative_errno();
 	/* Before Linux 6.6: the /proc link names the inode itself, never a path. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	safe_proc_fd(fd, proc);
 	if (chmod(proc, mode) < 0)
 		return errno == ENOENT ? -ENOSYS : negative_errno();
 	return 0;

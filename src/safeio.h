@@ -10,6 +10,13 @@
  * unless the caller asked for resolution confined to a root.
  */
 
+/*
+ * The /proc/self/fd/N name of FD in BUF: the magic link names the inode itself, whatever
+ * became of its path. Returns BUF.
+ */
+#define SAFE_PROC_FD_MAX 32
+const char *safe_proc_fd(int fd, char buf[static SAFE_PROC_FD_MAX]);
+
 /* Open DIR (NULL: "/") as an O_PATH directory descriptor. */
 int safe_open_root(const char *dir, int *ret_fd);
 

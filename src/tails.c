@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "keys.h"
 #include "macro.h"
+#include "safeio.h"
 #include "tails.h"
 
 struct tail {
@@ -119,7 +120,7 @@ static size_t busiest(const struct tails *t)
 int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 {
 	_cleanup_close_ int owned = fd;
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 	char *name;
 	int wd;
 
@@ -128,7 +129,7 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 	else if (t->n == TAILS_MAX)
 		tail_drop(t, lru_of(t, t->t[busiest(t)].user));
 	/* The magic link names the replaced inode, which has no name of its own any more. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	safe_proc_fd(fd, proc);
 	wd = inotify_add_watch(t->fd, proc, IN_MODIFY);
 	if (wd < 0)
 		return negative_errno();

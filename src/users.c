@@ -264,13 +264,12 @@ static int group_line(struct userdb *db, const char *file, unsigned lineno, char
 	return r;
 }
 
-static int logindefs_line(struct userdb *db, const char *file, unsigned lineno, char *line)
+static int logindefs_line(struct userdb *db, _unused_ const char *file, _unused_ unsigned lineno,
+			  char *line)
 {
 	unsigned long v;
 	char *p = line + strspn(line, " \t");
 
-	(void)file;
-	(void)lineno;
 	if (strncmp(p, "UID_MIN", 7) != 0 || !isspace((unsigned char)p[7]))
 		return 0;
 	p += 7;

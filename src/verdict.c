@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "macro.h"
+#include "safeio.h"
 #include "verdict.h"
 
 bool verdict_user_may(const struct user *u, const struct stat *st, int what)
@@ -98,7 +99,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 	_cleanup_free_ struct acl_entry_le *e = NULL;
 	unsigned want = what & 07;
 	bool found = false;
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 	struct timespec before;
 	uint32_t version;
 	ssize_t n;
@@ -109,7 +110,7 @@ static int acl_user_may(const struct user *u, int fd, const struct stat *st, int
 		return -1;
 	if (acl_cached_absent(st))
 		return -1;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	safe_proc_fd(fd, proc);
 	if (clock_gettime(CLOCK_REALTIME_COARSE, &before) < 0)
 		before = (struct timespec){0};
 	n = getxattr(proc, "system.posix_acl_access", NULL, 0);
@@ -235,21 +236,104 @@ bool verdict_secure(const struct verdict_input *in, const struct stat *st)
 	return true;
 }
 
-static void refuse(struct verdict *v, const char *blamed, const char *fmt, const char *a,
-		   const char *b, const char *c)
+/* sshd's sentences (auth2-pubkey.c, misc.c), each written here alone. */
+#define REFUSED_PREFIX "Authentication refused: "
+
+const char *verdict_message_body(const char *message)
 {
-	v->accepts = false;
-	snprintf(v->message, sizeof(v->message), fmt, a, b, c);
-	snprintf(v->blamed, sizeof(v->blamed), "%s", blamed);
+	size_t n = strlen(REFUSED_PREFIX);
+
+	return strncmp(message, REFUSED_PREFIX, n) == 0 ? message + n : message;
 }
 
-void verdict_keys_file(const struct verdict_input *in, const char *path, const struct chain *c,
-		       struct verdict *v)
+static void say_open(char *buf, size_t len, const char *user, const char *path, const char *err)
+{
+	snprintf(buf, len, "Could not open user '%s' authorized keys '%s': %s", user, path, err);
+}
+
+static void say_not_regular(char *buf, size_t len, const char *user, const char *path)
+{
+	snprintf(buf, len, "User '%s' authorized keys '%s' is not a regular file", user, path);
+}
+
+static void say_modes(char *buf, size_t len, bool file, const char *path)
+{
+	snprintf(buf, len, REFUSED_PREFIX "bad ownership or modes for %s %s",
+		 file ? "file" : "directory", path);
+}
+
+/* Refused, blaming BLAMED; the caller writes the words into v->message. */
+static char *refuse(struct verdict *v, const char *blamed)
+{
+	v->accepts = false;
+	snprintf(v->blamed, sizeof(v->blamed), "%s", blamed);
+	return v->message;
+}
+
+/* The element safe_path() stops at: the one whose path is realpath(home), else "/". */
+static size_t safe_path_top(const struct verdict_input *in, const struct chain *c)
+{
+	for (size_t i = c->n_elems; in->home_realpath && i-- > 0;)
+		if (strcmp(c->elems[i].path, in->home_realpath) == 0)
+			return i;
+	return 0;
+}
+
+/* Is the directory EL one a name was looked up in, and does the user lack search on it? */
+static bool search_denied(const struct verdict_input *in, const struct chain *c,
+			  const struct chain_elem *el)
+{
+	for (size_t s = 0; s < c->n_searched; s++)
+		if (c->searched[s].st_ino == el->st.st_ino &&
+		    c->searched[s].st_dev == el->st.st_dev &&
+		    !verdict_user_may_fd(in->user, el->fd, &el->st, X_OK))
+			return true;
+	return false;
+}
+
+/* Does sshd refuse for element I of a chain that reached the file, alone? Its words in BUF. */
+static bool element_refused(const struct verdict_input *in, const char *path, const struct chain *c,
+			    size_t i, char *buf, size_t len)
+{
+	const struct chain_elem *el = &c->elems[i];
+	bool last = i == c->n_elems - 1;
+
+	if (last ? !verdict_user_may_fd(in->user, el->fd, &el->st, R_OK)
+		 : search_denied(in, c, el)) {
+		say_open(buf, len, in->user->name, path, strerror(EACCES));
+		return true;
+	}
+	if (in->strict_modes && i >= safe_path_top(in, c) && !verdict_secure(in, &el->st)) {
+		say_modes(buf, len, last, el->path);
+		return true;
+	}
+	return false;
+}
+
+const char *verdict_element(const struct verdict_input *in, const char *path, const struct chain *c,
+			    size_t i, const struct verdict *v, char *buf, size_t len)
+{
+	if (c->status == CHAIN_OK && element_refused(in, path, c, i, buf, len))
+		return buf;
+	if (!v->accepts && strcmp(v->blamed, c->elems[i].path) == 0)
+		return v->message;
+	return NULL;
+}
+
+const char *verdict_search_element(const struct verdict_input *in, const char *path,
+				   const struct chain_elem *el, char *buf, size_t len)
+{
+	if (verdict_user_may_fd(in->user, el->fd, &el->st, X_OK))
+		return NULL;
+	say_open(buf, len, in->user->name, path, strerror(EACCES));
+	return buf;
+}
+
+/* The open as the user: the search on each directory, then the chain's end. */
+static bool open_refused(const struct verdict_input *in, const char *path, const struct chain *c,
+			 struct verdict *v)
 {
 	const char *name = in->user->name;
-	const struct chain_elem *last;
-
-	*v = (struct verdict){.accepts = true};
 
 	/*
 	 * open(O_RDONLY|O_NONBLOCK) as the user. The path walk needs search on every
@@ -260,70 +344,86 @@ void verdict_keys_file(const struct verdict_input *in, const char *path, const s
 	for (size_t i = 0; i < c->n_searched; i++)
 		if (!verdict_user_may_fd(in->user, chain_fd_of(c, &c->searched[i]), &c->searched[i],
 					 X_OK)) {
-			refuse(v, c->searched_paths[i],
-			       "Could not open user '%s' authorized keys '%s': %s", name, path,
-			       "Permission denied");
-			return;
+			say_open(refuse(v, c->searched_paths[i]), sizeof(v->message), name, path,
+				 strerror(EACCES));
+			return true;
 		}
-
 	switch (c->status) {
 	case CHAIN_MISSING:
-		return; /* sshd skips a missing file silently */
+		return true; /* sshd skips a missing file silently */
 	case CHAIN_NOTDIR:
-		refuse(v, c->stopped_at, "Could not open user '%s' authorized keys '%s': %s", name,
-		       path, "Not a directory");
-		return;
+		say_open(refuse(v, c->stopped_at), sizeof(v->message), name, path,
+			 strerror(ENOTDIR));
+		return true;
 	case CHAIN_LOOP:
 	case CHAIN_ERROR:
-		if (c->error == EXDEV) {
-			/* sshd would wait on the file system's server; what it then says, no one
-			 * knows. Refused, in no words of sshd's. */
-			refuse(v, c->stopped_at, "", NULL, NULL, NULL);
-			return;
-		}
-		refuse(v, c->stopped_at, "Could not open user '%s' authorized keys '%s': %s", name,
-		       path, strerror(c->error));
-		return;
+		/* EXDEV: sshd would wait on the file system's server; what it then says, no
+		 * one knows. Refused, in no words of sshd's. */
+		if (c->error == EXDEV)
+			refuse(v, c->stopped_at);
+		else
+			say_open(refuse(v, c->stopped_at), sizeof(v->message), name, path,
+				 strerror(c->error));
+		return true;
 	case CHAIN_OK:
 		break;
 	}
+	return false;
+}
 
+void verdict_keys_file(const struct verdict_input *in, const char *path, const struct chain *c,
+		       struct verdict *v)
+{
+	const char *name = in->user->name;
+	const struct chain_elem *last;
+
+	*v = (struct verdict){.accepts = true};
+	if (open_refused(in, path, c, v))
+		return;
 	last = chain_last(c);
 	/* may_open() checks read permission first; only then does a socket fail with ENXIO. */
 	if (!verdict_user_may_fd(in->user, last->fd, &last->st, R_OK)) {
-		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name,
-		       path, "Permission denied");
+		say_open(refuse(v, last->path), sizeof(v->message), name, path, strerror(EACCES));
 		return;
 	}
 	if (S_ISSOCK(last->st.st_mode)) {
-		refuse(v, last->path, "Could not open user '%s' authorized keys '%s': %s", name,
-		       path, "No such device or address");
+		say_open(refuse(v, last->path), sizeof(v->message), name, path, strerror(ENXIO));
 		return;
 	}
 	if (!S_ISREG(last->st.st_mode)) {
-		refuse(v, last->path, "User '%s' authorized keys '%s' is not a regular file", name,
-		       path, NULL);
+		say_not_regular(refuse(v, last->path), sizeof(v->message), name, path);
 		return;
 	}
 	if (!in->strict_modes)
 		return;
 
 	/* safe_path(): the file, then each directory of its realpath walking upwards. */
-	if (!verdict_secure(in, &last->st)) {
-		refuse(v, last->path, "Authentication refused: bad ownership or modes for file %s",
-		       last->path, NULL, NULL);
-		return;
-	}
-	for (size_t i = c->n_elems - 1; i-- > 0;) {
+	for (size_t i = c->n_elems, top = safe_path_top(in, c); i-- > top;) {
 		const struct chain_elem *e = &c->elems[i];
 
 		if (!verdict_secure(in, &e->st)) {
-			refuse(v, e->path,
-			       "Authentication refused: bad ownership or modes for directory %s",
-			       e->path, NULL, NULL);
+			say_modes(refuse(v, e->path), sizeof(v->message), e == last, e->path);
 			return;
 		}
-		if (in->home_realpath && strcmp(in->home_realpath, e->path) == 0)
-			return;
 	}
+}
+
+int verdict_path(int rootfd, const struct verdict_input *in, const char *path, struct verdict *v)
+{
+	struct verdict_input vin = *in;
+	struct chain home, c;
+	int r;
+
+	r = chain_resolve(rootfd, in->user->home, NULL, &home);
+	if (r < 0)
+		return r;
+	if (home.status == CHAIN_OK && S_ISDIR(chain_last(&home)->st.st_mode))
+		vin.home_realpath = chain_last(&home)->path;
+	r = chain_resolve(rootfd, path, &home, &c);
+	if (r >= 0) {
+		verdict_keys_file(&vin, path, &c, v);
+		chain_done(&c);
+	}
+	chain_done(&home);
+	return r < 0 ? r : 0;
 }

@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include "macro.h"
+#include "safeio.h"
 #include "watcher.h"
 
 /* What changes a chain: modes and owners, names appearing, going or being replaced. */
@@ -214,7 +215,7 @@ static int wd_get(struct watcher *w, int dirfd, const struct stat *known, struct
 {
 	struct stat st;
 	struct wdinfo *d;
-	char proc[64];
+	char proc[SAFE_PROC_FD_MAX];
 	int wd;
 
 	if (known)
@@ -227,7 +228,7 @@ static int wd_get(struct watcher *w, int dirfd, const struct stat *known, struct
 			return 0;
 		}
 	/* The magic link names the inode we checked, whatever happened to its path since. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+	safe_proc_fd(dirfd, proc);
 	wd = inotify_add_watch(w->fd, proc, WATCH_MASK);
 	if (wd < 0)
 		return negative_errno();

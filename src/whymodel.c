@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "keyopts.h"
 #include "macro.h"
 #include "strv.h"
 #include "whymodel.h"
@@ -490,9 +491,9 @@ int why_key_options(struct why *w, const struct user *u, const struct key_line *
 
 	if (!line->options)
 		return why_ok(w, "key-options", "none") < 0 ? -ENOMEM : 1;
-	if ((r = key_option_value(line->options, "expiry-time", &expiry)) < 0 ||
-	    (r = key_option_value(line->options, "principals", &principals)) < 0 ||
-	    (r = key_option_value(line->options, "from", &from)) < 0)
+	if ((r = keyopts_value(line->options, "expiry-time", &expiry)) < 0 ||
+	    (r = keyopts_value(line->options, "principals", &principals)) < 0 ||
+	    (r = keyopts_value(line->options, "from", &from)) < 0)
 		return r;
 	if (line->cert_authority && !line->certificate) {
 		snprintf(hint, sizeof(hint),
@@ -515,7 +516,7 @@ int why_key_options(struct why *w, const struct user *u, const struct key_line *
 			       principals);
 		return r < 0 ? r : 0;
 	}
-	if (expiry && key_expiry_time(expiry, &t) == 0 && t < now) {
+	if (expiry && keyopts_expiry_time(expiry, &t) == 0 && t < now) {
 		snprintf(hint, sizeof(hint),
 			 "%s:%u expired (expiry-time=\"%s\"): renew the key's line", file, lineno,
 			 expiry);
@@ -560,7 +561,7 @@ int why_after_key(struct why *w, const struct user *u, const struct key_line *k,
 		bool ok = s->permit_root_login != SSHD_ROOT_NO;
 
 		if (s->permit_root_login == SSHD_ROOT_FORCED_COMMANDS_ONLY)
-			ok = k->options && key_option_value(k->options, "command", &command) > 0;
+			ok = k->options && keyopts_value(k->options, "command", &command) > 0;
 		if (!ok) {
 			snprintf(
 			    hint, sizeof(hint),

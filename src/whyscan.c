@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "base64.h"
 #include "dropin.h"
+#include "keyopts.h"
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
@@ -115,7 +116,7 @@ static int refused_line_key(const char *line, size_t n, struct key_line *k)
 
 	if (!copy)
 		return -ENOMEM;
-	stop = key_options_end(copy, &unbalanced);
+	stop = keyopts_end(copy, &unbalanced);
 	if (unbalanced || !*stop)
 		return -EINVAL;
 	if (key_parse_line(stop, strlen(stop), 0, k, NULL, 0) != 0)

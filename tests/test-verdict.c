@@ -87,6 +87,16 @@ static void resync(struct fake *f)
 		f->searched[i] = f->e[i].st;
 }
 
+/* Alice under an upstream sshd with StrictModes, her home resolved to HOME. */
+static struct verdict_input strict_upstream(const char *home)
+{
+	return (struct verdict_input){.db = db,
+				      .user = alice,
+				      .strict_modes = true,
+				      .flavor = FLAVOR_UPSTREAM,
+				      .home_realpath = home};
+}
+
 static bool judge(struct fake *f, enum sshd_flavor flavor, bool strict, struct verdict *v)
 {
 	struct verdict_input in = {.db = db,
@@ -210,11 +220,7 @@ START_TEST(outside_home_checks_to_root)
 {
 	struct fake f;
 	struct verdict v;
-	struct verdict_input in = {.db = db,
-				   .user = alice,
-				   .strict_modes = true,
-				   .flavor = FLAVOR_UPSTREAM,
-				   .home_realpath = "/elsewhere"};
+	struct verdict_input in = strict_upstream("/elsewhere");
 
 	fake_chain(&f, 0700, 0700, 0600);
 	f.e[1].st.st_mode = S_IFDIR | 0777;
@@ -250,6 +256,98 @@ START_TEST(missing_is_silent)
 	f.c.status = CHAIN_MISSING;
 	f.c.n_elems = 4;
 	ck_assert(judge(&f, FLAVOR_UPSTREAM, true, &v));
+}
+END_TEST
+
+/* Each element is judged on its own: all that sshd would blame, not only the first. */
+START_TEST(each_element_alone)
+{
+	struct fake f;
+	struct verdict v;
+	struct verdict_input in = strict_upstream("/home/alice");
+	const char *path = "/home/alice/.ssh/authorized_keys";
+	char buf[VERDICT_MESSAGE_MAX];
+
+	fake_chain(&f, 0777, 0700, 0600);
+	f.e[1].st.st_mode = S_IFDIR | 0777; /* above the home: safe_path() stops there */
+	f.e[4].st.st_uid = 0;		    /* root's 0600: alice cannot read it */
+	resync(&f);
+	verdict_keys_file(&in, path, &f.c, &v);
+	ck_assert(!v.accepts);
+	ck_assert_str_eq(v.blamed, path);
+	ck_assert_ptr_null(verdict_element(&in, path, &f.c, 0, &v, buf, sizeof(buf)));
+	ck_assert_ptr_null(verdict_element(&in, path, &f.c, 1, &v, buf, sizeof(buf)));
+	ck_assert_str_eq(
+	    verdict_element(&in, path, &f.c, 2, &v, buf, sizeof(buf)),
+	    "Authentication refused: bad ownership or modes for directory /home/alice");
+	ck_assert_ptr_null(verdict_element(&in, path, &f.c, 3, &v, buf, sizeof(buf)));
+	ck_assert_str_eq(verdict_element(&in, path, &f.c, 4, &v, buf, sizeof(buf)), v.message);
+	ck_assert_str_eq(verdict_message_body(buf), "Could not open user 'alice' authorized keys "
+						    "'/home/alice/.ssh/authorized_keys': "
+						    "Permission denied");
+	/* On the way to a symlink: search alone. */
+	f.e[1].st.st_mode = S_IFDIR | 0700;
+	ck_assert_ptr_nonnull(verdict_search_element(&in, path, &f.e[1], buf, sizeof(buf)));
+	ck_assert_ptr_null(verdict_search_element(&in, path, &f.e[2], buf, sizeof(buf)));
+	/* A walk that stopped: the element it stopped at carries the verdict's words. */
+	fake_chain(&f, 0700, 0700, 0600);
+	f.c.status = CHAIN_NOTDIR;
+	f.c.n_elems = 4;
+	f.c.stopped_at = "/home/alice/.ssh";
+	f.e[3].st.st_mode = S_IFREG | 0700; /* searchable: the open fails further on */
+	resync(&f);
+	verdict_keys_file(&in, path, &f.c, &v);
+	ck_assert_str_eq(verdict_element(&in, path, &f.c, 3, &v, buf, sizeof(buf)),
+			 "Could not open user 'alice' authorized keys "
+			 "'/home/alice/.ssh/authorized_keys': Not a directory");
+	ck_assert_ptr_null(verdict_element(&in, path, &f.c, 2, &v, buf, sizeof(buf)));
+}
+END_TEST
+
+/* The decision on a keys file as it lies in a root, with no chain at hand. */
+START_TEST(decision_from_path)
+{
+	struct userdb *mine = NULL;
+	char passwd[256], path[4200];
+	struct verdict_input in = {.strict_modes = true, .flavor = FLAVOR_UPSTREAM};
+	struct verdict v;
+	int fd;
+
+	snprintf(passwd, sizeof(passwd), "me:x:%u:%u::/home/me:/bin/sh\n", getuid(), getgid());
+	unit_write(root, "etc/passwd", passwd);
+	unit_write(root, "home/me/.ssh/authorized_keys", "");
+	snprintf(path, sizeof(path), "%s/home/me", root);
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/home/me/.ssh", root);
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/home/me/.ssh/authorized_keys", root);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(userdb_load(fd, &mine), 0);
+	in.db = mine;
+	in.user = userdb_by_name(mine, "me");
+	ck_assert_ptr_nonnull(in.user);
+	ck_assert_int_eq(verdict_path(fd, &in, "/home/me/.ssh/authorized_keys", &v), 0);
+	ck_assert_msg(v.accepts, "%s", v.message);
+	snprintf(path, sizeof(path), "%s/home/me", root);
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	ck_assert_int_eq(verdict_path(fd, &in, "/home/me/.ssh/authorized_keys", &v), 0);
+	ck_assert(!v.accepts);
+	ck_assert_str_eq(v.message,
+			 "Authentication refused: bad ownership or modes for directory /home/me");
+	ck_assert_str_eq(v.blamed, "/home/me");
+	/* Outside the home, safe_path() goes up to "/": the root's own 0777 /home is blamed. */
+	unit_write(root, "keys/me", "");
+	snprintf(path, sizeof(path), "%s/keys/me", root);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/keys", root);
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	ck_assert_int_eq(verdict_path(fd, &in, "/keys/me", &v), 0);
+	ck_assert(!v.accepts);
+	ck_assert_str_eq(v.blamed, "/keys");
+	close(fd);
+	userdb_free(mine);
 }
 END_TEST
 
@@ -325,6 +423,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, not_regular);
 	tcase_add_test(tc, missing_is_silent);
 	tcase_add_test(tc, root_user);
+	tcase_add_test(tc, each_element_alone);
+	tcase_add_test(tc, decision_from_path);
 	tcase_add_test(tc, acl_set_after_cached_absence);
 	suite_add_tcase(s, tc);
 	return s;
