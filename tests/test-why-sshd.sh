@@ -50,7 +50,8 @@ EOF
 ok "sshd_start" sshd_start "DenyUsers smyB" "RequiredRSASize 2048" \
 	"RevokedKeys $WORK/revoked" "Include $WORK/match.conf" || done_testing
 
-USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyP smyQ smyW smyT smyS smyV smyE)
+USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyH smyI smyP smyQ smyW smyT smyS
+	smyV smyE)
 for u in "${USERS[@]}"; do
 	testuser_create "$u" >/dev/null || {
 		ok "testuser_create $u" false
@@ -89,6 +90,8 @@ chmod 0000 "$(home smyU)/.ssh/authorized_keys"
 : >"$(home smyN)/.ssh/authorized_keys"
 cp "$SSHD_DIR/smyA.key.pub" "$(home smyK)/.ssh/authorized_keys"
 sed -i 's/^/from="10.9.9.9" /' "$(home smyO)/.ssh/authorized_keys"
+sed -i 's|^|from="10.0.0.0/8,127.0.0.0/8,!127.0.0.2" |' "$(home smyH)/.ssh/authorized_keys"
+sed -i 's/^/from="!127.0.0.1,*" /' "$(home smyI)/.ssh/authorized_keys"
 sed -i 's/^/expiry-time="20200101" /' "$(home smyP)/.ssh/authorized_keys"
 sed -i 's/^/cert-authority /' "$(home smyQ)/.ssh/authorized_keys"
 sed -i 's/^/principals="smyW" /' "$(home smyW)/.ssh/authorized_keys"
@@ -184,6 +187,8 @@ scenario smyU keys-unreadable
 scenario smyN no-keys
 scenario smyK key-not-authorized
 scenario smyO key-option
+scenario smyH null
+scenario smyI key-option
 scenario smyP key-option
 scenario smyQ key-option
 scenario smyW key-option
