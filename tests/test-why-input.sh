@@ -104,6 +104,19 @@ ok "a key of another user: authorized_for names that user" has "$out" '"authoriz
 ok "a key of another user: the hint says to log in as that user" \
 	has "$out" "the key is authorized for user2, not user1: log in as user2"
 
+# A key Exclusive= took to the quarantine: the hint says when, and how to get it back.
+ssh-keygen -q -t ed25519 -N '' -C stray -f "$KEYS/stray" </dev/null >/dev/null
+install -d -m 0755 "$S/etc/sshmend/keys.d/user1"
+install -m 0644 "$KEYS/user.pub" "$S/etc/sshmend/keys.d/user1/own.pub"
+cat "$KEYS/stray.pub" >>"$S/home/user1/.ssh/authorized_keys"
+printf '[Keys]\nExclusive=yes\n' >"$KEYS/exclusive.conf"
+chmod 0644 "$KEYS/exclusive.conf"
+"$SSHMEND" --root "$S" --config "$KEYS/exclusive.conf" fix user1 >/dev/null 2>&1
+run user1 --key "$KEYS/stray.pub" --json
+is "$rc" 1 "a quarantined key: refused"
+like "$out" 'into the quarantine at [0-9-]+T[0-9:]+Z .*sshmend keys --restore user1 SHA256:' \
+	"a quarantined key: the hint says it went to the quarantine, and when"
+
 # RevokedKeys a KRL: said not to be evaluated, not guessed.
 ssh-keygen -q -k -f "$S/etc/ssh/revoked.krl" "$KEYS/other.pub"
 echo "RevokedKeys /etc/ssh/revoked.krl" >"$S/etc/ssh/sshd_config.new"
