@@ -9,13 +9,23 @@
 # As in test-sshd-agreement.sh, each live sshmend runs in a private mount namespace in which the
 # test sshd's configuration is bind-mounted over /etc/ssh/sshd_config.
 #
-# To run the same scenarios against another sshd: SSHD_BIN (the fixture's), and SSHMEND.
+# To run the same scenarios against another sshd: SSHD_BIN (the fixture's), and SSHMEND; and
+# SSHMEND_TEST_CONTAINER=trixie runs the whole script once more inside a booted Debian 13
+# container (tests/lib/container.sh), against its OpenSSH 10.
 # shellcheck disable=SC2317 # functions run through ok, eval and add_cleanup
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 : "${SSHMEND:=$top_builddir/sshmend}"
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
+
+if [ -n "${SSHMEND_TEST_CONTAINER:-}" ]; then
+	[ -f "$top_srcdir/tests/lib/container.sh" ] || skip_all "no container fixture here"
+	. "$top_srcdir/tests/lib/container.sh"
+	container_require "$SSHMEND_TEST_CONTAINER"
+	[ -x "$SSHMEND" ] || skip_all "sshmend not built ($SSHMEND)"
+	container_reexec "$SSHMEND_TEST_CONTAINER" "$0"
+fi
 
 require_root
 require_prog ssh ssh-keygen useradd usermod userdel unshare mount getent chage
