@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
@@ -482,6 +483,13 @@ static bool user_name_valid(const char *n)
 	return true;
 }
 
+static bool address_valid(const char *a)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
+}
+
 static int parse_args(int argc, char **argv, struct why_args *a)
 {
 	static const struct option opts[] = {
@@ -519,6 +527,10 @@ static int parse_args(int argc, char **argv, struct why_args *a)
 		return -EINVAL;
 	}
 	a->user = argv[optind];
+	if (a->from && !address_valid(a->from)) {
+		escape_say("--from '%s' is not an IPv4 or IPv6 address", a->from);
+		return -EINVAL;
+	}
 	if (!user_name_valid(a->user)) {
 		escape_say("'%s' is not a user name", a->user);
 		return -EINVAL;

@@ -44,6 +44,11 @@ for name in ../etc bad/name . ..; do
 	ok "user name '$name': said so" has "$err" "is not a user name"
 done
 
+# A client address that is none.
+run user1 --from 'not an address'
+is "$rc" 2 "--from with no address: exit 2"
+ok "--from with no address: said so" has "$err" "is not an IPv4 or IPv6 address"
+
 # A key line that is garbage: exit 2, with the line's number.
 printf 'ssh-ed25519 not-base64-at-all!!\n' >"$KEYS/garbage.pub"
 run user1 --key "$KEYS/garbage.pub"
