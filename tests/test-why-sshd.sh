@@ -66,8 +66,8 @@ fi
 ok "sshd_start" sshd_start "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
 	"RevokedKeys $WORK/revoked" "Include $WORK/match.conf" || done_testing
 
-USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyH smyI smyP smyQ smyW smyT smyS
-	smyV smyE)
+USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyH smyI smyJ smyP smyQ smyW smyT
+	smyS smyV smyE)
 for u in "${USERS[@]}"; do
 	testuser_create "$u" >/dev/null || {
 		ok "testuser_create $u" false
@@ -108,6 +108,9 @@ cp "$SSHD_DIR/smyA.key.pub" "$(home smyK)/.ssh/authorized_keys"
 sed -i 's/^/from="10.9.9.9" /' "$(home smyO)/.ssh/authorized_keys"
 sed -i 's|^|from="10.0.0.0/8,127.0.0.0/8,!127.0.0.2" |' "$(home smyH)/.ssh/authorized_keys"
 sed -i 's/^/from="!127.0.0.1,*" /' "$(home smyI)/.ssh/authorized_keys"
+# A line whose from= refuses, then the same key on a line of its own: sshd reads on.
+sed -i 's/^/from="10.9.9.9" /' "$(home smyJ)/.ssh/authorized_keys"
+cat "$SSHD_DIR/smyJ.key.pub" >>"$(home smyJ)/.ssh/authorized_keys"
 sed -i 's/^/expiry-time="20200101" /' "$(home smyP)/.ssh/authorized_keys"
 sed -i 's/^/cert-authority /' "$(home smyQ)/.ssh/authorized_keys"
 sed -i 's/^/principals="smyW" /' "$(home smyW)/.ssh/authorized_keys"
@@ -205,6 +208,7 @@ scenario smyK key-not-authorized
 scenario smyO key-option
 scenario smyH null
 scenario smyI key-option
+scenario smyJ null
 scenario smyP key-option
 scenario smyQ key-option
 scenario smyW key-option
@@ -218,6 +222,7 @@ scenario_any smyD account-locked
 scenario_any smyM strict-modes
 scenario_any smyN no-keys
 scenario_any smyO key-option
+scenario_any smyJ null
 scenario_any smyS key-too-small
 
 done_testing
