@@ -217,6 +217,22 @@ scenario smyS key-too-small
 scenario smyV key-revoked
 scenario smyE needs-more-methods
 
+# With UsePAM yes, PAM's account stack decides instead of sshd: pam_unix refuses an expired
+# account after the key, and a locked password does not stop a key.
+if [ -f /etc/pam.d/sshd ]; then
+	sshd_restart "UsePAM yes" "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
+		"RevokedKeys $WORK/revoked" "Include $WORK/match.conf"
+	ok "sshd restarted with UsePAM yes" test -n "${SSHD_PID:-}"
+	cp "$SSHD_CONFIG" "$ROOT/etc/ssh/sshd_config"
+	scenario smyD null
+	scenario smyG account-expired
+	sshd_restart "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
+		"RevokedKeys $WORK/revoked" "Include $WORK/match.conf"
+	cp "$SSHD_CONFIG" "$ROOT/etc/ssh/sshd_config"
+else
+	diag "no /etc/pam.d/sshd: UsePAM yes not tried"
+fi
+
 scenario_any smyA null
 scenario_any smyD account-locked
 scenario_any smyM strict-modes
