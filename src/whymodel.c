@@ -604,8 +604,8 @@ int why_pam_account(struct why *w, const struct user *u, const struct why_shadow
 	if (sh->found && sh->expire_day >= 0 && sh->expire_day < today) {
 		snprintf(hint, sizeof(hint), "renew the account: chage -E -1 %s", u->name);
 		r = refuse_fmt(w, WHY_ACCOUNT_EXPIRED, "pam-account", hint,
-			       "the account expired (shadow): pam_unix refuses it", SSHD_PAM_ACCOUNT,
-			       u->name);
+			       "the account expired (shadow): pam_unix refuses it",
+			       SSHD_PAM_ACCOUNT, u->name);
 		return r < 0 ? r : 0;
 	}
 	r = why_ok(w, "pam-account",
