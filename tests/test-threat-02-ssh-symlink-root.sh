@@ -16,7 +16,7 @@ else
 	rootssh1=../../root/.ssh # not without that protection
 	diag "cannot make /root read-only here: a relative symlink stands in for the absolute one"
 fi
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside" "$outside/rootssh"
 chmod 0700 "$outside/rootssh"
 echo "outside key" >"$outside/rootssh/authorized_keys"

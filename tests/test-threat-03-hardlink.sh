@@ -8,7 +8,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 echo "a root file outside the sandbox" >"$outside/file"
 chmod 0666 "$outside/file"

@@ -53,7 +53,7 @@ for mode in sshd strict; do
 	before=$(threat_state "${repaired[@]}")
 	etc_before=$(sandbox_snapshot etc)
 
-	out=$THREAT_TMP/racer.out
+	out=$TEST_TMP/racer.out
 	: >"$out"
 	timeout -k 5 $((RACE_SECONDS + 30)) "$EXCHANGE_LOOP" -C "$SANDBOX/home/user1" \
 		-t "$RACE_SECONDS" -c 0777:.ssh -c 0666:.ssh/authorized_keys 20001 20001 .ssh swap \

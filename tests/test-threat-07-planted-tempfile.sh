@@ -28,7 +28,7 @@ else
 	diag "cannot make /etc read-only here: relative symlinks stand in for absolute ones"
 	abs_shadow=
 fi
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 echo "outside keys" >"$outside/keys"
 chmod 0666 "$outside/keys"
