@@ -195,7 +195,11 @@ run_as() {
 }
 
 spawn_as() {
-	run_as "$@" </dev/null >/dev/null 2>&1 &
+	local id
+	id=$(uid_of "$1")
+	shift
+	# setpriv itself in the background, not a subshell: SPAWNED is the process that runs CMD.
+	setpriv --reuid="$id" --regid="$id" --clear-groups -- "$@" </dev/null >/dev/null 2>&1 &
 	SPAWNED=$!
 	add_cleanup "kill_pid $SPAWNED"
 }
