@@ -15,7 +15,11 @@ UNIT_TESTS = \
 	tests/test-sha256 \
 	tests/test-base64 \
 	tests/test-keys \
-	tests/test-tails
+	tests/test-tails \
+	tests/test-engine \
+	tests/test-safeio \
+	tests/test-report \
+	tests/test-audit
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include "audit.h"
+#include "check-main.h"
+#include "dropin.h"
+#include "strindex.h"
+#include "strv.h"
+#include "unit-helpers.h"
+
+/* The key audit: what a keys file holds, and what is remembered of it in a temp root. */
+
+#define KEY_A "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMTFo7HNu8AUUV580L8eYmy3EJATf3QmmNhVr4rgcCtA"
+#define KEY_B "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID89qcPwTFV39cV2sbRsLHOWey5yhP9R3PIfjqhMBgaI"
+/* As ssh-keygen -lf prints them. */
+#define FP_A "SHA256:E+QKbJccAQvzbFDNnouZpizTS8NKWAesob9YLdsQzL0"
+#define FP_B "SHA256:jYlWqn4sMYKbtzGSe/kDau38V/6oTQfNt1/Ybr2Ueuo"
+
+static char *root;
+static int rootfd = -1;
+
+static void setup(void)
+{
+	rootfd = unit_root_open(&root);
+}
+
+static void teardown(void)
+{
+	unit_root_close(root, rootfd);
+}
+
+static const char keys_text[] = "# mine\n" KEY_A " alice@laptop\n"
+				"ssh-ed25519 AAAA truncated\n"
+				"\n" DROPIN_BEGIN "\n" KEY_B " ops\n" DROPIN_END "\n";
+
+static void scan(struct key_list *l)
+{
+	*l = (struct key_list){0};
+	ck_assert_int_eq(
+	    audit_scan("/home/alice/.ssh/authorized_keys", keys_text, strlen(keys_text), l), 0);
+}
+
+START_TEST(scan_lines)
+{
+	struct key_list l;
+
+	scan(&l);
+	ck_assert_uint_eq(l.n, 3); /* the comment, the blank line and the markers are not keys */
+	ck_assert_uint_eq(l.e[0].lineno, 2);
+	ck_assert_str_eq(l.e[0].fingerprint, FP_A);
+	ck_assert_str_eq(l.e[0].type, "ssh-ed25519");
+	ck_assert_str_eq(l.e[0].comment, "alice@laptop");
+	ck_assert(!l.e[0].in_block);
+	ck_assert_uint_eq(l.e[1].lineno, 3);
+	ck_assert_int_eq(l.e[1].status, KEY_INVALID);
+	ck_assert_ptr_null(l.e[1].fingerprint);
+	ck_assert_ptr_nonnull(l.e[1].why);
+	ck_assert_uint_eq(l.e[2].lineno, 6);
+	ck_assert_str_eq(l.e[2].fingerprint, FP_B);
+	ck_assert(l.e[2].in_block);
+	ck_assert_int_eq(
+	    audit_scan_unread("/home/alice/.ssh/authorized_keys2", "Permission denied", &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_uint_eq(l.e[3].lineno, 0);
+	ck_assert_int_eq(l.e[3].status, KEY_INVALID);
+	ck_assert_str_eq(l.e[3].why, "Permission denied");
+	key_list_done(&l);
+}
+END_TEST
+
+START_TEST(state_lookup)
+{
+	char *state[] = {(char *)FP_A " user alice@laptop", (char *)FP_B " approved", NULL};
+	struct strindex *ix;
+	ssize_t line;
+
+	ck_assert_int_eq(audit_state_index(state, &ix), 0);
+	ck_assert_int_eq(audit_state_status(state, ix, FP_A, &line), KEY_USER);
+	ck_assert_int_eq(line, 0);
+	ck_assert_int_eq(audit_state_status(state, ix, FP_B, &line), KEY_APPROVED);
+	ck_assert_int_eq(line, 1);
+	ck_assert_int_eq(audit_state_status(state, ix, "SHA256:none", &line), -1);
+	ck_assert_int_eq(line, -1);
+	ck_assert_str_eq(audit_state_comment(state, ix, FP_A), "alice@laptop");
+	ck_assert_ptr_null(audit_state_comment(state, ix, FP_B));
+	strindex_free(ix);
+}
+END_TEST
+
+/* Without root: the state is root's or nothing, and no half-written file is left behind. */
+START_TEST(state_is_roots_alone)
+{
+	struct key_list l;
+	char **state = NULL;
+	int dfd;
+
+	if (geteuid() == 0)
+		return;
+	scan(&l);
+	ck_assert_int_eq(audit_state_save(rootfd, "alice", &l), -EPERM);
+	key_list_done(&l);
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_null(state);
+	/* The directory was made (0700, as asked), and holds nothing. */
+	ck_assert_int_eq(audit_state_dir(rootfd, false, &dfd), 0);
+	{
+		char p[4200], cmd[4400];
+
+		snprintf(p, sizeof(p), "%s%s", root, AUDIT_STATE_DIR);
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", p);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	close(dfd);
+}
+END_TEST
+
+/* Needs root: the state files are root's. What is saved is loaded back, each key once. */
+START_TEST(state_round_trip)
+{
+	struct key_list l;
+	char **state = NULL;
+	struct stat st;
+	char p[4200];
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_null(state); /* no baseline yet */
+	scan(&l);
+	l.e[0].status = KEY_USER;
+	l.e[2].status = KEY_APPROVED;
+	ck_assert_int_eq(audit_state_save(rootfd, "alice", &l), 0);
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_nonnull(state);
+	ck_assert_uint_eq(strv_length(state), 2);
+	ck_assert_str_eq(state[0], FP_A " user alice@laptop");
+	ck_assert_str_eq(state[1], FP_B " approved ops");
+	strv_free(state);
+	snprintf(p, sizeof(p), "%s%s", root, AUDIT_STATE_DIR);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, 0);
+	key_list_done(&l);
+}
+END_TEST
+
+/* Needs root, as above: a quarantined line is kept with where it came from. */
+START_TEST(quarantine_round_trip)
+{
+	char *lines[] = {(char *)KEY_B " planted", NULL};
+	struct quarantine_list q = {0};
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(audit_quarantine_load(rootfd, "alice", &q), 0);
+	ck_assert_uint_eq(q.n, 0);
+	ck_assert_int_ge(
+	    audit_quarantine(rootfd, "alice", "/home/alice/.ssh/authorized_keys", lines), 0);
+	ck_assert_int_eq(audit_quarantine_load(rootfd, "alice", &q), 0);
+	ck_assert_uint_eq(q.n, 1);
+	ck_assert_str_eq(q.q[0].line, KEY_B " planted");
+	ck_assert_str_eq(q.q[0].fingerprint, FP_B);
+	ck_assert_str_eq(q.q[0].from, "/home/alice/.ssh/authorized_keys");
+	ck_assert_ptr_nonnull(q.q[0].taken);
+	quarantine_list_done(&q);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, scan_lines);
+	tcase_add_test(tc, state_lookup);
+	tcase_add_test(tc, state_is_roots_alone);
+	tcase_add_test(tc, state_round_trip);
+	tcase_add_test(tc, quarantine_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
