@@ -93,8 +93,6 @@ START_TEST(state_is_roots_alone)
 	char **state = NULL;
 	int dfd;
 
-	if (geteuid() == 0)
-		return;
 	scan(&l);
 	ck_assert_int_eq(audit_state_save(rootfd, "alice", &l), -EPERM);
 	key_list_done(&l);
@@ -120,9 +118,6 @@ START_TEST(state_round_trip)
 	char **state = NULL;
 	struct stat st;
 	char p[4200];
-
-	if (geteuid() != 0)
-		return;
 	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
 	ck_assert_ptr_null(state); /* no baseline yet */
 	scan(&l);
@@ -148,9 +143,6 @@ START_TEST(quarantine_round_trip)
 {
 	char *lines[] = {(char *)KEY_B " planted", NULL};
 	struct quarantine_list q = {0};
-
-	if (geteuid() != 0)
-		return;
 	ck_assert_int_eq(audit_quarantine_load(rootfd, "alice", &q), 0);
 	ck_assert_uint_eq(q.n, 0);
 	ck_assert_int_ge(
@@ -173,9 +165,13 @@ Suite *test_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, scan_lines);
 	tcase_add_test(tc, state_lookup);
-	tcase_add_test(tc, state_is_roots_alone);
-	tcase_add_test(tc, state_round_trip);
-	tcase_add_test(tc, quarantine_round_trip);
+	/* The state is root's: saved and loaded back as root, refused whole as anyone else. */
+	if (geteuid() == 0) {
+		tcase_add_test(tc, state_round_trip);
+		tcase_add_test(tc, quarantine_round_trip);
+	} else {
+		tcase_add_test(tc, state_is_roots_alone);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }

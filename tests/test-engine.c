@@ -279,8 +279,6 @@ START_TEST(lost_owner_home_given_back)
 	struct stat st;
 	char p[4200];
 
-	if (geteuid() != 0)
-		return;
 	at("home/alice", p, sizeof(p));
 	ck_assert_int_eq(chown(p, 4242, 4242), 0);
 	run(ENGINE_FIX, &e, &r);
@@ -309,7 +307,9 @@ Suite *test_suite(void)
 	tcase_add_test(tc, dry_run_changes_nothing);
 	tcase_add_test(tc, symlinked_ssh_refused);
 	tcase_add_test(tc, hardlinked_keys_refused);
-	tcase_add_test(tc, lost_owner_home_given_back);
+	/* What needs root (a chown) runs as root alone. */
+	if (geteuid() == 0)
+		tcase_add_test(tc, lost_owner_home_given_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
