@@ -125,7 +125,5 @@ e=$(daemon_events config-error | tail -n 1)
 is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "3 $ID_CONFIG_ERROR" \
 	"config-error: priority err, its own MESSAGE_ID"
 
-daemon_stop
-is "$DAEMON_STATUS" 0 "the daemon stops with status 0"
-ok "no sanitizer report" daemon_sanitizer_clean
+daemon_expect_stop "the daemon stops with status 0"
 done_testing

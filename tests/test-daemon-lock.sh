@@ -46,8 +46,6 @@ daemon_start --root "$S1"
 ok "a daemon started as the old one stops waits for it and starts" daemon_wait_ready 30
 wait "$first" 2>/dev/null
 ok "the new one runs" daemon_alive
-daemon_stop
-is "$DAEMON_STATUS" 0 "it stops with status 0"
-ok "no sanitizer report" daemon_sanitizer_clean
+daemon_expect_stop "it stops with status 0"
 
 done_testing

@@ -116,13 +116,8 @@ chmod 0700 "$home/.ssh"
 login_heals "authorized_keys chmod 0666" "$home/.ssh/authorized_keys" 666 "$uid $gid 0644"
 chmod 0600 "$home/.ssh/authorized_keys"
 
-others=$(daemon_journal | while IFS= read -r l; do
-	u=$(journal_field "$l" SSHMEND_USER) && [ "$u" != "$name" ] && echo "$u"
-done)
-is "$others" "" "no entry names any user but $name"
+daemon_expect_only_user "$name"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "SIGTERM: exit status 0"
 
 done_testing

@@ -163,9 +163,7 @@ if [ -w "$QUEUE_SYSCTL" ]; then
 		wait_for 60 stat_is "$last" "$want"
 		diag "$(stat -c '%u %g %04a' "$last") after about $((SECONDS - t1)) s"
 	fi
-	daemon_stop 30
-	is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-	ok "no sanitizer report" daemon_sanitizer_clean || diag "$(tail -n 30 "$DAEMON_ERR")"
+	daemon_expect_stop "SIGTERM: exit status 0" 30
 else
 	diag "$QUEUE_SYSCTL is not writable: the overflow part is not run"
 fi

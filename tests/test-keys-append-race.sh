@@ -160,9 +160,7 @@ ok "the block settles again" wait_until 10 '[ "$(keys_block "$ak")" = "$permanen
 # Let the daemon see the last changes, then stop it, so nothing is in flight.
 sleep 1
 ok "the daemon is still running" daemon_alive
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 grep '^# line ' "$ak" >"$TEST_TMP/got" 2>/dev/null
 seq -f '# line %.0f' 1 "${appended:-0}" >"$TEST_TMP/want"

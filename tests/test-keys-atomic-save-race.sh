@@ -72,9 +72,7 @@ rm -f "$dropdir/20-toggled.pub"
 ok "the block settles to the final drop-in" \
 	wait_until 20 '[ "$(keys_block "$ak")" = "$permanent" ]'
 sleep 1
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 # Each save holds every earlier line: the last one the file shows must be the last saved,
 # and every line up to it must be there once.

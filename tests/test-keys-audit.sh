@@ -155,8 +155,6 @@ ok "the later comment stays" grep -q -x -F -e "# a later comment" "$ak"
 ok "user2 keeps its key (not exclusive)" grep -q -x -F -e "$SANDBOX_PUBKEY" "$(keys_ak user2)"
 ok "no quarantine for user2" test ! -e "$state/quarantine.user2"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

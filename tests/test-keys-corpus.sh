@@ -210,8 +210,6 @@ ok "the daemon heals user1's authorized_keys again" wait_for 10 stat_is "$ak1" "
 sleep 0.5
 is "$(daemon_event_count key-rejected)" "$n0" "the same rejections are not logged again"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

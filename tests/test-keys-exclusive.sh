@@ -103,8 +103,6 @@ q1=$(find "$SANDBOX" -name quarantine.user1)
 ok "the planted key is in user1's quarantine" grep -q -x -F -e "$planted" "$q1"
 ok "the launch key is not" eval '! grep -q -x -F -e "$SANDBOX_PUBKEY" "$q1"'
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

@@ -101,8 +101,6 @@ ok "user2's .ssh is healed while user3's keys are audited again" \
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok "... within 10 s of the chmod (${ms} ms)" test "$ms" -lt 10000
 
-daemon_stop 20
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM" 20
 
 done_testing

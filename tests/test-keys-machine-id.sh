@@ -85,8 +85,6 @@ is "$(find "$SANDBOX" -name 'keys.user1' | wc -l)" 0 "no remembered keys in the 
 json=$("$SSHMEND" --root "$SANDBOX" keys --json user1)
 is "$(keys_json_status "$json" "$fp_baked")" user "sshmend keys: every key as at the baseline" ||
 	diag "$json"
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

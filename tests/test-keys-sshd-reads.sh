@@ -89,8 +89,6 @@ ok "keys lists it, not read" grep -q -F -e \
 	"user2: /home/user2/.ssh/authorized_keys2:0: invalid: larger than 8 MiB" <<<"$out" ||
 	diag "$out"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

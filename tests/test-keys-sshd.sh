@@ -114,13 +114,8 @@ ok "... and is refused within 1 s of its directory being removed" \
 	wait_for 1 refused_with "$dropkey"
 is "$(cat "$ak")" "$ak0" "authorized_keys is as it was"
 
-others=$(daemon_journal | while IFS= read -r l; do
-	u=$(journal_field "$l" SSHMEND_USER) && [ "$u" != "$name" ] && echo "$u"
-done)
-is "$others" "" "no entry names any user but $name"
+daemon_expect_only_user "$name"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "SIGTERM: exit status 0"
 
 done_testing

@@ -18,6 +18,8 @@
 # threat_watch PATH...    host paths outside the sandbox (a symlink's target) whose owner, mode,
 #                         type and content threat_state also records.
 # threat_config MODE      write the sandbox's etc/sshmend/sshmend.conf with [Policy] Mode=MODE.
+# threat_mode MODE CMD... one round of a test in MODE (sshd or strict): a diagnostic line, CMD (the
+#                         script's setup of a fresh sandbox), then Mode=strict when MODE is strict.
 # sm ARGS...              run "$SSHMEND --root $SANDBOX ARGS..." under timeout; sets SM_OUT
 #                         (stdout), SM_ERR (stderr) and SM_RC (124: it hung).
 # json_findings USER      the findings of USER in SM_OUT, one JSON object per line.
@@ -111,6 +113,14 @@ threat_protect() {
 
 threat_config() {
 	sandbox_config '[Policy]' "Mode=$1"
+}
+
+threat_mode() {
+	local mode=$1
+	shift
+	diag "--- Mode=$mode"
+	"$@"
+	[ "$mode" = sshd ] || threat_config strict
 }
 
 sm() {

@@ -37,6 +37,11 @@
 # daemon_wait_events TIMEOUT N EVENT [FIELD=VALUE...]
 #                        wait until there are at least N.
 # daemon_sanitizer_clean 0 if DAEMON_ERR holds no sanitizer report.
+# daemon_expect_stop DESC [TIMEOUT]
+#                        two tests: daemon_stop TIMEOUT (default 10) ends in exit status 0 (DESC),
+#                        and the daemon's output holds no sanitizer report.
+# daemon_expect_only_user NAME
+#                        one test: none of the daemon's entries names a user other than NAME.
 # stat_is PATH "UID GID MODE"
 #                        0 if PATH (not followed) has exactly that owner, group and mode (four
 #                        octal digits, e.g. "20001 20001 0700").
@@ -167,6 +172,20 @@ daemon_wait_events() {
 daemon_sanitizer_clean() {
 	! grep -E -e '^==[0-9]+==(ERROR|WARNING): [A-Za-z]*Sanitizer' -e 'runtime error:' \
 		"$DAEMON_ERR"
+}
+
+daemon_expect_stop() {
+	daemon_stop "${2:-10}"
+	is "$DAEMON_STATUS" 0 "$1"
+	ok "no sanitizer report" daemon_sanitizer_clean || diag "$(tail -n 50 "$DAEMON_ERR")"
+}
+
+daemon_expect_only_user() {
+	local l u others=
+	while IFS= read -r l; do
+		u=$(journal_field "$l" SSHMEND_USER) && [ "$u" != "$1" ] && others+=$u$'\n'
+	done < <(daemon_journal)
+	is "$others" "" "no entry names any user but $1"
 }
 
 stat_is() {
