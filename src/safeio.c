@@ -275,11 +275,10 @@ int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len)
 	for (;;) {
 		ssize_t n;
 
-		if (cap - len < 4096) {
+		/* Room for one byte past MAX at most: reading it tells a file too big. */
+		if (cap - len < 4096 && cap < max + 1) {
 			char *nb;
 
-			if (cap >= max + 1)
-				return -EFBIG;
 			cap = cap ? cap * 2 : 8192;
 			if (cap > max + 1)
 				cap = max + 1;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Daemon tests: "sshmend daemon" healing a sandbox root (journal, notify socket, signals,
 # reloads, reloads during a reload's pass over 3,000 users), against a real sshd, and with 1,000
-# users at once; tests/daemon-lib.sh is what they share.
+# users at once; tests/lib/daemon.sh is what they share.
 DAEMON_TESTS = \
 	tests/test-daemon-entries.sh \
 	tests/test-daemon-heal.sh \
@@ -11,7 +11,7 @@ DAEMON_TESTS = \
 	tests/test-daemon-stress.sh
 
 TESTS += $(DAEMON_TESTS)
-EXTRA_DIST += $(DAEMON_TESTS) tests/daemon-lib.sh
+EXTRA_DIST += $(DAEMON_TESTS)
 
 # Where sshmend keeps state on the running system, for the end-to-end test to remove what its
 # daemon left there for the test user.

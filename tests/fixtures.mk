@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared fixtures (tests/lib/) and the tests that prove them.
+# Shared fixtures (tests/lib/; bootstrap.sh sources the others) and the tests that prove them.
 
 FIXTURE_LIBS = \
 	tests/lib/tap-run.sh \
+	tests/lib/bootstrap.sh \
 	tests/lib/tap.sh \
 	tests/lib/sandbox.sh \
+	tests/lib/daemon.sh \
 	tests/lib/sshd.sh \
 	tests/lib/journald.sh \
 	tests/lib/notify.sh \

@@ -1,184 +1,177 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/*
- * The key audit's diff: the keys of a user's files against what was remembered, what is told
- * and what is remembered after, in a state directory under a temp root (no root needed).
- */
 #include <fcntl.h>
 #include "audit.h"
 #include "check-main.h"
-#include "macro.h"
+#include "dropin.h"
+#include "strindex.h"
+#include "strv.h"
 #include "unit-helpers.h"
+
+/* The key audit: what a keys file holds, and what is remembered of it in a temp root. */
+
+#define KEY_A "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMTFo7HNu8AUUV580L8eYmy3EJATf3QmmNhVr4rgcCtA"
+#define KEY_B "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID89qcPwTFV39cV2sbRsLHOWey5yhP9R3PIfjqhMBgaI"
+/* As ssh-keygen -lf prints them. */
+#define FP_A "SHA256:E+QKbJccAQvzbFDNnouZpizTS8NKWAesob9YLdsQzL0"
+#define FP_B "SHA256:jYlWqn4sMYKbtzGSe/kDau38V/6oTQfNt1/Ybr2Ueuo"
 
 static char *root;
 static int rootfd = -1;
-/* What the audit told, one line each; what the tells return (0 told, -EAGAIN held back). */
-static char told[1024];
-static int answer;
 
 static void setup(void)
 {
-	root = unit_tmproot();
-	rootfd = open(root, O_PATH | O_DIRECTORY);
-	ck_assert_int_ge(rootfd, 0);
-	told[0] = 0;
-	answer = 0;
+	rootfd = unit_root_open(&root);
 }
 
 static void teardown(void)
 {
-	close(rootfd);
-	unit_rmtree(root);
-	free(root);
+	unit_root_close(root, rootfd);
 }
 
-static int tell_unapproved(_unused_ void *userdata, const struct key_entry *e)
+static const char keys_text[] = "# mine\n" KEY_A " alice@laptop\n"
+				"ssh-ed25519 AAAA truncated\n"
+				"\n" DROPIN_BEGIN "\n" KEY_B " ops\n" DROPIN_END "\n";
+
+static void scan(struct key_list *l)
 {
-	snprintf(told + strlen(told), sizeof(told) - strlen(told), "unapproved %s %s\n",
-		 e->fingerprint, e->file);
-	return answer;
+	*l = (struct key_list){0};
+	ck_assert_int_eq(
+	    audit_scan("/home/alice/.ssh/authorized_keys", keys_text, strlen(keys_text), l), 0);
 }
 
-static int tell_removed(_unused_ void *userdata, const char *fp, const char *comment)
+START_TEST(scan_lines)
 {
-	snprintf(told + strlen(told), sizeof(told) - strlen(told), "removed %s (%s)\n", fp,
-		 comment ? comment : "");
-	return answer;
-}
+	struct key_list l;
 
-static const struct audit_tell tell = {.unapproved = tell_unapproved, .removed = tell_removed};
-
-/* L with one more key, FP (NULL: a keys file not read), of STATUS. */
-static void add(struct key_list *l, const char *fp, enum key_status status, const char *comment)
-{
-	l->e = realloc(l->e, (l->n + 1) * sizeof(*l->e));
-	ck_assert_ptr_nonnull(l->e);
-	l->e[l->n++] = (struct key_entry){.file = strdup("/home/alice/.ssh/authorized_keys"),
-					  .lineno = fp ? (unsigned)l->n + 1 : 0,
-					  .fingerprint = fp ? strdup(fp) : NULL,
-					  .comment = comment ? strdup(comment) : NULL,
-					  .status = status};
-}
-
-/*
- * The state directory now remembers WANT of alice. Only root can give the file to root, as the
- * audit does: for another user, what the diff itself returned is all that is checked.
- */
-static void remembers(const char *want)
-{
-	char path[4096], text[4096] = "";
-	FILE *f;
-
-	if (geteuid() != 0)
-		return;
-	snprintf(path, sizeof(path), "%s%s/keys.alice", root, AUDIT_STATE_DIR);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_lt(fread(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
-	fclose(f);
-	ck_assert_str_eq(text, want);
-}
-
-START_TEST(first_sight_is_the_baseline)
-{
-	struct key_list l = {0};
-	struct audit_result res;
-
-	add(&l, "SHA256:a", KEY_USER, "laptop");
-	add(&l, "SHA256:b", KEY_APPROVED, NULL);
-	ck_assert_int_eq(audit_diff(rootfd, "alice", NULL, &l, &tell, &res), 0);
+	scan(&l);
+	ck_assert_uint_eq(l.n, 3); /* the comment, the blank line and the markers are not keys */
+	ck_assert_uint_eq(l.e[0].lineno, 2);
+	ck_assert_str_eq(l.e[0].fingerprint, FP_A);
+	ck_assert_str_eq(l.e[0].type, "ssh-ed25519");
+	ck_assert_str_eq(l.e[0].comment, "alice@laptop");
+	ck_assert(!l.e[0].in_block);
+	ck_assert_uint_eq(l.e[1].lineno, 3);
+	ck_assert_int_eq(l.e[1].status, KEY_INVALID);
+	ck_assert_ptr_null(l.e[1].fingerprint);
+	ck_assert_ptr_nonnull(l.e[1].why);
+	ck_assert_uint_eq(l.e[2].lineno, 6);
+	ck_assert_str_eq(l.e[2].fingerprint, FP_B);
+	ck_assert(l.e[2].in_block);
+	ck_assert_int_eq(
+	    audit_scan_unread("/home/alice/.ssh/authorized_keys2", "Permission denied", &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_uint_eq(l.e[3].lineno, 0);
+	ck_assert_int_eq(l.e[3].status, KEY_INVALID);
+	ck_assert_str_eq(l.e[3].why, "Permission denied");
 	key_list_done(&l);
-	ck_assert_str_eq(told, "");
-	ck_assert(res.baseline);
-	ck_assert_uint_eq(res.n_keys, 2);
-	ck_assert(res.recorded);
-	ck_assert(!res.state_full);
-	remembers("SHA256:a user laptop\nSHA256:b approved\n");
 }
 END_TEST
 
-/*
- * Key a stays, b (remembered approved) is gone, c appears unapproved: both told, with the
- * tells answering ANSWER; what the audit says of it.
- */
-static struct audit_result b_goes_c_comes(int tells_answer)
+START_TEST(state_lookup)
 {
-	char *state[] = {"SHA256:a user laptop", "SHA256:b approved old", NULL};
-	struct key_list l = {0};
-	struct audit_result res;
+	char *state[] = {(char *)FP_A " user alice@laptop", (char *)FP_B " approved", NULL};
+	struct strindex *ix;
+	ssize_t line;
 
-	answer = tells_answer;
-	add(&l, "SHA256:a", KEY_USER, "laptop");
-	add(&l, "SHA256:c", KEY_UNAPPROVED, NULL);
-	ck_assert_int_eq(audit_diff(rootfd, "alice", state, &l, &tell, &res), 0);
-	key_list_done(&l);
-	ck_assert_str_eq(told, "unapproved SHA256:c /home/alice/.ssh/authorized_keys\n"
-			       "removed SHA256:b (old)\n");
-	return res;
-}
-
-START_TEST(what_changed_is_told_and_remembered)
-{
-	struct audit_result res = b_goes_c_comes(0);
-
-	ck_assert(!res.baseline);
-	ck_assert_uint_eq(res.n_keys, 0);
-	ck_assert(res.recorded);
-	remembers("SHA256:a user laptop\nSHA256:c unapproved\n");
+	ck_assert_int_eq(audit_state_index(state, &ix), 0);
+	ck_assert_int_eq(audit_state_status(state, ix, FP_A, &line), KEY_USER);
+	ck_assert_int_eq(line, 0);
+	ck_assert_int_eq(audit_state_status(state, ix, FP_B, &line), KEY_APPROVED);
+	ck_assert_int_eq(line, 1);
+	ck_assert_int_eq(audit_state_status(state, ix, "SHA256:none", &line), -1);
+	ck_assert_int_eq(line, -1);
+	ck_assert_str_eq(audit_state_comment(state, ix, FP_A), "alice@laptop");
+	ck_assert_ptr_null(audit_state_comment(state, ix, FP_B));
+	strindex_free(ix);
 }
 END_TEST
 
-/* What the journal held back is remembered as it was, so that the next audit tells it. */
-START_TEST(what_was_not_told_is_told_again)
+/* Without root: the state is root's or nothing, and no half-written file is left behind. */
+START_TEST(state_is_roots_alone)
 {
-	ck_assert(b_goes_c_comes(-EAGAIN).recorded);
-	remembers("SHA256:a user laptop\nSHA256:b approved old\n");
+	struct key_list l;
+	char **state = NULL;
+	int dfd;
+
+	scan(&l);
+	ck_assert_int_eq(audit_state_save(rootfd, "alice", &l), -EPERM);
+	key_list_done(&l);
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_null(state);
+	/* The directory was made (0700, as asked), and holds nothing. */
+	ck_assert_int_eq(audit_state_dir(rootfd, false, &dfd), 0);
+	{
+		char p[4200], cmd[4400];
+
+		snprintf(p, sizeof(p), "%s%s", root, AUDIT_STATE_DIR);
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", p);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	close(dfd);
 }
 END_TEST
 
-/* A keys file too large to be read hides its keys: none is gone, nothing remembered. */
-START_TEST(an_unread_file_hides_nothing)
+/* Needs root: the state files are root's. What is saved is loaded back, each key once. */
+START_TEST(state_round_trip)
 {
-	char *state[] = {"SHA256:a user laptop", "SHA256:b approved", NULL};
-	struct key_list l = {0};
-	struct audit_result res;
-
-	add(&l, "SHA256:a", KEY_USER, "laptop");
-	add(&l, NULL, KEY_INVALID, NULL);
-	ck_assert_int_eq(audit_diff(rootfd, "alice", state, &l, &tell, &res), 0);
+	struct key_list l;
+	char **state = NULL;
+	struct stat st;
+	char p[4200];
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_null(state); /* no baseline yet */
+	scan(&l);
+	l.e[0].status = KEY_USER;
+	l.e[2].status = KEY_APPROVED;
+	ck_assert_int_eq(audit_state_save(rootfd, "alice", &l), 0);
+	ck_assert_int_eq(audit_state_load(rootfd, "alice", &state), 0);
+	ck_assert_ptr_nonnull(state);
+	ck_assert_uint_eq(strv_length(state), 2);
+	ck_assert_str_eq(state[0], FP_A " user alice@laptop");
+	ck_assert_str_eq(state[1], FP_B " approved ops");
+	strv_free(state);
+	snprintf(p, sizeof(p), "%s%s", root, AUDIT_STATE_DIR);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, 0);
 	key_list_done(&l);
-	ck_assert_str_eq(told, "");
-	ck_assert(!res.recorded);
 }
 END_TEST
 
-START_TEST(a_sync_says_what_it_added_and_removed)
+/* Needs root, as above: a quarantined line is kept with where it came from. */
+START_TEST(quarantine_round_trip)
 {
-	char *state[] = {"SHA256:a approved", "SHA256:b approved", "SHA256:u user", NULL};
-	_cleanup_free_ char *added = NULL, *removed = NULL;
-	struct key_list l = {0};
-
-	add(&l, "SHA256:a", KEY_APPROVED, NULL);
-	add(&l, "SHA256:c", KEY_APPROVED, NULL);
-	add(&l, "SHA256:d", KEY_APPROVED, NULL);
-	add(&l, "SHA256:u", KEY_USER, NULL);
-	ck_assert_int_eq(audit_synced(state, &l, &added, &removed), 0);
-	key_list_done(&l);
-	ck_assert_str_eq(added, "SHA256:c SHA256:d");
-	ck_assert_str_eq(removed, "SHA256:b");
+	char *lines[] = {(char *)KEY_B " planted", NULL};
+	struct quarantine_list q = {0};
+	ck_assert_int_eq(audit_quarantine_load(rootfd, "alice", &q), 0);
+	ck_assert_uint_eq(q.n, 0);
+	ck_assert_int_ge(
+	    audit_quarantine(rootfd, "alice", "/home/alice/.ssh/authorized_keys", lines), 0);
+	ck_assert_int_eq(audit_quarantine_load(rootfd, "alice", &q), 0);
+	ck_assert_uint_eq(q.n, 1);
+	ck_assert_str_eq(q.q[0].line, KEY_B " planted");
+	ck_assert_str_eq(q.q[0].fingerprint, FP_B);
+	ck_assert_str_eq(q.q[0].from, "/home/alice/.ssh/authorized_keys");
+	ck_assert_ptr_nonnull(q.q[0].taken);
+	quarantine_list_done(&q);
 }
 END_TEST
 
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("audit");
-	TCase *tc = tcase_create("diff");
+	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, first_sight_is_the_baseline);
-	tcase_add_test(tc, what_changed_is_told_and_remembered);
-	tcase_add_test(tc, what_was_not_told_is_told_again);
-	tcase_add_test(tc, an_unread_file_hides_nothing);
-	tcase_add_test(tc, a_sync_says_what_it_added_and_removed);
+	tcase_add_test(tc, scan_lines);
+	tcase_add_test(tc, state_lookup);
+	/* The state is root's: saved and loaded back as root, refused whole as anyone else. */
+	if (geteuid() == 0) {
+		tcase_add_test(tc, state_round_trip);
+		tcase_add_test(tc, quarantine_round_trip);
+	} else {
+		tcase_add_test(tc, state_is_roots_alone);
+	}
 	suite_add_tcase(s, tc);
 	return s;
 }

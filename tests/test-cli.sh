@@ -5,19 +5,13 @@
 # global options work after the command too ("check --root DIR --json"); "fix --dry-run" says
 # what it would change, old and new ("mode 0777 -> 0755"), where check says what it found.
 # shellcheck disable=SC2317 # functions run through ok
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
-: "${SSHMEND:=$top_builddir/sshmend}"
 require_root
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
+# shellcheck disable=SC2119 # sshmend alone, no helper program
+require_sshmend
 
-sandbox_create 1 || {
-	echo "Bail out! sandbox_create failed"
-	exit 1
-}
+sandbox_create 1 || bail "sandbox_create failed"
 S=$SANDBOX
 CONF=$S/etc/sshmend/sshmend.conf
 ERR=$(mktemp)

@@ -17,12 +17,12 @@ ID_CONFIG_ERROR=4aef36b4fc194b7bbb0f372ed4e86ff0
 ID_CONFIG_WARNING=d18e6874cf774e2d911cccde5fa437fe
 ID_DROPIN_IGNORED=b0fb43ef2f2f4df59585535704a14805
 
-sandbox_create 2 || keys_bail "sandbox_create failed"
+sandbox_create 2 || bail "sandbox_create failed"
 for k in laptop desktop; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
+	keys_gen "$k" || bail "ssh-keygen failed"
 done
-fp_laptop=$(keys_fp "$KEYS_TMP/laptop.pub")
-fp_desktop=$(keys_fp "$KEYS_TMP/desktop.pub")
+fp_laptop=$(keys_fp "$TEST_TMP/laptop.pub")
+fp_desktop=$(keys_fp "$TEST_TMP/desktop.pub")
 H1=$SANDBOX/home/user1
 
 keys_daemon_start --root "$SANDBOX"
@@ -31,7 +31,7 @@ lacks() {
 	! grep -qF -- "$1" <<<"$2"
 }
 last_message() {
-	keys_messages "$@" | tail -n 1
+	daemon_event_messages "$@" | tail -n 1
 }
 # next_entry DESC EVENT N: wait for more than N EVENT entries; MSG is the last one's message.
 next_entry() {
@@ -42,7 +42,7 @@ next_entry() {
 last_field() {
 	local ev=$1 f=$2
 	shift 2
-	journal_field "$(keys_events "$ev" "$@" | tail -n 1)" "$f"
+	journal_field "$(daemon_events "$ev" "$@" | tail -n 1)" "$f"
 }
 
 diag "--- a repair says what changed, and only that"
@@ -50,7 +50,7 @@ chmod 0777 "$H1"
 next_entry "the mode repair is logged" drift-repaired 0
 ok "it gives the old and new mode" grep -qF 'repaired /home/user1: mode 0777 -> 0755' <<<"$msg"
 ok "it does not name the owner that stayed" lacks owner "${msg%%;*}"
-n=$(keys_count drift-repaired)
+n=$(daemon_event_count drift-repaired)
 chown 30000 "$H1"
 next_entry "the owner repair is logged" drift-repaired "$n"
 ok "it gives the old and new owner" grep -qF 'repaired /home/user1: owner 30000 -> user1' <<<"$msg"
@@ -84,54 +84,52 @@ is "$(last_field key-removed SSHMEND_COMMENT "SSHMEND_FINGERPRINT=$fp_laptop")" 
 
 diag "--- a rejected drop-in line is told once per change of its file"
 keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken"
-rejected() { keys_count key-rejected SSHMEND_USER=user1; }
+rejected() { daemon_event_count key-rejected SSHMEND_USER=user1; }
 ok "the rejected line is logged" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=key-rejected
 sleep 1
 is "$(rejected)" 1 "once"
-n=$(keys_count drift-repaired)
+n=$(daemon_event_count drift-repaired)
 for _ in 1 2 3; do
 	chmod 0777 "$H1"
 	wait_for 10 _daemon_count_above "$n" SSHMEND_EVENT=drift-repaired
-	n=$(keys_count drift-repaired)
+	n=$(daemon_event_count drift-repaired)
 done
 # Another drop-in file the daemon ignores (writable by others): told once, on its own.
 keys_dropin_put user1 loose.pub "$(keys_pub laptop)"
 chmod 0666 "$(keys_dropin_dir user1)/loose.pub"
 ok "the ignored file is logged as dropin-ignored" wait_for 10 _daemon_count_above 0 \
 	SSHMEND_EVENT=dropin-ignored
-e=$(keys_events dropin-ignored | tail -n 1)
+e=$(daemon_events dropin-ignored | tail -n 1)
 is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "4 $ID_DROPIN_IGNORED" \
 	"dropin-ignored: priority warning, its own MESSAGE_ID"
 sleep 1
 is "$(rejected)" 1 "heals and another drop-in file do not tell the rejected line again"
-is "$(keys_count dropin-ignored SSHMEND_USER=user1)" 1 "the ignored file is told once"
+is "$(daemon_event_count dropin-ignored SSHMEND_USER=user1)" 1 "the ignored file is told once"
 keys_dropin_put user1 broken.pub "ssh-ed25519 AAAAnot-base64 broken" "# rewritten"
 ok "a change of its file tells it again" wait_for 10 _daemon_count_above 1 SSHMEND_EVENT=key-rejected
 sleep 1
 is "$(rejected)" 2 "once"
-n=$(keys_count reloaded)
+n=$(daemon_event_count reloaded)
 kill -HUP "$DAEMON_PID"
 ok "SIGHUP reloads" wait_for 10 _daemon_count_above "$n" SSHMEND_EVENT=reloaded
 is "$(rejected)" 2 "a reload does not tell the rejected line again"
 rm -f "$(keys_dropin_dir user1)/broken.pub" "$(keys_dropin_dir user1)/loose.pub"
 
 diag "--- configuration warnings and errors are different events"
-keys_config '[Keys]' 'Exlusive=yes'
+sandbox_config '[Keys]' 'Exlusive=yes'
 ok "an unknown key is a config-warning" wait_for 10 _daemon_count_above 0 \
 	SSHMEND_EVENT=config-warning
-e=$(keys_events config-warning | tail -n 1)
+e=$(daemon_events config-warning | tail -n 1)
 diag "$(journal_field "$e" MESSAGE)"
 is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "4 $ID_CONFIG_WARNING" \
 	"config-warning: priority warning, its own MESSAGE_ID"
 ok "it names the file and line" grep -qF '/etc/sshmend/sshmend.conf:2' <<<"$(journal_field "$e" MESSAGE)"
-is "$(keys_count config-error)" 0 "no config-error for it"
-keys_config '[Keys]' 'MinRSABits=bogus'
+is "$(daemon_event_count config-error)" 0 "no config-error for it"
+sandbox_config '[Keys]' 'MinRSABits=bogus'
 ok "a bad value is a config-error" wait_for 10 _daemon_count_above 0 SSHMEND_EVENT=config-error
-e=$(keys_events config-error | tail -n 1)
+e=$(daemon_events config-error | tail -n 1)
 is "$(journal_field "$e" PRIORITY) $(journal_field "$e" MESSAGE_ID)" "3 $ID_CONFIG_ERROR" \
 	"config-error: priority err, its own MESSAGE_ID"
 
-daemon_stop
-is "$DAEMON_STATUS" 0 "the daemon stops with status 0"
-ok "no sanitizer report" daemon_sanitizer_clean
+daemon_expect_stop "the daemon stops with status 0"
 done_testing

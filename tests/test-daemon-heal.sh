@@ -10,19 +10,12 @@
 # socket every entry is one line on stderr.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 # shellcheck disable=SC2016 # sh -c scripts: their arguments are expanded by that shell
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 journald_setup "$@"
 require_root
 require_prog stat setpriv find
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
 # MESSAGE_IDs are part of the interface (journalctl MESSAGE_ID=...); systemd/sshmend.catalog.
 ID_STARTED=da0047d59d464a6ca9c0a307e29d3f8e
@@ -32,14 +25,8 @@ ID_REPAIRED=fd0c73482cc34187b09f475469070f45
 ID_REFUSED=bd598a2bcd62420bad166dc4f280faf7
 ID_CONFIG_ERROR=4aef36b4fc194b7bbb0f372ed4e86ff0
 
-sandbox_create 3 || {
-	echo "Bail out! sandbox_create failed"
-	exit 1
-}
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+sandbox_create 3 || bail "sandbox_create failed"
+notify_start || bail "notify_start failed"
 S=$SANDBOX
 U1=20001 U2=20002 U3=20003
 H1=/home/user1 H2=/home/user2 H3=/home/user3

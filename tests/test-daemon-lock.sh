@@ -4,33 +4,17 @@
 # with a message naming the one that runs; daemons on different roots run side by side; a daemon
 # started while the old one on its root is still stopping waits for it and starts.
 # shellcheck disable=SC2119,SC2317 # daemon_stop takes no arguments here; functions run through ok
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 journald_setup "$@"
 require_root
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
-sandbox_create 1 || {
-	echo "Bail out! sandbox_create failed"
-	exit 1
-}
+sandbox_create 1 || bail "sandbox_create failed"
 S1=$SANDBOX
-sandbox_create 1 || {
-	echo "Bail out! sandbox_create failed"
-	exit 1
-}
+sandbox_create 1 || bail "sandbox_create failed"
 S2=$SANDBOX
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+notify_start || bail "notify_start failed"
 ERR=$(mktemp)
 add_cleanup "rm -f '$ERR'"
 
@@ -62,8 +46,6 @@ daemon_start --root "$S1"
 ok "a daemon started as the old one stops waits for it and starts" daemon_wait_ready 30
 wait "$first" 2>/dev/null
 ok "the new one runs" daemon_alive
-daemon_stop
-is "$DAEMON_STATUS" 0 "it stops with status 0"
-ok "no sanitizer report" daemon_sanitizer_clean
+daemon_expect_stop "it stops with status 0"
 
 done_testing

@@ -16,71 +16,71 @@ dthreat_init "$@"
 require_prog ssh-keygen
 
 N=3000
-sandbox_create "$N" || dthreat_bail "sandbox_create failed"
+sandbox_create "$N" || bail "sandbox_create failed"
 good=('[Daemon]' RescanIntervalSec=3600 FallbackScanIntervalSec=3600)
-dthreat_config "${good[@]}" || dthreat_bail "config failed"
-dthreat_start || dthreat_bail "the daemon did not start"
-ok "the first audit ends (keys-baseline)" dthreat_wait_entry 60 keys-baseline
+sandbox_config "${good[@]}" || bail "config failed"
+dthreat_start || bail "the daemon did not start"
+ok "the first audit ends (keys-baseline)" daemon_wait_events 60 1 keys-baseline
 
 reloading_count() { notify_count '^RELOADING=1$'; }
 reloading_after() { [ "$(reloading_count)" -gt "$1" ]; }
-ready_after() { [ "$(dthreat_ready_count)" -gt "$1" ]; }
+ready_after() { [ "$(daemon_ready_count)" -gt "$1" ]; }
 
 # ---- A failed reload during a reload's pass.
-ready0=$(dthreat_ready_count)
+ready0=$(daemon_ready_count)
 reloading0=$(reloading_count)
-reloaded0=$(dthreat_count reloaded)
-failed0=$(dthreat_count config-error)
-kill -HUP "$DTHREAT_PID"
+reloaded0=$(daemon_event_count reloaded)
+failed0=$(daemon_event_count config-error)
+kill -HUP "$DAEMON_PID"
 # The SIGHUP's reload has begun (and read the good configuration) before the bad one lands.
 ok "SIGHUP: RELOADING=1" wait_for 10 reloading_after "$reloading0"
-dthreat_config "${good[@]}" FlapThreshold=0 || dthreat_bail "config failed"
+sandbox_config "${good[@]}" FlapThreshold=0 || bail "config failed"
 ok "the bad configuration is refused (config-error)" \
-	dthreat_wait_count 30 $((failed0 + 1)) config-error
+	daemon_wait_events 30 $((failed0 + 1)) config-error
 ok "two reloads began (RELOADING=1 twice)" wait_for 30 reloading_after $((reloading0 + 1))
-ok "the SIGHUP's reload ends (reloaded)" dthreat_wait_count 60 $((reloaded0 + 1)) reloaded
+ok "the SIGHUP's reload ends (reloaded)" daemon_wait_events 60 $((reloaded0 + 1)) reloaded
 ok "READY=1 follows" wait_for 10 ready_after "$ready0"
-last_two=$(dthreat_journal SSHMEND_EVENT=config-error SSHMEND_EVENT=reloaded | tail -n 2 |
+last_two=$(daemon_journal SSHMEND_EVENT=config-error SSHMEND_EVENT=reloaded | tail -n 2 |
 	while read -r l; do journal_field "$l" SSHMEND_EVENT; done | tr '\n' ' ')
 is "$last_two" "config-error reloaded " "the bad configuration was refused while the pass ran"
 sleep 1
-is "$(dthreat_ready_count)" $((ready0 + 1)) \
+is "$(daemon_ready_count)" $((ready0 + 1)) \
 	"one READY=1 in all: the failed reload did not say it before the pass ended"
-is "$(dthreat_count reloaded)" $((reloaded0 + 1)) "one reloaded entry"
-dthreat_config "${good[@]}" || dthreat_bail "config failed"
-ok "the good configuration again: reloaded" dthreat_wait_count 60 $((reloaded0 + 2)) reloaded
+is "$(daemon_event_count reloaded)" $((reloaded0 + 1)) "one reloaded entry"
+sandbox_config "${good[@]}" || bail "config failed"
+ok "the good configuration again: reloaded" daemon_wait_events 60 $((reloaded0 + 2)) reloaded
 
 # ---- SIGHUP every 0.1 s for 20 s.
-keys_tmp=$DTHREAT_TMP/keys
+keys_tmp=$TEST_TMP/keys
 if ! mkdir -m 0700 "$keys_tmp" || ! ssh-keygen -q -t ed25519 -N '' -C appended -f "$keys_tmp/k"; then
-	dthreat_bail "ssh-keygen failed"
+	bail "ssh-keygen failed"
 fi
 u=user$((N / 2))
 ak=home/$u/.ssh/authorized_keys
-unapproved0=$(dthreat_count key-unapproved)
-reloaded0=$(dthreat_count reloaded)
-ready0=$(dthreat_ready_count)
+unapproved0=$(daemon_event_count key-unapproved)
+reloaded0=$(daemon_event_count reloaded)
+ready0=$(daemon_ready_count)
 (
 	for ((i = 0; i < 200; i++)); do
-		kill -HUP "$DTHREAT_PID" 2>/dev/null || exit
+		kill -HUP "$DAEMON_PID" 2>/dev/null || exit
 		sleep 0.1
 	done
 ) &
 storm=$!
 add_cleanup "kill $storm 2>/dev/null"
 sleep 2
-dthreat_as "$u" sh -c 'printf "%s\n" "$1" >>"$2"' _ "$(cat "$keys_tmp/k.pub")" "$SANDBOX/$ak"
+run_as "$u" sh -c 'printf "%s\n" "$1" >>"$2"' _ "$(cat "$keys_tmp/k.pub")" "$SANDBOX/$ak"
 chmod 0777 "$SANDBOX/home/user$N/.ssh"
-ok "the appended key is reported" dthreat_wait_count 10 $((unapproved0 + 1)) key-unapproved
+ok "the appended key is reported" daemon_wait_events 10 $((unapproved0 + 1)) key-unapproved
 ok "while the reloads go on" kill -0 "$storm"
 dthreat_wait_stat 10 "home/user$N/.ssh" "2$(printf %04d "$N") 2$(printf %04d "$N") 0755 d" \
 	"a drift of the last user's ~/.ssh is healed"
 ok "while the reloads go on" kill -0 "$storm"
-diag "passes ended during the storm: $(($(dthreat_count reloaded) - reloaded0))"
+diag "passes ended during the storm: $(($(daemon_event_count reloaded) - reloaded0))"
 wait "$storm"
-ok "after the last SIGHUP, a pass ends (reloaded)" dthreat_wait_count 60 $((reloaded0 + 1)) reloaded
+ok "after the last SIGHUP, a pass ends (reloaded)" daemon_wait_events 60 $((reloaded0 + 1)) reloaded
 ok "and READY=1" wait_for 10 ready_after "$ready0"
-ok "daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+ok "daemon still runs" daemon_alive
+daemon_stop 10
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

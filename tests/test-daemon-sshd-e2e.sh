@@ -5,26 +5,19 @@
 # --config that selects only the test user) the same break heals by itself and a key login
 # succeeds within a second, with no human step. The same for ~/.ssh and authorized_keys.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
 
 journald_setup "$@"
 require_root
-require_prog ssh ssh-keygen useradd usermod userdel getent stat ps flock
+require_prog ssh ssh-keygen useradd usermod userdel getent stat ps
 [ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
 # This daemon looks after the host's / and /home, which other tests change for a moment
 # (tests/test-sshd-agreement.sh): they hold a lock on /home meanwhile, and so does this test for
 # as long as its daemon runs, so that it never "repairs" a state another test set up.
-exec {home_lock}</home
-flock -w 1800 "$home_lock" || skip_all "another test held the lock on /home for 30 minutes"
+host_lock_home
 
 name=smde$$
 name=${name:0:16}
@@ -36,23 +29,15 @@ uid=$(id -u "$name")
 gid=$(id -g "$name")
 
 # Only the test user: no uid is that high, root is excluded, the test user is included.
-cfgdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-e2e.XXXXXX") || skip_all "mktemp failed"
-add_cleanup "rm -rf -- '$cfgdir'"
-chmod 0755 "$cfgdir"
-CFG=$cfgdir/sshmend.conf
+test_tmp || skip_all "mktemp failed"
+CFG=$TEST_TMP/sshmend.conf
 printf '[Users]\nMinUID=4000000000\nInclude=%s\nExclude=root\n' "$name" >"$CFG"
 chown 0:0 "$CFG"
 chmod 0644 "$CFG"
 
 # The daemon repairs whatever is out of policy in the user's chain, which includes the host's
 # / and /home: if those would be changed, do not start it on this machine.
-precheck=$("$SSHMEND" --config "$CFG" check 2>&1)
-precheck_rc=$?
-case $precheck_rc in
-0) ;;
-1) skip_all "sshmend would change this host's chain for $name: $(tr '\n' ' ' <<<"$precheck")" ;;
-*) skip_all "sshmend --config check failed ($precheck_rc): $(tr '\n' ' ' <<<"$precheck")" ;;
-esac
+sshmend_precheck "$CFG" "$name"
 mode0=$(stat -c %a "$home")
 
 ok "a key login as $name works" sshd_login "$name"
@@ -92,10 +77,7 @@ state_cleanup() {
 }
 add_cleanup state_cleanup
 
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+notify_start || bail "notify_start failed"
 daemon_start --config "$CFG"
 ok "the daemon sends READY=1" daemon_wait_ready 30
 ok "the daemon is running" daemon_alive
@@ -134,13 +116,8 @@ chmod 0700 "$home/.ssh"
 login_heals "authorized_keys chmod 0666" "$home/.ssh/authorized_keys" 666 "$uid $gid 0644"
 chmod 0600 "$home/.ssh/authorized_keys"
 
-others=$(daemon_journal | while IFS= read -r l; do
-	u=$(journal_field "$l" SSHMEND_USER) && [ "$u" != "$name" ] && echo "$u"
-done)
-is "$others" "" "no entry names any user but $name"
+daemon_expect_only_user "$name"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "SIGTERM: exit status 0"
 
 done_testing

@@ -9,19 +9,12 @@
 # "rescan", checks every chain again, misses none, and inotify still works afterwards.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 # shellcheck disable=SC2016 # sh -c scripts: their arguments are expanded by that shell
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 journald_setup "$@"
 require_root
 require_prog stat find xargs seq sort diff awk
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
 N=1000
 HEAL_TIMEOUT=${SSHMEND_STRESS_TIMEOUT:-30}
@@ -33,14 +26,8 @@ watches=$(cat /proc/sys/fs/inotify/max_user_watches 2>/dev/null || echo 0)
 [ "$watches" -ge 20000 ] ||
 	skip_all "fs.inotify.max_user_watches is $watches: the daemon would fall back to scanning"
 
-sandbox_create "$N" || {
-	echo "Bail out! sandbox_create $N failed"
-	exit 1
-}
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+sandbox_create "$N" || bail "sandbox_create $N failed"
+notify_start || bail "notify_start failed"
 S=$SANDBOX
 
 # Every home and every .ssh, relative to the sandbox root.
@@ -176,9 +163,7 @@ if [ -w "$QUEUE_SYSCTL" ]; then
 		wait_for 60 stat_is "$last" "$want"
 		diag "$(stat -c '%u %g %04a' "$last") after about $((SECONDS - t1)) s"
 	fi
-	daemon_stop 30
-	is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-	ok "no sanitizer report" daemon_sanitizer_clean || diag "$(tail -n 30 "$DAEMON_ERR")"
+	daemon_expect_stop "SIGTERM: exit status 0" 30
 else
 	diag "$QUEUE_SYSCTL is not writable: the overflow part is not run"
 fi

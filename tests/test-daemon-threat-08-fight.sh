@@ -23,13 +23,13 @@ FIGHT_SECONDS=5
 # period that ends during the fight (at most 2 here: after 2 s and after 2+4 s), one final heal.
 MAX_REPAIRS=$((THRESHOLD + 4))
 
-sandbox_create 2 || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' "FlapThreshold=$THRESHOLD" FlapWindowSec=30 "FlapBackoffSec=$BACKOFF" \
-	"FlapBackoffMaxSec=$BACKOFF_MAX" RescanIntervalSec=3600 || dthreat_bail "config failed"
-dthreat_start || dthreat_bail "the daemon did not start"
+sandbox_create 2 || bail "sandbox_create failed"
+sandbox_config '[Daemon]' "FlapThreshold=$THRESHOLD" FlapWindowSec=30 "FlapBackoffSec=$BACKOFF" \
+	"FlapBackoffMaxSec=$BACKOFF_MAX" RescanIntervalSec=3600 || bail "config failed"
+dthreat_start || bail "the daemon did not start"
 
-ok "daemon runs" dthreat_alive
-dthreat_expect_stat home/user1/.ssh "20001 20001 0700 d" "start: user1's .ssh is 0700"
+ok "daemon runs" daemon_alive
+expect_stat home/user1/.ssh "20001 20001 0700 d" "start: user1's .ssh is 0700"
 
 # The path is healed at all (else the rest would prove nothing): one drift of user2.
 chmod 0777 "$SANDBOX/home/user2/.ssh"
@@ -37,36 +37,36 @@ dthreat_wait_stat 10 home/user2/.ssh "20002 20002 0755 d" "a single drift of use
 
 # The fight, as the user: the shell loop of the scenario and, where perl is there, a tight loop
 # of chmod(2) calls besides, many times faster (events the daemon must not turn into work).
-dthreat_spawn_as user1 bash -c 'cd "$1" || exit 1; while :; do chmod 777 .ssh; done' _ \
+spawn_as user1 bash -c 'cd "$1" || exit 1; while :; do chmod 777 .ssh; done' _ \
 	"$SANDBOX/home/user1"
-fighters=$DTHREAT_SPAWNED
+fighters=$SPAWNED
 if command -v perl >/dev/null 2>&1; then
-	dthreat_spawn_as user1 perl -e 'chdir $ARGV[0] or die; 1 while chmod 0777, ".ssh"' \
+	spawn_as user1 perl -e 'chdir $ARGV[0] or die; 1 while chmod 0777, ".ssh"' \
 		"$SANDBOX/home/user1"
-	fighters="$fighters $DTHREAT_SPAWNED"
+	fighters="$fighters $SPAWNED"
 fi
 cpu0=$(dthreat_cpu_ticks)
 t0=$(dthreat_now_ms)
 ok "the daemon backs off: a flapping entry comes during the fight" \
-	dthreat_wait_entry "$FIGHT_SECONDS" flapping SSHMEND_USER=user1
-first_flap=$(dthreat_entries flapping SSHMEND_USER=user1 | head -n 1)
+	daemon_wait_events "$FIGHT_SECONDS" 1 flapping SSHMEND_USER=user1
+first_flap=$(daemon_events flapping SSHMEND_USER=user1 | head -n 1)
 dthreat_sleep_ms $((t0 + FIGHT_SECONDS * 1000 - $(dthreat_now_ms)))
 cpu1=$(dthreat_cpu_ticks)
 t1=$(dthreat_now_ms)
 for f in $fighters; do
-	dthreat_kill "$f"
+	kill_pid "$f"
 done
-final_mode=$(dthreat_stat home/user1/.ssh)
+final_mode=$(stat_of home/user1/.ssh)
 diag "fight over after $((t1 - t0)) ms; .ssh left as: $final_mode"
 
-ok "daemon still runs after the fight" dthreat_alive
+ok "daemon still runs after the fight" daemon_alive
 cpu_ms=$(((cpu1 - cpu0) * 1000 / DTHREAT_HZ))
 wall_ms=$((t1 - t0))
 diag "daemon CPU time during the fight: $cpu_ms ms of $wall_ms ms wall time"
 ok "no busy loop: daemon CPU time < 50% of the fight's wall time ($cpu_ms of $wall_ms ms)" \
 	test $((cpu_ms * 2)) -lt "$wall_ms"
 # The repairs logged before the first flapping entry (the fight goes on meanwhile).
-repairs_before_flap=$(dthreat_journal SSHMEND_USER=user1 SSHMEND_EVENT=drift-repaired \
+repairs_before_flap=$(daemon_journal SSHMEND_USER=user1 SSHMEND_EVENT=drift-repaired \
 	SSHMEND_EVENT=flapping | while read -r l; do journal_field "$l" SSHMEND_EVENT; done |
 	awk '$0 == "flapping" { exit } { n++ } END { print n + 0 }')
 ok "at most FlapThreshold+1 repairs before backing off ($repairs_before_flap)" \
@@ -80,15 +80,15 @@ dthreat_wait_stat $((BACKOFF_MAX + BACKOFF + 5)) home/user1/.ssh "20001 20001 07
 # Let any back-off still running end, so that everything this episode logs is in.
 sleep $((BACKOFF_MAX + 1))
 
-flaps=$(dthreat_count flapping SSHMEND_USER=user1)
+flaps=$(daemon_event_count flapping SSHMEND_USER=user1)
 is "$flaps" 1 "exactly one flapping entry for the whole fight"
-[ "$flaps" = 1 ] || diag "$(dthreat_entries flapping SSHMEND_USER=user1 | while read -r l; do
+[ "$flaps" = 1 ] || diag "$(daemon_events flapping SSHMEND_USER=user1 | while read -r l; do
 	journal_field "$l" MESSAGE; done)"
-repairs=$(dthreat_count drift-repaired SSHMEND_USER=user1)
+repairs=$(daemon_event_count drift-repaired SSHMEND_USER=user1)
 ok "no log flood: at most FlapThreshold+4 = $MAX_REPAIRS drift-repaired entries for the episode ($repairs)" \
 	test "$repairs" -le "$MAX_REPAIRS"
-is "$(dthreat_count suppressed)" 0 "the daemon's own rate limit never had to hold entries back"
-is "$(dthreat_count flapping SSHMEND_USER=user2)" 0 "user2 was never flagged"
+is "$(daemon_event_count suppressed)" 0 "the daemon's own rate limit never had to hold entries back"
+is "$(daemon_event_count flapping SSHMEND_USER=user2)" 0 "user2 was never flagged"
 
 # The other user is served at once while user1 is in back-off, and user1 again after it.
 chmod 0777 "$SANDBOX/home/user2/.ssh"
@@ -98,49 +98,49 @@ dthreat_wait_stat $((BACKOFF_MAX * 2 + 5)) home/user1/.ssh "20001 20001 0755 d" 
 	"a later single drift of user1's .ssh is repaired too"
 
 # --- The back-off survives a reload.
-reloads=$(dthreat_count reloaded)
-dthreat_config '[Daemon]' "FlapThreshold=$THRESHOLD" FlapWindowSec=30 FlapBackoffSec=10 \
-	FlapBackoffMaxSec=20 RescanIntervalSec=3600 || dthreat_bail "config failed"
-ok "new configuration: the daemon reloads" dthreat_wait_count 10 $((reloads + 1)) reloaded
-dthreat_spawn_as user2 bash -c 'cd "$1" || exit 1; while :; do chmod 777 .ssh; done' _ \
+reloads=$(daemon_event_count reloaded)
+sandbox_config '[Daemon]' "FlapThreshold=$THRESHOLD" FlapWindowSec=30 FlapBackoffSec=10 \
+	FlapBackoffMaxSec=20 RescanIntervalSec=3600 || bail "config failed"
+ok "new configuration: the daemon reloads" daemon_wait_events 10 $((reloads + 1)) reloaded
+spawn_as user2 bash -c 'cd "$1" || exit 1; while :; do chmod 777 .ssh; done' _ \
 	"$SANDBOX/home/user2"
-fighter=$DTHREAT_SPAWNED
-ok "second fight (user2): the daemon backs off" dthreat_wait_entry 5 flapping SSHMEND_USER=user2
-repairs=$(dthreat_count drift-repaired SSHMEND_USER=user2)
-reloads=$(dthreat_count reloaded)
+fighter=$SPAWNED
+ok "second fight (user2): the daemon backs off" daemon_wait_events 5 1 flapping SSHMEND_USER=user2
+repairs=$(daemon_event_count drift-repaired SSHMEND_USER=user2)
+reloads=$(daemon_event_count reloaded)
 dthreat_passwd_replace <"$SANDBOX/etc/passwd"
 ok "etc/passwd rewritten during the back-off: the daemon reloads" \
-	dthreat_wait_count 10 $((reloads + 1)) reloaded
+	daemon_wait_events 10 $((reloads + 1)) reloaded
 sleep 2
-dthreat_kill "$fighter"
-is "$(dthreat_count drift-repaired SSHMEND_USER=user2)" "$repairs" \
+kill_pid "$fighter"
+is "$(daemon_event_count drift-repaired SSHMEND_USER=user2)" "$repairs" \
 	"no repair of the fighting user after the reload: the back-off goes on"
-is "$(dthreat_count flapping SSHMEND_USER=user2)" 1 "and no second flapping entry"
+is "$(daemon_event_count flapping SSHMEND_USER=user2)" 1 "and no second flapping entry"
 dthreat_wait_stat 20 home/user2/.ssh "20002 20002 0755 d" "after that back-off, user2's .ssh is healed"
 
 # --- A reload read together with a drift of the backed-off user (the daemon stopped while both
 # happen, so that one read of its inotify queue holds them): the user was queued when the
 # reload came, and must still be healed when the back-off ends, not left queued for ever.
-dthreat_config '[Daemon]' FlapThreshold=2 FlapWindowSec=30 FlapBackoffSec=2 \
-	FlapBackoffMaxSec=4 RescanIntervalSec=3600 || dthreat_bail "config failed"
-ok "third configuration: the daemon reloads" dthreat_wait_count 10 $((reloads + 2)) reloaded
+sandbox_config '[Daemon]' FlapThreshold=2 FlapWindowSec=30 FlapBackoffSec=2 \
+	FlapBackoffMaxSec=4 RescanIntervalSec=3600 || bail "config failed"
+ok "third configuration: the daemon reloads" daemon_wait_events 10 $((reloads + 2)) reloaded
 # user1's episode is not over (not a whole quiet window yet): each repair earns a back-off.
 for _ in 1 2 3 4 5; do
 	chmod 0777 "$SANDBOX/home/user1/.ssh"
 	dthreat_sleep_ms 200
 done
-is "$(dthreat_stat home/user1/.ssh)" "20001 20001 0777 d" "user1 fights again: a drift waits out the back-off"
-reloads=$(dthreat_count reloaded)
-kill -STOP "$DTHREAT_PID"
+is "$(stat_of home/user1/.ssh)" "20001 20001 0777 d" "user1 fights again: a drift waits out the back-off"
+reloads=$(daemon_event_count reloaded)
+kill -STOP "$DAEMON_PID"
 chmod 0777 "$SANDBOX/home/user1/.ssh"
 dthreat_passwd_replace <"$SANDBOX/etc/passwd"
-kill -CONT "$DTHREAT_PID"
+kill -CONT "$DAEMON_PID"
 ok "etc/passwd rewritten with user1's drift: the daemon reloads" \
-	dthreat_wait_count 10 $((reloads + 1)) reloaded
+	daemon_wait_events 10 $((reloads + 1)) reloaded
 dthreat_wait_stat 10 home/user1/.ssh "20001 20001 0755 d" \
 	"after the back-off, the drift read with the reload is healed"
 
-ok "daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+ok "daemon still runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

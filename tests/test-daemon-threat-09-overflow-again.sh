@@ -24,17 +24,17 @@ N=3000
 QFILE=/proc/sys/fs/inotify/max_queued_events
 [ -w "$QFILE" ] || skip_all "cannot write $QFILE"
 
-sandbox_create "$N" || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' RescanIntervalSec=3600 FallbackScanIntervalSec=3600 \
-	FlapThreshold=1000000 || dthreat_bail "config failed"
+sandbox_create "$N" || bail "sandbox_create failed"
+sandbox_config '[Daemon]' RescanIntervalSec=3600 FallbackScanIntervalSec=3600 \
+	FlapThreshold=1000000 || bail "config failed"
 queue0=$(cat "$QFILE")
 add_cleanup "echo '$queue0' >'$QFILE'"
-echo 64 >"$QFILE" || dthreat_bail "cannot lower $QFILE"
+echo 64 >"$QFILE" || bail "cannot lower $QFILE"
 started=0
 dthreat_start && started=1
 echo "$queue0" >"$QFILE"
-[ "$started" = 1 ] || dthreat_bail "the daemon did not start"
-ok "the first audit ends (keys-baseline)" dthreat_wait_entry 120 keys-baseline
+[ "$started" = 1 ] || bail "the daemon did not start"
+ok "the first audit ends (keys-baseline)" daemon_wait_events 120 1 keys-baseline
 
 last=home/user$N/.ssh
 want_last="2$(printf %04d "$N") 2$(printf %04d "$N") 0755 d"
@@ -42,33 +42,33 @@ want_last="2$(printf %04d "$N") 2$(printf %04d "$N") 0755 d"
 all_healed() { [ -z "$(cd "$SANDBOX" && find home -maxdepth 2 -perm /022 -print -quit)" ]; }
 
 # ---- 1. The first overflow, and a rescan that walks the users in order.
-kill -STOP "$DTHREAT_PID"
+kill -STOP "$DAEMON_PID"
 ok "chmod 0700 every ~/.ssh (no drift: events only)" \
 	sh -c 'cd "$1" && seq -f "home/user%.0f/.ssh" 1 "$2" | xargs chmod 0700' _ "$SANDBOX" "$N"
 # A few drifts along the way show how far the rescan has come (a few repairs: they do not
 # overflow the queue themselves).
 ok "break every 100th user's ~/.ssh" \
 	sh -c 'cd "$1" && seq -f "home/user%.0f/.ssh" 100 100 "$2" | xargs chmod 0777' _ "$SANDBOX" "$N"
-kill -CONT "$DTHREAT_PID"
+kill -CONT "$DAEMON_PID"
 # ---- 2. Stopped in the middle of that rescan, for more than a second.
 mid=home/user$((N / 2))/.ssh
 t0=$SECONDS
 until [ "$(stat -c %a "$SANDBOX/$mid")" = 755 ] || [ $((SECONDS - t0)) -ge 60 ]; do :; done
-kill -STOP "$DTHREAT_PID"
-dthreat_expect_stat "$mid" "2$(printf %04d $((N / 2))) 2$(printf %04d $((N / 2))) 0755 d" \
+kill -STOP "$DAEMON_PID"
+expect_stat "$mid" "2$(printf %04d $((N / 2))) 2$(printf %04d $((N / 2))) 0755 d" \
 	"the rescan has healed user $((N / 2))"
-ok "a 'rescan' entry" dthreat_wait_entry 30 rescan
+ok "a 'rescan' entry" daemon_wait_events 30 1 rescan
 reached=$(cd "$SANDBOX" && seq -f 'home/user%.0f/.ssh' 100 100 "$N" | xargs stat -c %a | grep -c 755)
 diag "stopped when the rescan had reached $reached of the $((N / 100)) users broken along the way"
-ok "stopped midway through the rescan" [ "$(dthreat_stat "$last")" != "$want_last" ]
+ok "stopped midway through the rescan" [ "$(stat_of "$last")" != "$want_last" ]
 sleep 1.2
 ok "break the ~/.ssh of users 1 to $((N / 2 - 100)), which the rescan has walked" \
 	sh -c 'cd "$1" && seq -f "home/user%.0f/.ssh" 1 "$2" | xargs chmod 0777' _ "$SANDBOX" $((N / 2 - 100))
-kill -CONT "$DTHREAT_PID"
+kill -CONT "$DAEMON_PID"
 ok "all healed" wait_for 60 all_healed ||
 	diag "$(cd "$SANDBOX" && find home -maxdepth 2 -perm /022 | wc -l) still broken"
-dthreat_expect_stat "$last" "$want_last" "the last user's ~/.ssh too"
-ok "the daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+expect_stat "$last" "$want_last" "the last user's ~/.ssh too"
+ok "the daemon still runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

@@ -11,10 +11,10 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/daemon-threats-lib.sh"
 dthreat_init "$@"
 
-sandbox_create 2 || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' RescanIntervalSec=3600 FallbackScanIntervalSec=3600 \
-	FlapThreshold=1000000 || dthreat_bail "config failed"
-dthreat_start || dthreat_bail "the daemon did not start"
+sandbox_create 2 || bail "sandbox_create failed"
+sandbox_config '[Daemon]' RescanIntervalSec=3600 FallbackScanIntervalSec=3600 \
+	FlapThreshold=1000000 || bail "config failed"
+dthreat_start || bail "the daemon did not start"
 
 h=home/user1
 # The number of paths the daemon registered, from its last STATUS=.
@@ -27,19 +27,19 @@ diag "at start: $watches0 inotify watches, $paths0 paths"
 ok "the daemon holds inotify watches at start" test "$watches0" -gt 0
 ok "its STATUS= gives a number of paths" test -n "$paths0"
 
-dthreat_as user1 bash -c 'cd "$1" || exit 1
+run_as user1 bash -c 'cd "$1" || exit 1
 	for ((i = 0; i < 100; i++)); do
 		rm -rf .ssh && mkdir -m 0777 .ssh && printf "%s\n" "$2" >.ssh/authorized_keys &&
 			chmod 0666 .ssh/authorized_keys || exit 1
 	done' _ "$SANDBOX/$h" "$SANDBOX_PUBKEY"
 is "$?" 0 "as user1: 100 times rm -rf ~/.ssh and recreate it, broken, at full speed"
-ok "daemon still runs" dthreat_alive
+ok "daemon still runs" daemon_alive
 dthreat_wait_stat 10 $h/.ssh "20001 20001 0755 d" "the last .ssh is healed"
 dthreat_wait_stat 10 $h/.ssh/authorized_keys "20001 20001 0644 f" "the last keys file is healed"
 
 healed=0
 for ((i = 0; i < 100; i++)); do
-	dthreat_as user1 bash -c 'cd "$1" || exit 1
+	run_as user1 bash -c 'cd "$1" || exit 1
 		rm -rf .ssh && mkdir -m 0777 .ssh && printf "%s\n" "$2" >.ssh/authorized_keys &&
 		chmod 0666 .ssh/authorized_keys' _ "$SANDBOX/$h" "$SANDBOX_PUBKEY" || break
 	wait_for 10 _dthreat_stat_is $h/.ssh/authorized_keys "20001 20001 0644 f" || break
@@ -47,7 +47,7 @@ for ((i = 0; i < 100; i++)); do
 	healed=$((healed + 1))
 done
 is "$healed" 100 "100 more times, each new .ssh and keys file healed before the next rm -rf"
-ok "daemon still runs" dthreat_alive
+ok "daemon still runs" daemon_alive
 
 # No stale watch: back to the start's numbers once the daemon has settled.
 same_watches() { [ "$(dthreat_watches)" = "$watches0" ]; }
@@ -67,7 +67,7 @@ dthreat_wait_stat 10 $h/.ssh/authorized_keys "20001 20001 0644 f" "a fresh drift
 chmod 0777 "$SANDBOX/home/user2/.ssh"
 dthreat_wait_stat 10 home/user2/.ssh "20002 20002 0755 d" "user2's drift is healed"
 
-ok "daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+ok "daemon still runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

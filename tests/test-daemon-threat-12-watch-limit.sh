@@ -20,9 +20,9 @@ N=8
 LIMIT=8
 FALLBACK=2
 
-sandbox_create $N || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' RescanIntervalSec=3600 "FallbackScanIntervalSec=$FALLBACK" \
-	FlapThreshold=1000 || dthreat_bail "config failed"
+sandbox_create $N || bail "sandbox_create failed"
+sandbox_config '[Daemon]' RescanIntervalSec=3600 "FallbackScanIntervalSec=$FALLBACK" \
+	FlapThreshold=1000 || bail "config failed"
 
 # The watches root's processes hold now.
 root_watches() {
@@ -44,23 +44,23 @@ if [ "$rc" = 2 ]; then
 	wfile=/proc/sys/fs/inotify/max_user_watches
 	# Held until exit: two runs of this test cannot interleave and leave the low value behind.
 	exec {wlock}<"$wfile"
-	flock "$wlock" || dthreat_bail "cannot lock $wfile"
+	flock "$wlock" || bail "cannot lock $wfile"
 	orig=$(cat "$wfile")
 	low=$(($(root_watches) + LIMIT))
 	# Put back only if the value is still ours.
 	add_cleanup "[ \"\$(cat $wfile)\" != $low ] || echo $orig >$wfile"
-	echo "$low" >"$wfile" || dthreat_bail "cannot lower $wfile"
+	echo "$low" >"$wfile" || bail "cannot lower $wfile"
 	dthreat_start
 	rc=$?
 fi
-[ "$rc" = 0 ] || dthreat_bail "the daemon did not start"
+[ "$rc" = 0 ] || bail "the daemon did not start"
 
-ok "daemon runs" dthreat_alive
+ok "daemon runs" daemon_alive
 watches=$(dthreat_watches)
 diag "the daemon holds $watches inotify watches"
 ok "it holds no more than the limit ($watches <= $LIMIT)" test "$watches" -le "$LIMIT"
-ok "one watch-limit entry" dthreat_wait_entry 5 watch-limit
-entry=$(dthreat_entries watch-limit | head -n 1)
+ok "one watch-limit entry" daemon_wait_events 5 1 watch-limit
+entry=$(daemon_events watch-limit | head -n 1)
 is "$(journal_field "$entry" PRIORITY)" 4 "it is a warning"
 ok "STATUS= says the limit is reached" grep -q '^STATUS=.*watch limit' "$NOTIFY_LOG"
 
@@ -80,29 +80,29 @@ for ((k = 1; k <= N; k++)); do
 done
 t0=$(dthreat_now_ms)
 for u in $unwatched; do
-	id=$(dthreat_uid "$u")
+	id=$(uid_of "$u")
 	dthreat_wait_stat $((FALLBACK * 3 + 5)) "home/$u/.ssh" "$id $id 0755 d" \
 		"$u (no watch): its drift is healed by the periodic scan"
 done
 diag "healed after $(($(dthreat_now_ms) - t0)) ms"
 for ((k = 1; k <= N; k++)); do
-	id=$(dthreat_uid user$k)
+	id=$(uid_of user$k)
 	dthreat_wait_stat $((FALLBACK * 3 + 5)) "home/user$k/.ssh" "$id $id 0755 d" \
 		"user$k's drift is healed"
 done
 
 # Several more scans hit the limit again: still one entry.
 sleep $((FALLBACK * 3))
-ok "daemon still runs" dthreat_alive
-is "$(dthreat_count watch-limit)" 1 "still exactly one watch-limit entry after several scans"
-first=$(dthreat_entries drift-repaired SSHMEND_USER=user$N SSHMEND_PATH=/home/user$N/.ssh | grep -c .)
+ok "daemon still runs" daemon_alive
+is "$(daemon_event_count watch-limit)" 1 "still exactly one watch-limit entry after several scans"
+first=$(daemon_events drift-repaired SSHMEND_USER=user$N SSHMEND_PATH=/home/user$N/.ssh | grep -c .)
 chmod 0777 "$SANDBOX/home/user$N/.ssh"
-id=$(dthreat_uid user$N)
+id=$(uid_of user$N)
 dthreat_wait_stat $((FALLBACK * 3 + 5)) "home/user$N/.ssh" "$id $id 0755 d" \
 	"a second drift of user$N is healed by a later periodic scan"
-is "$(dthreat_count drift-repaired SSHMEND_USER=user$N SSHMEND_PATH=/home/user$N/.ssh)" $((first + 1)) \
+is "$(daemon_event_count drift-repaired SSHMEND_USER=user$N SSHMEND_PATH=/home/user$N/.ssh)" $((first + 1)) \
 	"and logged once"
 
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

@@ -41,55 +41,55 @@ sandbox_dir=${TMPDIR:-/tmp}
 if [ "${SSHMEND_TEST_LOOP_FS:-0}" = 1 ] || ! chattr_works "$sandbox_dir"; then
 	require_prog mkfs.ext4 losetup truncate
 	diag "the sandbox goes on a loop-mounted ext4 image"
-	img=$DTHREAT_TMP/fs.img
-	mnt=$DTHREAT_TMP/mnt
+	img=$TEST_TMP/fs.img
+	mnt=$TEST_TMP/mnt
 	if ! mkdir "$mnt" || ! truncate -s 64M "$img" || ! mkfs.ext4 -q -F "$img"; then
-		dthreat_bail "cannot make an ext4 image"
+		bail "cannot make an ext4 image"
 	fi
 	loopdev=$(losetup --find --show "$img") || skip_all "no loop device"
 	add_cleanup "losetup -d $loopdev 2>/dev/null"
-	mount -t ext4 "$loopdev" "$mnt" || dthreat_bail "cannot mount the ext4 image"
+	mount -t ext4 "$loopdev" "$mnt" || bail "cannot mount the ext4 image"
 	add_cleanup "umount '$mnt' 2>/dev/null || umount -l '$mnt'"
 	chmod 0755 "$mnt"
-	chattr_works "$mnt" || dthreat_bail "chattr does not work on ext4 either"
+	chattr_works "$mnt" || bail "chattr does not work on ext4 either"
 	sandbox_dir=$mnt
 fi
 
-TMPDIR=$sandbox_dir sandbox_create 4 || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' "RescanIntervalSec=$RESCAN" FallbackScanIntervalSec=3600 ||
-	dthreat_bail "config failed"
+TMPDIR=$sandbox_dir sandbox_create 4 || bail "sandbox_create failed"
+sandbox_config '[Daemon]' "RescanIntervalSec=$RESCAN" FallbackScanIntervalSec=3600 ||
+	bail "config failed"
 h=$SANDBOX/home
 
 # user1: immutable broken .ssh.
 chmod 0777 "$h/user1/.ssh"
 add_cleanup "chattr -i '$h/user1/.ssh' 2>/dev/null"
-chattr +i "$h/user1/.ssh" || dthreat_bail "chattr +i failed"
+chattr +i "$h/user1/.ssh" || bail "chattr +i failed"
 # user4: immutable broken keys file.
 chmod 0666 "$h/user4/.ssh/authorized_keys"
 add_cleanup "chattr -i '$h/user4/.ssh/authorized_keys' 2>/dev/null"
-chattr +i "$h/user4/.ssh/authorized_keys" || dthreat_bail "chattr +i failed"
+chattr +i "$h/user4/.ssh/authorized_keys" || bail "chattr +i failed"
 # user2: broken home and .ssh, then read-only.
 chmod 0777 "$h/user2" "$h/user2/.ssh"
-mount --bind "$h/user2" "$h/user2" || dthreat_bail "bind mount failed"
+mount --bind "$h/user2" "$h/user2" || bail "bind mount failed"
 add_cleanup "umount '$h/user2' 2>/dev/null || umount -l '$h/user2'"
-mount -o remount,bind,ro "$h/user2" || dthreat_bail "remount,ro failed"
+mount -o remount,bind,ro "$h/user2" || bail "remount,ro failed"
 if chmod 0755 "$h/user2/.ssh" 2>/dev/null; then
-	dthreat_bail "the read-only bind mount is writable"
+	bail "the read-only bind mount is writable"
 fi
 # user3: the control.
 chmod 0777 "$h/user3/.ssh"
 
-dthreat_start || dthreat_bail "the daemon did not start"
-ok "daemon runs" dthreat_alive
+dthreat_start || bail "the daemon did not start"
+ok "daemon runs" daemon_alive
 
-dthreat_expect_stat home/user3/.ssh "20003 20003 0755 d" "control: user3's .ssh is repaired at start"
-dthreat_expect_stat home/user1/.ssh "20001 20001 0777 d" "user1's immutable .ssh is unchanged"
-dthreat_expect_stat home/user2/.ssh "20002 20002 0777 d" "user2's read-only .ssh is unchanged"
+expect_stat home/user3/.ssh "20003 20003 0755 d" "control: user3's .ssh is repaired at start"
+expect_stat home/user1/.ssh "20001 20001 0777 d" "user1's immutable .ssh is unchanged"
+expect_stat home/user2/.ssh "20002 20002 0777 d" "user2's read-only .ssh is unchanged"
 
 # expect_failed USER PATH REASON-REGEX DESC: exactly one repair-failed entry, its fields.
 expect_failed() {
 	local user=$1 path=$2 re=$3 desc=$4 lines n e
-	lines=$(dthreat_entries repair-failed "SSHMEND_USER=$user" "SSHMEND_PATH=$path")
+	lines=$(daemon_events repair-failed "SSHMEND_USER=$user" "SSHMEND_PATH=$path")
 	n=$(printf '%s' "$lines" | grep -c '^{')
 	is "$n" 1 "$desc: one repair-failed entry for $path"
 	e=$(printf '%s\n' "$lines" | head -n 1)
@@ -118,14 +118,14 @@ t1=$(dthreat_now_ms)
 cpu_ms=$(((cpu1 - cpu0) * 1000 / DTHREAT_HZ))
 ok "no busy loop: $cpu_ms ms of CPU time in $((t1 - t0)) ms (< 10%)" \
 	test $((cpu_ms * 10)) -lt $((t1 - t0))
-ok "daemon still runs" dthreat_alive
+ok "daemon still runs" daemon_alive
 for p in user1:/home/user1/.ssh user4:/home/user4/.ssh/authorized_keys user2:/home/user2 \
 	user2:/home/user2/.ssh; do
-	is "$(dthreat_count repair-failed "SSHMEND_USER=${p%%:*}" "SSHMEND_PATH=${p#*:}")" 1 \
+	is "$(daemon_event_count repair-failed "SSHMEND_USER=${p%%:*}" "SSHMEND_PATH=${p#*:}")" 1 \
 		"still one repair-failed entry for ${p#*:} after several scans"
 done
-is "$(dthreat_count repair-failed SSHMEND_USER=user3)" 0 "none for the control"
-is "$(dthreat_count suppressed)" 0 "nothing held back by the rate limit"
+is "$(daemon_event_count repair-failed SSHMEND_USER=user3)" 0 "none for the control"
+is "$(daemon_event_count suppressed)" 0 "nothing held back by the rate limit"
 
 # The obstacles go: the next scan repairs.
 chattr -i "$h/user1/.ssh" "$h/user4/.ssh/authorized_keys"
@@ -138,7 +138,7 @@ dthreat_wait_stat $((RESCAN * 3 + 5)) home/user2 "20002 20002 0755 d" \
 	"once writable again, user2's home is repaired"
 dthreat_wait_stat $((RESCAN * 3 + 5)) home/user2/.ssh "20002 20002 0755 d" "and its .ssh"
 
-ok "daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+ok "daemon still runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

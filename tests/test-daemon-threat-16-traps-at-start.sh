@@ -24,9 +24,9 @@ dthreat_init "$@"
 require_prog mkfifo sha256sum
 
 RESCAN=2
-sandbox_create 7 || dthreat_bail "sandbox_create failed"
-dthreat_config '[Daemon]' "RescanIntervalSec=$RESCAN" FallbackScanIntervalSec=3600 ||
-	dthreat_bail "config failed"
+sandbox_create 7 || bail "sandbox_create failed"
+sandbox_config '[Daemon]' "RescanIntervalSec=$RESCAN" FallbackScanIntervalSec=3600 ||
+	bail "config failed"
 h=$SANDBOX/home
 
 plant() {
@@ -60,7 +60,7 @@ plant() {
 	chmod 0777 "$h/user6" "$h/user6/.ssh" &&
 	chmod 0666 "$h/user6/.ssh/authorized_keys"
 }
-plant || dthreat_bail "planting the traps failed"
+plant || bail "planting the traps failed"
 
 # What must not change: every path's owner, mode and type but the elements to be repaired, and
 # the content of every regular file.
@@ -77,13 +77,13 @@ t0=$(dthreat_now_ms)
 dthreat_start
 is "$?" 0 "the daemon gets ready with the traps in place (no hang)"
 diag "ready after $(($(dthreat_now_ms) - t0)) ms"
-ok "daemon runs" dthreat_alive
+ok "daemon runs" daemon_alive
 
 # refused USER PATH PROBLEM DESC: one repair-refused entry with that problem.
 refused() {
 	local user=$1 path=$2 problem=$3 desc=$4 lines n e
-	dthreat_wait_entry 5 repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path"
-	lines=$(dthreat_entries repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path")
+	daemon_wait_events 5 1 repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path"
+	lines=$(daemon_events repair-refused "SSHMEND_USER=$user" "SSHMEND_PATH=$path")
 	n=$(printf '%s' "$lines" | grep -c '^{')
 	e=$(printf '%s\n' "$lines" | head -n 1)
 	is "$n:$(journal_field "$e" SSHMEND_PROBLEM 2>/dev/null)" "1:$problem" \
@@ -96,15 +96,15 @@ refused user4 /home/user4/.ssh/authorized_keys type "FIFO as keys file"
 refused user5 /home/user5/.ssh foreign-owner "another user's .ssh"
 refused user5 /home/user5/.ssh/authorized_keys foreign-owner "another user's keys file in it"
 refused user7 /home/user7/.ssh type "FIFO as .ssh"
-e=$(dthreat_entries repair-refused SSHMEND_USER=user1 | head -n 1)
+e=$(daemon_events repair-refused SSHMEND_USER=user1 | head -n 1)
 is "$(journal_field "$e" PRIORITY)" 3 "refusals are logged as errors"
 
-dthreat_expect_stat home/user1 "20001 20001 0755 d" "user1's home above the symlink is repaired"
-dthreat_expect_stat home/user2/.ssh "20002 20002 0755 d" "user2's .ssh above the symlink is repaired"
-dthreat_expect_stat home/user6 "20006 20006 0755 d" "legitimate drift: user6's home is repaired"
-dthreat_expect_stat home/user6/.ssh "20006 20006 0755 d" "user6's .ssh is repaired"
-dthreat_expect_stat home/user6/.ssh/authorized_keys "20006 20006 0644 f" "user6's keys file is repaired"
-ok "the repairs are logged" dthreat_wait_count 5 3 drift-repaired SSHMEND_USER=user6
+expect_stat home/user1 "20001 20001 0755 d" "user1's home above the symlink is repaired"
+expect_stat home/user2/.ssh "20002 20002 0755 d" "user2's .ssh above the symlink is repaired"
+expect_stat home/user6 "20006 20006 0755 d" "legitimate drift: user6's home is repaired"
+expect_stat home/user6/.ssh "20006 20006 0755 d" "user6's .ssh is repaired"
+expect_stat home/user6/.ssh/authorized_keys "20006 20006 0644 f" "user6's keys file is repaired"
+ok "the repairs are logged" daemon_wait_events 5 3 drift-repaired SSHMEND_USER=user6
 
 # The daemon's own state (the key audit's root-only directory, LOCALSTATEDIR/lib/sshmend inside
 # the root, made with its parents) is left out of the comparison.
@@ -118,7 +118,7 @@ while [ -n "$p" ]; do
 done
 if [ -n "$statedir" ]; then
 	diag "the daemon's state directory: $statedir"
-	dthreat_expect_stat "$statedir" "0 0 0700 d" "the daemon's state directory is root's, 0700"
+	expect_stat "$statedir" "0 0 0700 d" "the daemon's state directory is root's, 0700"
 fi
 without_state() {
 	awk -v sd="$statedir" -v made="$made" '
@@ -134,18 +134,18 @@ is "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]')"
 
 # More scans: still nothing changes, nothing is logged again.
 sleep $((RESCAN * 3 + 1))
-ok "daemon still runs after several scans" dthreat_alive
+ok "daemon still runs after several scans" daemon_alive
 after=$(state | without_state)
 is "$(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep '^[<>]')" "" \
 	"after several scans, nothing else changed either"
-is "$(dthreat_count repair-refused)" 7 "each refusal is logged once"
-rpaths=$(dthreat_entries drift-repaired | while read -r l; do journal_field "$l" SSHMEND_PATH; done)
+is "$(daemon_event_count repair-refused)" 7 "each refusal is logged once"
+rpaths=$(daemon_events drift-repaired | while read -r l; do journal_field "$l" SSHMEND_PATH; done)
 is "$(printf '%s\n' "$rpaths" | LC_ALL=C sort | uniq -d)" "" "no repair is logged twice"
-is "$(dthreat_count repair-failed)" 0 "nothing failed (the traps are refused, not failed)" ||
-	diag "$(dthreat_entries repair-failed | while read -r l; do journal_field "$l" MESSAGE; done)"
+is "$(daemon_event_count repair-failed)" 0 "nothing failed (the traps are refused, not failed)" ||
+	diag "$(daemon_events repair-failed | while read -r l; do journal_field "$l" MESSAGE; done)"
 
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 
 # ---- A trap in the daemon's own tree: the drop-in directory a symlink to itself. Every walk
 # fails partway (ELOOP, after it has watched the chain's first elements) and says so. What such a
@@ -153,18 +153,18 @@ is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
 # then a new one) finds the watches consistent: no crash. Once the trap is gone, the chain heals.
 rm -rf "$SANDBOX/etc/sshmend/keys.d"
 ln -s keys.d "$SANDBOX/etc/sshmend/keys.d"
-dthreat_start || dthreat_bail "the daemon did not start with the drop-in directory a loop"
+dthreat_start || bail "the daemon did not start with the drop-in directory a loop"
 loop_failed() {
-	dthreat_entries internal-error | grep -q 'user6: check failed: Too many levels of symbolic links'
+	daemon_events internal-error | grep -q 'user6: check failed: Too many levels of symbolic links'
 }
 ok "with the drop-in directory a symlink loop, each walk fails and says why" wait_for 10 loop_failed
-dthreat_as user6 rm -rf "$h/user6/.ssh"
-dthreat_as user6 mkdir -m 0777 "$h/user6/.ssh"
+run_as user6 rm -rf "$h/user6/.ssh"
+run_as user6 mkdir -m 0777 "$h/user6/.ssh"
 sleep 1
-ok "after rm -rf ~/.ssh and a new one, the daemon still runs" dthreat_alive
+ok "after rm -rf ~/.ssh and a new one, the daemon still runs" daemon_alive
 rm "$SANDBOX/etc/sshmend/keys.d"
 dthreat_wait_stat 10 home/user6/.ssh "20006 20006 0755 d" "once the loop is gone, the new ~/.ssh is healed"
-ok "daemon still runs" dthreat_alive
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
+ok "daemon still runs" daemon_alive
+daemon_stop
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
 done_testing

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The man pages and the journal catalog say what the code does.
-. "$top_srcdir/tests/lib/tap.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 man8="$top_srcdir/man/sshmend.8"
 man5="$top_srcdir/man/sshmend.conf.5"

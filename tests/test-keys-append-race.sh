@@ -21,24 +21,24 @@ require_prog mkfifo sha256sum seq comm uniq perl
 TOGGLES=${KEYS_TOGGLES:-1000}
 MAX_LINES=50000
 
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 sshdir=$SANDBOX/home/user1/.ssh
 dropdir=$(keys_dropin_dir user1)
 
 for k in permanent toggled; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
+	keys_gen "$k" || bail "ssh-keygen failed"
 done
 permanent=$(keys_pub permanent)
 toggled=$(keys_pub toggled)
-toggled_b64=$(awk '{ print $2 }' "$KEYS_TMP/toggled.pub")
+toggled_b64=$(awk '{ print $2 }' "$TEST_TMP/toggled.pub")
 keys_dropin_put user1 10-permanent.pub "$permanent"
 
 keys_daemon_start --root "$SANDBOX"
 ok "the permanent key is synced" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
 
 # --- Scenario 7: plants --------------------------------------------------------------------
-outside=$KEYS_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 echo "outside, not a keys file" >"$outside/target"
 chmod 0644 "$outside/target"
@@ -47,11 +47,11 @@ plant_link_passwd=.authorized_keys.sshmend-fedcba9876543210
 plant_fifo=.authorized_keys.sshmend-00000000deadbeef
 plant_file=.authorized_keys.sshmend-ffffffffffffffff
 # shellcheck disable=SC2016 # expanded by the user's shell
-if ! keys_as user1 ln -s "$outside/target" "$sshdir/$plant_link_out" ||
-	! keys_as user1 ln -s ../../../etc/passwd "$sshdir/$plant_link_passwd" ||
-	! keys_as user1 mkfifo -m 0666 "$sshdir/$plant_fifo" ||
-	! keys_as user1 sh -c 'echo planted >"$1"' sh "$sshdir/$plant_file"; then
-	keys_bail "planting as user1 failed"
+if ! run_as user1 ln -s "$outside/target" "$sshdir/$plant_link_out" ||
+	! run_as user1 ln -s ../../../etc/passwd "$sshdir/$plant_link_passwd" ||
+	! run_as user1 mkfifo -m 0666 "$sshdir/$plant_fifo" ||
+	! run_as user1 sh -c 'echo planted >"$1"' sh "$sshdir/$plant_file"; then
+	bail "planting as user1 failed"
 fi
 plants=("$plant_link_out" "$plant_link_passwd" "$plant_fifo" "$plant_file")
 
@@ -70,11 +70,11 @@ plant_state() {
 plants_before=$(plant_state)
 
 # --- Scenario 17: the race -----------------------------------------------------------------
-stop=$KEYS_TMP/stop
-count_file=$KEYS_TMP/appended-count
+stop=$TEST_TMP/stop
+count_file=$TEST_TMP/appended-count
 : >"$count_file"
 # shellcheck disable=SC2016 # expanded by the user's shell
-setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -- bash -c '
+setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- bash -c '
 	exec 3<> <(:)
 	i=0
 	while [ ! -e "$1" ] && [ "$i" -lt "$2" ]; do
@@ -82,7 +82,7 @@ setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -
 		printf "# line %d\n" "$i" >>"$3"
 		read -r -t 0.002 -u 3 _
 	done
-	echo "$i"' appender "$stop" "$MAX_LINES" "$ak" </dev/null >"$count_file" 2>"$KEYS_TMP/appender.err" &
+	echo "$i"' appender "$stop" "$MAX_LINES" "$ak" </dev/null >"$count_file" 2>"$TEST_TMP/appender.err" &
 appender=$!
 add_cleanup "kill -KILL $appender 2>/dev/null; wait $appender 2>/dev/null"
 ok "the user's appender runs" wait_for 5 grep -q '^# line 2$' "$ak"
@@ -122,7 +122,7 @@ if wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'; then
 	diag "the block settled while the user was still appending"
 else
 	diag "the block had not settled 10 s after the race while the user kept appending:" \
-		"$(keys_count repair-failed) repair-failed entries"
+		"$(daemon_event_count repair-failed) repair-failed entries"
 fi
 touch "$stop"
 wait "$appender"
@@ -135,11 +135,11 @@ ok "the user appended lines (${appended:-none})" test "${appended:-0}" -gt 0
 # The same with the window held open: a user who opened authorized_keys for appending before a
 # rewrite and writes after it (cat >>~/.ssh/authorized_keys, then paste a key).
 held_line="# written through a descriptor opened before the rewrite"
-mkfifo -m 0644 "$KEYS_TMP/go" || keys_bail "mkfifo failed"
+mkfifo -m 0644 "$TEST_TMP/go" || bail "mkfifo failed"
 # shellcheck disable=SC2016 # expanded by the user's shell
-setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -- \
+setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- \
 	sh -c 'exec 5>>"$1" && read -r _ <"$2" && printf "%s\n" "$3" >&5' \
-	holder "$ak" "$KEYS_TMP/go" "$held_line" </dev/null &
+	holder "$ak" "$TEST_TMP/go" "$held_line" </dev/null &
 holder=$!
 add_cleanup "kill -KILL $holder 2>/dev/null; wait $holder 2>/dev/null"
 ok "the user holds authorized_keys open for appending" wait_for 5 test -e "/proc/$holder/fd/5"
@@ -147,7 +147,7 @@ ino0=$(stat -c %i "$ak")
 keys_dropin_put user1 30-held.pub "$toggled"
 ok "the daemon rewrites authorized_keys meanwhile" \
 	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino0" ] && [ "$(grep -c -F -e "$toggled_b64" "$ak")" -eq 1 ]'
-echo go >"$KEYS_TMP/go"
+echo go >"$TEST_TMP/go"
 wait "$holder"
 # The descriptor writes into the replaced file; the daemon follows that inode and carries
 # the line into the new authorized_keys, once.
@@ -160,21 +160,19 @@ ok "the block settles again" wait_until 10 '[ "$(keys_block "$ak")" = "$permanen
 # Let the daemon see the last changes, then stop it, so nothing is in flight.
 sleep 1
 ok "the daemon is still running" daemon_alive
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
-grep '^# line ' "$ak" >"$KEYS_TMP/got" 2>/dev/null
-seq -f '# line %.0f' 1 "${appended:-0}" >"$KEYS_TMP/want"
-lost_n=$(comm -23 <(LC_ALL=C sort "$KEYS_TMP/want") <(LC_ALL=C sort -u "$KEYS_TMP/got") | wc -l)
-dup_n=$(LC_ALL=C sort "$KEYS_TMP/got" | uniq -d | wc -l)
-extra_n=$(comm -13 <(LC_ALL=C sort "$KEYS_TMP/want") <(LC_ALL=C sort -u "$KEYS_TMP/got") | wc -l)
+grep '^# line ' "$ak" >"$TEST_TMP/got" 2>/dev/null
+seq -f '# line %.0f' 1 "${appended:-0}" >"$TEST_TMP/want"
+lost_n=$(comm -23 <(LC_ALL=C sort "$TEST_TMP/want") <(LC_ALL=C sort -u "$TEST_TMP/got") | wc -l)
+dup_n=$(LC_ALL=C sort "$TEST_TMP/got" | uniq -d | wc -l)
+extra_n=$(comm -13 <(LC_ALL=C sort "$TEST_TMP/want") <(LC_ALL=C sort -u "$TEST_TMP/got") | wc -l)
 is "$lost_n" 0 "no appended line is lost" ||
-	diag "first missing: $(comm -23 <(LC_ALL=C sort "$KEYS_TMP/want") <(LC_ALL=C sort -u "$KEYS_TMP/got") | head -n 5 | tr '\n' ' ')"
+	diag "first missing: $(comm -23 <(LC_ALL=C sort "$TEST_TMP/want") <(LC_ALL=C sort -u "$TEST_TMP/got") | head -n 5 | tr '\n' ' ')"
 is "$dup_n" 0 "no appended line is doubled" ||
-	diag "first doubled: $(LC_ALL=C sort "$KEYS_TMP/got" | uniq -d | head -n 5 | tr '\n' ' ')"
+	diag "first doubled: $(LC_ALL=C sort "$TEST_TMP/got" | uniq -d | head -n 5 | tr '\n' ' ')"
 is "$extra_n" 0 "no line that was never appended"
-if cmp -s "$KEYS_TMP/got" "$KEYS_TMP/want"; then
+if cmp -s "$TEST_TMP/got" "$TEST_TMP/want"; then
 	diag "the appended lines are in order"
 else
 	diag "the appended lines are all there, not all in order"
@@ -185,7 +183,7 @@ is "$(grep -c -F -e "$toggled_b64" "$ak")" 0 "the removed key is nowhere in auth
 is "$(head -n 1 "$ak")" "$SANDBOX_PUBKEY" "the user's own key is still the first line"
 is "$(grep -c -v -x -F -e "$SANDBOX_PUBKEY" -e "$KEYS_BEGIN" -e "$KEYS_END" -e "$permanent" \
 	-e "$held_line" "$ak" |
-	tr -d ' ')" "$(wc -l <"$KEYS_TMP/got" | tr -d ' ')" "no other line in authorized_keys"
+	tr -d ' ')" "$(wc -l <"$TEST_TMP/got" | tr -d ' ')" "no other line in authorized_keys"
 ok "authorized_keys is user1's, 0600, one link" \
 	test "$(stat -c '%u %g %a %h %F' "$ak")" = "20001 20001 600 1 regular file"
 

@@ -13,22 +13,22 @@ keys_init "$@"
 require_prog perl sort comm
 
 SAVES=${KEYS_SAVES:-3000}
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 dropdir=$(keys_dropin_dir user1)
 for k in permanent toggled; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
+	keys_gen "$k" || bail "ssh-keygen failed"
 done
 permanent=$(keys_pub permanent)
 keys_dropin_put user1 10-permanent.pub "$permanent"
 # A save a millisecond that drops the block is a fight (scenario 8): the race is what is tested
 # here, so the daemon must not back off from it.
-keys_config '[Daemon]' FlapThreshold=1000000
+sandbox_config '[Daemon]' FlapThreshold=1000000
 keys_daemon_start --root "$SANDBOX"
 ok "the permanent key is synced" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
 
 # The user's saves, 1 ms apart.
-setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -- perl -e '
+setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- perl -e '
 	my ($ak, $n, $begin, $end) = @ARGV;
 	(my $dir = $ak) =~ s{/[^/]*$}{};
 	for my $i (1 .. $n) {
@@ -48,7 +48,7 @@ setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -
 		close($out) or die "$!";
 		rename("$dir/.tool.tmp", $ak) or die "$!";
 		select(undef, undef, undef, 0.001);
-	}' "$ak" "$SAVES" "$KEYS_BEGIN" "$KEYS_END" </dev/null 2>"$KEYS_TMP/saver.err" &
+	}' "$ak" "$SAVES" "$KEYS_BEGIN" "$KEYS_END" </dev/null 2>"$TEST_TMP/saver.err" &
 saver=$!
 add_cleanup "kill -KILL $saver 2>/dev/null; wait $saver 2>/dev/null"
 
@@ -67,22 +67,20 @@ perl -e '
 		select(undef, undef, undef, 0.002);
 	}' "$dropdir/20-toggled.pub" "$(keys_pub toggled)" "$saver"
 wait "$saver"
-is "$?" 0 "the user's $SAVES saves all went through" || diag "$(cat "$KEYS_TMP/saver.err")"
+is "$?" 0 "the user's $SAVES saves all went through" || diag "$(cat "$TEST_TMP/saver.err")"
 rm -f "$dropdir/20-toggled.pub"
 ok "the block settles to the final drop-in" \
 	wait_until 20 '[ "$(keys_block "$ak")" = "$permanent" ]'
 sleep 1
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 # Each save holds every earlier line: the last one the file shows must be the last saved,
 # and every line up to it must be there once.
-grep '^# save ' "$ak" | LC_ALL=C sort -u >"$KEYS_TMP/got"
-seq -f '# save %.0f' 1 "$SAVES" | LC_ALL=C sort >"$KEYS_TMP/want"
-lost=$(comm -23 "$KEYS_TMP/want" "$KEYS_TMP/got" | wc -l)
+grep '^# save ' "$ak" | LC_ALL=C sort -u >"$TEST_TMP/got"
+seq -f '# save %.0f' 1 "$SAVES" | LC_ALL=C sort >"$TEST_TMP/want"
+lost=$(comm -23 "$TEST_TMP/want" "$TEST_TMP/got" | wc -l)
 is "$lost" 0 "no saved line is lost" ||
-	diag "first missing: $(comm -23 "$KEYS_TMP/want" "$KEYS_TMP/got" | head -n 5 | tr '\n' ' ')"
+	diag "first missing: $(comm -23 "$TEST_TMP/want" "$TEST_TMP/got" | head -n 5 | tr '\n' ' ')"
 is "$(grep -c '^# save ' "$ak")" "$SAVES" "each saved line is there once"
 left=$(cd "$SANDBOX" && find . -name '*.sshmend-*' | wc -l)
 is "$left" 0 "no temporary file of the daemon's is left"

@@ -13,26 +13,26 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
-sandbox_create 2 || keys_bail "sandbox_create failed"
+sandbox_create 2 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 
 for k in second dropped appended; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
+	keys_gen "$k" || bail "ssh-keygen failed"
 done
 second=$(keys_pub second)
 dropped=$(keys_pub dropped)
 appended=$(keys_pub appended)
 fp_orig=$(keys_fp "${SANDBOX_KEY}.pub")
-fp_second=$(keys_fp "$KEYS_TMP/second.pub")
-fp_dropped=$(keys_fp "$KEYS_TMP/dropped.pub")
-fp_appended=$(keys_fp "$KEYS_TMP/appended.pub")
+fp_second=$(keys_fp "$TEST_TMP/second.pub")
+fp_dropped=$(keys_fp "$TEST_TMP/dropped.pub")
+fp_appended=$(keys_fp "$TEST_TMP/appended.pub")
 
 # user1 starts with two keys of its own, a comment and a line sshd would not use; one key is
 # approved in the drop-in directory. root and user2 have the sandbox key each.
-keys_as user1 sh -c 'printf "%s\n" "$1" "# the user'\''s comment" "ssh-ed25519 AAAAnot-a-key broken" >>"$2"' \
-	sh "$second" "$ak" || keys_bail "cannot write user1's authorized_keys"
+run_as user1 sh -c 'printf "%s\n" "$1" "# the user'\''s comment" "ssh-ed25519 AAAAnot-a-key broken" >>"$2"' \
+	sh "$second" "$ak" || bail "cannot write user1's authorized_keys"
 keys_dropin_put user1 dropped.pub "$dropped"
-keys_config '[Keys]' 'MinRSABits=2048'
+sandbox_config '[Keys]' 'MinRSABits=2048'
 is "$(keys_state_dir)" "" "no state directory before the daemon's first run"
 
 keys_daemon_start --root "$SANDBOX"
@@ -42,31 +42,31 @@ ok "keys-baseline logged" journal_wait 10 SYSLOG_IDENTIFIER=sshmend "_PID=$DAEMO
 	SSHMEND_EVENT=keys-baseline
 ok "the approved block was written" wait_until 10 '[ "$(keys_block "$ak")" = "$dropped" ]'
 sleep 0.5
-is "$(keys_count keys-baseline)" 1 "ONE keys-baseline entry for 3 users and 5 keys" ||
-	diag "$(keys_messages keys-baseline)"
-e=$(keys_events keys-baseline | head -n 1)
+is "$(daemon_event_count keys-baseline)" 1 "ONE keys-baseline entry for 3 users and 5 keys" ||
+	diag "$(daemon_event_messages keys-baseline)"
+e=$(daemon_events keys-baseline | head -n 1)
 is "$(journal_field "$e" SSHMEND_COUNT)" 5 "... SSHMEND_COUNT is the number of keys (5)" ||
 	diag "$(journal_field "$e" MESSAGE)"
-is "$(keys_count key-unapproved)" 0 "no key-unapproved for the keys at the baseline"
-is "$(keys_count key-removed)" 0 "no key-removed at the baseline"
+is "$(daemon_event_count key-unapproved)" 0 "no key-unapproved for the keys at the baseline"
+is "$(daemon_event_count key-removed)" 0 "no key-removed at the baseline"
 state=$(keys_state_dir)
 ok "the state directory exists (${state#"$SANDBOX"})" test -n "$state"
 ok "... root's alone: 0700 root:root" stat_is "$state" "0 0 0700"
 ok "... keys.user1 is root-owned 0600" stat_is "$state/keys.user1" "0 0 0600"
 
-json=$("$SSHMEND" --root "$SANDBOX" keys --json user1 2>"$KEYS_TMP/keys.err")
+json=$("$SSHMEND" --root "$SANDBOX" keys --json user1 2>"$TEST_TMP/keys.err")
 is "$(keys_json_status "$json" "$fp_orig") $(keys_json_status "$json" "$fp_second") $(keys_json_status "$json" "$fp_dropped")" \
 	"user user approved" "keys --json at the baseline: user, user, approved" || diag "$json"
 
 # --- A key appended by the user ------------------------------------------------------------
-keys_as user1 sh -c 'cat "$1" >>"$2"' sh "$KEYS_TMP/appended.pub" "$ak" ||
-	keys_bail "cannot append to user1's authorized_keys"
+run_as user1 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/appended.pub" "$ak" ||
+	bail "cannot append to user1's authorized_keys"
 ok "key-unapproved logged" journal_wait 10 SYSLOG_IDENTIFIER=sshmend "_PID=$DAEMON_PID" \
 	SSHMEND_EVENT=key-unapproved
 sleep 0.5
-is "$(keys_count key-unapproved)" 1 "ONE key-unapproved entry" ||
-	diag "$(keys_messages key-unapproved)"
-e=$(keys_events key-unapproved | head -n 1)
+is "$(daemon_event_count key-unapproved)" 1 "ONE key-unapproved entry" ||
+	diag "$(daemon_event_messages key-unapproved)"
+e=$(daemon_events key-unapproved | head -n 1)
 is "$(journal_field "$e" SSHMEND_FINGERPRINT)" "$fp_appended" \
 	"SSHMEND_FINGERPRINT is what ssh-keygen -lf prints"
 is "$(journal_field "$e" PRIORITY)" 4 "PRIORITY=4 (warning)"
@@ -75,7 +75,7 @@ is "$(journal_field "$e" SSHMEND_COMMENT)" appended "SSHMEND_COMMENT is the key'
 is "$(journal_field "$e" SSHMEND_PATH)" /home/user1/.ssh/authorized_keys \
 	"SSHMEND_PATH is the keys file, as seen inside the root"
 
-json=$("$SSHMEND" --root "$SANDBOX" keys --json user1 2>"$KEYS_TMP/keys.err")
+json=$("$SSHMEND" --root "$SANDBOX" keys --json user1 2>"$TEST_TMP/keys.err")
 keys_rc=$?
 is "$keys_rc" 0 "sshmend keys --json exits 0"
 is "$(keys_json_status "$json" "$fp_appended")" unapproved "keys --json: the appended key is unapproved" ||
@@ -90,22 +90,22 @@ ok "keys (human) names the appended key's fingerprint" grep -q -F -e "$fp_append
 	diag "$human"
 
 # --- A key taken out -----------------------------------------------------------------------
-keys_as user1 sed -i -e '/ second$/d' "$ak" || keys_bail "sed -i as user1 failed"
+run_as user1 sed -i -e '/ second$/d' "$ak" || bail "sed -i as user1 failed"
 ok "key-removed logged" journal_wait 10 SYSLOG_IDENTIFIER=sshmend "_PID=$DAEMON_PID" \
 	SSHMEND_EVENT=key-removed
 sleep 0.5
-is "$(keys_count key-removed)" 1 "ONE key-removed entry"
-e=$(keys_events key-removed | head -n 1)
+is "$(daemon_event_count key-removed)" 1 "ONE key-removed entry"
+e=$(daemon_events key-removed | head -n 1)
 is "$(journal_field "$e" SSHMEND_FINGERPRINT)" "$fp_second" "... for the key taken out"
 is "$(journal_field "$e" SSHMEND_USER)" user1 "... SSHMEND_USER=user1"
-is "$(keys_count key-unapproved)" 1 "still ONE key-unapproved entry"
+is "$(daemon_event_count key-unapproved)" 1 "still ONE key-unapproved entry"
 
 # --- ExclusiveUsers=user1 ------------------------------------------------------------------
 before=$(cat "$ak")
-nq0=$(keys_count key-quarantined)
-ready0=$(keys_ready_count)
-keys_config '[Keys]' 'MinRSABits=2048' 'ExclusiveUsers=user1'
-ok "the daemon reloads by itself (READY=1 again)" keys_wait_ready_after "$ready0"
+nq0=$(daemon_event_count key-quarantined)
+ready0=$(daemon_ready_count)
+sandbox_config '[Keys]' 'MinRSABits=2048' 'ExclusiveUsers=user1'
+ok "the daemon reloads by itself (READY=1 again)" daemon_wait_ready_after "$ready0"
 ok "key-quarantined logged" daemon_wait_count 10 "$nq0" SSHMEND_EVENT=key-quarantined
 ok "the appended key left authorized_keys" \
 	wait_until 10 '[ "$(grep -c -F -e "$appended" "$ak")" -eq 0 ]'
@@ -124,11 +124,11 @@ is "$(keys_block "$ak")" "$dropped" "the approved block is untouched"
 ok "the comment stays" grep -q -x -F -e "# the user's comment" "$ak"
 ok "the line sshd would not use stays" grep -q -x -F -e "ssh-ed25519 AAAAnot-a-key broken" "$ak"
 ok "authorized_keys is still user1's, 0600" stat_is "$ak" "20001 20001 0600"
-is "$(keys_count key-quarantined)" 2 "two key-quarantined entries (two lines moved)" ||
-	diag "$(keys_messages key-quarantined)"
+is "$(daemon_event_count key-quarantined)" 2 "two key-quarantined entries (two lines moved)" ||
+	diag "$(daemon_event_messages key-quarantined)"
 # The entry for the appended key: by its fingerprint, else by its base64 in the message.
-e=$(keys_events key-quarantined | grep -F -e "$fp_appended" | head -n 1)
-[ -n "$e" ] || e=$(keys_events key-quarantined | grep -F -e "$(awk '{ print $2 }' <<<"$appended")" |
+e=$(daemon_events key-quarantined | grep -F -e "$fp_appended" | head -n 1)
+[ -n "$e" ] || e=$(daemon_events key-quarantined | grep -F -e "$(awk '{ print $2 }' <<<"$appended")" |
 	head -n 1)
 is "$(journal_field "$e" SSHMEND_FINGERPRINT)" "$fp_appended" \
 	"key-quarantined: SSHMEND_FINGERPRINT is the key's fingerprint" ||
@@ -147,16 +147,14 @@ is "$(LC_ALL=C sort <(cat "$ak") <(grep -v -e '^# from ' -e '^# taken ' "$q"))" 
 	"... and nothing else, each line once"
 
 # Stable: the next pass moves nothing more, and the other user is not exclusive.
-n=$(keys_count key-quarantined)
-keys_as user1 sh -c 'echo "# a later comment" >>"$1"' sh "$ak"
+n=$(daemon_event_count key-quarantined)
+run_as user1 sh -c 'echo "# a later comment" >>"$1"' sh "$ak"
 sleep 1
-is "$(keys_count key-quarantined)" "$n" "a later change quarantines nothing more"
+is "$(daemon_event_count key-quarantined)" "$n" "a later change quarantines nothing more"
 ok "the later comment stays" grep -q -x -F -e "# a later comment" "$ak"
 ok "user2 keeps its key (not exclusive)" grep -q -x -F -e "$SANDBOX_PUBKEY" "$(keys_ak user2)"
 ok "no quarantine for user2" test ! -e "$state/quarantine.user2"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

@@ -13,35 +13,35 @@
 keys_init "$@"
 require_prog openssl perl base64 head tr
 
-sandbox_create 4 || keys_bail "sandbox_create failed"
+sandbox_create 4 || bail "sandbox_create failed"
 
 # --- The corpus (user1) --------------------------------------------------------------------
 for k in good other pasted ok2 evil2 ok3 gw3 ow4; do
-	keys_gen "$k" || keys_bail "ssh-keygen failed"
+	keys_gen "$k" || bail "ssh-keygen failed"
 done
-keys_gen p384 -t ecdsa -b 384 || keys_bail "ssh-keygen failed"
+keys_gen p384 -t ecdsa -b 384 || bail "ssh-keygen failed"
 good=$(keys_pub good)
 other=$(keys_pub other)
-other_b64=$(awk '{ print $2 }' "$KEYS_TMP/other.pub")
+other_b64=$(awk '{ print $2 }' "$TEST_TMP/other.pub")
 # An ecdsa-sha2-nistp256 blob that names curve nistp384 (the type strings have the same length).
-p384_b64=$(awk '{ print $2 }' "$KEYS_TMP/p384.pub")
+p384_b64=$(awk '{ print $2 }' "$TEST_TMP/p384.pub")
 curve_b64=$(printf '%s' "$p384_b64" | base64 -d |
 	perl -0777 -pe 's/ecdsa-sha2-nistp384/ecdsa-sha2-nistp256/' | base64 -w0)
 # ssh-keygen will not make a 512-bit RSA key; openssl will, and ssh-keygen converts its public half.
-openssl genrsa -out "$KEYS_TMP/rsa512.pem" 512 >/dev/null 2>&1 || keys_bail "openssl genrsa failed"
-openssl rsa -in "$KEYS_TMP/rsa512.pem" -pubout -out "$KEYS_TMP/rsa512.pub.pem" >/dev/null 2>&1 ||
-	keys_bail "openssl rsa -pubout failed"
-ssh-keygen -i -m PKCS8 -f "$KEYS_TMP/rsa512.pub.pem" >"$KEYS_TMP/rsa512.pub" ||
-	keys_bail "ssh-keygen -i failed"
-rsa512=$(<"$KEYS_TMP/rsa512.pub")
+openssl genrsa -out "$TEST_TMP/rsa512.pem" 512 >/dev/null 2>&1 || bail "openssl genrsa failed"
+openssl rsa -in "$TEST_TMP/rsa512.pem" -pubout -out "$TEST_TMP/rsa512.pub.pem" >/dev/null 2>&1 ||
+	bail "openssl rsa -pubout failed"
+ssh-keygen -i -m PKCS8 -f "$TEST_TMP/rsa512.pub.pem" >"$TEST_TMP/rsa512.pub" ||
+	bail "ssh-keygen -i failed"
+rsa512=$(<"$TEST_TMP/rsa512.pub")
 ok "the RSA key has 512 bits" grep -q 'Public-Key: (512 bit)' \
-	<(openssl rsa -pubin -in "$KEYS_TMP/rsa512.pub.pem" -noout -text 2>/dev/null)
+	<(openssl rsa -pubin -in "$TEST_TMP/rsa512.pub.pem" -noout -text 2>/dev/null)
 
 # want[N]: "bad" when line N of corpus.pub is a bad one, "" for the good key. Each bad line but
 # the private key's carries a key blob of its own or a BAD-... marker, so that it can be told apart
 # in authorized_keys.
 declare -A want=()
-corpus=$KEYS_TMP/corpus.pub
+corpus=$TEST_TMP/corpus.pub
 {
 	printf 'ssh-ed25519 %s BAD-truncated\n' "${other_b64:0:40}"
 	printf 'ssh-rsa %s BAD-inner-type\n' "$other_b64"
@@ -53,13 +53,13 @@ corpus=$KEYS_TMP/corpus.pub
 	printf '%s BAD-long-%s\n' "$other" "$(head -c 102400 /dev/zero | tr '\0' x)"
 	printf '%s BAD-crlf\r\n' "$other"
 	printf '%s\n' "$good"
-	cat "$KEYS_TMP/pasted"
+	cat "$TEST_TMP/pasted"
 } >"$corpus"
 for n in 1 2 3 4 5 6 7 8 9; do
 	want[$n]=bad
 done
 want[10]=
-pk_lines=$(wc -l <"$KEYS_TMP/pasted")
+pk_lines=$(wc -l <"$TEST_TMP/pasted")
 for ((n = 11; n < 11 + pk_lines; n++)); do
 	want[$n]=bad
 done
@@ -91,9 +91,9 @@ dropins_before=$(sandbox_snapshot etc/sshmend; cd "$SANDBOX" && find etc/sshmend
 	-exec sha256sum {} + | LC_ALL=C sort)
 
 # --- sshmend fix ---------------------------------------------------------------------------
-"$SSHMEND" --root "$SANDBOX" fix >"$KEYS_TMP/fix.out" 2>"$KEYS_TMP/fix.err" </dev/null
+"$SSHMEND" --root "$SANDBOX" fix >"$TEST_TMP/fix.out" 2>"$TEST_TMP/fix.err" </dev/null
 fix_rc=$?
-is "$fix_rc" 1 "fix exits 1: the rejected drop-ins are findings" || diag "$(cat "$KEYS_TMP/fix.err")"
+is "$fix_rc" 1 "fix exits 1: the rejected drop-ins are findings" || diag "$(cat "$TEST_TMP/fix.err")"
 ak1=$(keys_ak user1)
 
 is "$(keys_block "$ak1")" "$good" "user1: the approved block holds the good key, alone"
@@ -103,7 +103,7 @@ is "$(grep -c -F -e "$other_b64" -e "$curve_b64" -e BAD- "$ak1")" 0 \
 is "$(grep -c -F -e "$(awk '{ print $2 }' <<<"$rsa512")" "$ak1")" 0 \
 	"user1: the 512-bit RSA key is not in authorized_keys"
 ok "user1: nothing of the pasted private key is in authorized_keys" \
-	test "$(grep -c -F -e PRIVATE -f <(sed '1d;$d' "$KEYS_TMP/pasted") "$ak1")" -eq 0
+	test "$(grep -c -F -e PRIVATE -f <(sed '1d;$d' "$TEST_TMP/pasted") "$ak1")" -eq 0
 is "$(tr -dc '\000\r' <"$ak1" | wc -c)" 0 "user1: no NUL or CR byte in authorized_keys"
 ok "user1: no line over 8192 bytes in authorized_keys" \
 	test "$(awk 'length($0) > 8192' "$ak1" | wc -l)" -eq 0
@@ -113,74 +113,74 @@ is "$(head -n 1 "$ak1")" "$SANDBOX_PUBKEY" "user1: the user's own key is still t
 absent_n='' extra_n=''
 for ((n = 1; n <= nlines; n++)); do
 	if [ -n "${want[$n]}" ]; then
-		grep -q -F -e "$rel1:$n: " "$KEYS_TMP/fix.err" || absent_n+=" $n"
+		grep -q -F -e "$rel1:$n: " "$TEST_TMP/fix.err" || absent_n+=" $n"
 	else
-		! grep -q -F -e "$rel1:$n: " "$KEYS_TMP/fix.err" || extra_n+=" $n"
+		! grep -q -F -e "$rel1:$n: " "$TEST_TMP/fix.err" || extra_n+=" $n"
 	fi
 done
 is "$absent_n" "" "stderr names $rel1:N for every bad line"
 is "$extra_n" "" "stderr does not name the good line"
-is "$(grep -c -F -e "$rel1:" "$KEYS_TMP/fix.err")" "$((nlines - 1))" \
-	"one stderr line per bad line" || diag "$(grep -F "$rel1:" "$KEYS_TMP/fix.err")"
+is "$(grep -c -F -e "$rel1:" "$TEST_TMP/fix.err")" "$((nlines - 1))" \
+	"one stderr line per bad line" || diag "$(grep -F "$rel1:" "$TEST_TMP/fix.err")"
 ok "stderr lines are short (the 100 KB line is not echoed)" \
-	test "$(awk 'length($0) > 1024' "$KEYS_TMP/fix.err" | wc -l)" -eq 0
+	test "$(awk 'length($0) > 1024' "$TEST_TMP/fix.err" | wc -l)" -eq 0
 # A private key pasted by mistake is a secret: say where it is, never echo it (stderr ends up
 # in logs, the journal is readable by the adm group).
 leaked=
 while IFS= read -r l; do
 	case $l in -----*) continue ;; esac
-	grep -q -F -e "${l:0:16}" "$KEYS_TMP/fix.err" && leaked+=" ${l:0:16}..."
-done <"$KEYS_TMP/pasted"
+	grep -q -F -e "${l:0:16}" "$TEST_TMP/fix.err" && leaked+=" ${l:0:16}..."
+done <"$TEST_TMP/pasted"
 is "$leaked" "" "stderr echoes no part of the pasted private key" ||
-	diag "$(for ((n = 11; n <= nlines; n++)); do grep -F -e "$rel1:$n: " "$KEYS_TMP/fix.err"; done)"
+	diag "$(for ((n = 11; n <= nlines; n++)); do grep -F -e "$rel1:$n: " "$TEST_TMP/fix.err"; done)"
 
 # Ignored files and directories.
 ak2=$(keys_ak user2)
 ak3=$(keys_ak user3)
 ak4=$(keys_ak user4)
 is "$(keys_block "$ak2")" "$(keys_pub ok2)" "user2: the root-owned file counts, the user-owned one not"
-ok "user2: stderr alerts about $rel2" grep -q -F -e "$rel2: " "$KEYS_TMP/fix.err"
+ok "user2: stderr alerts about $rel2" grep -q -F -e "$rel2: " "$TEST_TMP/fix.err"
 is "$(keys_block "$ak3")" "$(keys_pub ok3)" "user3: the group-writable file is ignored"
-ok "user3: stderr alerts about $rel3" grep -q -F -e "$rel3: " "$KEYS_TMP/fix.err"
-is "$(grep -c -F -e "$(awk '{ print $2 }' "$KEYS_TMP/ow4.pub")" "$ak4")" 0 \
+ok "user3: stderr alerts about $rel3" grep -q -F -e "$rel3: " "$TEST_TMP/fix.err"
+is "$(grep -c -F -e "$(awk '{ print $2 }' "$TEST_TMP/ow4.pub")" "$ak4")" 0 \
 	"user4: no key from a drop-in directory writable by others"
 is "$(keys_marker_count "$ak4")" "0 0" "user4: no approved block"
-ok "user4: stderr alerts about $rel4" grep -q -F -e "$rel4: " "$KEYS_TMP/fix.err"
-is "$(grep -c -e 'ignoring' "$KEYS_TMP/fix.err")" 3 "three alerts, each says it is ignored" ||
-	diag "$(grep -v -F "$rel1:" "$KEYS_TMP/fix.err")"
+ok "user4: stderr alerts about $rel4" grep -q -F -e "$rel4: " "$TEST_TMP/fix.err"
+is "$(grep -c -e 'ignoring' "$TEST_TMP/fix.err")" 3 "three alerts, each says it is ignored" ||
+	diag "$(grep -v -F "$rel1:" "$TEST_TMP/fix.err")"
 
 dropins_after=$(sandbox_snapshot etc/sshmend; cd "$SANDBOX" && find etc/sshmend -type f \
 	-exec sha256sum {} + | LC_ALL=C sort)
 is "$dropins_after" "$dropins_before" "fix changed nothing in the drop-in directory"
 
 # check after fix: nothing left to do for the keys, and the same reports again.
-"$SSHMEND" --root "$SANDBOX" check >"$KEYS_TMP/check.out" 2>"$KEYS_TMP/check.err" </dev/null
+"$SSHMEND" --root "$SANDBOX" check >"$TEST_TMP/check.out" 2>"$TEST_TMP/check.err" </dev/null
 is "$?" 1 "check after fix exits 1: a bake gate does not pass a rejected drop-in"
-is "$(grep -c -F -e "user1: $rel1:" "$KEYS_TMP/check.out")" "$((nlines - 1))" \
-	"check's report has a finding for each bad line" || diag "$(cat "$KEYS_TMP/check.out")"
+is "$(grep -c -F -e "user1: $rel1:" "$TEST_TMP/check.out")" "$((nlines - 1))" \
+	"check's report has a finding for each bad line" || diag "$(cat "$TEST_TMP/check.out")"
 ok "... saying it is not written" grep -q -x -F -e "user1: $rel1:6: drop-in key rejected, not written: $(
-	sed -n "s|^sshmend: $rel1:6: \(.*\): key rejected, not written\$|\1|p" "$KEYS_TMP/check.err")" \
-	"$KEYS_TMP/check.out"
+	sed -n "s|^sshmend: $rel1:6: \(.*\): key rejected, not written\$|\1|p" "$TEST_TMP/check.err")" \
+	"$TEST_TMP/check.out"
 for rel in "$rel2" "$rel3" "$rel4"; do
 	ok "check's report has a finding for the ignored $rel" grep -q -F -e ": $rel: drop-in ignored: " \
-		"$KEYS_TMP/check.out"
+		"$TEST_TMP/check.out"
 done
 json=$("$SSHMEND" --root "$SANDBOX" check --json user1 2>/dev/null)
 ok "check --json: a dropin finding with its path and line, refused" \
 	grep -q -F -e "{\"path\":\"$rel1\",\"line\":6,\"problem\":\"dropin\",\"sshd_rejects\":false,\"action\":\"refused\",\"reason\":" <<<"$json" ||
 	diag "$json"
-ok "check after fix: no keys finding" test "$(grep -c 'approved keys' "$KEYS_TMP/check.out")" -eq 0 ||
-	diag "$(cat "$KEYS_TMP/check.out")"
-is "$(grep -c -F -e "$rel1:" "$KEYS_TMP/check.err")" "$((nlines - 1))" \
+ok "check after fix: no keys finding" test "$(grep -c 'approved keys' "$TEST_TMP/check.out")" -eq 0 ||
+	diag "$(cat "$TEST_TMP/check.out")"
+is "$(grep -c -F -e "$rel1:" "$TEST_TMP/check.err")" "$((nlines - 1))" \
 	"check reports the bad lines too"
 
 # --- The daemon's journal ------------------------------------------------------------------
 keys_daemon_start --root "$SANDBOX"
 ok "key-rejected entries logged" daemon_wait_count 10 "$((nlines - 2))" SSHMEND_EVENT=key-rejected
-keys_messages key-rejected >"$KEYS_TMP/rejected.msg"
+daemon_event_messages key-rejected >"$TEST_TMP/rejected.msg"
 absent_n='' extra_n=''
 for ((n = 1; n <= nlines; n++)); do
-	c=$(grep -c -F -e "$rel1:$n: " "$KEYS_TMP/rejected.msg")
+	c=$(grep -c -F -e "$rel1:$n: " "$TEST_TMP/rejected.msg")
 	if [ -n "${want[$n]}" ]; then
 		[ "$c" -eq 1 ] || absent_n+=" $n($c)"
 	else
@@ -188,33 +188,31 @@ for ((n = 1; n <= nlines; n++)); do
 	fi
 done
 is "$absent_n" "" "one key-rejected entry naming $rel1:N for every bad line" ||
-	diag "$(cat "$KEYS_TMP/rejected.msg")"
+	diag "$(cat "$TEST_TMP/rejected.msg")"
 is "$extra_n" "" "no key-rejected entry for the good line"
-e=$(keys_events key-rejected | grep -F -e "$rel1:6: " | head -n 1)
+e=$(daemon_events key-rejected | grep -F -e "$rel1:6: " | head -n 1)
 is "$(journal_field "$e" PRIORITY)" 4 "key-rejected is a warning"
-ok "dropin-ignored entries logged" daemon_wait_count 10 2 SSHMEND_EVENT=dropin-ignored
-keys_messages dropin-ignored >"$KEYS_TMP/ignored.msg"
+ok "dropin-ignored entries logged" daemon_wait_events 10 2 dropin-ignored
+daemon_event_messages dropin-ignored >"$TEST_TMP/ignored.msg"
 for rel in "$rel2" "$rel3" "$rel4"; do
-	ok "dropin-ignored alert for $rel" grep -q -F -e "$rel: " "$KEYS_TMP/ignored.msg"
-	ok "... and no key-rejected one" test "$(grep -c -F -e "$rel: " "$KEYS_TMP/rejected.msg")" -eq 0
+	ok "dropin-ignored alert for $rel" grep -q -F -e "$rel: " "$TEST_TMP/ignored.msg"
+	ok "... and no key-rejected one" test "$(grep -c -F -e "$rel: " "$TEST_TMP/rejected.msg")" -eq 0
 done
 leaked=
 while IFS= read -r l; do
 	case $l in -----*) continue ;; esac
-	grep -q -F -e "${l:0:16}" "$KEYS_TMP/rejected.msg" && leaked+=" ${l:0:16}..."
-done <"$KEYS_TMP/pasted"
+	grep -q -F -e "${l:0:16}" "$TEST_TMP/rejected.msg" && leaked+=" ${l:0:16}..."
+done <"$TEST_TMP/pasted"
 is "$leaked" "" "the journal holds no part of the pasted private key"
 is "$(keys_block "$ak1")" "$good" "user1: the daemon keeps the good key alone"
 
 # Told once: a rescan of the same drop-ins does not log them again.
-n0=$(keys_count key-rejected)
+n0=$(daemon_event_count key-rejected)
 chmod 0666 "$ak1"
 ok "the daemon heals user1's authorized_keys again" wait_for 10 stat_is "$ak1" "20001 20001 0644"
 sleep 0.5
-is "$(keys_count key-rejected)" "$n0" "the same rejections are not logged again"
+is "$(daemon_event_count key-rejected)" "$n0" "the same rejections are not logged again"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

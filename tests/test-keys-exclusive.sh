@@ -13,25 +13,25 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
-sandbox_create 2 || keys_bail "sandbox_create failed"
+sandbox_create 2 || bail "sandbox_create failed"
 ak1=$(keys_ak user1)
 ak2=$(keys_ak user2)
 keys_gen_each planted approved2
 planted=$(keys_pub planted)
 fp_launch=$(keys_fp "${SANDBOX_KEY}.pub")
-fp_planted=$(keys_fp "$KEYS_TMP/planted.pub")
-keys_as user1 sh -c 'printf "%s\n" "$1" >>"$2"' sh "$planted" "$ak1" ||
-	keys_bail "cannot write user1's authorized_keys"
+fp_planted=$(keys_fp "$TEST_TMP/planted.pub")
+run_as user1 sh -c 'printf "%s\n" "$1" >>"$2"' sh "$planted" "$ak1" ||
+	bail "cannot write user1's authorized_keys"
 keys_dropin_put user2 approved.pub "$(keys_pub approved2)"
 # root is left out: its key would be refused like user1's, and is not what this is about.
-keys_config '[Users]' 'Exclude=root' '[Keys]' 'Exclusive=yes'
+sandbox_config '[Users]' 'Exclude=root' '[Keys]' 'Exclusive=yes'
 ak1_before=$(cat "$ak1")
 ak2_before=$(cat "$ak2")
 
 # --- check and fix --dry-run say it all and change nothing -----------------------------------
 for cmd in check "fix --dry-run"; do
 	# shellcheck disable=SC2086 # two words on purpose
-	out=$("$SSHMEND" --root "$SANDBOX" $cmd 2>"$KEYS_TMP/err")
+	out=$("$SSHMEND" --root "$SANDBOX" $cmd 2>"$TEST_TMP/err")
 	is "$?" 1 "$cmd exits 1" || diag "$out"
 	ok "$cmd: user2's launch key would be quarantined, by fingerprint and comment" \
 		grep -q -x -F -e "user2: /home/user2/.ssh/authorized_keys: key $fp_launch (sshmend-sandbox) outside the approved set: would be moved to the quarantine" <<<"$out" ||
@@ -56,7 +56,7 @@ is "$(cat "$ak2")" "$ak2_before" "user2's keys file unchanged"
 is "$(find "$SANDBOX" -name 'quarantine.*' | wc -l)" 0 "no quarantine file"
 
 # --- fix ---------------------------------------------------------------------------------------
-out=$("$SSHMEND" --root "$SANDBOX" fix 2>"$KEYS_TMP/err")
+out=$("$SSHMEND" --root "$SANDBOX" fix 2>"$TEST_TMP/err")
 is "$?" 1 "fix exits 1: Exclusive= could not apply for user1" || diag "$out"
 is "$(cat "$ak1")" "$ak1_before" "user1 keeps every key: no approved key, no quarantine"
 is "$(keys_block "$ak2")" "$(keys_pub approved2)" "user2's approved block is written"
@@ -66,8 +66,8 @@ ok "fix says so, by fingerprint" grep -q -F -e "key $fp_launch (sshmend-sandbox)
 q2=$(find "$SANDBOX" -name quarantine.user2)
 ok "... into user2's quarantine" grep -q -x -F -e "$SANDBOX_PUBKEY" "$q2"
 ok "no quarantine for user1" test -z "$(find "$SANDBOX" -name quarantine.user1)"
-"$SSHMEND" --root "$SANDBOX" fix user2 >"$KEYS_TMP/out" 2>&1
-is "$?" 0 "fix user2 again: clean, exits 0" || diag "$(cat "$KEYS_TMP/out")"
+"$SSHMEND" --root "$SANDBOX" fix user2 >"$TEST_TMP/out" 2>&1
+is "$?" 0 "fix user2 again: clean, exits 0" || diag "$(cat "$TEST_TMP/out")"
 
 # --- The daemon --------------------------------------------------------------------------------
 keys_daemon_start --root "$SANDBOX"
@@ -76,22 +76,22 @@ ok "exclusive-not-applied logged for user1" daemon_wait_count 10 0 SSHMEND_EVENT
 ok "key-unapproved logged for the planted key" daemon_wait_count 10 0 SSHMEND_EVENT=key-unapproved \
 	SSHMEND_FINGERPRINT="$fp_planted"
 sleep 0.5
-is "$(keys_count exclusive-not-applied)" 1 "ONE exclusive-not-applied entry" ||
-	diag "$(keys_messages exclusive-not-applied)"
-e=$(keys_events exclusive-not-applied | head -n 1)
+is "$(daemon_event_count exclusive-not-applied)" 1 "ONE exclusive-not-applied entry" ||
+	diag "$(daemon_event_messages exclusive-not-applied)"
+e=$(daemon_events exclusive-not-applied | head -n 1)
 is "$(journal_field "$e" PRIORITY)" 3 "... PRIORITY=3 (err)"
 is "$(journal_field "$e" SSHMEND_COUNT)" 2 "... SSHMEND_COUNT: the two keys that stay"
 is "$(journal_field "$e" SSHMEND_PATH)" /home/user1/.ssh/authorized_keys "... SSHMEND_PATH is the keys file"
-is "$(keys_count key-unapproved SSHMEND_USER=user1)" 2 "key-unapproved for each of user1's keys"
-is "$(keys_count key-quarantined)" 0 "nothing quarantined"
+is "$(daemon_event_count key-unapproved SSHMEND_USER=user1)" 2 "key-unapproved for each of user1's keys"
+is "$(daemon_event_count key-quarantined)" 0 "nothing quarantined"
 is "$(cat "$ak1")" "$ak1_before" "user1's keys file unchanged"
 
 # Told once: a heal of user1's chain does not tell it again.
 chmod 0777 "$SANDBOX/home/user1"
 ok "the daemon heals user1's home" wait_for 10 stat_is "$SANDBOX/home/user1" "20001 20001 0755"
 sleep 0.5
-is "$(keys_count exclusive-not-applied)" 1 "still ONE exclusive-not-applied entry after a heal"
-is "$(keys_count key-unapproved SSHMEND_USER=user1)" 2 "still two key-unapproved entries"
+is "$(daemon_event_count exclusive-not-applied)" 1 "still ONE exclusive-not-applied entry after a heal"
+is "$(daemon_event_count key-unapproved SSHMEND_USER=user1)" 2 "still two key-unapproved entries"
 
 # Approved keys first: the launch key approved, the planted one goes, the launch key stays.
 keys_dropin_put user1 launch.pub "$SANDBOX_PUBKEY"
@@ -103,8 +103,6 @@ q1=$(find "$SANDBOX" -name quarantine.user1)
 ok "the planted key is in user1's quarantine" grep -q -x -F -e "$planted" "$q1"
 ok "the launch key is not" eval '! grep -q -x -F -e "$SANDBOX_PUBKEY" "$q1"'
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

@@ -13,12 +13,12 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
-sandbox_create 2 || keys_bail "sandbox_create failed"
+sandbox_create 2 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
-keys_gen first || keys_bail "ssh-keygen failed"
-keys_gen second || keys_bail "ssh-keygen failed"
-keys_gen third || keys_bail "ssh-keygen failed"
-keys_gen fourth || keys_bail "ssh-keygen failed"
+keys_gen first || bail "ssh-keygen failed"
+keys_gen second || bail "ssh-keygen failed"
+keys_gen third || bail "ssh-keygen failed"
+keys_gen fourth || bail "ssh-keygen failed"
 first=$(keys_pub first)
 second=$(keys_pub second)
 third=$(keys_pub third)
@@ -26,12 +26,12 @@ fourth=$(keys_pub fourth)
 ok "no etc/sshmend in the root" test ! -e "$SANDBOX/etc/sshmend"
 
 keys_daemon_start --root "$SANDBOX"
-n=$(keys_ready_count)
+n=$(daemon_ready_count)
 
 keys_dropin_put user1 first.pub "$first"
 ok "a key dropped in a drop-in directory made after the start is synced" \
 	wait_until 5 '[ "$(keys_block "$ak")" = "$first" ]'
-ok "... after a reload for the new directory (READY=1 again)" keys_wait_ready_after "$n"
+ok "... after a reload for the new directory (READY=1 again)" daemon_wait_ready_after "$n"
 ok "user2's keys file has no block" test "$(keys_marker_count "$(keys_ak user2)")" = "0 0"
 
 rm -rf "$SANDBOX/etc/sshmend/keys.d"
@@ -60,8 +60,6 @@ rm -rf "${kd:?}/user1"
 keys_daemon_start --root "$SANDBOX"
 is "$(keys_marker_count "$ak")" "0 0" "restarted without user1's drop-in directory: the block is gone by READY=1"
 ok "the user's own key stays" grep -q -x -F -e "$SANDBOX_PUBKEY" "$ak"
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

@@ -9,17 +9,17 @@
 keys_init "$@"
 require_prog mkfifo
 
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 keys_gen_each ops pasted
 pasted=$(keys_pub pasted)
 
 # The user opens the file for appending, waits for the go, then writes the key and closes.
-mkfifo -m 0644 "$KEYS_TMP/go" || keys_bail "mkfifo failed"
+mkfifo -m 0644 "$TEST_TMP/go" || bail "mkfifo failed"
 # shellcheck disable=SC2016 # expanded by the user's shell
-setpriv --reuid="$(keys_uid user1)" --regid="$(keys_uid user1)" --clear-groups -- \
+setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- \
 	sh -c 'exec 5>>"$1" && read -r _ <"$2" && sleep 1 && printf "%s\n" "$3" >&5' \
-	paster "$ak" "$KEYS_TMP/go" "$pasted" </dev/null &
+	paster "$ak" "$TEST_TMP/go" "$pasted" </dev/null &
 paster=$!
 add_cleanup "kill -KILL $paster 2>/dev/null; wait $paster 2>/dev/null"
 ok "the user holds authorized_keys open for appending" wait_for 5 test -e "/proc/$paster/fd/5"
@@ -29,12 +29,12 @@ keys_dropin_put user1 ops.pub "$(keys_pub ops)"
 # The go comes once fix has replaced the file: the paste lands in the replaced inode.
 (
 	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino0" ]' >/dev/null 2>&1
-	echo go >"$KEYS_TMP/go"
+	echo go >"$TEST_TMP/go"
 ) &
 start=$(date +%s)
 rc=0
-"$SSHMEND" --root "$SANDBOX" fix user1 >"$KEYS_TMP/fix.out" 2>&1 || rc=$?
-is "$rc" 0 "fix exits 0" || diag "$(cat "$KEYS_TMP/fix.out")"
+"$SSHMEND" --root "$SANDBOX" fix user1 >"$TEST_TMP/fix.out" 2>&1 || rc=$?
+is "$rc" 0 "fix exits 0" || diag "$(cat "$TEST_TMP/fix.out")"
 wait "$paster"
 ok "fix replaced authorized_keys" test "$(stat -c %i "$ak")" != "$ino0"
 is "$(grep -c -x -F -e "$pasted" "$ak")" 1 "the key pasted into the replaced file is carried over, once"

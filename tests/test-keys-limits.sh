@@ -17,7 +17,7 @@ keys_init "$@"
 require_prog python3 date
 [ -n "${SSHMEND_LOCALSTATEDIR:-}" ] || skip_all "SSHMEND_LOCALSTATEDIR is not set (make check sets it)"
 
-sandbox_create 3 || keys_bail "sandbox_create failed"
+sandbox_create 3 || bail "sandbox_create failed"
 ak1=$(keys_ak user1)
 ak2=$(keys_ak user2)
 ak3=$(keys_ak user3)
@@ -25,19 +25,19 @@ state=$SANDBOX$SSHMEND_LOCALSTATEDIR/lib/sshmend
 max=$((16 << 20))
 keys_gen_each approved approved2 planted planted2 appended
 fp_sandbox=$(keys_fp "${SANDBOX_KEY}.pub")
-install -d -m 0700 -o 0 -g 0 "$state" || keys_bail "cannot make the state directory"
+install -d -m 0700 -o 0 -g 0 "$state" || bail "cannot make the state directory"
 
 # --- A quarantine larger than it is read ----------------------------------------------------------
 old=$(keys_random 1 old)
 awk -v l="$old" 'BEGIN { for (i = 0; i < 120000; i++)
 	printf "# from /home/user2/.ssh/authorized_keys\n# taken 2026-01-01T00:00:00Z\n%s\n", l }' \
-	>"$state/quarantine.user2" || keys_bail "cannot write the quarantine"
+	>"$state/quarantine.user2" || bail "cannot write the quarantine"
 chmod 0600 "$state/quarantine.user2"
 ok "the quarantine is larger than the limit ($(stat -c %s "$state/quarantine.user2") bytes)" \
 	test "$(stat -c %s "$state/quarantine.user2")" -gt "$max"
 keys_dropin_put user2 approved.pub "$(keys_pub approved)"
 keys_dropin_put user2 approved2.pub "$(keys_pub approved2)"
-keys_config '[Users]' 'Exclude=root' '[Keys]' 'ExclusiveUsers=user2'
+sandbox_config '[Users]' 'Exclude=root' '[Keys]' 'ExclusiveUsers=user2'
 
 out=$("$SSHMEND" --root "$SANDBOX" fix user2 2>&1)
 is "$?" 1 "fix exits 1: the quarantine had to drop entries" || diag "$out"
@@ -53,16 +53,16 @@ listed=$("$SSHMEND" --root "$SANDBOX" keys --quarantined user2 2>&1)
 is "$?" 0 "keys --quarantined reads it" || diag "$(head -c 300 <<<"$listed")"
 ok "... and lists the key" grep -q -F -e "$fp_sandbox" <<<"$listed"
 
-keys_as user2 sh -c 'cat "$1" >>"$2"' sh "$KEYS_TMP/planted.pub" "$ak2"
-"$SSHMEND" --root "$SANDBOX" fix user2 >"$KEYS_TMP/out" 2>&1
+run_as user2 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/planted.pub" "$ak2"
+"$SSHMEND" --root "$SANDBOX" fix user2 >"$TEST_TMP/out" 2>&1
 is "$(grep -c -F -e "$(keys_pub planted)" "$ak2")" 0 "a key planted later goes too" ||
-	diag "$(cat "$KEYS_TMP/out")"
+	diag "$(cat "$TEST_TMP/out")"
 # One key revoked while the user plants another: the other approved key stays.
 rm -f "$(keys_dropin_dir user2)/approved.pub"
-keys_as user2 sh -c 'cat "$1" >>"$2"' sh "$KEYS_TMP/planted2.pub" "$ak2"
-"$SSHMEND" --root "$SANDBOX" fix user2 >"$KEYS_TMP/out" 2>&1
+run_as user2 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/planted2.pub" "$ak2"
+"$SSHMEND" --root "$SANDBOX" fix user2 >"$TEST_TMP/out" 2>&1
 is "$(grep -c -F -e "$(keys_pub approved)" "$ak2")" 0 "a revoked approved key leaves" ||
-	diag "$(cat "$KEYS_TMP/out")"
+	diag "$(cat "$TEST_TMP/out")"
 is "$(grep -c -F -e "$(keys_pub planted2)" "$ak2")" 0 "... and so does the key planted with it"
 is "$(keys_block "$ak2")" "$(keys_pub approved2)" "... and the other approved key stays"
 
@@ -72,37 +72,35 @@ is "$(keys_block "$ak2")" "$(keys_pub approved2)" "... and the other approved ke
 {
 	echo "$fp_sandbox user"
 	awk 'BEGIN { for (i = 0; i < 320000; i++) printf "SHA256:%043d user\n", 0 }'
-} >"$state/keys.user1" || keys_bail "cannot write the state"
+} >"$state/keys.user1" || bail "cannot write the state"
 chmod 0600 "$state/keys.user1"
 ok "user1's state is larger than the limit" test "$(stat -c %s "$state/keys.user1")" -gt "$max"
 keys_daemon_start --root "$SANDBOX"
-said() { keys_messages internal-error PRIORITY=3 | grep -q -F -e "$1"; }
+said() { daemon_event_messages internal-error PRIORITY=3 | grep -q -F -e "$1"; }
 ok "the daemon says so, at priority err" wait_for 20 said \
 	"user1: the key audit's state: larger than $max bytes"
 ok "... and writes it back within the limit" \
 	wait_until 20 '[ "$(stat -c %s "$state/keys.user1")" -le "$max" ]'
-keys_as user1 sh -c 'cat "$1" >>"$2"' sh "$KEYS_TMP/appended.pub" "$ak1"
+run_as user1 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/appended.pub" "$ak1"
 ok "a key appended later is told" journal_wait 20 SYSLOG_IDENTIFIER=sshmend "_PID=$DAEMON_PID" \
-	SSHMEND_EVENT=key-unapproved "SSHMEND_FINGERPRINT=$(keys_fp "$KEYS_TMP/appended.pub")"
+	SSHMEND_EVENT=key-unapproved "SSHMEND_FINGERPRINT=$(keys_fp "$TEST_TMP/appended.pub")"
 
 # --- 60,000 keys: the audit of one user does not hold up another's heal ---------------------------
-keys_random 60000 | keys_as user3 sh -c 'cat >>"$1"' sh "$ak3" || keys_bail "cannot add the keys"
+keys_random 60000 | run_as user3 sh -c 'cat >>"$1"' sh "$ak3" || bail "cannot add the keys"
 # Told as the journal's budget allows (what it holds back is told later, so not all of them
 # are remembered yet): the audit has run once its first entry is there.
 ok "the 60,000 keys are audited" journal_wait 60 SYSLOG_IDENTIFIER=sshmend "_PID=$DAEMON_PID" \
 	SSHMEND_EVENT=key-unapproved SSHMEND_USER=user3
 sleep 1
 ssh2=$SANDBOX/home/user2/.ssh
-keys_as user3 touch "$ak3"
+run_as user3 touch "$ak3"
 t0=$(date +%s%N)
-keys_as user2 chmod 0777 "$ssh2"
+run_as user2 chmod 0777 "$ssh2"
 ok "user2's .ssh is healed while user3's keys are audited again" \
 	wait_until 25 '[ "$(stat -c %a "$ssh2")" != 777 ]'
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok "... within 10 s of the chmod (${ms} ms)" test "$ms" -lt 10000
 
-daemon_stop 20
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM" 20
 
 done_testing

@@ -11,18 +11,18 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 keys_gen_each launch later baked
-fp_launch=$(keys_fp "$KEYS_TMP/launch.pub")
-fp_later=$(keys_fp "$KEYS_TMP/later.pub")
-fp_baked=$(keys_fp "$KEYS_TMP/baked.pub")
+fp_launch=$(keys_fp "$TEST_TMP/launch.pub")
+fp_later=$(keys_fp "$TEST_TMP/later.pub")
+fp_baked=$(keys_fp "$TEST_TMP/baked.pub")
 new_id() {
 	tr -d - </proc/sys/kernel/random/uuid >"$SANDBOX/etc/machine-id"
 }
 append() {
-	keys_as user1 sh -c 'cat "$1" >>"$2"' sh "$KEYS_TMP/$1.pub" "$ak" ||
-		keys_bail "cannot append to user1's authorized_keys"
+	run_as user1 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/$1.pub" "$ak" ||
+		bail "cannot append to user1's authorized_keys"
 }
 baseline_here() {
 	daemon_count SSHMEND_EVENT=keys-baseline
@@ -51,8 +51,8 @@ keys_daemon_start --root "$SANDBOX"
 ok "a new baseline is taken on the new machine" journal_wait 10 SYSLOG_IDENTIFIER=sshmend \
 	"_PID=$DAEMON_PID" SSHMEND_EVENT=keys-baseline
 sleep 0.5
-is "$(keys_count key-unapproved)" 0 "the launch key is not key-unapproved"
-is "$(keys_count key-removed)" 0 "nothing is key-removed"
+is "$(daemon_event_count key-unapproved)" 0 "the launch key is not key-unapproved"
+is "$(daemon_event_count key-removed)" 0 "nothing is key-removed"
 is "$(daemon_count PRIORITY=4)" 0 "no warning at all"
 is "$(cat "$state/machine-id")" "$(cat "$SANDBOX/etc/machine-id")" "the state records the new id"
 json=$("$SSHMEND" --root "$SANDBOX" keys --json user1)
@@ -65,7 +65,7 @@ daemon_stop 10
 
 # --- Upgrade: a state recorded before ids were is kept --------------------------------------
 rm -f "$state/machine-id"
-keys_as user1 sed -i -e '/ later$/d' "$ak" || keys_bail "sed -i as user1 failed"
+run_as user1 sed -i -e '/ later$/d' "$ak" || bail "sed -i as user1 failed"
 keys_daemon_start --root "$SANDBOX"
 ok "a key gone while no daemon ran is key-removed: the old state was kept" \
 	daemon_wait_count 10 0 SSHMEND_EVENT=key-removed SSHMEND_FINGERPRINT="$fp_later"
@@ -80,13 +80,11 @@ keys_daemon_start --root "$SANDBOX"
 append baked
 sleep 1
 is "$(baseline_here)" 0 "no machine id: no baseline"
-is "$(keys_count key-unapproved)" 0 "no key-unapproved"
+is "$(daemon_event_count key-unapproved)" 0 "no key-unapproved"
 is "$(find "$SANDBOX" -name 'keys.user1' | wc -l)" 0 "no remembered keys in the image"
 json=$("$SSHMEND" --root "$SANDBOX" keys --json user1)
 is "$(keys_json_status "$json" "$fp_baked")" user "sshmend keys: every key as at the baseline" ||
 	diag "$json"
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
 done_testing

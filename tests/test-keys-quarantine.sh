@@ -13,23 +13,23 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 ak=$(keys_ak user1)
 keys_gen_each approved laptop old
-keys_gen rsa1024 -t rsa -b 1024 || keys_bail "ssh-keygen failed"
+keys_gen rsa1024 -t rsa -b 1024 || bail "ssh-keygen failed"
 laptop=$(keys_pub laptop)
 fp_launch=$(keys_fp "${SANDBOX_KEY}.pub")
-fp_laptop=$(keys_fp "$KEYS_TMP/laptop.pub")
-fp_old=$(keys_fp "$KEYS_TMP/old.pub")
-fp_rsa=$(keys_fp "$KEYS_TMP/rsa1024.pub")
-keys_as user1 sh -c 'printf "%s\n" "# my laptop" "$1" "$2" >>"$3"' sh "$laptop" "$(keys_pub rsa1024)" \
-	"$ak" || keys_bail "cannot write user1's authorized_keys"
+fp_laptop=$(keys_fp "$TEST_TMP/laptop.pub")
+fp_old=$(keys_fp "$TEST_TMP/old.pub")
+fp_rsa=$(keys_fp "$TEST_TMP/rsa1024.pub")
+run_as user1 sh -c 'printf "%s\n" "# my laptop" "$1" "$2" >>"$3"' sh "$laptop" "$(keys_pub rsa1024)" \
+	"$ak" || bail "cannot write user1's authorized_keys"
 keys_dropin_put user1 approved.pub "$(keys_pub approved)"
-keys_config '[Users]' 'Exclude=root' '[Keys]' 'Exclusive=yes' 'MinRSABits=2048'
+sandbox_config '[Users]' 'Exclude=root' '[Keys]' 'Exclusive=yes' 'MinRSABits=2048'
 
 t0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-"$SSHMEND" --root "$SANDBOX" fix >"$KEYS_TMP/out" 2>&1
-is "$?" 0 "fix exits 0: user1 has an approved key, the others go" || diag "$(cat "$KEYS_TMP/out")"
+"$SSHMEND" --root "$SANDBOX" fix >"$TEST_TMP/out" 2>&1
+is "$?" 0 "fix exits 0: user1 has an approved key, the others go" || diag "$(cat "$TEST_TMP/out")"
 t1=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 is "$(grep -c -F -e "$laptop" "$ak")" 0 "the laptop key left authorized_keys"
 q=$(find "$SANDBOX" -name quarantine.user1)
@@ -75,13 +75,13 @@ ok "it still lists the others" grep -q -F -e "$fp_launch" <<<"$out"
 ok "... the older entry too" grep -q -F -e "$fp_old" <<<"$out"
 
 # Not quarantined again.
-"$SSHMEND" --root "$SANDBOX" fix >"$KEYS_TMP/out" 2>&1
-is "$?" 0 "fix after the restore exits 0" || diag "$(cat "$KEYS_TMP/out")"
+"$SSHMEND" --root "$SANDBOX" fix >"$TEST_TMP/out" 2>&1
+is "$?" 0 "fix after the restore exits 0" || diag "$(cat "$TEST_TMP/out")"
 ok "the laptop key stays" grep -q -x -F -e "$laptop" "$ak"
 is "$(grep -c -F -e "$fp_laptop" <<<"$("$SSHMEND" --root "$SANDBOX" keys --quarantined user1)")" 0 \
 	"it is not quarantined again"
-"$SSHMEND" --root "$SANDBOX" check >"$KEYS_TMP/out" 2>&1
-is "$?" 0 "check exits 0" || diag "$(cat "$KEYS_TMP/out")"
+"$SSHMEND" --root "$SANDBOX" check >"$TEST_TMP/out" 2>&1
+is "$?" 0 "check exits 0" || diag "$(cat "$TEST_TMP/out")"
 
 # --- What is not restored ----------------------------------------------------------------------
 out=$("$SSHMEND" --root "$SANDBOX" keys --restore user1 "$fp_rsa" 2>&1)

@@ -9,14 +9,13 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
 keys_init "$@"
-require_prog ssh useradd usermod userdel getent ps flock
+require_prog ssh useradd usermod userdel getent ps
 [ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
 
 # This daemon looks after the host's / and /home, which other tests change for a moment
 # (tests/test-sshd-agreement.sh): they hold a lock on /home meanwhile, and so does this test for
 # as long as its daemon runs.
-exec {home_lock}</home
-flock -w 1800 "$home_lock" || skip_all "another test held the lock on /home for 30 minutes"
+host_lock_home
 
 name=smky$$
 name=${name:0:16}
@@ -32,19 +31,19 @@ ak=$home/.ssh/authorized_keys
 # The approved key: only in the drop-in directory, never in the user's files.
 dropkey=$SSHD_DIR/$name-dropin.key
 ssh-keygen -q -t ed25519 -N '' -C "$name-dropin" -f "$dropkey" </dev/null >/dev/null ||
-	keys_bail "ssh-keygen failed"
+	bail "ssh-keygen failed"
 dropkey_b64=$(awk '{ print $2 }' "$dropkey.pub")
 
 # A private drop-in directory, root's alone.
 dropin_top=/etc/sshmend-test-$$
-[ ! -e "$dropin_top" ] || keys_bail "$dropin_top exists already"
+[ ! -e "$dropin_top" ] || bail "$dropin_top exists already"
 add_cleanup "rm -rf -- '$dropin_top'"
 install -d -m 0755 -o 0 -g 0 "$dropin_top" "$dropin_top/keys.d" "$dropin_top/keys.d/$name" ||
-	keys_bail "cannot create $dropin_top"
+	bail "cannot create $dropin_top"
 udir=$dropin_top/keys.d/$name
 
 # Only the test user: no uid is that high, root is excluded, the test user is included.
-CFG=$KEYS_TMP/sshmend.conf
+CFG=$TEST_TMP/sshmend.conf
 printf '[Users]\nMinUID=4000000000\nInclude=%s\nExclude=root\n[Keys]\nDropInDirectory=%s/keys.d\n' \
 	"$name" "$dropin_top" >"$CFG"
 chown 0:0 "$CFG"
@@ -52,13 +51,7 @@ chmod 0644 "$CFG"
 
 # The daemon repairs whatever is out of policy in the user's chain, which includes the host's
 # / and /home: if those would be changed, do not start it on this machine.
-precheck=$("$SSHMEND" --config "$CFG" check 2>&1)
-precheck_rc=$?
-case $precheck_rc in
-0) ;;
-1) skip_all "sshmend would change this host's chain for $name: $(tr '\n' ' ' <<<"$precheck")" ;;
-*) skip_all "sshmend --config check failed ($precheck_rc): $(tr '\n' ' ' <<<"$precheck")" ;;
-esac
+sshmend_precheck "$CFG" "$name"
 
 # login_with KEYFILE: a key login as the test user with that key.
 login_with() {
@@ -121,13 +114,8 @@ ok "... and is refused within 1 s of its directory being removed" \
 	wait_for 1 refused_with "$dropkey"
 is "$(cat "$ak")" "$ak0" "authorized_keys is as it was"
 
-others=$(daemon_journal | while IFS= read -r l; do
-	u=$(journal_field "$l" SSHMEND_USER) && [ "$u" != "$name" ] && echo "$u"
-done)
-is "$others" "" "no entry names any user but $name"
+daemon_expect_only_user "$name"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
-ok "no sanitizer report" daemon_sanitizer_clean || diag "$(cat "$DAEMON_ERR")"
+daemon_expect_stop "SIGTERM: exit status 0"
 
 done_testing

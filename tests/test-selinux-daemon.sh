@@ -6,36 +6,20 @@
 # drift-repaired with SSHMEND_OLD_LABEL, SSHMEND_NEW_LABEL and SSHMEND_PROBLEM=label, the owner
 # and mode untouched. A symlink's label changed meanwhile stays as it is.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/selinux-lib.sh"
 
 journald_setup "$@"
 require_root
 selinux_require
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
-sandbox_create 2 || {
-	echo "Bail out! sandbox_create failed"
-	exit 1
-}
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+sandbox_create 2 || bail "sandbox_create failed"
+notify_start || bail "notify_start failed"
 S=$SANDBOX
 U1=20001
 AK=/home/user1/.ssh/authorized_keys
-selinux_policy_into "$S" || {
-	echo "Bail out! no policy for the sandbox"
-	exit 1
-}
+selinux_policy_into "$S" || bail "no policy for the sandbox"
 install -d -m 0755 -o 0 -g 0 "$S/etc/sshmend"
 printf '[Policy]\nSELinux=yes\n' >"$S/etc/sshmend/sshmend.conf"
 chmod 0644 "$S/etc/sshmend/sshmend.conf"
@@ -79,7 +63,5 @@ heal /home/user2/.ssh/authorized_keys unconfined_u:object_r:user_home_t:s0
 is "$(label_of "$S/home/user2/.ssh/authorized_keys2")" unconfined_u:object_r:user_tmp_t:s0 \
 	"the symlink's own label stays as it is"
 
-daemon_stop 10
-is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
-ok "no sanitizer report" daemon_sanitizer_clean
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
 done_testing

@@ -24,10 +24,7 @@
 # (tests/lib/container.sh), against its OpenSSH 10.
 # shellcheck disable=SC2016 # state setups are single-quoted on purpose: expanded when run
 # shellcheck disable=SC2317 # functions run through ok, eval and add_cleanup
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${SSHMEND:=$top_builddir/sshmend}"
-. "$top_srcdir/tests/lib/tap.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
 
 if [ -n "${SSHMEND_TEST_CONTAINER:-}" ]; then
@@ -47,13 +44,9 @@ if [ ! -d /srv ] || [ "$(stat -c '%u' /srv)" != 0 ]; then
 	skip_all "no root-owned /srv for the symlinked home"
 fi
 unshare -m --propagation private true 2>/dev/null || skip_all "cannot make a mount namespace"
-require_prog flock
 
-# The users have fixed names and /home's mode is changed for a moment: one run at a time, also
-# across build trees. The lock is on /home itself, so it leaves no file behind, and it goes with
-# the descriptor when the script ends (sshd and ssh close inherited descriptors).
-exec 9</home
-flock -w 1800 9 || skip_all "another run held the lock on /home for 30 minutes"
+# The users have fixed names and /home's mode is changed for a moment: one run at a time.
+host_lock_home
 
 UA=smtA # the user under test
 UB=smtB # another existing user

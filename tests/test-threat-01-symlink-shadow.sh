@@ -17,7 +17,7 @@ else
 	shadow1=../../../etc/shadow # not without that protection
 	diag "cannot make /etc read-only here: a relative symlink stands in for the absolute one"
 fi
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 printf 'root:!:19000:0:99999:7:::\n' >"$outside/shadow"
 chmod 0640 "$outside/shadow"

@@ -5,6 +5,7 @@
 # nothing behind it is judged or changed, and the drift of the home above it is still repaired.
 # A followed repair would show: /root would gain o+x and root's keys o+r (or, under Mode=strict,
 # be given to the user).
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
@@ -16,7 +17,7 @@ else
 	rootssh1=../../root/.ssh # not without that protection
 	diag "cannot make /root read-only here: a relative symlink stands in for the absolute one"
 fi
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside" "$outside/rootssh"
 chmod 0700 "$outside/rootssh"
 echo "outside key" >"$outside/rootssh/authorized_keys"
@@ -48,9 +49,7 @@ setup() {
 traps="user1 user2 user3 user4"
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		home_mode=0755 ssh_mode=0755 keys_mode=0644
 	else

@@ -5,10 +5,11 @@
 # (problem "hardlink", action "refused"); the inode keeps its owner and mode, so no other name
 # of it changes; the drift of .ssh above it is still repaired. Under Mode=strict a repair would
 # chown the linked file to the user (CVE-2017-18078).
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 echo "a root file outside the sandbox" >"$outside/file"
 chmod 0666 "$outside/file"
@@ -40,9 +41,7 @@ setup() {
 }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		ssh_mode=0755 keys_mode=0644
 	else

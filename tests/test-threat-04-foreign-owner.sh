@@ -6,12 +6,13 @@
 # it. The boundary is tested too: an owner with no passwd entry, a root-owned keys file under
 # Mode=strict and a home owned by someone else in a root-only /home are repaired; legitimate
 # drift in the same run is still repaired.
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
 N=8
 setup() {
-	sandbox_create $N || exit 1
+	sandbox_create "$N" || exit 1
 	local k s=$SANDBOX/home
 	for ((k = 1; k <= N; k++)); do
 		chmod 0775 "$s/user$k"
@@ -37,9 +38,7 @@ setup() {
 }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		home_mode=0755
 	else

@@ -7,6 +7,7 @@
 # changes owner or mode (under Mode=strict a followed repair would give etc to the user), no run
 # hangs or reports anything under /etc, and both sides of the race were seen: runs that met the
 # symlink (refused) and runs that met the directory (repaired).
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
@@ -41,9 +42,7 @@ stop_racer() {
 }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		ssh_mode=0755 keys_mode=0644
 	else
@@ -53,7 +52,7 @@ for mode in sshd strict; do
 	before=$(threat_state "${repaired[@]}")
 	etc_before=$(sandbox_snapshot etc)
 
-	out=$THREAT_TMP/racer.out
+	out=$TEST_TMP/racer.out
 	: >"$out"
 	timeout -k 5 $((RACE_SECONDS + 30)) "$EXCHANGE_LOOP" -C "$SANDBOX/home/user1" \
 		-t "$RACE_SECONDS" -c 0777:.ssh -c 0666:.ssh/authorized_keys 20001 20001 .ssh swap \

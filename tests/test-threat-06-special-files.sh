@@ -5,6 +5,7 @@
 # act on open; only O_PATH descriptors, which inotify does not report as opens): every run
 # finishes within a timeout, reports the element once (problem "type", action "refused"), leaves
 # its owner and mode alone, and still repairs the drift of the home above it.
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 require_prog mkfifo mknod
@@ -40,7 +41,7 @@ layout=(
 N=8 # user8: no trap, legitimate drift only
 
 setup() {
-	sandbox_create $N || exit 1
+	sandbox_create "$N" || exit 1
 	local k entry u rel kind t
 	for ((k = 1; k <= N; k++)); do
 		chmod 0777 "$SANDBOX/home/user$k"
@@ -61,9 +62,7 @@ setup() {
 }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		home_mode=0755 ssh_mode=0755 keys_mode=0644
 	else

@@ -16,6 +16,7 @@
 # gone afterwards, that none of the planted names is opened, followed or renamed over, that a
 # missing authorized_keys is created only as a regular file of the user, and that the keys land
 # only in authorized_keys.
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 require_prog mkfifo
@@ -28,7 +29,7 @@ else
 	diag "cannot make /etc read-only here: relative symlinks stand in for absolute ones"
 	abs_shadow=
 fi
-outside=$THREAT_TMP/outside
+outside=$TEST_TMP/outside
 mkdir -m 0755 "$outside"
 echo "outside keys" >"$outside/keys"
 chmod 0666 "$outside/keys"
@@ -82,9 +83,7 @@ planted1_inodes=(.ssh/authorized_keys.tmp .ssh/.sshmend-Xq3ZpA .ssh/authorized_k
 planted2=(.ssh/.authorized_keys.tmp .ssh/authorized_keys.new .ssh/.sshmend-new)
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		ssh_mode=0755 keys_mode=0644
 	else

@@ -8,13 +8,14 @@
 # gets its exact final mode back even though chown clears set-id bits. With a POSIX ACL the group
 # bits of the mode are the mask: afterwards getfacl shows no write for the group class (through
 # the mask) nor for others.
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 require_prog setfacl getfacl
 
 N=6
 setup() {
-	sandbox_create $N || exit 1
+	sandbox_create "$N" || exit 1
 	local h=$SANDBOX/home
 	chmod 6777 "$h"
 	# user1: 6777 everywhere
@@ -86,9 +87,7 @@ expect_strict=(
 )
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	if [ "$mode" = sshd ]; then
 		expected=("${expect_sshd[@]}")
 	else

@@ -10,6 +10,7 @@
 # another user by a mistaken chown -R, .ssh left root's inside it), the element is the same
 # mistake as its directory and is repaired with it; the group class is widened where the user
 # is in the element's group (chown -R root ~/.ssh keeps the user's group).
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 require_prog setpriv
@@ -17,7 +18,7 @@ require_prog setpriv
 N=7
 SECRET='root-only: not a key'
 setup() {
-	sandbox_create $N || exit 1
+	sandbox_create "$N" || exit 1
 	local s=$SANDBOX/home
 	# user1: root's 0600 secret, left in the home, renamed by user1 to authorized_keys
 	printf '%s\n' "$SECRET" >"$s/user1/.root_history"
@@ -53,9 +54,7 @@ reads_as() {
 cannot_read() { ! reads_as "$@"; }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	sm fix --json
 	is "$SM_RC" 1 "$mode: fix exits 1 (planted elements were refused)"
 	for u in user1 user2; do

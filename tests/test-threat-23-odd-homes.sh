@@ -5,6 +5,7 @@
 # never repaired: Mode=strict would otherwise chown / or /etc to the user and make it 0700, and
 # two users sharing a home would be given it in turn for ever. The drift is still reported, with
 # the reason, and nothing in the tree changes.
+# shellcheck disable=SC2317 # functions run through threat_mode
 . "${top_srcdir:-$(dirname "$0")/..}/tests/threats-lib.sh"
 threat_init "$@"
 
@@ -32,9 +33,7 @@ setup() {
 }
 
 for mode in sshd strict; do
-	diag "--- Mode=$mode"
-	setup
-	[ "$mode" = sshd ] || threat_config strict
+	threat_mode "$mode" setup
 	before=$(threat_state)
 
 	sm fix --json

@@ -14,24 +14,24 @@
 dthreat_init "$@"
 require_prog ssh-keygen python3 cut
 
-sandbox_create 2 || dthreat_bail "sandbox_create failed"
+sandbox_create 2 || bail "sandbox_create failed"
 S=$SANDBOX
 EVIL=$'x\r\e[2Kuser1: /home/user1/.ssh/authorized_keys:1: approved \xc2\x9b2K \xff \xe2\x80\xae'
 SHOWN='x\x0d\x1b[2Kuser1: /home/user1/.ssh/authorized_keys:1: approved \xc2\x9b2K \xff \xe2\x80\xae'
-ssh-keygen -q -t ed25519 -N '' -C approved -f "$DTHREAT_TMP/approved" </dev/null ||
-	dthreat_bail "ssh-keygen failed"
-ssh-keygen -q -t ed25519 -N '' -C evil -f "$DTHREAT_TMP/evil" </dev/null ||
-	dthreat_bail "ssh-keygen failed"
-evil_line="$(cut -d' ' -f1,2 "$DTHREAT_TMP/evil.pub") $EVIL"
+ssh-keygen -q -t ed25519 -N '' -C approved -f "$TEST_TMP/approved" </dev/null ||
+	bail "ssh-keygen failed"
+ssh-keygen -q -t ed25519 -N '' -C evil -f "$TEST_TMP/evil" </dev/null ||
+	bail "ssh-keygen failed"
+evil_line="$(cut -d' ' -f1,2 "$TEST_TMP/evil.pub") $EVIL"
 # user1 is held to approved keys: the evil key is a finding of check and fix, then quarantined.
 install -d -m 0755 "$S/etc/sshmend/keys.d/user1"
-install -m 0644 "$DTHREAT_TMP/approved.pub" "$S/etc/sshmend/keys.d/user1/approved.pub"
+install -m 0644 "$TEST_TMP/approved.pub" "$S/etc/sshmend/keys.d/user1/approved.pub"
 # A drop-in file whose name carries the sequence: rejected, said on standard error.
 printf 'garbage\n' >"$S/etc/sshmend/keys.d/user1/bad"$'\e[2K'".pub"
-dthreat_config '[Keys]' ExclusiveUsers=user1 || dthreat_bail "config failed"
+sandbox_config '[Keys]' ExclusiveUsers=user1 || bail "config failed"
 # A user name with the sequence, sharing user2's home (reported, never repaired).
 printf 'odd\033[2Kname:x:20009:20009::/home/user2:/bin/bash\n' >>"$S/etc/passwd"
-dthreat_as user1 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user1/.ssh/authorized_keys"
+run_as user1 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user1/.ssh/authorized_keys"
 
 # clean FILE: the bytes are UTF-8 with no C0 control but the newline, no DEL, no C1 control and
 # no bidirectional control; the offending characters are listed otherwise.
@@ -51,36 +51,36 @@ if bad:
     sys.exit(1)
 PY
 }
-# run NAME ARGS...: sshmend --root $S ARGS..., stdout to $DTHREAT_TMP/NAME.out, stderr to .err
+# run NAME ARGS...: sshmend --root $S ARGS..., stdout to $TEST_TMP/NAME.out, stderr to .err
 run() {
 	local name=$1
 	shift
-	timeout 60 "$SSHMEND" --root "$S" "$@" >"$DTHREAT_TMP/$name.out" 2>"$DTHREAT_TMP/$name.err"
+	timeout 60 "$SSHMEND" --root "$S" "$@" >"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.err"
 }
 # expect_clean NAME WHAT: both streams of run NAME hold nothing raw; WHAT is shown escaped.
 expect_clean() {
-	ok "$1: standard output holds no control character" clean "$DTHREAT_TMP/$1.out"
-	ok "$1: standard error holds no control character" clean "$DTHREAT_TMP/$1.err"
-	ok "$1: shows $2 escaped" grep -qF -- "$2" "$DTHREAT_TMP/$1.out" "$DTHREAT_TMP/$1.err" ||
-		diag "$(cat "$DTHREAT_TMP/$1.out" "$DTHREAT_TMP/$1.err")"
+	ok "$1: standard output holds no control character" clean "$TEST_TMP/$1.out"
+	ok "$1: standard error holds no control character" clean "$TEST_TMP/$1.err"
+	ok "$1: shows $2 escaped" grep -qF -- "$2" "$TEST_TMP/$1.out" "$TEST_TMP/$1.err" ||
+		diag "$(cat "$TEST_TMP/$1.out" "$TEST_TMP/$1.err")"
 }
 # json_ok NAME: run NAME's standard output parses as JSON.
 json_ok() {
-	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$DTHREAT_TMP/$1.out"
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TEST_TMP/$1.out"
 }
 
 run check check
 expect_clean check "($SHOWN) outside the approved set"
-ok "check: the user name is shown escaped" grep -qF 'odd\x1b[2Kname: /home/user2' "$DTHREAT_TMP/check.out"
+ok "check: the user name is shown escaped" grep -qF 'odd\x1b[2Kname: /home/user2' "$TEST_TMP/check.out"
 ok "check: the drop-in file's name is shown escaped on standard error" \
-	grep -qF 'sshmend: /etc/sshmend/keys.d/user1/bad\x1b[2K.pub:1:' "$DTHREAT_TMP/check.err"
+	grep -qF 'sshmend: /etc/sshmend/keys.d/user1/bad\x1b[2K.pub:1:' "$TEST_TMP/check.err"
 run dry fix --dry-run
 expect_clean dry "($SHOWN) outside the approved set: would be moved to the quarantine"
 run check_json check --json
 ok "check --json is valid JSON" json_ok check_json
 ok "check --json: the comment's controls are \\u escapes, the bad byte the text \\\\xff" \
 	grep -qF '"comment":"x\u000d\u001b[2Kuser1: /home/user1/.ssh/authorized_keys:1: approved \u009b2K \\xff \u202e"' \
-	"$DTHREAT_TMP/check_json.out"
+	"$TEST_TMP/check_json.out"
 run fix fix
 expect_clean fix "($SHOWN) outside the approved set: moved to the quarantine (fixed)"
 run quarantined keys --quarantined user1
@@ -91,20 +91,20 @@ run unknown check $'no\e[2Kbody'
 expect_clean unknown "sshmend: unknown user 'no\x1b[2Kbody'"
 
 # user2 is not held to approved keys: the evil key stays, and keys lists it.
-dthreat_as user2 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user2/.ssh/authorized_keys"
+run_as user2 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user2/.ssh/authorized_keys"
 run keys keys user2
 expect_clean keys "ssh-ed25519 $SHOWN"
 ok "keys: the key is not shown as approved" sh -c '! grep -q "approved SHA256" "$1"' _ \
-	"$DTHREAT_TMP/keys.out"
+	"$TEST_TMP/keys.out"
 run keys_json keys --json user2
 ok "keys --json is valid JSON" json_ok keys_json
 
 # The daemon: its baseline, then the key appears again in user2's file.
 sed -i '$d' "$S/home/user2/.ssh/authorized_keys"
-dthreat_start || dthreat_bail "the daemon did not start"
-dthreat_as user2 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user2/.ssh/authorized_keys"
-ok "the daemon tells the key (key-unapproved)" dthreat_wait_entry 10 key-unapproved SSHMEND_USER=user2
-entry=$(dthreat_entries key-unapproved SSHMEND_USER=user2 | head -n 1)
+dthreat_start || bail "the daemon did not start"
+run_as user2 sh -c 'printf "%s\n" "$1" >>"$2"' _ "$evil_line" "$S/home/user2/.ssh/authorized_keys"
+ok "the daemon tells the key (key-unapproved)" daemon_wait_events 10 1 key-unapproved SSHMEND_USER=user2
+entry=$(daemon_events key-unapproved SSHMEND_USER=user2 | head -n 1)
 # journalctl -o json gives a field with control characters as an array of bytes, else a string.
 check_entry() {
 	python3 - "$1" "$2" <<'PY'
@@ -121,7 +121,7 @@ PY
 }
 ok "its MESSAGE shows the comment escaped; SSHMEND_COMMENT keeps the raw bytes" \
 	check_entry "$entry" "($SHOWN) stands outside the approved set"
-dthreat_stop
-is "$DTHREAT_RC" 0 "the daemon exits 0 on SIGTERM"
-ok "the daemon's standard error holds no control character" clean "$DTHREAT_ERR"
+daemon_stop 10
+is "$DAEMON_STATUS" 0 "the daemon exits 0 on SIGTERM"
+ok "the daemon's standard error holds no control character" clean "$DAEMON_ERR"
 done_testing

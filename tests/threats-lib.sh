@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# Shared by the tests/test-threat-*.sh scripts (the scenarios of SECURITY.md): sources tap.sh and
-# sandbox.sh, runs sshmend against the sandbox, reads its JSON, records what must not change.
+# Shared by the tests/test-threat-*.sh scripts (the scenarios of SECURITY.md): sources
+# tests/lib/bootstrap.sh, runs sshmend against the sandbox, reads its JSON, records what must not
+# change.
 #
 # threat_init "$@"        first thing in a test: needs root; re-executes the script once in a
 #                         private mount namespace (unshare) where that is possible, so that the
 #                         host directories an absolute symlink names can be made read-only there
-#                         (threat_protect); THREAT_ISOLATED is 1 there, else 0. Creates THREAT_TMP
-#                         (outside the sandbox, removed on exit).
+#                         (threat_protect); THREAT_ISOLATED is 1 there, else 0. Makes TEST_TMP
+#                         (test_tmp).
 # threat_protect DIR      in the private namespace only (else return 1): make the host's DIR
 #                         (/etc, /root) read-only there, so that an sshmend that wrongly resolved
 #                         an absolute symlink against the host instead of --root could not change
@@ -17,6 +18,8 @@
 # threat_watch PATH...    host paths outside the sandbox (a symlink's target) whose owner, mode,
 #                         type and content threat_state also records.
 # threat_config MODE      write the sandbox's etc/sshmend/sshmend.conf with [Policy] Mode=MODE.
+# threat_mode MODE CMD... one round of a test in MODE (sshd or strict): a diagnostic line, CMD (the
+#                         script's setup of a fresh sandbox), then Mode=strict when MODE is strict.
 # sm ARGS...              run "$SSHMEND --root $SANDBOX ARGS..." under timeout; sets SM_OUT
 #                         (stdout), SM_ERR (stderr) and SM_RC (124: it hung).
 # json_findings USER      the findings of USER in SM_OUT, one JSON object per line.
@@ -37,9 +40,6 @@
 #                         every watched path outside it.
 # same_state BEFORE AFTER DESC
 #                         one test: the two states are equal (the difference is printed if not).
-# expect_stat RELPATH "UID GID MODE TYPE" [DESC]
-#                         one test: the exact owner, mode and type of one sandbox path.
-# uid_of userK            the uid (and gid) of userK in the sandbox.
 # opens_watch_start PATH...
 #                         watch PATHs (inotifywait) for anything that opens them for reading or
 #                         writing (an O_PATH descriptor does not count); return 1 if that cannot
@@ -47,17 +47,8 @@
 # opens_watch_stop        stop watching; OPENED is the list of paths opened meanwhile (relative to
 #                         the sandbox), one a line.
 
-if [ -z "${top_srcdir:-}" ]; then
-	top_srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-fi
-: "${top_builddir:=$top_srcdir}"
-: "${SSHMEND:=$top_builddir/sshmend}"
-export top_srcdir top_builddir SSHMEND
-
-# shellcheck source=tests/lib/tap.sh
-. "$top_srcdir/tests/lib/tap.sh"
-# shellcheck source=tests/lib/sandbox.sh
-. "$top_srcdir/tests/lib/sandbox.sh"
+# shellcheck source=tests/lib/bootstrap.sh
+. "${top_srcdir:-$(dirname "${BASH_SOURCE[0]}")/..}/tests/lib/bootstrap.sh"
 
 THREAT_TIMEOUT=${THREAT_TIMEOUT:-60}
 THREAT_WATCHED=()
@@ -65,7 +56,8 @@ THREAT_WATCHED=()
 threat_init() {
 	require_root
 	require_prog timeout find sort sha256sum stat awk sed diff
-	[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
+	# shellcheck disable=SC2119 # sshmend alone, no helper program
+	require_sshmend
 
 	if [ -z "${_THREAT_OUTER_NS:-}" ] && command -v unshare >/dev/null 2>&1 &&
 		unshare --mount --propagation private true 2>/dev/null; then
@@ -81,18 +73,7 @@ threat_init() {
 	[ "$THREAT_ISOLATED" = 1 ] ||
 		diag "no private mount namespace: absolute symlinks into /etc and /root are left out"
 
-	THREAT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-threat.XXXXXX") || {
-		echo "Bail out! mktemp failed"
-		exit 1
-	}
-	chmod 0755 "$THREAT_TMP"
-	add_cleanup "_threat_rm '$THREAT_TMP'"
-}
-
-_threat_rm() {
-	case $1 in
-	*/sshmend-threat.*) rm -rf --one-file-system -- "$1" ;;
-	esac
+	test_tmp || bail "mktemp failed"
 }
 
 threat_watch() {
@@ -114,7 +95,7 @@ threat_protect() {
 	*) return 1 ;;
 	esac
 	[ -d "$dir" ] && [ ! -L "$dir" ] || return 1
-	for vital in "$SSHMEND" "$top_srcdir" "$top_builddir" "$THREAT_TMP" "${SANDBOX:-$THREAT_TMP}" \
+	for vital in "$SSHMEND" "$top_srcdir" "$top_builddir" "$TEST_TMP" "${SANDBOX:-$TEST_TMP}" \
 		"$PWD" "${TMPDIR:-/tmp}"; do
 		v=$(readlink -f -- "$vital" 2>/dev/null) || v=$vital
 		_threat_holds "$dir" "$v" && return 1
@@ -131,14 +112,19 @@ threat_protect() {
 }
 
 threat_config() {
-	mkdir -p "$SANDBOX/etc/sshmend" && chmod 0755 "$SANDBOX/etc/sshmend" &&
-		printf '[Policy]\nMode=%s\n' "$1" >"$SANDBOX/etc/sshmend/sshmend.conf" &&
-		chmod 0644 "$SANDBOX/etc/sshmend/sshmend.conf" &&
-		chown 0:0 "$SANDBOX/etc/sshmend" "$SANDBOX/etc/sshmend/sshmend.conf"
+	sandbox_config '[Policy]' "Mode=$1"
+}
+
+threat_mode() {
+	local mode=$1
+	shift
+	diag "--- Mode=$mode"
+	"$@"
+	[ "$mode" = sshd ] || threat_config strict
 }
 
 sm() {
-	local errf=$THREAT_TMP/sm.err
+	local errf=$TEST_TMP/sm.err
 	SM_RC=0
 	SM_OUT=$(timeout -k 5 "$THREAT_TIMEOUT" "$SSHMEND" --root "$SANDBOX" "$@" 2>"$errf" </dev/null) ||
 		SM_RC=$?
@@ -277,27 +263,15 @@ same_state() {
 	return 1
 }
 
-expect_stat() {
-	local rel=$1 want=$2 desc=${3:-"$1 is $2"}
-	local got
-	got=$(cd "$SANDBOX" && find "$rel" -maxdepth 0 -printf '%U %G %04m %y\n' 2>/dev/null)
-	is "$got" "$want" "$desc"
-}
-
-# A user's uid (= gid) in the sandbox.
-uid_of() {
-	echo $((SANDBOX_UID_BASE + ${1#user}))
-}
-
 _OPENS_PID=
 opens_watch_start() {
 	command -v inotifywait >/dev/null 2>&1 || return 1
-	: >"$THREAT_TMP/opens" && : >"$THREAT_TMP/opens.err" || return 1
-	inotifywait -m -e open --format '%w' -- "$@" >"$THREAT_TMP/opens" 2>"$THREAT_TMP/opens.err" &
+	: >"$TEST_TMP/opens" && : >"$TEST_TMP/opens.err" || return 1
+	inotifywait -m -e open --format '%w' -- "$@" >"$TEST_TMP/opens" 2>"$TEST_TMP/opens.err" &
 	_OPENS_PID=$!
 	add_cleanup opens_watch_stop
-	if ! wait_for 10 grep -q 'Watches established' "$THREAT_TMP/opens.err"; then
-		diag "inotifywait: $(cat "$THREAT_TMP/opens.err")"
+	if ! wait_for 10 grep -q 'Watches established' "$TEST_TMP/opens.err"; then
+		diag "inotifywait: $(cat "$TEST_TMP/opens.err")"
 		opens_watch_stop
 		return 1
 	fi
@@ -310,5 +284,5 @@ opens_watch_stop() {
 	wait "$_OPENS_PID" 2>/dev/null
 	_OPENS_PID=
 	# shellcheck disable=SC2034 # read by the tests
-	OPENED=$(sed "s|^$SANDBOX/||" "$THREAT_TMP/opens" | sort -u)
+	OPENED=$(sed "s|^$SANDBOX/||" "$TEST_TMP/opens" | sort -u)
 }

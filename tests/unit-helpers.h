@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include <fcntl.h>
 #include "users.h"
 
 /* A throw-away root for unit tests: a temp dir and a way to put files in it. */
@@ -45,11 +46,30 @@ static inline void unit_rmtree(const char *root)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* The user database of the files ROOT holds (etc/passwd, etc/group). */
+/* A throw-away root (0755) held open as O_PATH; *path is its name, for unit_root_close(). */
+static inline int unit_root_open(char **path)
+{
+	int fd;
+
+	*path = unit_tmproot();
+	ck_assert_int_eq(chmod(*path, 0755), 0);
+	fd = open(*path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static inline void unit_root_close(char *path, int fd)
+{
+	close(fd);
+	unit_rmtree(path);
+	free(path);
+}
+
+/* The user database of ROOT: its etc/passwd and etc/group, written by the test. */
 static inline struct userdb *unit_userdb(const char *root)
 {
-	struct userdb *db = NULL;
-	int fd = open(root, O_PATH | O_DIRECTORY);
+	struct userdb *db;
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(userdb_load(fd, &db), 0);

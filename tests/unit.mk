@@ -12,14 +12,18 @@ UNIT_TESTS = \
 	tests/test-watcher \
 	tests/test-journal \
 	tests/test-events \
-	tests/test-audit \
 	tests/test-escape \
 	tests/test-dropin \
 	tests/test-sha256 \
 	tests/test-base64 \
 	tests/test-keys \
 	tests/test-tails \
-	tests/test-label
+	tests/test-label \
+	tests/test-engine \
+	tests/test-safeio \
+	tests/test-report \
+	tests/test-audit \
+	tests/test-auditdiff
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

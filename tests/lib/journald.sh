@@ -149,7 +149,7 @@ journald_setup() {
 	# Its own messages go to its stderr (a file), not to the host's kernel log.
 	SYSTEMD_LOG_TARGET=console "$journald" </dev/null >"$logdir/journald.out" 2>&1 &
 	JOURNALD_PID=$!
-	add_cleanup "_journald_stop $JOURNALD_PID"
+	add_cleanup "stop_pid $JOURNALD_PID"
 	if ! wait_for 10 test -S /run/systemd/journal/socket; then
 		diag "journald_setup: systemd-journald did not create its socket:"
 		diag "$(cat "$logdir/journald.out")"
@@ -158,18 +158,6 @@ journald_setup() {
 	JOURNAL_PRIVATE=1
 	_journald_since
 	export JOURNAL_PRIVATE JOURNALD_PID
-	return 0
-}
-
-_journald_stop() {
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 500; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
 	return 0
 }
 

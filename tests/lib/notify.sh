@@ -37,7 +37,7 @@ notify_start() {
 	: >"$NOTIFY_LOG"
 	"$bin" "$NOTIFY_SOCKET" "$NOTIFY_LOG" </dev/null >"$dir/notify-recv.out" 2>&1 &
 	NOTIFY_PID=$!
-	add_cleanup "_notify_stop_pid $NOTIFY_PID"
+	add_cleanup "stop_pid $NOTIFY_PID 3"
 	if ! wait_for 5 test -S "$NOTIFY_SOCKET"; then
 		diag "notify_start: notify-recv did not bind $NOTIFY_SOCKET: $(cat "$dir/notify-recv.out")"
 		return 1
@@ -47,21 +47,9 @@ notify_start() {
 	export NOTIFY_SOCKET NOTIFY_LOG NOTIFY_PID
 }
 
-_notify_stop_pid() {
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
 notify_stop() {
 	[ -n "${NOTIFY_PID:-}" ] || return 0
-	_notify_stop_pid "$NOTIFY_PID"
+	stop_pid "$NOTIFY_PID" 3
 	unset NOTIFY_PID
 }
 

@@ -27,6 +27,19 @@
 #                        where type is find's %y (f, d, l, ...). A PATH that does not exist prints
 #                        nothing. Compare two snapshots to prove nothing changed.
 # sandbox_destroy        remove the current sandbox now and unset $SANDBOX.
+# sandbox_config LINE... write the sandbox's etc/sshmend/sshmend.conf, one LINE a line (root:root
+#                        0644, its directory root:root 0755), renamed into place as an editor does,
+#                        e.g. sandbox_config '[Daemon]' FlapThreshold=5.
+# put_lines FILE LINE... write FILE, one LINE a line, root:root 0644, renamed into place (its
+#                        directory must exist).
+# uid_of userK           the uid (= gid) of userK in the sandbox: 20000+K.
+# run_as userK CMD...    run CMD as the sandbox's userK (setpriv: its uid and gid, no other groups).
+# spawn_as userK CMD...  the same in the background (stdin, stdout and stderr /dev/null); SPAWNED is
+#                        its pid, killed on exit if it still runs.
+# stat_of RELPATH        "uid gid mode type" of a sandbox path, not followed (mode as four octal
+#                        digits, type as find's %y), e.g. "20001 20001 0700 d"; empty if absent.
+# expect_stat RELPATH WANT [DESC]
+#                        one test: stat_of RELPATH is WANT.
 
 SANDBOX_UID_BASE=20000
 
@@ -153,4 +166,48 @@ sandbox_destroy() {
 	[ -n "${SANDBOX:-}" ] || return 0
 	_sandbox_rm "${SANDBOX%/root}" || return 1
 	unset SANDBOX SANDBOX_USERS SANDBOX_KEY SANDBOX_PUBKEY
+}
+
+put_lines() {
+	local file=$1 new l
+	shift
+	new=${file%/*}/.${file##*/}.new
+	for l in "$@"; do
+		printf '%s\n' "$l"
+	done >"$new" || return 1
+	chown 0:0 "$new" && chmod 0644 "$new" && mv -f "$new" "$file"
+}
+
+sandbox_config() {
+	install -d -m 0755 -o 0 -g 0 "$SANDBOX/etc/sshmend" &&
+		put_lines "$SANDBOX/etc/sshmend/sshmend.conf" "$@"
+}
+
+uid_of() {
+	echo $((SANDBOX_UID_BASE + ${1#user}))
+}
+
+run_as() {
+	local id
+	id=$(uid_of "$1")
+	shift
+	setpriv --reuid="$id" --regid="$id" --clear-groups -- "$@"
+}
+
+spawn_as() {
+	local id
+	id=$(uid_of "$1")
+	shift
+	# setpriv itself in the background, not a subshell: SPAWNED is the process that runs CMD.
+	setpriv --reuid="$id" --regid="$id" --clear-groups -- "$@" </dev/null >/dev/null 2>&1 &
+	SPAWNED=$!
+	add_cleanup "kill_pid $SPAWNED"
+}
+
+stat_of() {
+	(cd "$SANDBOX" && find "$1" -maxdepth 0 -printf '%U %G %04m %y\n' 2>/dev/null)
+}
+
+expect_stat() {
+	is "$(stat_of "$1")" "$2" "${3:-"$1 is $2"}"
 }

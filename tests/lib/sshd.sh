@@ -31,6 +31,11 @@
 # sshd_mark        remember how long $SSHD_LOG is now.
 # sshd_log_since_mark
 #                  print what sshd logged since the last sshd_mark (everything if none).
+# host_lock_home   hold the lock on /home for as long as the script runs: the tests that change
+#                  the host's / and /home for a moment (and those whose daemon would repair that)
+#                  run one at a time, also across build trees. The lock is on /home itself, so it
+#                  leaves no file behind and goes with the descriptor when the script ends (sshd and
+#                  ssh close inherited descriptors). skip_all after 30 minutes of waiting.
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 
@@ -268,4 +273,10 @@ sshd_mark() {
 
 sshd_log_since_mark() {
 	tail -c +"$((${_SSHD_MARK:-0} + 1))" "$SSHD_LOG"
+}
+
+host_lock_home() {
+	require_prog flock
+	exec {_SSHD_HOME_LOCK}</home
+	flock -w 1800 "$_SSHD_HOME_LOCK" || skip_all "another test held the lock on /home for 30 minutes"
 }

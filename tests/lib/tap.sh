@@ -22,6 +22,11 @@
 # add_cleanup CMD          run CMD (a string, eval'ed) when the script exits, in reverse order of
 #                          registration; use it instead of "trap ... EXIT"
 # done_testing             print the plan "1..N"; exit 1 if any test failed, else 0
+# bail MSG...              print "Bail out! MSG" and exit 1 (the cleanups still run)
+# stop_pid PID [SECONDS]   SIGTERM PID, wait up to SECONDS (default 5) for it to go, then SIGKILL;
+#                          reap it if it is this shell's child. Harmless if PID is gone already.
+# kill_pid PID             SIGKILL PID and reap it.
+# pid_alive PID            0 if PID runs (a zombie does not count).
 #
 # TAP_COUNT is the number of tests run so far, TAP_FAILED the number that failed.
 
@@ -107,6 +112,11 @@ skip_all() {
 	_TAP_DONE=1
 	printf '1..0 # SKIP %s\n' "$*"
 	exit 77
+}
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
 }
 
 require_root() {
@@ -247,4 +257,27 @@ done_testing() {
 		exit 1
 	fi
 	exit 0
+}
+
+stop_pid() {
+	local pid=$1 ticks=$((${2:-5} * 100)) i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < ticks; i++)); do
+		pid_alive "$pid" || break
+		sleep 0.01
+	done
+	kill_pid "$pid"
+}
+
+kill_pid() {
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+pid_alive() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	[ "${s:0:1}" != Z ] && [ "${s:0:1}" != X ]
 }

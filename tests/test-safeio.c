@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include "check-main.h"
+#include "safeio.h"
+#include "unit-helpers.h"
+
+/* The safe_* calls in a temp dir the running user owns: what they change is the user's own. */
+
+static char *root;
+static int rootfd = -1;
+
+static void setup(void)
+{
+	rootfd = unit_root_open(&root);
+}
+
+static void teardown(void)
+{
+	unit_root_close(root, rootfd);
+}
+
+static void at(const char *rel, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", root, rel);
+}
+
+static void lstat_at(const char *rel, struct stat *st)
+{
+	char p[4200];
+
+	at(rel, p, sizeof(p));
+	ck_assert_int_eq(lstat(p, st), 0);
+}
+
+static char *read_at(const char *rel)
+{
+	char p[4200], *s;
+	size_t len;
+	int fd;
+
+	at(rel, p, sizeof(p));
+	fd = open(p, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &s, &len), 0);
+	close(fd);
+	ck_assert_uint_eq(strlen(s), len);
+	return s;
+}
+
+/* safe_replace_file() with the running user as owner. */
+static int replace(int dirfd, const char *name, const struct stat *expect, const char *text,
+		   mode_t mode)
+{
+	return safe_replace_file(dirfd, name, expect, text, strlen(text), geteuid(), getegid(),
+				 mode, true);
+}
+
+START_TEST(open_root_is_a_directory)
+{
+	struct stat a, b;
+	char p[4200];
+	int fd;
+
+	ck_assert_int_eq(safe_open_root(root, &fd), 0);
+	ck_assert_int_eq(fstat(fd, &a), 0);
+	ck_assert_int_eq(fstat(rootfd, &b), 0);
+	ck_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+	close(fd);
+	unit_write(root, "file", "");
+	at("file", p, sizeof(p));
+	ck_assert_int_eq(safe_open_root(p, &fd), -ENOTDIR);
+}
+END_TEST
+
+START_TEST(component_never_follows_a_symlink)
+{
+	struct stat st;
+	char p[4200], *target;
+	int fd;
+
+	unit_write(root, "real/file", "x\n");
+	at("link", p, sizeof(p));
+	ck_assert_int_eq(symlink("real", p), 0);
+	/* The link itself, not the directory it names. */
+	ck_assert_int_eq(safe_open_component(rootfd, "link", &fd), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	ck_assert_int_eq(safe_readlink(fd, &target), 0);
+	ck_assert_str_eq(target, "real");
+	free(target);
+	/* Refused outright where a regular file is wanted. */
+	ck_assert_int_eq(safe_open_regular(rootfd, "link", &(int){-1}, &st), -EBADFD);
+	close(fd);
+	/* One name only: no path, no "..". */
+	ck_assert_int_eq(safe_open_component(rootfd, "real/file", &fd), -EINVAL);
+	ck_assert_int_eq(safe_open_component(rootfd, "..", &fd), -EINVAL);
+}
+END_TEST
+
+START_TEST(regular_only)
+{
+	struct stat st;
+	char p[4200];
+	int fd;
+
+	unit_write(root, "file", "hello\n");
+	ck_assert_int_eq(safe_open_regular(rootfd, "file", &fd, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	close(fd);
+	/* A FIFO is looked at, never opened (an open would block). */
+	at("fifo", p, sizeof(p));
+	ck_assert_int_eq(mkfifo(p, 0644), 0);
+	ck_assert_int_eq(safe_open_regular(rootfd, "fifo", &fd, &st), -EBADFD);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(safe_open_regular(rootfd, "missing", &fd, &st), -ENOENT);
+}
+END_TEST
+
+START_TEST(in_root_stays_in_root)
+{
+	char p[4200];
+	int fd;
+
+	unit_write(root, "etc/secret", "inside\n");
+	at("abs", p, sizeof(p));
+	/* An absolute symlink means the same path inside the root, not the host's. */
+	ck_assert_int_eq(symlink("/etc/secret", p), 0);
+	ck_assert_int_eq(safe_open_in_root(rootfd, "/abs", O_RDONLY, &fd), 0);
+	{
+		char *s;
+		size_t len;
+
+		ck_assert_int_eq(safe_read_all(fd, 100, &s, &len), 0);
+		ck_assert_str_eq(s, "inside\n");
+		free(s);
+	}
+	close(fd);
+	at("up", p, sizeof(p));
+	ck_assert_int_eq(symlink("../../../../../../etc/secret", p), 0);
+	ck_assert_int_eq(safe_open_in_root(rootfd, "up", O_RDONLY, &fd), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(read_all_limit)
+{
+	char *s;
+	size_t len;
+	int fd;
+	char p[4200];
+
+	unit_write(root, "big", "0123456789");
+	at("big", p, sizeof(p));
+	fd = open(p, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, 4, &s, &len), -EFBIG);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(safe_read_all(fd, 10, &s, &len), 0);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_str_eq(s, "0123456789");
+	free(s);
+	close(fd);
+}
+END_TEST
+
+START_TEST(set_mode_own_file)
+{
+	struct stat st;
+	int fd;
+
+	unit_write(root, "d/keys", "k\n");
+	ck_assert_int_eq(safe_open_component(rootfd, "d", &fd), 0);
+	{
+		char p[4200];
+
+		at("d", p, sizeof(p));
+		ck_assert_int_eq(chmod(p, 0777), 0);
+	}
+	lstat_at("d", &st);
+	ck_assert_int_eq(safe_set_owner_mode(fd, &st, st.st_uid, st.st_gid, 0755), 0);
+	lstat_at("d", &st);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	close(fd);
+}
+END_TEST
+
+START_TEST(set_mode_refuses_what_changed)
+{
+	struct stat st, other;
+	char p[4200], q[4200];
+	int fd;
+
+	unit_write(root, "keys", "k\n");
+	unit_write(root, "other", "o\n");
+	at("keys", p, sizeof(p));
+	ck_assert_int_eq(chmod(p, 0666), 0);
+	lstat_at("keys", &st);
+	lstat_at("other", &other);
+	ck_assert_int_eq(safe_open_component(rootfd, "keys", &fd), 0);
+	/* Taken for another inode: stale. */
+	ck_assert_int_eq(safe_set_owner_mode(fd, &other, st.st_uid, st.st_gid, 0600), -ESTALE);
+	/* A second link gained since: the same file stands elsewhere, never changed. */
+	at("keys.link", q, sizeof(q));
+	ck_assert_int_eq(link(p, q), 0);
+	ck_assert_int_eq(safe_set_owner_mode(fd, &st, st.st_uid, st.st_gid, 0600), -EMLINK);
+	lstat_at("keys", &st);
+	ck_assert_uint_eq(st.st_mode & 07777, 0666);
+	close(fd);
+	/* A symlink is never changed through. */
+	at("sl", q, sizeof(q));
+	ck_assert_int_eq(symlink("keys", q), 0);
+	ck_assert_int_eq(safe_open_component(rootfd, "sl", &fd), 0);
+	lstat_at("sl", &st);
+	ck_assert_int_eq(safe_set_owner_mode(fd, &st, st.st_uid, st.st_gid, 0600), -ELOOP);
+	close(fd);
+}
+END_TEST
+
+START_TEST(replace_file_whole_or_nothing)
+{
+	struct stat st, now;
+	char *s;
+
+	unit_write(root, "keys", "old\n");
+	lstat_at("keys", &st);
+	ck_assert_int_eq(replace(rootfd, "keys", &st, "new\n", 0600), 0);
+	s = read_at("keys");
+	ck_assert_str_eq(s, "new\n");
+	free(s);
+	lstat_at("keys", &now);
+	ck_assert_uint_eq(now.st_mode & 07777, 0600);
+	ck_assert_uint_eq(now.st_uid, geteuid());
+	ck_assert(now.st_ino != st.st_ino); /* a new file, renamed over the old */
+
+	/* Changed since it was read (st is the old file's): nothing replaced. */
+	ck_assert_int_eq(replace(rootfd, "keys", &st, "lost\n", 0600), -EAGAIN);
+	s = read_at("keys");
+	ck_assert_str_eq(s, "new\n");
+	free(s);
+	/* Expected absent, but there: nothing replaced either. */
+	ck_assert_int_eq(replace(rootfd, "keys", NULL, "lost\n", 0600), -EAGAIN);
+	ck_assert_int_eq(replace(rootfd, "fresh", NULL, "f\n", 0644), 0);
+	s = read_at("fresh");
+	ck_assert_str_eq(s, "f\n");
+	free(s);
+	ck_assert_int_eq(replace(rootfd, "a/b", NULL, "", 0644), -EINVAL);
+}
+END_TEST
+
+START_TEST(replace_file_leaves_no_temp)
+{
+	struct stat st;
+	char p[4200], cmd[4400];
+
+	unit_write(root, "d/keys", "old\n");
+	at("d", p, sizeof(p));
+	{
+		int dfd;
+
+		ck_assert_int_eq(safe_open_component(rootfd, "d", &dfd), 0);
+		lstat_at("d/keys", &st);
+		st.st_size++; /* as if appended to since: refused */
+		ck_assert_int_eq(replace(dfd, "keys", &st, "x\n", 0600), -EAGAIN);
+		close(dfd);
+	}
+	snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s')\" = keys", p);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(mkdir_in_root_and_make_component)
+{
+	struct stat st;
+	int fd;
+
+	ck_assert_int_eq(safe_mkdir_in_root(rootfd, "/var/lib/x/", 0700, &fd), 0);
+	close(fd);
+	lstat_at("var/lib/x", &st);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	lstat_at("var/lib", &st);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_int_eq(safe_mkdir_in_root(rootfd, "relative", 0700, &fd), -EINVAL);
+
+	ck_assert_int_eq(safe_make_component(rootfd, "made", 0711, &fd, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	close(fd);
+	/* It exists: opened as it is. */
+	ck_assert_int_eq(safe_make_component(rootfd, "made", 0700, &fd, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0711 & ~(mode_t)umask(umask(0)));
+	close(fd);
+}
+END_TEST
+
+/* Needs root: a chown. Owner and mode change together, the owner first narrowed. */
+START_TEST(set_owner_as_root)
+{
+	struct stat st;
+	int fd;
+
+	unit_write(root, "keys", "k\n");
+	lstat_at("keys", &st);
+	ck_assert_int_eq(safe_open_component(rootfd, "keys", &fd), 0);
+	ck_assert_int_eq(safe_set_owner_mode(fd, &st, 20001, 20001, 04600), 0);
+	lstat_at("keys", &st);
+	ck_assert_uint_eq(st.st_uid, 20001);
+	ck_assert_uint_eq(st.st_gid, 20001);
+	ck_assert_uint_eq(st.st_mode & 07777, 04600); /* set after the chown cleared set-id */
+	close(fd);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("safeio");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, open_root_is_a_directory);
+	tcase_add_test(tc, component_never_follows_a_symlink);
+	tcase_add_test(tc, regular_only);
+	tcase_add_test(tc, in_root_stays_in_root);
+	tcase_add_test(tc, read_all_limit);
+	tcase_add_test(tc, set_mode_own_file);
+	tcase_add_test(tc, set_mode_refuses_what_changed);
+	tcase_add_test(tc, replace_file_whole_or_nothing);
+	tcase_add_test(tc, replace_file_leaves_no_temp);
+	tcase_add_test(tc, mkdir_in_root_and_make_component);
+	/* What needs root (a chown) runs as root alone. */
+	if (geteuid() == 0)
+		tcase_add_test(tc, set_owner_as_root);
+	suite_add_tcase(s, tc);
+	return s;
+}
