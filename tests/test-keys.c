@@ -534,6 +534,15 @@ START_TEST(written_lines_checked)
 		snprintf(text, sizeof(text), "# marker\n%s\r\n", known[0].line);
 		ck_assert(keys_text_is_keys(text, strlen(text), marker));
 	}
+	{
+		/* The text is LEN bytes, with no NUL after them: blanks are counted within. */
+		char *blanks = malloc(2);
+
+		ck_assert_ptr_nonnull(blanks);
+		memcpy(blanks, " \t", 2);
+		ck_assert(!keys_text_is_keys(blanks, 2, NULL));
+		free(blanks);
+	}
 }
 END_TEST
 
