@@ -11,6 +11,15 @@
 
 #define SSHD_CONFIG_MAX (4u << 20)
 #define SSHD_INCLUDE_DEPTH 16
+/*
+ * Include patterns and the files they name, in one load: a few files that each include the
+ * next many times over would otherwise be read a number of times that grows as a power.
+ */
+#define SSHD_INCLUDE_MAX 64
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SSHD_INCLUDE_TOO_MANY                                                                      \
+	"more than " STR(SSHD_INCLUDE_MAX) " Include patterns and files in all"
 
 struct parse_state {
 	int rootfd;
@@ -18,6 +27,7 @@ struct parse_state {
 	struct sshd_config *c;
 	bool global_keys_set;
 	bool strict_modes_set;
+	unsigned n_included; /* patterns and files, up to SSHD_INCLUDE_MAX */
 	char *err;
 	size_t errlen;
 };
@@ -90,6 +100,8 @@ static int do_include(struct parse_state *s, const char *file, unsigned line, co
 
 	if (depth >= SSHD_INCLUDE_DEPTH)
 		return fail(s, file, line, "Include nested too deeply");
+	if (++s->n_included > SSHD_INCLUDE_MAX)
+		return fail(s, file, line, SSHD_INCLUDE_TOO_MANY);
 	if (asprintf(&full, "%s%s%s", s->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
 		     pattern) < 0)
 		return -ENOMEM;
@@ -108,7 +120,10 @@ static int do_include(struct parse_state *s, const char *file, unsigned line, co
 		return fail(s, file, line, "Include glob failed");
 	}
 	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
-		r = parse_file(s, g.gl_pathv[i] + strlen(s->root_prefix), in_match, depth + 1);
+		r = ++s->n_included > SSHD_INCLUDE_MAX
+			? fail(s, file, line, SSHD_INCLUDE_TOO_MANY)
+			: parse_file(s, g.gl_pathv[i] + strlen(s->root_prefix), in_match,
+				     depth + 1);
 	globfree(&g);
 	return r;
 }
