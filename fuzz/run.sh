@@ -3,7 +3,8 @@
 # fuzz/run.sh NAME SECONDS MAX_MS SEEDS [LIBFUZZER-FLAG...]: run the harness fuzz/fuzz-NAME (from
 # the build directory) for SECONDS over its seeds SEEDS/NAME and its working corpus fuzz/work/NAME.
 # Fails on a crash, a leak, undefined behaviour, a failed check, or an input that took more than
-# MAX_MS milliseconds of CPU time (the least of a few runs). The last lines of its output are the executions, the coverage
+# MAX_MS milliseconds of CPU time (the least of a few runs). libFuzzer's own -timeout counts wall
+# time, which a loaded machine stretches: it is left at 120 s, to catch a hang. The last lines of its output are the executions, the coverage
 # (cov: edges, ft: features) and the slowest input.
 set -u
 name=$1 seconds=$2 max_ms=$3 seeds=$4
@@ -13,7 +14,7 @@ art=fuzz/artifacts
 log=$art/$name.log
 mkdir -p "$work" "$art"
 echo "fuzz-$name: $seconds s over $seeds/$name" >&2
-FUZZ_MAX_MS=$max_ms FUZZ_SLOWEST=$art/$name.slowest ./fuzz/fuzz-"$name" -max_total_time="$seconds" -timeout=10 \
+FUZZ_MAX_MS=$max_ms FUZZ_SLOWEST=$art/$name.slowest ./fuzz/fuzz-"$name" -max_total_time="$seconds" -timeout=120 \
 	-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/$name-" "$@" \
 	"$work" "$seeds/$name" >"$log" 2>&1
 rc=$?
