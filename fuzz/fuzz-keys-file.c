@@ -4,7 +4,8 @@
  * cut at its first NUL, is the keys file and then a drop-in file. Whatever they hold, the
  * user's lines (every line outside a begin and end marker) come out byte for byte, in order,
  * around the one block; a merged file merges to itself; dropin_apply() writes exactly what
- * dropin_merge() makes.
+ * dropin_merge() makes. With Exclusive=, each of the user's lines is either still in the file,
+ * in order, or was handed over to be kept before it left.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "fuzz.h"
 #include "macro.h"
 #include "safeio.h"
+#include "strv.h"
 
 #define DIR_SHOWN "/etc/sshmend/keys.d"
 #define KEYS_PATH "home/alice/.ssh/authorized_keys"
@@ -137,6 +139,84 @@ static void check_apply(const char *old, size_t len, const struct dropin_set *se
 		FUZZ_ASSERT(now_len == out_len && memcmp(now, out, out_len) == 0);
 }
 
+/* Exclusive=: the key lines taken out, as the last call handed them over. */
+static int keep_all(void *userdata, char *const *lines, const struct dropin_odd *odd, bool write)
+{
+	char ***kept = userdata;
+
+	(void)odd;
+	(void)write;
+	strv_free(*kept);
+	*kept = NULL;
+	for (size_t i = 0; lines && lines[i]; i++)
+		FUZZ_ASSERT(strv_push(kept, lines[i]) == 0);
+	return 1;
+}
+
+/* The next line of TEXT at *OFF, without its newline, in *LINE and *LEN; false at the end. */
+static bool next_line(const char *text, size_t len, size_t *off, const char **line, size_t *n)
+{
+	const char *nl;
+
+	if (*off >= len)
+		return false;
+	*line = text + *off;
+	nl = memchr(*line, '\n', len - *off);
+	*n = nl ? (size_t)(nl - *line) : len - *off;
+	*off += *n + (nl ? 1 : 0);
+	return true;
+}
+
+/* Is KEPT (what Exclusive= took out of a line) the line U of N bytes, as sshd reads it: to a NUL?
+ */
+static bool is_taken(const char *kept, const char *u, size_t n)
+{
+	return kept && strlen(kept) == strnlen(u, n) && memcmp(kept, u, strlen(kept)) == 0;
+}
+
+/*
+ * With Exclusive=: each user line of OLD is in the file's user lines, in order, or was kept; a
+ * key line inside a block may have been kept too.
+ */
+static void check_exclusive(const char *old, size_t len, const struct dropin_set *set)
+{
+	_cleanup_close_ int dirfd = -1, fd = -1;
+	_cleanup_free_ char *now = NULL, *left = NULL;
+	_cleanup_(strv_freep) char **kept = NULL;
+	size_t now_len, left_len, uo = 0, lo = 0, k = 0, un, ln = 0;
+	const char *u, *l = NULL;
+	bool changed, have_left, in_block = false;
+
+	fuzz_write(KEYS_PATH, old, len, 0600);
+	dirfd = openat(fuzz_rootfd, "home/alice/.ssh", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	FUZZ_ASSERT(dirfd >= 0);
+	if (dropin_apply(dirfd, "authorized_keys", set, 0, 0, 0600, true, keep_all, &kept, NULL, 0,
+			 NULL, &changed) == -EBADMSG)
+		return; /* a block never ended, as without Exclusive= */
+	fd = openat(dirfd, "authorized_keys", O_RDONLY | O_CLOEXEC);
+	FUZZ_ASSERT(fd >= 0);
+	FUZZ_ASSERT(safe_read_all(fd, 1u << 24, &now, &now_len) >= 0);
+	FUZZ_ASSERT(user_lines(now, now_len, &left, &left_len) == 0);
+	have_left = next_line(left, left_len, &lo, &l, &ln);
+	while (next_line(old, len, &uo, &u, &un)) {
+		if (in_block || dropin_is_marker(u, un, DROPIN_BEGIN)) {
+			if (in_block && !dropin_is_marker(u, un, DROPIN_END) && kept &&
+			    is_taken(kept[k], u, un))
+				k++;
+			in_block = !(in_block && dropin_is_marker(u, un, DROPIN_END));
+			continue;
+		}
+		if (have_left && ln == un && memcmp(l, u, un) == 0) {
+			have_left = next_line(left, left_len, &lo, &l, &ln);
+			continue;
+		}
+		FUZZ_ASSERT(kept && is_taken(kept[k], u, un));
+		k++;
+	}
+	FUZZ_ASSERT(!have_left);
+	FUZZ_ASSERT(!kept || !kept[k]);
+}
+
 void fuzz_one(const uint8_t *data, size_t size)
 {
 	const uint8_t *parts[2];
@@ -167,6 +247,7 @@ void fuzz_one(const uint8_t *data, size_t size)
 		check_merge(old, lens[0], &set, out, out_len);
 	}
 	check_apply(old, lens[0], &set, r, out, out_len);
+	check_exclusive(old, lens[0], &set);
 	free(out);
 	out = NULL;
 	/* No approved keys: the block goes, the user's lines stay. */
