@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
@@ -91,6 +92,63 @@ static int fail(struct parse_state *s, const char *file, unsigned line, const ch
 	return -EINVAL;
 }
 
+/*
+ * Resolve "." and ".." in the absolute PATH by its text, never above "/": below a root, glob()
+ * must not leave it, as the kernel never goes above "/" either.
+ */
+static void path_clamp(char *path)
+{
+	size_t n = 0;
+
+	for (const char *p = path, *e; *p; p = e) {
+		p += strspn(p, "/");
+		e = p + strcspn(p, "/");
+		if (e == p || (e - p == 1 && p[0] == '.'))
+			continue;
+		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && path[--n] != '/')
+				;
+			continue;
+		}
+		path[n++] = '/';
+		memmove(path + n, p, (size_t)(e - p));
+		n += (size_t)(e - p);
+	}
+	if (n == 0)
+		path[n++] = '/';
+	path[n] = 0;
+}
+
+/* glob() below a root: "." and ".." are never names it matches (".*" would take it up). */
+static struct dirent *readdir_no_dots(void *d)
+{
+	struct dirent *de;
+
+	while ((de = readdir(d)) && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0))
+		;
+	return de;
+}
+
+static void *glob_opendir(const char *path)
+{
+	return opendir(path);
+}
+
+static void glob_closedir(void *d)
+{
+	closedir(d);
+}
+
+static int glob_in_root(const char *pattern, glob_t *g)
+{
+	g->gl_opendir = glob_opendir;
+	g->gl_readdir = readdir_no_dots;
+	g->gl_closedir = glob_closedir;
+	g->gl_lstat = lstat;
+	g->gl_stat = stat;
+	return glob(pattern, GLOB_ALTDIRFUNC, NULL, g);
+}
+
 static int do_include(struct parse_state *s, const char *file, unsigned line, const char *pattern,
 		      bool in_match, unsigned depth)
 {
@@ -102,17 +160,17 @@ static int do_include(struct parse_state *s, const char *file, unsigned line, co
 		return fail(s, file, line, "Include nested too deeply");
 	if (++s->n_included > SSHD_INCLUDE_MAX)
 		return fail(s, file, line, SSHD_INCLUDE_TOO_MANY);
-	if (asprintf(&full, "%s%s%s", s->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
-		     pattern) < 0)
+	if (asprintf(&dir, "%s%s", pattern[0] == '/' ? "" : "/etc/ssh/", pattern) < 0)
 		return -ENOMEM;
-	dir = strdup(full + strlen(s->root_prefix));
-	if (!dir)
+	if (*s->root_prefix)
+		path_clamp(dir);
+	if (asprintf(&full, "%s%s", s->root_prefix, dir) < 0)
 		return -ENOMEM;
 	*strrchr(dir, '/') = 0;
 	r = strv_push_unique(&s->c->include_dirs, *dir ? dir : "/");
 	if (r < 0)
 		return r;
-	gr = glob(full, 0, NULL, &g);
+	gr = *s->root_prefix ? glob_in_root(full, &g) : glob(full, 0, NULL, &g);
 	if (gr == GLOB_NOMATCH)
 		return 0; /* sshd accepts an Include that matches nothing */
 	if (gr != 0) {

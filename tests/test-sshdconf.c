@@ -113,6 +113,12 @@ START_TEST(include_stays_in_root)
 	k = load(&c, 0);
 	ck_assert_str_eq(k[0], ".ssh/from_root");
 	sshd_config_done(&c);
+	/* ".." goes no higher than the root's "/", as the kernel's goes no higher than "/". */
+	unit_write(root, "etc/ssh/sshd_config", "Include /../../../../../etc/./ssh/extra/*.conf\n");
+	k = load(&c, 0);
+	ck_assert_str_eq(k[0], ".ssh/from_root");
+	ck_assert(strv_contains(c.include_dirs, "/etc/ssh/extra"));
+	sshd_config_done(&c);
 }
 END_TEST
 
