@@ -53,7 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	/* Files are written for every input: in memory when there is a tmpfs for it. */
-	if (!tmp || strlen(tmp) >= 32)
+	if (!tmp || strlen(tmp) >= 40)
 		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(root_buf, sizeof(root_buf), "%s/sshmend-fuzz.XXXXXX", tmp);
 	if (!mkdtemp(root_buf) || chmod(root_buf, 0755) < 0) {

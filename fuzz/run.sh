@@ -13,6 +13,13 @@ work=fuzz/work/$name
 art=fuzz/artifacts
 log=$art/$name.log
 mkdir -p "$work" "$art"
+# The harness's scratch root goes here (in memory when there is a tmpfs), and goes with it even
+# when the harness stops on a crash.
+shm=/dev/shm
+[ -w "$shm" ] || shm=/tmp
+TMPDIR=$(mktemp -d "$shm/sshmend-fuzz.XXXXXX") || exit 1
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 echo "fuzz-$name: $seconds s over $seeds/$name" >&2
 FUZZ_MAX_MS=$max_ms FUZZ_SLOWEST=$art/$name.slowest ./fuzz/fuzz-"$name" -max_total_time="$seconds" -timeout=120 \
 	-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/$name-" "$@" \
