@@ -2,11 +2,13 @@
 /*
  * passwd, group and login.defs under a root directory (userdb_load()): the input, cut at its NUL
  * bytes, is etc/passwd, etc/group and etc/login.defs in a scratch root. Every user loaded is
- * found again by name and by uid, and the indexes agree with the lists.
+ * found again by name and by uid, the indexes agree with the lists, and an AuthorizedKeysFile
+ * pattern expands for each (whatever the home and name hold).
  */
 #include <errno.h>
 #include <string.h>
 #include "fuzz.h"
+#include "sshdconf.h"
 #include "users.h"
 
 #define N_FILES 3
@@ -34,6 +36,15 @@ void fuzz_one(const uint8_t *data, size_t size)
 		for (size_t g = 0; g < u->n_groups; g++)
 			FUZZ_ASSERT(userdb_group(db, u->groups[g]));
 		(void)user_has_login_shell(u);
+		{
+			char *path = NULL;
+
+			FUZZ_ASSERT(sshd_expand_authorized_keys("%h/.ssh/%u.%U%%", u, &path) == 0);
+			FUZZ_ASSERT(strstr(path, u->name));
+			free(path);
+			FUZZ_ASSERT(sshd_expand_authorized_keys(".ssh/k", u, &path) == 0);
+			free(path);
+		}
 	}
 	for (size_t i = 0; i < db->n_groups; i++)
 		FUZZ_ASSERT(userdb_group(db, db->groups[i].gid));

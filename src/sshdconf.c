@@ -370,7 +370,7 @@ static ssize_t expand_tokens(const char *pattern, const struct user *u, char *ou
 				return -EINVAL;
 			}
 		}
-		if (len + n <= cap)
+		if (out && len + n <= cap)
 			memcpy(out + len, add, n);
 		len += n;
 	}

@@ -179,6 +179,11 @@ START_TEST(expand_tokens)
 	ck_assert_int_eq(sshd_expand_authorized_keys("k", &u, &p), 0);
 	ck_assert_str_eq(p, "/k");
 	free(p);
+	/* A passwd entry with an empty home: the pattern's first token expands to nothing. */
+	u.home = (char *)"";
+	ck_assert_int_eq(sshd_expand_authorized_keys("%h/k", &u, &p), 0);
+	ck_assert_str_eq(p, "/k");
+	free(p);
 }
 END_TEST
 
