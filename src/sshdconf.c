@@ -17,10 +17,17 @@
  * next many times over would otherwise be read a number of times that grows as a power.
  */
 #define SSHD_INCLUDE_MAX 64
+/*
+ * The directories of one Include pattern: glob() pays for each with a copy of the whole
+ * pattern, so that a pattern of thousands costs milliseconds; no path that means something is
+ * that deep.
+ */
+#define SSHD_INCLUDE_COMPONENTS 64
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define SSHD_INCLUDE_TOO_MANY                                                                      \
 	"more than " STR(SSHD_INCLUDE_MAX) " Include patterns and files in all"
+#define SSHD_INCLUDE_TOO_DEEP "Include pattern of more than " STR(SSHD_INCLUDE_COMPONENTS) " names"
 
 struct parse_state {
 	int rootfd;
@@ -164,6 +171,14 @@ static int do_include(struct parse_state *s, const char *file, unsigned line, co
 		return -ENOMEM;
 	if (*s->root_prefix)
 		path_clamp(dir);
+	{
+		size_t names = 0;
+
+		for (const char *p = dir; (p = strchr(p, '/')); p++)
+			names++;
+		if (names > SSHD_INCLUDE_COMPONENTS)
+			return fail(s, file, line, SSHD_INCLUDE_TOO_DEEP);
+	}
 	if (asprintf(&full, "%s%s", s->root_prefix, dir) < 0)
 		return -ENOMEM;
 	*strrchr(dir, '/') = 0;

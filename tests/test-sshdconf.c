@@ -99,6 +99,19 @@ START_TEST(errors_name_file_and_line)
 	unit_write(root, "etc/ssh/sshd_config", "\n\nStrictModes maybe\n");
 	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "/etc/ssh/sshd_config:3: StrictModes must be yes or no");
+	{
+		/* glob() copies the whole pattern for each of its names: they are bounded. */
+		char deep[256] = "Include ";
+
+		for (int i = 0; i < 65; i++)
+			strcat(deep, "/*");
+		strcat(deep, "\n");
+		unit_write(root, "etc/ssh/sshd_config", deep);
+		ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_str_eq(err,
+				 "/etc/ssh/sshd_config:1: Include pattern of more than 64 names");
+	}
 }
 END_TEST
 
