@@ -212,6 +212,8 @@ START_TEST(options_accepted)
 	    {"from=\"10.0.0.0/8,!10.1.*,*.example.com\"", false},
 	    {"environment=\"LANG=C\",environment=\"A_1=x y\",environment=\"LANG=de\"", false},
 	    {"permitopen=\"host.example:22\",permitopen=\"[::1]:80\",permitopen=\"h/*\"", false},
+	    /* A service name, and an alias of one, from the services database. */
+	    {"permitopen=\"host.example:ssh\",permitopen=\"h:www\",permitlisten=\"http\"", false},
 	    {"permitlisten=\"8080\",permitlisten=\"localhost:*\",permitlisten=\"[::1]:443\"",
 	     false},
 	    {"tunnel=\"any\"", false},
