@@ -16,7 +16,7 @@
  * Include patterns and the files they name, in one load: a few files that each include the
  * next many times over would otherwise be read a number of times that grows as a power.
  */
-#define SSHD_INCLUDE_MAX 64
+#define SSHD_INCLUDE_MAX 32
 /*
  * The directories of one Include pattern: glob() pays for each with a copy of the whole
  * pattern, so that a pattern of thousands costs milliseconds; no path that means something is

@@ -155,7 +155,7 @@ START_TEST(include_fan_out_is_bounded)
 	unit_write(root, "etc/ssh/sshd_config", "Include fan/a.conf\n");
 	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err,
-			 "/etc/ssh/fan/c.conf:30: more than 64 Include patterns and files in all");
+			 "/etc/ssh/fan/c.conf:14: more than 32 Include patterns and files in all");
 	/* Within the bound, the same files are read. */
 	unit_write(root, "etc/ssh/fan/a.conf", "Include fan/b.conf\nInclude fan/b.conf\n");
 	unit_write(root, "etc/ssh/fan/b.conf", "Include fan/c.conf\n");
