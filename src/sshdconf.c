@@ -36,6 +36,12 @@ struct parse_state {
 	bool global_keys_set;
 	bool strict_modes_set;
 	unsigned n_included; /* patterns and files, up to SSHD_INCLUDE_MAX */
+	/* What each pattern globbed to, once per load: a file met again globs the same. */
+	struct glob_memo {
+		char *pattern;
+		char **paths;
+	} * memo;
+	size_t n_memo;
 	char *err;
 	size_t errlen;
 };
@@ -44,20 +50,18 @@ int sshd_split_args(const char *line, char ***ret)
 {
 	char **l = calloc(1, sizeof(char *));
 	const char *p = line;
+	/* Each word is built here in turn: one buffer for the line, not one for each word. */
+	_cleanup_free_ char *w = malloc(strlen(line) + 1);
 
-	if (!l)
-		return -ENOMEM;
+	if (!l || !w)
+		goto nomem;
 	for (;;) {
-		_cleanup_free_ char *w = NULL;
 		size_t n = 0;
 		char quote = 0;
 
 		p += strspn(p, " \t\r\n");
 		if (!*p || *p == '#')
 			break;
-		w = malloc(strlen(p) + 1);
-		if (!w)
-			goto nomem;
 		for (; *p; p++) {
 			if (quote) {
 				if (*p == '\\' && (p[1] == quote || p[1] == '\\'))
@@ -156,12 +160,56 @@ static int glob_in_root(const char *pattern, glob_t *g)
 	return glob(pattern, GLOB_ALTDIRFUNC, NULL, g);
 }
 
+/* The paths FULL globs to (an empty list for none), globbed once per load; -EIO if glob fails. */
+static int glob_once(struct parse_state *s, const char *full, char ***ret)
+{
+	glob_t g = {0};
+	char **paths = NULL;
+	int gr, r = 0;
+
+	for (size_t i = 0; i < s->n_memo; i++)
+		if (strcmp(s->memo[i].pattern, full) == 0) {
+			*ret = s->memo[i].paths;
+			return 0;
+		}
+	gr = *s->root_prefix ? glob_in_root(full, &g) : glob(full, 0, NULL, &g);
+	if (gr != 0 && gr != GLOB_NOMATCH) {
+		globfree(&g);
+		return -EIO;
+	}
+	paths = calloc(1, sizeof(char *));
+	for (size_t i = 0; paths && gr == 0 && i < g.gl_pathc && r >= 0; i++)
+		r = strv_push(&paths, g.gl_pathv[i]);
+	globfree(&g);
+	if (!paths || r < 0 || array_room(&s->memo, s->n_memo, sizeof(*s->memo)) < 0) {
+		strv_free(paths);
+		return -ENOMEM;
+	}
+	s->memo[s->n_memo].pattern = strdup(full);
+	if (!s->memo[s->n_memo].pattern) {
+		strv_free(paths);
+		return -ENOMEM;
+	}
+	s->memo[s->n_memo++].paths = paths;
+	*ret = paths;
+	return 0;
+}
+
+static void glob_memo_free(struct parse_state *s)
+{
+	for (size_t i = 0; i < s->n_memo; i++) {
+		free(s->memo[i].pattern);
+		strv_free(s->memo[i].paths);
+	}
+	free(s->memo);
+}
+
 static int do_include(struct parse_state *s, const char *file, unsigned line, const char *pattern,
 		      bool in_match, unsigned depth)
 {
 	_cleanup_free_ char *full = NULL, *dir = NULL;
-	glob_t g = {0};
-	int r = 0, gr;
+	char **paths;
+	int r = 0;
 
 	if (depth >= SSHD_INCLUDE_DEPTH)
 		return fail(s, file, line, "Include nested too deeply");
@@ -185,19 +233,16 @@ static int do_include(struct parse_state *s, const char *file, unsigned line, co
 	r = strv_push_unique(&s->c->include_dirs, *dir ? dir : "/");
 	if (r < 0)
 		return r;
-	gr = *s->root_prefix ? glob_in_root(full, &g) : glob(full, 0, NULL, &g);
-	if (gr == GLOB_NOMATCH)
-		return 0; /* sshd accepts an Include that matches nothing */
-	if (gr != 0) {
-		globfree(&g);
+	r = glob_once(s, full, &paths);
+	if (r == -EIO)
 		return fail(s, file, line, "Include glob failed");
-	}
-	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
+	if (r < 0)
+		return r;
+	/* An Include that matches nothing is no error to sshd. */
+	for (size_t i = 0; paths[i] && r >= 0; i++)
 		r = ++s->n_included > SSHD_INCLUDE_MAX
 			? fail(s, file, line, SSHD_INCLUDE_TOO_MANY)
-			: parse_file(s, g.gl_pathv[i] + strlen(s->root_prefix), in_match,
-				     depth + 1);
-	globfree(&g);
+			: parse_file(s, paths[i] + strlen(s->root_prefix), in_match, depth + 1);
 	return r;
 }
 
@@ -320,6 +365,7 @@ int sshd_config_load(int rootfd, const char *root_prefix, const char *path, stru
 	int r;
 
 	r = parse_file(&s, path ? path : SSHD_CONFIG_PATH, false, 0);
+	glob_memo_free(&s);
 	if (r == -ENOENT)
 		r = 0;
 	else if (r < 0 && r != -EINVAL)
