@@ -14,6 +14,7 @@
 #include "keyopts.h"
 #include "keytext.h"
 #include "macro.h"
+#include "services.h"
 
 #define TUNNEL_ID_MAX (INT_MAX - 2)
 
@@ -47,13 +48,11 @@ static bool number_parse(const char *s, long long min, long long max, long long 
 /* a2port(): a number, or a service name from /etc/services as sshd looks it up. */
 static long long port_parse(const char *s)
 {
-	struct servent *se;
 	long long n;
 
 	if (number_parse(s, 0, 65535, &n))
 		return n;
-	se = getservbyname(s, "tcp");
-	return se ? ntohs((uint16_t)se->s_port) : -1;
+	return service_tcp_port(s);
 }
 
 /* YYYYMMDD[HHMM[SS]], local time unless it ends in Z or UTC (parse_absolute_time()). */

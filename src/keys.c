@@ -226,7 +226,8 @@ bool keys_text_is_keys(const char *text, size_t len, const char *const *comments
 		at += n + 1;
 		if (n > 0 && line[n - 1] == '\r')
 			n--; /* a CRLF file is still a keys file */
-		blank = strspn(line, " \t");
+		for (blank = 0; blank < n && (line[blank] == ' ' || line[blank] == '\t'); blank++)
+			; /* TEXT need not end with a NUL */
 		if (blank < n && line[blank] == '#') {
 			/* Free text could be anything: only the comments named may stand. */
 			for (size_t c = 0; comments && comments[c] && !known; c++)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
@@ -11,25 +12,39 @@
 
 #define SSHD_CONFIG_MAX (4u << 20)
 #define SSHD_INCLUDE_DEPTH 16
+/*
+ * Include patterns and the files they name, in one load: a few files that each include the
+ * next many times over would otherwise be read a number of times that grows as a power.
+ */
+#define SSHD_INCLUDE_MAX 32
+/*
+ * The directories of one Include pattern: glob() pays for each with a copy of the whole
+ * pattern, so that a pattern of thousands costs milliseconds; no path that means something is
+ * that deep.
+ */
+#define SSHD_INCLUDE_COMPONENTS 64
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SSHD_INCLUDE_TOO_MANY                                                                      \
+	"more than " STR(SSHD_INCLUDE_MAX) " Include patterns and files in all"
+#define SSHD_INCLUDE_TOO_DEEP "Include pattern of more than " STR(SSHD_INCLUDE_COMPONENTS) " names"
 
 int sshd_split_args(const char *line, char ***ret)
 {
 	char **l = calloc(1, sizeof(char *));
 	const char *p = line;
+	/* Each word is built here in turn: one buffer for the line, not one for each word. */
+	_cleanup_free_ char *w = malloc(strlen(line) + 1);
 
-	if (!l)
-		return -ENOMEM;
+	if (!l || !w)
+		goto nomem;
 	for (;;) {
-		_cleanup_free_ char *w = NULL;
 		size_t n = 0;
 		char quote = 0;
 
 		p += strspn(p, " \t\r\n");
 		if (!*p || *p == '#')
 			break;
-		w = malloc(strlen(p) + 1);
-		if (!w)
-			goto nomem;
 		for (; *p; p++) {
 			if (quote) {
 				if (*p == '\\' && (p[1] == quote || p[1] == '\\'))
@@ -69,6 +84,13 @@ struct walk {
 	sshd_line_fn fn;
 	void *userdata;
 	char ***files, ***include_dirs;
+	unsigned n_included; /* patterns and files, up to SSHD_INCLUDE_MAX */
+	/* What each pattern globbed to, once per walk: a file met again globs the same. */
+	struct glob_memo {
+		char *pattern;
+		char **paths;
+	} * memo;
+	size_t n_memo;
 	char *err;
 	size_t errlen;
 };
@@ -81,43 +103,154 @@ static int walk_fail(struct walk *w, const char *file, unsigned line, const char
 	return -EINVAL;
 }
 
+/*
+ * Resolve "." and ".." in the absolute PATH by its text, never above "/": below a root, glob()
+ * must not leave it, as the kernel never goes above "/" either.
+ */
+static void path_clamp(char *path)
+{
+	size_t n = 0;
+
+	for (const char *p = path, *e; *p; p = e) {
+		p += strspn(p, "/");
+		e = p + strcspn(p, "/");
+		if (e == p || (e - p == 1 && p[0] == '.'))
+			continue;
+		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && path[--n] != '/')
+				;
+			continue;
+		}
+		path[n++] = '/';
+		memmove(path + n, p, (size_t)(e - p));
+		n += (size_t)(e - p);
+	}
+	if (n == 0)
+		path[n++] = '/';
+	path[n] = 0;
+}
+
+/* glob() below a root: "." and ".." are never names it matches (".*" would take it up). */
+static struct dirent *readdir_no_dots(void *d)
+{
+	struct dirent *de;
+
+	while ((de = readdir(d)) && (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0))
+		;
+	return de;
+}
+
+static void *glob_opendir(const char *path)
+{
+	return opendir(path);
+}
+
+static void glob_closedir(void *d)
+{
+	closedir(d);
+}
+
+static int glob_in_root(const char *pattern, glob_t *g)
+{
+	g->gl_opendir = glob_opendir;
+	g->gl_readdir = readdir_no_dots;
+	g->gl_closedir = glob_closedir;
+	g->gl_lstat = lstat;
+	g->gl_stat = stat;
+	return glob(pattern, GLOB_ALTDIRFUNC, NULL, g);
+}
+
+/* The paths FULL globs to (an empty list for none), globbed once per load; -EIO if glob fails. */
+static int glob_once(struct walk *s, const char *full, char ***ret)
+{
+	glob_t g = {0};
+	char **paths = NULL;
+	int gr, r = 0;
+
+	for (size_t i = 0; i < s->n_memo; i++)
+		if (strcmp(s->memo[i].pattern, full) == 0) {
+			*ret = s->memo[i].paths;
+			return 0;
+		}
+	gr = *s->root_prefix ? glob_in_root(full, &g) : glob(full, 0, NULL, &g);
+	if (gr != 0 && gr != GLOB_NOMATCH) {
+		globfree(&g);
+		return -EIO;
+	}
+	paths = calloc(1, sizeof(char *));
+	for (size_t i = 0; paths && gr == 0 && i < g.gl_pathc && r >= 0; i++)
+		r = strv_push(&paths, g.gl_pathv[i]);
+	globfree(&g);
+	if (!paths || r < 0 || array_room(&s->memo, s->n_memo, sizeof(*s->memo)) < 0) {
+		strv_free(paths);
+		return -ENOMEM;
+	}
+	s->memo[s->n_memo].pattern = strdup(full);
+	if (!s->memo[s->n_memo].pattern) {
+		strv_free(paths);
+		return -ENOMEM;
+	}
+	s->memo[s->n_memo++].paths = paths;
+	*ret = paths;
+	return 0;
+}
+
+static void glob_memo_free(struct walk *s)
+{
+	for (size_t i = 0; i < s->n_memo; i++) {
+		free(s->memo[i].pattern);
+		strv_free(s->memo[i].paths);
+	}
+	free(s->memo);
+}
+
 static int walk_include(struct walk *w, const struct sshd_line *l, const char *pattern)
 {
 	_cleanup_free_ char *full = NULL, *dir = NULL;
-	glob_t g = {0};
-	int r = 0, gr;
+	char **paths;
+	int r = 0;
 
 	if (l->depth >= SSHD_INCLUDE_DEPTH)
 		return walk_fail(w, l->file, l->line, "Include nested too deeply");
-	if (asprintf(&full, "%s%s%s", w->root_prefix, pattern[0] == '/' ? "" : "/etc/ssh/",
-		     pattern) < 0)
+	if (++w->n_included > SSHD_INCLUDE_MAX)
+		return walk_fail(w, l->file, l->line, SSHD_INCLUDE_TOO_MANY);
+	if (asprintf(&dir, "%s%s", pattern[0] == '/' ? "" : "/etc/ssh/", pattern) < 0)
 		return -ENOMEM;
-	dir = strdup(full + strlen(w->root_prefix));
-	if (!dir)
+	if (*w->root_prefix)
+		path_clamp(dir);
+	{
+		size_t names = 0;
+
+		for (const char *p = dir; (p = strchr(p, '/')); p++)
+			names++;
+		if (names > SSHD_INCLUDE_COMPONENTS)
+			return walk_fail(w, l->file, l->line, SSHD_INCLUDE_TOO_DEEP);
+	}
+	if (asprintf(&full, "%s%s", w->root_prefix, dir) < 0)
 		return -ENOMEM;
 	*strrchr(dir, '/') = 0;
 	if (w->include_dirs && (r = strv_push_unique(w->include_dirs, *dir ? dir : "/")) < 0)
 		return r;
-	gr = glob(full, 0, NULL, &g);
-	if (gr == GLOB_NOMATCH)
-		return 0; /* sshd accepts an Include that matches nothing */
-	if (gr != 0) {
-		globfree(&g);
+	r = glob_once(w, full, &paths);
+	if (r == -EIO)
 		return walk_fail(w, l->file, l->line, "Include glob failed");
-	}
-	for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
+	if (r < 0)
+		return r;
+	/* An Include that matches nothing is no error to sshd. */
+	for (size_t i = 0; paths[i] && r >= 0; i++) {
 		/* The included file starts in the state of the line that includes it, and
 		 * whatever it changes stays in it. */
 		unsigned child = *l->state;
-		const char *path = g.gl_pathv[i] + strlen(w->root_prefix);
+		const char *path = paths[i] + strlen(w->root_prefix);
 		struct sshd_line begin = {
 		    .file = path, .depth = l->depth + 1, .args = NULL, .rest = "", .state = &child};
 
+		if (++w->n_included > SSHD_INCLUDE_MAX)
+			return walk_fail(w, l->file, l->line, SSHD_INCLUDE_TOO_MANY);
 		r = w->fn(w->userdata, &begin);
 		if (r >= 0)
 			r = walk_file(w, path, l->depth + 1, &child);
 	}
-	globfree(&g);
 	return r;
 }
 
@@ -244,6 +377,7 @@ int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd
 	r = fn(userdata, &begin);
 	if (r >= 0)
 		r = walk_file(&w, begin.file, 0, &state);
+	glob_memo_free(&w);
 	if (r == -ENOENT)
 		return 0; /* sshd's defaults */
 	if (r < 0 && r != -EINVAL)
@@ -390,7 +524,7 @@ static ssize_t expand_tokens(const char *pattern, const struct user *u, char *ou
 				return -EINVAL;
 			}
 		}
-		if (len + n <= cap)
+		if (out && len + n <= cap)
 			memcpy(out + len, add, n);
 		len += n;
 	}

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "macro.h"
+#include "services.h"
 #include "sshdmatch.h"
 
 /* sshd gives up on a list entry this long (and on the whole list with it). */
@@ -261,9 +262,9 @@ static int match_group_list(const char *const *groups, const char *list)
 	return found;
 }
 
+/* a2port(): a number, or a service name from /etc/services as sshd looks it up. */
 static int port_parse(const char *s)
 {
-	struct servent *se;
 	char *end;
 	unsigned long v;
 
@@ -273,8 +274,7 @@ static int port_parse(const char *s)
 		if (!*end && !errno && v <= 65535)
 			return (int)v;
 	}
-	se = getservbyname(s, "tcp");
-	return se ? ntohs((uint16_t)se->s_port) : -1;
+	return service_tcp_port(s);
 }
 
 static int match_fail(char *why, size_t whylen, const char *fmt, const char *arg)

@@ -575,6 +575,50 @@ static void touch_reg(const struct reg *r, watcher_touch_fn touch, void *userdat
 		touch(userdata, reg_owner(r, i));
 }
 
+int watcher_next_event(const void *buf, size_t n, size_t *off, struct inotify_event *ev,
+		       const char **name)
+{
+	const char *p = (const char *)buf + *off;
+	size_t left = n - *off;
+
+	if (*off >= n)
+		return 0;
+	if (left < sizeof(*ev))
+		return -EBADMSG;
+	memcpy(ev, p, sizeof(*ev));
+	if (ev->len > left - sizeof(*ev) || (ev->len && p[sizeof(*ev) + ev->len - 1] != 0))
+		return -EBADMSG;
+	*name = ev->len ? p + sizeof(*ev) : "";
+	*off += sizeof(*ev) + ev->len;
+	return 1;
+}
+
+void watcher_handle_events(struct watcher *w, const void *buf, size_t n, watcher_touch_fn touch,
+			   watcher_overflow_fn overflow, void *userdata)
+{
+	struct inotify_event ev;
+	const char *name;
+
+	for (size_t off = 0; watcher_next_event(buf, n, &off, &ev, &name) > 0;) {
+		struct wdinfo *d;
+
+		if (ev.mask & IN_Q_OVERFLOW) {
+			overflow(userdata);
+			continue;
+		}
+		d = wd_lookup(w, ev.wd);
+		if (!d)
+			continue;
+		if (ev.mask & IN_IGNORED) {
+			drop_wd(w, d, touch, userdata);
+			continue;
+		}
+		touch_reg(reg_lookup(w, d, name), touch, userdata);
+		if (*name)
+			touch_reg(reg_lookup(w, d, WATCHER_ANY_NAME), touch, userdata);
+	}
+}
+
 int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,
 		     void *userdata)
 {
@@ -590,26 +634,7 @@ int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow
 				continue;
 			return negative_errno();
 		}
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-			struct wdinfo *d;
-
-			p += sizeof(*ev) + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				overflow(userdata);
-				continue;
-			}
-			d = wd_lookup(w, ev->wd);
-			if (!d)
-				continue;
-			if (ev->mask & IN_IGNORED) {
-				drop_wd(w, d, touch, userdata);
-				continue;
-			}
-			touch_reg(reg_lookup(w, d, ev->len ? ev->name : ""), touch, userdata);
-			if (ev->len)
-				touch_reg(reg_lookup(w, d, WATCHER_ANY_NAME), touch, userdata);
-		}
+		watcher_handle_events(w, buf, (size_t)n, touch, overflow, userdata);
 		/* A short read took all there was: what comes later wakes the loop again (the
 		 * descriptor is polled level-triggered), and the heal need not wait for a read
 		 * that finds nothing. */

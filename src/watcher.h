@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 /*
@@ -52,6 +53,21 @@ void watcher_forget(struct watcher *w, size_t owner);
  * is N_MAP or above. -ENOMEM changes nothing.
  */
 int watcher_remap(struct watcher *w, const size_t *map, size_t n_map);
+
+/*
+ * The event at *OFF (0 at first) of BUF, N bytes as one read() of an inotify descriptor gave
+ * them: 1 with its header copied to *EV (BUF need not be aligned), *NAME its name ("" when none)
+ * and *OFF moved past it; 0 at the end; -EBADMSG when what is left is no whole event (a header
+ * cut short, a name running past N or not ended by a NUL within its length).
+ */
+int watcher_next_event(const void *buf, size_t n, size_t *off, struct inotify_event *ev,
+		       const char **name);
+/*
+ * The events of one read() (BUF, N bytes), as watcher_dispatch() reports them; what follows an
+ * event that is not whole is passed over.
+ */
+void watcher_handle_events(struct watcher *w, const void *buf, size_t n, watcher_touch_fn touch,
+			   watcher_overflow_fn overflow, void *userdata);
 
 /* Read what is pending and report touched owners; a queue overflow calls OVERFLOW. */
 int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,

@@ -212,6 +212,8 @@ START_TEST(options_accepted)
 	    {"from=\"10.0.0.0/8,!10.1.*,*.example.com\"", false},
 	    {"environment=\"LANG=C\",environment=\"A_1=x y\",environment=\"LANG=de\"", false},
 	    {"permitopen=\"host.example:22\",permitopen=\"[::1]:80\",permitopen=\"h/*\"", false},
+	    /* A service name, and an alias of one, from the services database. */
+	    {"permitopen=\"host.example:ssh\",permitopen=\"h:www\",permitlisten=\"http\"", false},
 	    {"permitlisten=\"8080\",permitlisten=\"localhost:*\",permitlisten=\"[::1]:443\"",
 	     false},
 	    {"tunnel=\"any\"", false},
@@ -533,6 +535,15 @@ START_TEST(written_lines_checked)
 		ck_assert(!keys_text_is_keys(text, strlen(text), marker));
 		snprintf(text, sizeof(text), "# marker\n%s\r\n", known[0].line);
 		ck_assert(keys_text_is_keys(text, strlen(text), marker));
+	}
+	{
+		/* The text is LEN bytes, with no NUL after them: blanks are counted within. */
+		char *blanks = malloc(2);
+
+		ck_assert_ptr_nonnull(blanks);
+		memcpy(blanks, " \t", 2);
+		ck_assert(!keys_text_is_keys(blanks, 2, NULL));
+		free(blanks);
 	}
 }
 END_TEST

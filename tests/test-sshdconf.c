@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include "check-main.h"
+#include "macro.h"
 #include "sshdconf.h"
 #include "strv.h"
 #include "unit-helpers.h"
@@ -98,6 +99,19 @@ START_TEST(errors_name_file_and_line)
 	unit_write(root, "etc/ssh/sshd_config", "\n\nStrictModes maybe\n");
 	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "/etc/ssh/sshd_config:3: StrictModes must be yes or no");
+	{
+		/* glob() copies the whole pattern for each of its names: they are bounded. */
+		char deep[256] = "Include ";
+
+		for (int i = 0; i < 65; i++)
+			strcat(deep, "/*");
+		strcat(deep, "\n");
+		unit_write(root, "etc/ssh/sshd_config", deep);
+		ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_str_eq(err,
+				 "/etc/ssh/sshd_config:1: Include pattern of more than 64 names");
+	}
 }
 END_TEST
 
@@ -111,6 +125,43 @@ START_TEST(include_stays_in_root)
 	unit_write(root, "etc/ssh/extra/x.conf", "AuthorizedKeysFile .ssh/from_root\n");
 	k = load(&c, 0);
 	ck_assert_str_eq(k[0], ".ssh/from_root");
+	sshd_config_done(&c);
+	/* ".." goes no higher than the root's "/", as the kernel's goes no higher than "/". */
+	unit_write(root, "etc/ssh/sshd_config", "Include /../../../../../etc/./ssh/extra/*.conf\n");
+	k = load(&c, 0);
+	ck_assert_str_eq(k[0], ".ssh/from_root");
+	ck_assert(strv_contains(c.include_dirs, "/etc/ssh/extra"));
+	sshd_config_done(&c);
+}
+END_TEST
+
+/* Files that each include the next many times over are read a bounded number of times. */
+START_TEST(include_fan_out_is_bounded)
+{
+	static const char *const names[] = {"a.conf", "b.conf", "c.conf"};
+	struct sshd_config c;
+	char err[512] = "", text[2048] = "", path[64];
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		text[0] = 0;
+		for (int k = 0; k < 40; k++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "Include fan/%s\n",
+				 i + 1 < ELEMENTSOF(names) ? names[i + 1] : "x");
+		snprintf(path, sizeof(path), "etc/ssh/fan/%s", names[i]);
+		unit_write(root, path, text);
+	}
+	unit_write(root, "etc/ssh/fan/x", "AuthorizedKeysFile .ssh/deep\n");
+	unit_write(root, "etc/ssh/sshd_config", "Include fan/a.conf\n");
+	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err,
+			 "/etc/ssh/fan/c.conf:14: more than 32 Include patterns and files in all");
+	/* Within the bound, the same files are read. */
+	unit_write(root, "etc/ssh/fan/a.conf", "Include fan/b.conf\nInclude fan/b.conf\n");
+	unit_write(root, "etc/ssh/fan/b.conf", "Include fan/c.conf\n");
+	unit_write(root, "etc/ssh/fan/c.conf", "Include fan/x\n");
+	ck_assert_int_eq(sshd_config_load(rootfd, root, NULL, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.authorized_keys[0], ".ssh/deep");
 	sshd_config_done(&c);
 }
 END_TEST
@@ -141,6 +192,11 @@ START_TEST(expand_tokens)
 	ck_assert_int_eq(sshd_expand_authorized_keys("k", &u, &p), 0);
 	ck_assert_str_eq(p, "/k");
 	free(p);
+	/* A passwd entry with an empty home: the pattern's first token expands to nothing. */
+	u.home = (char *)"";
+	ck_assert_int_eq(sshd_expand_authorized_keys("%h/k", &u, &p), 0);
+	ck_assert_str_eq(p, "/k");
+	free(p);
 }
 END_TEST
 
@@ -169,6 +225,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, match_blocks_union);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, include_stays_in_root);
+	tcase_add_test(tc, include_fan_out_is_bounded);
 	tcase_add_test(tc, expand_tokens);
 	tcase_add_test(tc, split_args);
 	suite_add_tcase(s, tc);

@@ -280,6 +280,47 @@ START_TEST(many_owners_share_one_registration)
 }
 END_TEST
 
+/* One event of BUF at *AT: the header, then NAME padded with NULs to PADDED bytes. */
+static size_t put_event(char *buf, size_t at, int wd, uint32_t mask, const char *name,
+			size_t padded)
+{
+	struct inotify_event ev = {.wd = wd, .mask = mask, .len = (uint32_t)padded};
+
+	memcpy(buf + at, &ev, sizeof(ev));
+	memset(buf + at + sizeof(ev), 0, padded);
+	memcpy(buf + at + sizeof(ev), name, strlen(name));
+	return at + sizeof(ev) + padded;
+}
+
+/* A buffer no kernel writes is walked no further than it is whole, at any alignment. */
+START_TEST(event_buffer_walk_stays_inside)
+{
+	char mem[256], *buf = mem + 1;
+	struct inotify_event ev;
+	const char *name;
+	size_t n, off = 0;
+
+	n = put_event(buf, 0, 1, IN_ATTRIB, "", 0);
+	n = put_event(buf, n, 2, IN_CREATE, "authorized_keys", 16);
+	ck_assert_int_eq(watcher_next_event(buf, n, &off, &ev, &name), 1);
+	ck_assert_int_eq(ev.wd, 1);
+	ck_assert_str_eq(name, "");
+	ck_assert_int_eq(watcher_next_event(buf, n, &off, &ev, &name), 1);
+	ck_assert_str_eq(name, "authorized_keys");
+	ck_assert_uint_eq(off, n);
+	ck_assert_int_eq(watcher_next_event(buf, n, &off, &ev, &name), 0);
+	/* A header cut short, a name past the end, a name without its NUL. */
+	off = 0;
+	ck_assert_int_eq(watcher_next_event(buf, sizeof(ev) - 1, &off, &ev, &name), -EBADMSG);
+	off = sizeof(ev);
+	ck_assert_int_eq(watcher_next_event(buf, n - 1, &off, &ev, &name), -EBADMSG);
+	n = put_event(buf, 0, 2, IN_CREATE, "0123456789abcdef", 16);
+	off = 0;
+	ck_assert_int_eq(watcher_next_event(buf, n, &off, &ev, &name), -EBADMSG);
+	ck_assert_uint_eq(off, 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("watcher");
@@ -293,6 +334,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, removed_directory_touches_owner);
 	tcase_add_test(tc, any_name);
 	tcase_add_test(tc, many_owners_share_one_registration);
+	tcase_add_test(tc, event_buffer_walk_stays_inside);
 	suite_add_tcase(s, tc);
 	return s;
 }
