@@ -2,7 +2,8 @@
 # The fuzz harnesses (./configure --enable-fuzzing: clang's libFuzzer, with AddressSanitizer and
 # UndefinedBehaviorSanitizer), one per parser, each with its seed corpus in fuzz/corpus/NAME.
 #   make fuzz FUZZ_SECONDS=N    each harness for N seconds (default 60), one after the other
-#   make fuzz-ci                each for 30 seconds: what CI runs (./quickstart test)
+#   make fuzz-ci                each for 30 seconds, 50 ms at most an input: what CI runs
+#                               (./quickstart test)
 # New inputs go to fuzz/work/NAME in the build directory, never to the seeds; a crash, leak or
 # failed check stops the run and leaves the input in fuzz/artifacts/. The CPU time of the slowest
 # input is printed, and the input kept as fuzz/artifacts/NAME.slowest; FUZZ_MAX_MS (default 10)
@@ -12,7 +13,7 @@ FUZZ_SECONDS = 60
 FUZZ_MAX_MS = 10
 FUZZ_FLAGS =
 FUZZ_COMMON = fuzz/fuzz.h fuzz/fuzz-main.c
-FUZZ_LDADD = src/libsshmend.a $(LIBSYSTEMD_LIBS) $(LIBCRYPTO_LIBS)
+FUZZ_LDADD = $(SSHMEND_LIBS)
 
 FUZZ_BINS = fuzz/fuzz-keys-line fuzz/fuzz-dropin fuzz/fuzz-keys-file fuzz/fuzz-sshd-config \
 	fuzz/fuzz-sshmend-conf fuzz/fuzz-users fuzz/fuzz-inotify
@@ -52,5 +53,7 @@ else
 fuzz:
 	@echo "make fuzz: configure with --enable-fuzzing (clang's libFuzzer)" >&2; exit 1
 endif
+# CI's machine is shared and its minutes few: 30 seconds each, and an input fails there only past
+# 50 ms (the long runs of BENCHMARKS.md hold every harness to 10 ms).
 fuzz-ci:
-	@$(MAKE) $(AM_MAKEFLAGS) fuzz FUZZ_SECONDS=30
+	@$(MAKE) $(AM_MAKEFLAGS) fuzz FUZZ_SECONDS=30 FUZZ_MAX_MS=50
