@@ -8,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
 #include "escape.h"
+#include "jqueue.h"
 #include "journal.h"
 #include "macro.h"
 
@@ -205,7 +207,34 @@ static void emit(const struct event *ev)
 	if (ev->fingerprints_removed)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
 			ev->fingerprints_removed);
-	sd_journal_sendv(iov, n);
+	/* In the loop, never blocking it: what journald does not take now waits in the queue. */
+	if (!jqueue_attached() || jqueue_send(iov, n) == -ENOTCONN)
+		sd_journal_sendv(iov, n);
+}
+
+/* The queue drained: how many entries it had to drop meanwhile, told now. */
+static void tell_dropped(unsigned long n)
+{
+	char msg[128];
+	struct event s = {.kind = EVENT_SUPPRESSED,
+			  .priority = LOG_WARNING,
+			  .message = msg,
+			  .sshd_refused = -1,
+			  .count = n};
+
+	snprintf(msg, sizeof(msg), "%lu %s dropped: the journal did not take %s in time", n,
+		 n == 1 ? "entry was" : "entries were", n == 1 ? "it" : "them");
+	emit(&s);
+}
+
+int journal_attach(sd_event *e)
+{
+	return jqueue_attach(e, JOURNAL_SOCKET, tell_dropped);
+}
+
+void journal_detach(void)
+{
+	jqueue_detach();
 }
 
 void journal_flush(void)

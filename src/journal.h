@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 #include "catalog-ids.h"
 
 /*
@@ -76,3 +77,13 @@ void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), voi
  */
 void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling,
 			   unsigned long long interval_usec);
+
+/*
+ * Send entries from E's loop without ever blocking it: an entry journald does not take at once
+ * (it is stopped, or its queue is full) waits in a bounded queue, sent when the socket takes it
+ * again; past the bound, entries are dropped and their number told once the queue has drained.
+ * Without it (the command line), entries are sent as libsystemd sends them.
+ */
+int journal_attach(sd_event *e);
+/* Send what still waits (a short while at most), then forget the loop. */
+void journal_detach(void);
