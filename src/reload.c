@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "daemon-int.h"
 #include "events.h"
+#include "journal.h"
 #include "macro.h"
 #include "notify.h"
 #include "safeio.h"
@@ -217,6 +218,8 @@ static void users_start(struct daemon *d)
 		    strerror(-r));
 	d->audit_on = r > 0;
 
+	journal_set_limits(d->engine->cfg.log_burst, d->engine->cfg.log_user_burst,
+			   d->engine->cfg.log_interval_usec);
 	d->watch_limit = false;
 	daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF), "the fallback scan");
 	watch_config(d);

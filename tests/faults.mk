@@ -2,6 +2,7 @@
 # Faults the system does to the daemon: sockets that take nothing, full and read-only file
 # systems, too few descriptors, a kill -9 at any moment.
 FAULT_TESTS = \
+	tests/test-daemon-fault-alerts.sh \
 	tests/test-daemon-fault-blocked-sockets.sh
 
 TESTS += $(FAULT_TESTS)
