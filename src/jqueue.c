@@ -23,6 +23,7 @@ struct datagram {
 };
 
 static int fd = -1;
+static struct sockaddr_un addr = {.sun_family = AF_UNIX};
 static sd_event_source *source;
 static void (*on_dropped)(unsigned long n);
 static struct datagram q[JQUEUE_MAX_ENTRIES];
@@ -67,12 +68,50 @@ static size_t put_field(char *out, const struct iovec *f)
 	return name + 1 + sizeof(uint64_t) + vlen + 1;
 }
 
+/* A socket connected to the journal's, nonblocking: its descriptor or a negative errno. */
+static int open_socket(void)
+{
+	int f = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r;
+
+	if (f < 0)
+		return -errno;
+	if (connect(f, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		r = -errno;
+		close(f);
+		return r;
+	}
+	return f;
+}
+
+/* journald restarted (its socket is a new one): connect again, the loop watching the new
+ * descriptor. */
+static int reconnect(void)
+{
+	int f = open_socket();
+
+	if (f < 0)
+		return f;
+	if (source && sd_event_source_set_io_fd(source, f) < 0) {
+		close(f);
+		return -EIO;
+	}
+	close(fd);
+	fd = f;
+	return 0;
+}
+
 /* 0 sent, -EAGAIN not taken now, another negative errno: never will be. */
 static int send_one(const char *p, size_t len)
 {
-	if (send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
-		return 0;
-	return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
+	for (int tries = 0; tries < 2; tries++) {
+		if (send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return -EAGAIN;
+		if ((errno != ECONNREFUSED && errno != ENOTCONN) || tries || reconnect() < 0)
+			break;
+	}
+	return -errno;
 }
 
 static void set_waiting(bool on)
@@ -159,22 +198,16 @@ int jqueue_send(const struct iovec *iov, int n)
 
 int jqueue_attach(sd_event *e, const char *socket_path, void (*dropped_fn)(unsigned long n))
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int r;
 
 	if (fd >= 0)
 		return 0;
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	strcpy(addr.sun_path, socket_path);
+	fd = open_socket();
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		fd = close_fd(fd);
-		return r;
-	}
+		return fd;
 	r = sd_event_add_io(e, &source, fd, EPOLLOUT, on_writable, NULL);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(source, SD_EVENT_OFF);

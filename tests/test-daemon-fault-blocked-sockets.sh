@@ -5,7 +5,7 @@
 # and once journald runs again every entry arrives (or is counted as dropped). Then the service
 # manager's end of NOTIFY_SOCKET not read, its queue full: heals go on. Then a storm of 3,000
 # repairs, one at a time: STATUS= at most about once a second, the last one counting every
-# repair.
+# repair. Last, journald restarted: entries reach the new one.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -138,6 +138,14 @@ sent=$(($(status_lines) - lines0))
 ms=$(($(now_ms) - ms0))
 ok "$sent STATUS= in $ms ms of 3,000 repairs: at most one a second" \
 	test "$sent" -le $((ms / 1000 + 2))
+
+# ---- journald restarted: a new socket at the same path, which entries reach.
+n0=$(daemon_count SSHMEND_USER=user1 SSHMEND_EVENT=drift-repaired)
+ok "journald restarted" journald_restart
+ok "chmod 0777 user1's .ssh" chmod 0777 "$S/home/user1/.ssh"
+ok "healed" wait_for "$HEAL_TIMEOUT" all_healed
+ok "its entry reaches the new journald" \
+	daemon_wait_count 10 "$n0" SSHMEND_USER=user1 SSHMEND_EVENT=drift-repaired
 
 pid=$DAEMON_PID
 daemon_stop 30
