@@ -3,7 +3,8 @@
 # systems, too few descriptors, a kill -9 at any moment.
 FAULT_TESTS = \
 	tests/test-daemon-fault-alerts.sh \
-	tests/test-daemon-fault-blocked-sockets.sh
+	tests/test-daemon-fault-blocked-sockets.sh \
+	tests/test-daemon-fault-enospc.sh
 
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS)

@@ -6,7 +6,7 @@
 # follows; what the limit held back is counted for each user and kind. Then the limit as
 # sshmend.conf sets it ([Daemon] LogRateLimitBurst=5): a second drift of 20 homes is held back
 # and counted.
-# shellcheck disable=SC2317 # functions run through ok and wait_for
+# shellcheck disable=SC2016,SC2317 # sh -c scripts; functions run through ok and wait_for
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/lib/tap.sh"
@@ -58,7 +58,7 @@ ok "healed" wait_for "$HEAL_TIMEOUT" all_healed
 ok "its drift-repaired entry reaches the journal" wait_for 5 sh -c \
 	'[ "$(journalctl -q -o cat --since "$1" _PID="$2" SSHMEND_USER="$3" SSHMEND_EVENT=drift-repaired SSHMEND_PATH="$4" | wc -l)" -ge 1 ]' \
 	_ "$JOURNAL_SINCE" "$DAEMON_PID" "$V" "/home/$V/.ssh" ||
-	daemon_journal SSHMEND_USER=$V | while IFS= read -r l; do
+	daemon_journal "SSHMEND_USER=$V" | while IFS= read -r l; do
 		diag "$(journal_field "$l" SSHMEND_EVENT) $(journal_field "$l" SSHMEND_PATH)"
 	done
 # A fight: the user's .ssh made world-writable again and again until the daemon backs off.
@@ -67,7 +67,7 @@ fight() {
 	for ((i = 0; i < 400; i++)); do
 		chmod 0777 "$S/home/$V/.ssh"
 		sleep 0.02
-		[ "$(daemon_count SSHMEND_USER=$V SSHMEND_EVENT=flapping)" -gt 0 ] && return 0
+		[ "$(daemon_count "SSHMEND_USER=$V" SSHMEND_EVENT=flapping)" -gt 0 ] && return 0
 	done
 	return 1
 }
