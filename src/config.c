@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "config.h"
 #include "dropin.h"
+#include "journal.h"
 #include "keys.h"
 #include "macro.h"
 #include "safeio.h"
@@ -153,17 +154,6 @@ static int p_fallback(struct config *c, const char *v)
 	return parse_sec(v, &c->fallback_scan_usec);
 }
 
-static int p_flap_threshold(struct config *c, const char *v)
-{
-	unsigned long long n;
-	int r = parse_uint(v, 1000000, &n);
-
-	if (r < 0 || n == 0)
-		return -EINVAL;
-	c->flap_threshold = (unsigned)n;
-	return 0;
-}
-
 static int p_flap_window(struct config *c, const char *v)
 {
 	return parse_sec(v, &c->flap_window_usec);
@@ -177,6 +167,38 @@ static int p_flap_backoff(struct config *c, const char *v)
 static int p_flap_backoff_max(struct config *c, const char *v)
 {
 	return parse_sec(v, &c->flap_backoff_max_usec);
+}
+
+/* A count from 1 to 1000000 into *RET. */
+static int parse_count(const char *v, unsigned *ret)
+{
+	unsigned long long n;
+	int r = parse_uint(v, 1000000, &n);
+
+	if (r < 0 || n == 0)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int p_flap_threshold(struct config *c, const char *v)
+{
+	return parse_count(v, &c->flap_threshold);
+}
+
+static int p_log_burst(struct config *c, const char *v)
+{
+	return parse_count(v, &c->log_burst);
+}
+
+static int p_log_user_burst(struct config *c, const char *v)
+{
+	return parse_count(v, &c->log_user_burst);
+}
+
+static int p_log_interval(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->log_interval_usec);
 }
 
 static int p_dropin_dir(struct config *c, const char *v)
@@ -245,6 +267,9 @@ static const struct config_key keys[] = {
     {"Daemon", "FlapWindowSec", p_flap_window},
     {"Daemon", "FlapBackoffSec", p_flap_backoff},
     {"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
+    {"Daemon", "LogRateLimitBurst", p_log_burst},
+    {"Daemon", "LogRateLimitUserBurst", p_log_user_burst},
+    {"Daemon", "LogRateLimitIntervalSec", p_log_interval},
 };
 
 static void defaults(struct config *c)
@@ -256,6 +281,9 @@ static void defaults(struct config *c)
 	c->flap_window_usec = 10 * USEC_PER_SEC;
 	c->flap_backoff_usec = 5 * USEC_PER_SEC;
 	c->flap_backoff_max_usec = 600 * USEC_PER_SEC;
+	c->log_burst = JOURNAL_RATELIMIT_BURST;
+	c->log_user_burst = JOURNAL_RATELIMIT_USER_BURST;
+	c->log_interval_usec = JOURNAL_RATELIMIT_INTERVAL_USEC;
 }
 
 bool config_key_at(size_t i, const char **section, const char **key)

@@ -45,6 +45,9 @@ struct config {
 	unsigned long long flap_window_usec;
 	unsigned long long flap_backoff_usec;
 	unsigned long long flap_backoff_max_usec;
+	unsigned log_burst;
+	unsigned log_user_burst;
+	unsigned long long log_interval_usec;
 	char **files;	 /* files read, for the watcher */
 	char **warnings; /* "FILE:LINE: ..." for unknown keys and sections */
 };

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include "cli.h"
 #include "daemon-int.h"
@@ -20,6 +19,7 @@
 #include "events.h"
 #include "journal.h"
 #include "macro.h"
+#include "notify.h"
 #include "rootlock.h"
 #include "tails.h"
 #include "timespan.h"
@@ -55,19 +55,20 @@ uint64_t daemon_now(const struct daemon *d)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* STATUS=, sent only when it says something new (most heals are our own repair's echo). */
+/* STATUS=, when it says something new (most heals are our own repair's echo), at most once a
+ * second (notify.c). */
 void daemon_update_status(struct daemon *d)
 {
 	char status[256];
 
-	snprintf(status, sizeof(status), "STATUS=watching %zu user%s, %zu path%s, %lu repair%s%s",
+	snprintf(status, sizeof(status), "watching %zu user%s, %zu path%s, %lu repair%s%s",
 		 d->n_users, PLURAL(d->n_users), watcher_n_registrations(d->w),
 		 PLURAL(watcher_n_registrations(d->w)), d->repairs, PLURAL(d->repairs),
 		 d->watch_limit ? " (watch limit reached: scanning periodically)" : "");
 	if (strcmp(status, d->last_status) == 0)
 		return;
 	memcpy(d->last_status, status, sizeof(status));
-	sd_notify(0, status);
+	notify_status(status);
 }
 
 static size_t n_queued(const struct daemon *d)
@@ -294,7 +295,7 @@ int daemon_on_drain(sd_event_source *s, void *userdata)
 			tell_baseline(d);
 		daemon_update_status(d);
 		if (reloaded)
-			sd_notify(0, "READY=1");
+			notify_message("READY=1");
 	}
 	return 0;
 }
@@ -440,7 +441,7 @@ static int on_signal(_unused_ sd_event_source *s, const struct signalfd_siginfo 
 		reload_run(d, "SIGHUP");
 		return 0;
 	}
-	sd_notify(0, "STOPPING=1");
+	notify_message("STOPPING=1");
 	events_stopping(si->ssi_signo, d->repairs);
 	return daemon_checked(sd_event_exit(d->ev, 0), "stopping the loop");
 }
@@ -477,6 +478,12 @@ static int add_sources(struct daemon *d, const struct engine *e)
 {
 	int r = sd_event_default(&d->ev);
 
+	/* Neither the journal nor the service manager ever blocks a heal. */
+	if (r >= 0)
+		r = notify_attach(d->ev);
+	/* Without the journal's socket now, entries are sent as they were before. */
+	if (r >= 0)
+		(void)journal_attach(d->ev);
 	if (r >= 0)
 		r = tails_new(&d->tails);
 	if (r >= 0)
@@ -510,6 +517,8 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->retell);
 	watcher_free(d->w);
 	engine_free(d->engine);
+	journal_detach();
+	notify_detach();
 	sd_event_unref(d->ev);
 }
 
@@ -553,7 +562,7 @@ int daemon_run(const char *root, const char *config_path)
 	drain_all(&d);
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
-	sd_notify(0, "READY=1");
+	notify_message("READY=1");
 	r = daemon_checked(sd_event_loop(d.ev), "the event loop");
 	free_sources(&d);
 	return r < 0 ? CLI_EXIT_DRIFT : CLI_EXIT_OK;

@@ -2,25 +2,24 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
 #include "escape.h"
+#include "jqueue.h"
 #include "journal.h"
 #include "macro.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define RATELIMIT_BURST 200
-/* The most of a window's BURST one user's entries take once half of it is spent. */
-#define RATELIMIT_USER_BURST 20
 /* The most entries a window holds, a user's first of each kind included: journald's own
  * limit (10,000 entries per 30 s by default) stays out of reach. */
 #define RATELIMIT_CEILING 1000
-#define RATELIMIT_INTERVAL_USEC (10ull * 1000000ull)
 /* Users the count of what was held back names, each with its number; the rest are one sum. */
 #define HELD_NAMED 8
 #define HELD_NAME_MAX 64
@@ -44,20 +43,25 @@ static const char *const ids[] = {
 static enum journal_target target = JOURNAL_AUTO;
 static void (*capture)(const struct event *, void *);
 static void *capture_data;
-static unsigned burst = RATELIMIT_BURST;
-static unsigned user_burst = RATELIMIT_USER_BURST;
+static unsigned burst = JOURNAL_RATELIMIT_BURST;
+static unsigned user_burst = JOURNAL_RATELIMIT_USER_BURST;
 static unsigned ceiling = RATELIMIT_CEILING;
-static unsigned long long interval = RATELIMIT_INTERVAL_USEC;
+static unsigned long long interval = JOURNAL_RATELIMIT_INTERVAL_USEC;
 static unsigned long long window_start;
 static unsigned in_window;
 static unsigned long suppressed;
-/* Whose entries were held back since the last count: the first HELD_NAMED users by name. */
+/* Whose entries were held back since the last count: the first HELD_NAMED users by name,
+ * how many of each kind. */
 static struct {
 	char user[HELD_NAME_MAX];
 	unsigned long n;
+	unsigned long kinds[_EVENT_MAX];
 } held[HELD_NAMED];
 static size_t n_held;
 static unsigned long held_others;
+/* The daemon's loop, and its timer for the count at the end of a window. */
+static sd_event *loop;
+static sd_event_source *flush_timer;
 
 const char *event_name(enum event_kind k)
 {
@@ -80,12 +84,17 @@ void journal_set_capture(void (*fn)(const struct event *, void *), void *userdat
 	capture_data = userdata;
 }
 
-void journal_set_ratelimit(unsigned b, unsigned ub, unsigned c, unsigned long long i)
+void journal_set_limits(unsigned b, unsigned ub, unsigned long long i)
 {
 	burst = b;
 	user_burst = ub;
-	ceiling = c;
 	interval = i;
+}
+
+void journal_set_ratelimit(unsigned b, unsigned ub, unsigned c, unsigned long long i)
+{
+	journal_set_limits(b, ub, i);
+	ceiling = c;
 	window_start = 0;
 	in_window = 0;
 	suppressed = 0;
@@ -205,7 +214,72 @@ static void emit(const struct event *ev)
 	if (ev->fingerprints_removed)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
 			ev->fingerprints_removed);
-	sd_journal_sendv(iov, n);
+	/* In the loop, never blocking it: what journald does not take now waits in the queue. */
+	if (!jqueue_attached() || jqueue_send(iov, n) == -ENOTCONN)
+		sd_journal_sendv(iov, n);
+}
+
+/* The queue drained: how many entries it had to drop meanwhile, told now. */
+static void tell_dropped(unsigned long n)
+{
+	char msg[128];
+	struct event s = {.kind = EVENT_SUPPRESSED,
+			  .priority = LOG_WARNING,
+			  .message = msg,
+			  .sshd_refused = -1,
+			  .count = n};
+
+	snprintf(msg, sizeof(msg), "%lu %s dropped: the journal did not take %s in time", n,
+		 n == 1 ? "entry was" : "entries were", n == 1 ? "it" : "them");
+	emit(&s);
+}
+
+static int on_window_end(sd_event_source *s, _unused_ uint64_t usec, _unused_ void *userdata)
+{
+	flush_timer = sd_event_source_unref(s);
+	journal_flush();
+	return 0;
+}
+
+/* Something was held back: counted when the window ends, even if nothing else is logged. */
+static void arm_flush(void)
+{
+	if (!loop || flush_timer)
+		return;
+	if (sd_event_add_time(loop, &flush_timer, CLOCK_MONOTONIC, journal_window_end(), 0,
+			      on_window_end, NULL) < 0)
+		flush_timer = NULL;
+}
+
+int journal_attach(sd_event *e)
+{
+	loop = e;
+	return jqueue_attach(e, JOURNAL_SOCKET, tell_dropped);
+}
+
+void journal_detach(void)
+{
+	flush_timer = sd_event_source_disable_unref(flush_timer);
+	loop = NULL;
+	jqueue_detach();
+}
+
+/* ", USER N (N1 KIND1, N2 KIND2)" of the I-th user held back, at MSG + K: the new K. */
+static size_t held_user(char *msg, size_t size, size_t k, size_t i)
+{
+	const char *sep = " (";
+
+	k += (size_t)snprintf(msg + k, size - k, "%s%s %lu", i ? ", " : ": ", held[i].user,
+			      held[i].n);
+	for (size_t e = 0; e < _EVENT_MAX && k < size; e++)
+		if (held[i].kinds[e]) {
+			k += (size_t)snprintf(msg + k, size - k, "%s%lu %s", sep, held[i].kinds[e],
+					      names[e]);
+			sep = ", ";
+		}
+	if (*sep == ',' && k < size)
+		k += (size_t)snprintf(msg + k, size - k, ")");
+	return k;
 }
 
 void journal_flush(void)
@@ -224,8 +298,7 @@ void journal_flush(void)
 	k = (size_t)snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", total,
 			     total == 1 ? "entry was" : "entries were");
 	for (size_t i = 0; i < n_held && k < sizeof(msg); i++)
-		k += (size_t)snprintf(msg + k, sizeof(msg) - k, "%s%s %lu", i ? ", " : ": ",
-				      held[i].user, held[i].n);
+		k = held_user(msg, sizeof(msg), k, i);
 	if (held_others && k < sizeof(msg))
 		snprintf(msg + k, sizeof(msg) - k, ", %lu of other users", held_others);
 	suppressed = 0;
@@ -240,12 +313,15 @@ unsigned long long journal_window_end(void)
 	return window_start ? window_start + interval : now_usec();
 }
 
+static void arm_flush(void);
+
 /* EV is held back: counted, and for whom. */
 static void hold(const struct event *ev)
 {
 	size_t i;
 
 	suppressed++;
+	arm_flush();
 	if (!ev->share || !ev->user)
 		return;
 	for (i = 0; i < n_held; i++)
@@ -255,9 +331,44 @@ static void hold(const struct event *ev)
 		held_others++;
 		return;
 	}
-	if (i == n_held)
+	if (i == n_held) {
+		memset(&held[i], 0, sizeof(held[i]));
 		snprintf(held[n_held++].user, sizeof(held[i].user), "%s", ev->user);
+	}
 	held[i].n++;
+	held[i].kinds[ev->kind]++;
+}
+
+/* What an operator must see at once: a user's first of these in a window is never held. */
+static bool alerting(enum event_kind k)
+{
+	return k == EVENT_DRIFT_REPAIRED || k == EVENT_REPAIR_REFUSED || k == EVENT_REPAIR_FAILED ||
+	       k == EVENT_FLAPPING;
+}
+
+/* A hash of EV's kind and path, which tells one element's entries from another's. */
+static uint32_t element_hash(const struct event *ev)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)ev->kind;
+
+	for (const char *p = ev->path ? ev->path : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* Is EV the first of its kind, for its element when it alerts, that SH had in the window? */
+static bool first_in_window(struct journal_share *sh, const struct event *ev, uint32_t h)
+{
+	if (!sh)
+		return false;
+	if (!(sh->kinds & (1u << ev->kind)))
+		return true;
+	if (!alerting(ev->kind))
+		return false;
+	for (unsigned k = 0; k < sh->n_elements; k++)
+		if (sh->elements[k] == h)
+			return false;
+	return sh->n_elements < JOURNAL_SHARE_ELEMENTS;
 }
 
 int journal_log(const struct event *ev)
@@ -268,6 +379,7 @@ int journal_log(const struct event *ev)
 	bool always = ev->kind == EVENT_STARTED || ev->kind == EVENT_STOPPING ||
 		      ev->kind == EVENT_RELOADED || ev->kind == EVENT_RESCAN ||
 		      ev->kind == EVENT_WATCH_LIMIT || ev->kind == EVENT_KEYS_BASELINE;
+	uint32_t h = element_hash(ev);
 	bool first, room;
 
 	if (window_start == 0 || now - window_start >= interval) {
@@ -282,8 +394,8 @@ int journal_log(const struct event *ev)
 	/* A user's first entry of a kind in the window is told while there is any room; any
 	 * other within the window's budget: in its first half, whoever's it is; in the second,
 	 * kept for others, only within that user's share. */
-	first = sh && !(sh->kinds & (1u << ev->kind));
-	room = first ? in_window < ceiling
+	first = first_in_window(sh, ev, h);
+	room = first ? in_window < ceiling || alerting(ev->kind)
 		     : in_window < burst && (!sh || sh->n < user_burst || in_window < burst / 2);
 	if (!always && !room) {
 		hold(ev);
@@ -293,6 +405,8 @@ int journal_log(const struct event *ev)
 	if (sh) {
 		sh->n++;
 		sh->kinds |= 1u << ev->kind;
+		if (first && alerting(ev->kind) && sh->n_elements < JOURNAL_SHARE_ELEMENTS)
+			sh->elements[sh->n_elements++] = h;
 	}
 	emit(ev);
 	return 0;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 #include "catalog-ids.h"
 
 /*
@@ -13,15 +15,22 @@
  * The limit is shared by all users, so that no user can spend it for everyone: the second
  * half of each window is kept for users who have had less than a share of it, and a user's
  * first entry of each kind is told even when the rest of the window is spent (up to a
- * ceiling that keeps journald's own limit out of reach).
+ * ceiling that keeps journald's own limit out of reach). A user's first drift, refusal,
+ * failure or flapping of each element in a window is never held back, ceiling or not; what
+ * is held back is counted for each user and kind.
  */
 
 /* What one user has had of the current window: kept by the caller, one per user, zeroed at
  * first, and handed with each of that user's entries (struct event's share). */
+#define JOURNAL_SHARE_ELEMENTS 8
 struct journal_share {
 	unsigned long long window; /* the window counted in */
 	unsigned n;		   /* entries told in it */
 	unsigned kinds;		   /* 1 << kind for each kind told in it */
+	/* The elements (kind and path) of the drifts, refusals, failures and flapping told in
+	 * it: each element's first is told whatever the limit. */
+	uint32_t elements[JOURNAL_SHARE_ELEMENTS];
+	unsigned n_elements;
 };
 
 struct event {
@@ -69,6 +78,15 @@ void journal_set_target(enum journal_target t);
 /* A test hook: every entry that passes the rate limit is also handed to FN. */
 void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), void *userdata);
 
+/* The rate limit's defaults: entries per window, the most of a window's second half one user's
+ * entries take, the window. */
+#define JOURNAL_RATELIMIT_BURST 200
+#define JOURNAL_RATELIMIT_USER_BURST 20
+#define JOURNAL_RATELIMIT_INTERVAL_USEC (10ull * 1000000ull)
+
+/* The limits sshmend.conf sets ([Daemon] LogRateLimit*), the current window's counts kept. */
+void journal_set_limits(unsigned burst, unsigned user_burst, unsigned long long interval_usec);
+
 /*
  * Rate limit: at most BURST entries per INTERVAL_USEC; past BURST / 2, only for a user who
  * has had fewer than USER_BURST; a user's first entry of a kind passes up to CEILING entries
@@ -76,3 +94,13 @@ void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), voi
  */
 void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling,
 			   unsigned long long interval_usec);
+
+/*
+ * Send entries from E's loop without ever blocking it: an entry journald does not take at once
+ * (it is stopped, or its queue is full) waits in a bounded queue, sent when the socket takes it
+ * again; past the bound, entries are dropped and their number told once the queue has drained.
+ * Without it (the command line), entries are sent as libsystemd sends them.
+ */
+int journal_attach(sd_event *e);
+/* Send what still waits (a short while at most), then forget the loop. */
+void journal_detach(void);

@@ -6,11 +6,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include "audit.h"
 #include "daemon-int.h"
 #include "events.h"
+#include "journal.h"
 #include "macro.h"
+#include "notify.h"
 #include "safeio.h"
 #include "watcher.h"
 
@@ -217,6 +218,8 @@ static void users_start(struct daemon *d)
 		    strerror(-r));
 	d->audit_on = r > 0;
 
+	journal_set_limits(d->engine->cfg.log_burst, d->engine->cfg.log_user_burst,
+			   d->engine->cfg.log_interval_usec);
 	d->watch_limit = false;
 	daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF), "the fallback scan");
 	watch_config(d);
@@ -290,10 +293,12 @@ void reload_log_warnings(const struct engine *e)
 void reload_run(struct daemon *d, const char *why)
 {
 	struct engine *e;
-	char err[4200] = "";
+	char err[4200] = "", msg[64];
 	int r;
 
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)daemon_now(d));
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)daemon_now(d));
+	notify_message(msg);
 	/* Watch the configuration anew before reading it (a directory made since is watched
 	 * itself now): a write that lands while we read is seen. */
 	watch_config(d);
@@ -316,7 +321,7 @@ void reload_run(struct daemon *d, const char *why)
 	daemon_update_status(d);
 	/* A reload's pass still running says READY=1 when it ends, not before. */
 	if (!d->reloading)
-		sd_notify(0, "READY=1");
+		notify_message("READY=1");
 }
 
 int reload_on_defer(_unused_ sd_event_source *s, void *userdata)

@@ -87,6 +87,51 @@ static int log_as(const char *user, struct journal_share *share, enum event_kind
  * user's share; every user's first entry of a kind is told while the window holds fewer
  * than the ceiling; the caller learns what was held back, and the count names whose it was.
  */
+static int alert_as(const char *user, struct journal_share *share, enum event_kind k,
+		    const char *path)
+{
+	struct event e = {.kind = k,
+			  .priority = LOG_WARNING,
+			  .message = "x",
+			  .user = user,
+			  .path = path,
+			  .sshd_refused = -1,
+			  .share = share};
+
+	return journal_log(&e);
+}
+
+START_TEST(a_first_alert_is_never_held)
+{
+	struct journal_share alice = {0}, other[40] = {{0}};
+	char name[40][16];
+
+	/* 10 a window, 12 with first entries: all spent by others' first refusals. */
+	capture_start(10, 3, 12, 300000);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name[i], sizeof(name[i]), "user%d", i);
+		ck_assert_int_eq(alert_as(name[i], &other[i], EVENT_REPAIR_REFUSED, "/home/x"), 0);
+	}
+	/* Alice's drift of her home, then of her .ssh: each element's first is told. */
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_DRIFT_REPAIRED, "/home/alice"), 0);
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_DRIFT_REPAIRED, "/home/alice/.ssh"), 0);
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_DRIFT_REPAIRED, "/home/alice/.ssh"),
+			 -EAGAIN);
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_REPAIR_FAILED, "/home/alice/.ssh"), 0);
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_FLAPPING, "/home/alice/.ssh"), 0);
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_FLAPPING, "/home/alice/.ssh"), -EAGAIN);
+	/* Another kind has the ceiling. */
+	ck_assert_int_eq(alert_as("alice", &alice, EVENT_KEY_REJECTED, "/home/alice/.ssh"),
+			 -EAGAIN);
+	ck_assert_uint_eq(seen, 44);
+	usleep(350000);
+	journal_flush();
+	ck_assert_uint_eq(suppressed_count, 3);
+	ck_assert_ptr_nonnull(strstr(suppressed_message, "alice 3 (1 drift-repaired, 1 flapping, "
+							 "1 key-rejected)"));
+}
+END_TEST
+
 START_TEST(one_user_cannot_spend_the_window)
 {
 	struct journal_share alice = {0}, bob = {0}, other[12] = {{0}};
@@ -111,12 +156,12 @@ START_TEST(one_user_cannot_spend_the_window)
 	/* Others' first entries pass beyond the window's 10, up to 13. */
 	for (int i = 0; i < 12; i++) {
 		snprintf(name[i], sizeof(name[i]), "user%d", i);
-		ck_assert_int_eq(log_as(name[i], &other[i], EVENT_REPAIR_REFUSED),
+		ck_assert_int_eq(log_as(name[i], &other[i], EVENT_KEY_REJECTED),
 				 i < 4 ? 0 : -EAGAIN);
 	}
 	ck_assert_uint_eq(seen, 13);
 	/* A second entry of a kind, or one for no user, has no room past the window's 10. */
-	ck_assert_int_eq(log_as("user0", &other[0], EVENT_REPAIR_REFUSED), -EAGAIN);
+	ck_assert_int_eq(log_as("user0", &other[0], EVENT_KEY_REJECTED), -EAGAIN);
 	ck_assert_int_eq(journal_log(&cfg), -EAGAIN);
 	ck_assert_uint_eq(seen, 13);
 	ck_assert_uint_eq(suppressed_entries, 0);
@@ -127,9 +172,13 @@ START_TEST(one_user_cannot_spend_the_window)
 	ck_assert_uint_eq(suppressed_entries, 1);
 	ck_assert_uint_eq(suppressed_count, 45 + 1 + 8 + 1 + 1);
 	ck_assert_ptr_nonnull(strstr(suppressed_message, "56 entries were held back"));
-	ck_assert_ptr_nonnull(strstr(suppressed_message, ": alice 45, bob 1, user4 1"));
+	/* Each with how many of which kind. */
+	ck_assert_ptr_nonnull(strstr(suppressed_message, ": alice 45 (45 keys-synced), "
+							 "bob 1 (1 key-unapproved), "
+							 "user4 1 (1 key-rejected)"));
 	/* Eight users are named in the order met, the others summed (user10, user11, user0). */
-	ck_assert_ptr_nonnull(strstr(suppressed_message, "user9 1, 3 of other users"));
+	ck_assert_ptr_nonnull(
+	    strstr(suppressed_message, "user9 1 (1 key-rejected), 3 of other users"));
 	ck_assert_int_eq(log_as("alice", &alice, EVENT_KEYS_SYNCED), 0);
 }
 END_TEST
@@ -171,6 +220,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, names_and_ids);
 	tcase_add_test(tc, rate_limit_counts_what_it_holds_back);
 	tcase_add_test(tc, one_user_cannot_spend_the_window);
+	tcase_add_test(tc, a_first_alert_is_never_held);
 	tcase_add_test(tc, message_is_escaped);
 	suite_add_tcase(s, tc);
 	return s;

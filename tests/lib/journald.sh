@@ -14,6 +14,9 @@
 #                  unmounted, and mountpoints it had to create removed again on exit (once no
 #                  other test's namespace still mounts on them).
 #                  Exports JOURNAL_PRIVATE and JOURNAL_SINCE (the time of setup, as "@SECONDS.USEC").
+# journald_restart
+#                  (private journald only) stop it and start a new one, which binds a new socket
+#                  at the same path; wait for it. Updates JOURNALD_PID.
 # journal_query FIELD=VALUE...
 #                  print the entries logged since journald_setup that match all the given
 #                  FIELD=VALUE pairs (journalctl semantics: the same field given twice means either
@@ -159,6 +162,20 @@ journald_setup() {
 	_journald_since
 	export JOURNAL_PRIVATE JOURNALD_PID
 	return 0
+}
+
+journald_restart() {
+	if [ "${JOURNAL_PRIVATE:-0}" != 1 ]; then
+		diag "journald_restart: only a private journald is restarted"
+		return 1
+	fi
+	stop_pid "$JOURNALD_PID"
+	rm -f /run/systemd/journal/socket
+	SYSTEMD_LOG_TARGET=console "$(_journald_find)" </dev/null >/dev/null 2>&1 &
+	JOURNALD_PID=$!
+	add_cleanup "stop_pid $JOURNALD_PID"
+	export JOURNALD_PID
+	wait_for 10 test -S /run/systemd/journal/socket
 }
 
 _journald_since() {
