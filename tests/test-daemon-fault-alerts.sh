@@ -7,30 +7,17 @@
 # sshmend.conf sets it ([Daemon] LogRateLimitBurst=5): a second drift of 20 homes is held back
 # and counted.
 # shellcheck disable=SC2016,SC2317 # sh -c scripts; functions run through ok and wait_for
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 journald_setup "$@"
 require_root
 require_prog stat find xargs seq awk
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 
 N=200
 HEAL_TIMEOUT=10
-sandbox_create "$N" || {
-	echo "Bail out! sandbox_create $N failed"
-	exit 1
-}
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+sandbox_create "$N" || bail "sandbox_create $N failed"
+notify_start || bail "notify_start failed"
 S=$SANDBOX
 V=user50
 VUID=$((SANDBOX_UID_BASE + 50))

@@ -7,33 +7,20 @@
 # repairs, one at a time: STATUS= at most about once a second, the last one counting every
 # repair. Last, journald restarted: entries reach the new one.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-. "$top_srcdir/tests/lib/tap.sh"
-. "$top_srcdir/tests/lib/journald.sh"
-. "$top_srcdir/tests/lib/sandbox.sh"
-. "$top_srcdir/tests/lib/notify.sh"
-. "$top_srcdir/tests/daemon-lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
 journald_setup "$@"
 require_root
 require_prog stat find xargs seq awk python3
-[ -x "$SSHMEND" ] || skip_all "sshmend not built: $SSHMEND"
-[ -x "$top_builddir/tests/notify-recv" ] || skip_all "tests/notify-recv not built"
+require_sshmend notify-recv
 [ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "a journald of its own is needed: this one is not to be stopped"
 
 N=600
 STOP_SECONDS=${SSHMEND_FAULT_STOP_SECONDS:-30}
 HEAL_TIMEOUT=10
 
-sandbox_create "$N" || {
-	echo "Bail out! sandbox_create $N failed"
-	exit 1
-}
-notify_start || {
-	echo "Bail out! notify_start failed"
-	exit 1
-}
+sandbox_create "$N" || bail "sandbox_create $N failed"
+notify_start || bail "notify_start failed"
 S=$SANDBOX
 
 break_all() {

@@ -10,21 +10,21 @@ keys_init "$@"
 require_prog mount umount dd cmp
 [ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "a private mount namespace is needed"
 
-sandbox_create 1 || keys_bail "sandbox_create failed"
+sandbox_create 1 || bail "sandbox_create failed"
 S=$SANDBOX
 H=$S/home/user1
 ak=$(keys_ak user1)
-keys_gen approved || keys_bail "ssh-keygen failed"
+keys_gen approved || bail "ssh-keygen failed"
 approved=$(keys_pub approved)
-keys_config '[Daemon]' 'RescanIntervalSec=2'
+sandbox_config '[Daemon]' 'RescanIntervalSec=2'
 
 # user1's home on a tmpfs of 256 KiB, its contents as they were.
-saved=$KEYS_TMP/home-saved
+saved=$TEST_TMP/home-saved
 cp -a "$H" "$saved"
 ok "a 256 KiB tmpfs over user1's home" mount -t tmpfs -o size=256k,mode=0700 sshmend-test-full "$H"
 add_cleanup "umount -l '$H' 2>/dev/null"
-cp -a "$saved/." "$H/" && chown "$(keys_uid user1):$(keys_uid user1)" "$H"
-cp -p "$ak" "$KEYS_TMP/ak-before"
+cp -a "$saved/." "$H/" && chown "$(uid_of user1):$(uid_of user1)" "$H"
+cp -p "$ak" "$TEST_TMP/ak-before"
 
 keys_daemon_start --root "$S"
 dd if=/dev/zero of="$H/fill" bs=4k >/dev/null 2>&1
@@ -43,7 +43,7 @@ is "$(errors)" 1 "once, however often the daemon looks again"
 e=$(daemon_journal SSHMEND_USER=user1 PRIORITY=3 | head -n 1)
 is "$(journal_field "$e" SSHMEND_EVENT)" repair-failed "as repair-failed"
 ok "saying the file system is full" grep -q 'No space left on device' <<<"$(journal_field "$e" MESSAGE)"
-ok "authorized_keys is byte for byte what it was" cmp "$KEYS_TMP/ak-before" "$ak"
+ok "authorized_keys is byte for byte what it was" cmp "$TEST_TMP/ak-before" "$ak"
 is "$(find "$H/.ssh" -mindepth 1 ! -name authorized_keys | wc -l)" 0 "no temporary file beside it"
 
 rm -f "$H/fill"
