@@ -15,6 +15,7 @@ BENCH_FILES = \
 	bench/baseline-inotifywait.sh \
 	bench/baseline-runbook.sh \
 	bench/check-scale.sh \
+	bench/why-scale.sh \
 	bench/busy-heal.sh \
 	bench/audit-limits.sh \
 	bench/rss.sh

@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "report.h"
 #include "strv.h"
+#include "why.h"
 
 #define USAGE_LINE "Usage: sshmend [--root DIR] [--config FILE] COMMAND [ARGS...]\n"
 
@@ -421,6 +422,8 @@ int cli_dispatch(const struct cli_options *o, int argc, char **argv)
 {
 	if (strcmp(argv[0], "keys") == 0)
 		return list_keys(o, argc, argv);
+	if (strcmp(argv[0], "why") == 0)
+		return why_command(o, argc, argv);
 	if (strcmp(argv[0], "check") == 0)
 		return run_chains(o, argc, argv, false);
 	if (strcmp(argv[0], "fix") == 0)

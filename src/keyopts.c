@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ static long long port_parse(const char *s)
 }
 
 /* YYYYMMDD[HHMM[SS]], local time unless it ends in Z or UTC (parse_absolute_time()). */
-static bool expiry_valid(const char *v)
+int keyopts_expiry_time(const char *v, int64_t *ret)
 {
 	size_t l = strlen(v);
 	bool utc = false;
@@ -89,13 +90,24 @@ static bool expiry_valid(const char *v)
 			 v + 10, v + 12);
 		break;
 	default:
-		return false;
+		return -EINVAL;
 	}
 	end = strptime(buf, fmt, &tm);
 	if (!end || *end)
-		return false;
+		return -EINVAL;
+	tm.tm_isdst = -1;
 	t = utc ? timegm(&tm) : mktime(&tm);
-	return t > 0;
+	if (t <= 0)
+		return -EINVAL;
+	*ret = (int64_t)t;
+	return 0;
+}
+
+static bool expiry_valid(const char *v)
+{
+	int64_t t;
+
+	return keyopts_expiry_time(v, &t) == 0;
 }
 
 static bool environment_valid(const char *v)
@@ -255,6 +267,37 @@ static int option_value(const char **pp, const char *end, char **ret)
 	v[n] = 0;
 	*pp = p + 1;
 	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+int keyopts_value(const char *options, const char *name, char **ret)
+{
+	const char *p = options, *end = options + strlen(options);
+
+	*ret = NULL;
+	while (p < end) {
+		const struct key_option *o;
+
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		o = option_match(&p, end);
+		if (!o)
+			return 0; /* sshd ignores such a line: key_parse_line() never passes it */
+		if (o->kind != OPTION_VALUE) {
+			if (strcmp(o->name, name) != 0)
+				continue;
+			*ret = strdup("");
+			return *ret ? 1 : -ENOMEM;
+		}
+		if (*p != '"' || option_value(&p, end, ret) < 0)
+			return 0;
+		if (strcmp(o->name, name) == 0)
+			return 1;
+		free(*ret);
+		*ret = NULL;
+	}
 	return 0;
 }
 

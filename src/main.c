@@ -19,6 +19,8 @@ static const char usage_text[] = USAGE_LINE
     "  keys --quarantined [--json] [USER...]\n"
     "                                      list the keys Exclusive= moved to the quarantine\n"
     "  keys --restore USER FINGERPRINT     put a quarantined key back, approved\n"
+    "  why USER [--key FILE|-] [--from ADDR] [--json]\n"
+    "                                      say why sshd would refuse a key login as USER\n"
     "  (--strict: a warning about the configuration fails the run, exit 1)\n"
     "\n"
     "Options:\n"

@@ -165,11 +165,7 @@ void report_human(FILE *out, const struct userdb *db, const struct user_report *
 	}
 }
 
-/*
- * S as a JSON string: every character escape_scan() would not show is a \u escape, and a
- * byte that is not valid UTF-8 is the text "\xHH", as the human output shows it.
- */
-static void json_string(FILE *out, const char *s)
+void report_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
 	while (*s) {
@@ -198,7 +194,7 @@ static void json_field(FILE *out, const char *name, const char *value)
 	if (!value)
 		return;
 	fprintf(out, ",\"%s\":", name);
-	json_string(out, value);
+	report_json_string(out, value);
 }
 
 void report_json_begin(FILE *out)
@@ -218,15 +214,15 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 	if (!first)
 		fputc(',', out);
 	fputs("{\"user\":", out);
-	json_string(out, r->user->name);
+	report_json_string(out, r->user->name);
 	fprintf(out, ",\"uid\":%lu,\"home\":", (unsigned long)r->user->uid);
-	json_string(out, r->user->home);
+	report_json_string(out, r->user->home);
 	fprintf(out, ",\"sshd_accepts\":%s,\"findings\":[", r->sshd_accepts ? "true" : "false");
 	for (size_t i = 0; i < r->n_findings; i++) {
 		const struct finding *f = &r->findings[i];
 
 		fputs(i ? ",{\"path\":" : "{\"path\":", out);
-		json_string(out, f->path);
+		report_json_string(out, f->path);
 		if (f->lineno)
 			fprintf(out, ",\"line\":%u", f->lineno);
 		fprintf(out, ",\"problem\":\"%s\"", problem_to_string(f->problem));
@@ -237,10 +233,10 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 				(unsigned)(f->found.st_mode & 07777), (unsigned)f->exp_mode);
 			report_owner_name(db, f->found.st_uid, name, sizeof(name));
 			fputs(",\"current_owner\":", out);
-			json_string(out, name);
+			report_json_string(out, name);
 			report_owner_name(db, f->exp_uid, name, sizeof(name));
 			fputs(",\"expected_owner\":", out);
-			json_string(out, name);
+			report_json_string(out, name);
 		}
 		if (f->exp_label) {
 			fputs(",\"current_label\":", out);
@@ -254,17 +250,17 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 			fprintf(out, ",\"final_mode\":\"%04o\"", (unsigned)f->final_mode);
 			report_owner_name(db, f->final_uid, name, sizeof(name));
 			fputs(",\"final_owner\":", out);
-			json_string(out, name);
+			report_json_string(out, name);
 		}
 		fprintf(out, ",\"sshd_rejects\":%s", f->sshd_rejects ? "true" : "false");
 		if (f->sshd_message) {
 			fputs(",\"sshd_message\":", out);
-			json_string(out, f->sshd_message);
+			report_json_string(out, f->sshd_message);
 		}
 		fprintf(out, ",\"action\":\"%s\"", action_to_string(f->action));
 		if (f->reason) {
 			fputs(",\"reason\":", out);
-			json_string(out, f->reason);
+			report_json_string(out, f->reason);
 		}
 		fputc('}', out);
 	}
@@ -298,7 +294,7 @@ static void json_user_list(FILE *out, const struct user *u, bool first, const ch
 	if (!first)
 		fputc(',', out);
 	fputs("{\"user\":", out);
-	json_string(out, u->name);
+	report_json_string(out, u->name);
 	fprintf(out, ",\"%s\":[", list);
 }
 
@@ -309,7 +305,7 @@ void report_keys_json_user(FILE *out, const struct user *u, const struct key_lis
 		const struct key_entry *e = &l->e[i];
 
 		fputs(i ? ",{\"file\":" : "{\"file\":", out);
-		json_string(out, e->file);
+		report_json_string(out, e->file);
 		fprintf(out, ",\"line\":%u,\"status\":\"%s\"", e->lineno,
 			key_status_to_string(e->status));
 		json_field(out, "fingerprint", e->fingerprint);
@@ -347,13 +343,13 @@ void report_quarantine_json_user(FILE *out, const struct user *u, const struct q
 		const struct quarantined_key *q = &l->q[i];
 
 		fputs(i ? ",{\"fingerprint\":" : "{\"fingerprint\":", out);
-		json_string(out, q->fingerprint);
+		report_json_string(out, q->fingerprint);
 		json_field(out, "type", q->type);
 		json_field(out, "comment", q->comment);
 		json_field(out, "from", q->from);
 		fputs(",\"taken\":", out);
 		if (q->taken)
-			json_string(out, q->taken);
+			report_json_string(out, q->taken);
 		else
 			fputs("null", out);
 		fputc('}', out);

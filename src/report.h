@@ -34,3 +34,9 @@ void report_change(const struct userdb *db, const struct finding *f, char *buf, 
 
 /* An owner as a name when the user database knows the uid, else the number. */
 void report_owner_name(const struct userdb *db, uid_t uid, char *buf, size_t len);
+
+/*
+ * S as a JSON string: every character escape_scan() would not show is a \u escape, and a
+ * byte that is not valid UTF-8 is the text "\xHH", as the human output shows it.
+ */
+void report_json_string(FILE *out, const char *s);

@@ -12,7 +12,8 @@ PACKAGING_FILES = \
 	sshmend.spec \
 	contrib/packer/sshmend.pkr.hcl \
 	contrib/ec2-image-builder/sshmend.yaml \
-	contrib/cloud-init/user-data.yaml
+	contrib/cloud-init/user-data.yaml \
+	contrib/cloud-init/rescue-key.yaml
 # Package builds run make check with PACKAGING_TESTS= so that the tests do not build packages of
 # themselves, nor debootstrap and boot containers (tests/lib/container.sh, proved by
 # test-fixture-container.sh).

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <shadow.h>
+#include <stdio.h>
+#include <string.h>
+#include "audit.h"
+#include "base64.h"
+#include "dropin.h"
+#include "keyopts.h"
+#include "macro.h"
+#include "safeio.h"
+#include "strv.h"
+#include "whyscan.h"
+
+/* The largest cloud-init file read for its default user. */
+#define CLOUD_FILE_MAX (4u << 20)
+/* The first read of a keys file looked through for another user's key. */
+#define WHY_SCAN_HEAD (16u << 10)
+/* The shadow file read whole: 10,000 users take about 1 MiB. */
+#define SHADOW_MAX (64u << 20)
+
+int why_read_file(int rootfd, const char *path, size_t max, char **ret, size_t *len)
+{
+	_cleanup_close_ int fd = -1;
+	int r = safe_open_in_root(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+
+	if (r < 0)
+		return r;
+	return safe_read_all(fd, max, ret, len);
+}
+
+/* The field I (0-based) of the ':'-separated LINE of LEN bytes, as a new string. */
+static char *field(const char *line, size_t len, unsigned i)
+{
+	const char *p = line, *end = line + len;
+
+	for (; i > 0 && p < end; i--) {
+		const char *c = memchr(p, ':', (size_t)(end - p));
+
+		if (!c)
+			return NULL;
+		p = c + 1;
+	}
+	if (i > 0)
+		return NULL;
+	return strndup(p, strcspn(p, ":\n") < (size_t)(end - p) ? strcspn(p, ":\n")
+								: (size_t)(end - p));
+}
+
+static int shadow_from_text(const char *text, size_t len, const char *user, struct why_shadow *ret)
+{
+	size_t ul = strlen(user);
+
+	for (size_t at = 0; at < len;) {
+		const char *line = text + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - line) : len - at;
+		_cleanup_free_ char *expire = NULL;
+
+		at += n + 1;
+		if (n <= ul || memcmp(line, user, ul) != 0 || line[ul] != ':')
+			continue;
+		ret->found = true;
+		ret->password = field(line, n, 1);
+		expire = field(line, n, 7);
+		ret->expire_day = expire && *expire ? strtol(expire, NULL, 10) : -1;
+		return ret->password ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
+int why_shadow_load(int rootfd, bool live, const char *user, struct why_shadow *ret, char *err,
+		    size_t errlen)
+{
+	_cleanup_free_ char *text = NULL;
+	struct spwd *sp;
+	size_t len;
+	int r;
+
+	*ret = (struct why_shadow){.expire_day = -1};
+	r = why_read_file(rootfd, "/etc/shadow", SHADOW_MAX, &text, &len);
+	if (r >= 0) {
+		r = shadow_from_text(text, len, user, ret);
+		if (r < 0 || ret->found || !live)
+			return r;
+	} else if (r != -ENOENT) {
+		snprintf(err, errlen, "/etc/shadow: %s", strerror(-r));
+		return r;
+	} else if (!live) {
+		return 0; /* no shadow file: no entry, as sshd's getspnam() finds none */
+	}
+	/* Not in the file: NSS may know it (LDAP, SSSD). */
+	errno = 0;
+	sp = getspnam(user);
+	if (!sp)
+		return 0;
+	ret->found = true;
+	ret->expire_day = sp->sp_expire;
+	ret->password = strdup(sp->sp_pwdp ? sp->sp_pwdp : "");
+	return ret->password ? 0 : -ENOMEM;
+}
+
+void why_shadow_done(struct why_shadow *s)
+{
+	free(s->password);
+	s->password = NULL;
+}
+
+/* A line sshd refuses for an option: the key after the options, for the caller to name it. */
+static int refused_line_key(const char *line, size_t n, struct key_line *k)
+{
+	const char *p = line + strspn(line, " \t"), *stop;
+	bool unbalanced;
+	_cleanup_free_ char *copy = strndup(p, n - (size_t)(p - line));
+
+	if (!copy)
+		return -ENOMEM;
+	stop = keyopts_end(copy, &unbalanced);
+	if (unbalanced || !*stop)
+		return -EINVAL;
+	if (key_parse_line(stop, strlen(stop), 0, k, NULL, 0) != 0)
+		return -EINVAL;
+	k->options = strndup(copy, (size_t)(stop - copy));
+	return k->options ? 0 : -ENOMEM;
+}
+
+int why_scan_text(const char *text, size_t len, why_line_fn fn, void *userdata)
+{
+	unsigned lineno = 0;
+
+	for (size_t at = 0; at < len;) {
+		const char *line = text + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - line) : len - at;
+		struct key_line k;
+		bool refused = false;
+		int r;
+
+		at += n + 1;
+		lineno++;
+		r = key_parse_line(line, n, 0, &k, NULL, 0);
+		if (r == -EKEYREJECTED) {
+			refused = true;
+			r = refused_line_key(line, n, &k);
+			if (r == -ENOMEM)
+				return r;
+		}
+		if (r != 0)
+			continue;
+		r = fn(userdata, &k, lineno, refused);
+		key_line_done(&k);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	return 0;
+}
+
+int why_scan_file(int rootfd, const char *path, why_line_fn fn, void *userdata)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = why_read_file(rootfd, path, KEYS_FILE_MAX, &text, &len);
+
+	if (r < 0)
+		return r;
+	return why_scan_text(text, len, fn, userdata);
+}
+
+struct has_key {
+	const char *fp;
+	bool hit;
+};
+
+static int on_line(void *userdata, const struct key_line *k, unsigned lineno, bool refused)
+{
+	struct has_key *h = userdata;
+
+	(void)lineno;
+	if (refused || k->certificate || (h->fp && strcmp(h->fp, k->fingerprint) != 0))
+		return 0;
+	h->hit = true;
+	return 1;
+}
+
+/*
+ * Does the keys file PATH hold the key (FP; any key when NULL)? Most keys files are small: one
+ * read, and a key whose base64 text (B64) is not in it is not there, with no line parsed.
+ */
+static int file_has_key(int rootfd, const char *path, const char *fp, const char *b64, bool *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[WHY_SCAN_HEAD];
+	struct has_key h = {.fp = fp};
+	ssize_t n;
+	int r;
+
+	*ret = false;
+	r = safe_open_in_root(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return 0;
+	if ((size_t)n == sizeof(buf) - 1) {
+		r = why_scan_file(rootfd, path, on_line, &h); /* a large file: read it whole */
+		*ret = h.hit;
+		return r == -ENOMEM ? r : 0;
+	}
+	buf[n] = 0;
+	if (b64 && !strstr(buf, b64))
+		return 0;
+	r = why_scan_text(buf, (size_t)n, on_line, &h);
+	*ret = h.hit;
+	return r;
+}
+
+int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
+		       const struct key_line *key, size_t max, char ***ret)
+{
+	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_free_ char *b64 = NULL;
+	size_t n = 0;
+	int r;
+
+	/* A certificate's fingerprint is its key's, whose text is not in the certificate's. */
+	if (key && !key->certificate) {
+		b64 = malloc(BASE64_ENCODED_LEN(key->blob_len) + 1);
+		if (!b64)
+			return -ENOMEM;
+		base64_encode(key->blob, key->blob_len, b64);
+	}
+	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
+		const struct user *u = &e->db->users[i];
+		bool hit = false;
+
+		if ((except && strcmp(u->name, except) == 0) || u->home[0] != '/')
+			continue;
+		for (size_t j = 0; patterns && patterns[j] && !hit; j++) {
+			_cleanup_free_ char *path = NULL;
+
+			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
+				continue;
+			r = file_has_key(e->rootfd, path, key ? key->fingerprint : NULL, b64, &hit);
+			if (r < 0)
+				return r;
+		}
+		if (hit && !strv_contains(names, u->name)) {
+			if ((r = strv_append(&names, &n, u->name, strlen(u->name))) < 0)
+				return r;
+		}
+	}
+	*ret = TAKE_PTR(names);
+	return 0;
+}
+
+/* The value of "name" in the first object after "default_user" in cloud-init's JSON. */
+static char *json_default_user(const char *text)
+{
+	const char *p = strstr(text, "\"default_user\"");
+	const char *end;
+
+	if (!p)
+		return NULL;
+	p = strchr(p, '{');
+	end = p ? strchr(p, '}') : NULL;
+	if (!end)
+		return NULL;
+	for (const char *q = strstr(p, "\"name\""); q && q < end; q = strstr(q + 1, "\"name\"")) {
+		q += strlen("\"name\"");
+		q += strspn(q, " \t\r\n");
+		if (*q != ':')
+			continue;
+		q++;
+		q += strspn(q, " \t\r\n");
+		if (*q != '"')
+			return NULL;
+		q++;
+		return strndup(q, strcspn(q, "\"\\"));
+	}
+	return NULL;
+}
+
+/* name: under default_user: in cloud.cfg's YAML (system_info.default_user.name). */
+static char *yaml_default_user(const char *text)
+{
+	const char *p = strstr(text, "default_user:");
+	size_t indent;
+
+	if (!p)
+		return NULL;
+	for (indent = 0; p - indent > text && p[-(ptrdiff_t)indent - 1] == ' '; indent++)
+		;
+	for (p = strchr(p, '\n'); p; p = strchr(p, '\n')) {
+		size_t in;
+
+		p++;
+		in = strspn(p, " ");
+		if (p[in] == '\n' || p[in] == '#')
+			continue;
+		if (in <= indent)
+			return NULL;
+		if (strncmp(p + in, "name:", 5) == 0) {
+			const char *v = p + in + 5;
+			size_t l;
+
+			v += strspn(v, " \t\"'");
+			l = strcspn(v, " \t\"'\r\n#");
+			return l ? strndup(v, l) : NULL;
+		}
+	}
+	return NULL;
+}
+
+static char *cloud_file_user(int rootfd, const char *path, bool json)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	if (why_read_file(rootfd, path, CLOUD_FILE_MAX, &text, &len) < 0)
+		return NULL;
+	return json ? json_default_user(text) : yaml_default_user(text);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *why_cloud_default_user(int rootfd)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_(strv_freep) char **names = NULL;
+	char *user = cloud_file_user(rootfd, CLOUD_COMBINED_CONFIG, true);
+	struct dirent *de;
+
+	if (user)
+		return user;
+	/* cloud.cfg, then cloud.cfg.d/\*.cfg in name order: the last that says wins. */
+	user = cloud_file_user(rootfd, CLOUD_CFG, false);
+	if (safe_open_in_root(rootfd, CLOUD_CFG_DIR, O_RDONLY | O_DIRECTORY, &dfd) < 0 ||
+	    !(d = fdopendir(dfd)))
+		return user;
+	dfd = -1;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 4 && strcmp(de->d_name + l - 4, ".cfg") == 0 && de->d_name[0] != '.')
+			(void)strv_push(&names, de->d_name);
+	}
+	if (names)
+		qsort(names, strv_length(names), sizeof(char *), compare_names);
+	for (size_t i = 0; names && names[i]; i++) {
+		char path[512];
+		char *u;
+
+		snprintf(path, sizeof(path), "%s/%s", CLOUD_CFG_DIR, names[i]);
+		u = cloud_file_user(rootfd, path, false);
+		if (u) {
+			free(user);
+			user = u;
+		}
+	}
+	return user;
+}
+
+/* Another user's drop-in directory that approves FP: "DIR/NAME/FILE", or NULL. */
+static int dropin_elsewhere(const struct engine *e, const char *user, const char *fp, char **ret)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+
+	*ret = NULL;
+	if (e->dropin_fd < 0)
+		return 0;
+	dfd = openat(e->dropin_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || !(d = fdopendir(dfd)))
+		return 0;
+	dfd = -1;
+	while (!*ret && (de = readdir(d))) {
+		struct dropin_set set = {0};
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, user) == 0)
+			continue;
+		if (dropin_load(e->dropin_fd, NULL, e->cfg.dropin_dir, de->d_name,
+				e->cfg.min_rsa_bits, &set) < 0)
+			continue;
+		for (size_t i = 0; i < set.n && !*ret; i++)
+			if (strcmp(set.keys[i].fingerprint, fp) == 0 &&
+			    asprintf(ret, "the key is approved for %s, not %s (%s/%s/%s)",
+				     de->d_name, user, e->cfg.dropin_dir, de->d_name,
+				     set.keys[i].source) < 0)
+				*ret = NULL;
+		dropin_set_done(&set);
+	}
+	return 0;
+}
+
+int why_key_elsewhere(const struct engine *e, const char *user, const char *fp, char **ret)
+{
+	_cleanup_(strv_freep) char **state = NULL;
+	struct quarantine_list q = {0};
+	char *s = NULL;
+
+	(void)dropin_elsewhere(e, user, fp, &s);
+	if (!s && audit_quarantine_load(e->rootfd, user, &q) >= 0) {
+		for (size_t i = q.n; i-- > 0 && !s;)
+			if (strcmp(q.q[i].fingerprint, fp) == 0 &&
+			    asprintf(
+				&s,
+				"the key was taken out of %s into the quarantine%s%s "
+				"(Exclusive=yes): approve it with sshmend keys --restore %s %s",
+				q.q[i].from, q.q[i].taken ? " at " : "",
+				q.q[i].taken ? q.q[i].taken : "", user, fp) < 0)
+				s = NULL;
+		quarantine_list_done(&q);
+	}
+	if (!s && audit_state_bind(e->rootfd, false) > 0 &&
+	    audit_state_load(e->rootfd, user, &state) >= 0) {
+		size_t l = strlen(fp);
+
+		for (size_t i = 0; state && state[i] && !s; i++)
+			if (strncmp(state[i], fp, l) == 0 && state[i][l] == ' ' &&
+			    asprintf(
+				&s,
+				"the key was in %s's keys file and has been removed since "
+				"(journalctl SSHMEND_EVENT=key-removed SSHMEND_USER=%s says when): "
+				"add it back",
+				user, user) < 0)
+				s = NULL;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* NAMES, comma-separated. */
+int why_join_names(char *const *names, char **ret)
+{
+	char *list = NULL;
+
+	for (size_t i = 0; names && names[i]; i++) {
+		char *n = NULL;
+
+		if (asprintf(&n, "%s%s%s", list ? list : "", list ? ", " : "", names[i]) < 0) {
+			free(list);
+			return -ENOMEM;
+		}
+		free(list);
+		list = n;
+	}
+	*ret = list;
+	return 0;
+}
+
+int why_unknown_hint(const struct engine *e, const char *user, char *const *authorized_for,
+		     char **ret)
+{
+	_cleanup_(strv_freep) char **with_keys = NULL;
+	_cleanup_free_ char *cloud = NULL, *list = NULL;
+	const char *what = "the key is authorized for";
+	char *const *names = authorized_for;
+	int r;
+
+	*ret = NULL;
+	if (!names || !*names) {
+		cloud = why_cloud_default_user(e->rootfd);
+		if (cloud)
+			return asprintf(ret,
+					"no user %s here; the image's default login user is %s "
+					"(cloud-init): log in as %s",
+					user, cloud, cloud) < 0
+				   ? -ENOMEM
+				   : 0;
+		r = why_users_with_key(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, &with_keys);
+		if (r < 0)
+			return r;
+		names = with_keys;
+		what = "users with an authorized key";
+	}
+	if ((r = why_join_names(names, &list)) < 0)
+		return r;
+	if (list)
+		r = asprintf(ret, "no user %s here; %s: %s", user, what, list);
+	else
+		r = asprintf(ret, "no user %s here, and no user has an authorized key", user);
+	return r < 0 ? -ENOMEM : 0;
+}
