@@ -241,7 +241,7 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 		if (f->exp_label) {
 			fputs(",\"current_label\":", out);
 			if (f->cur_label)
-				json_string(out, f->cur_label);
+				report_json_string(out, f->cur_label);
 			else
 				fputs("null", out);
 			json_field(out, "expected_label", f->exp_label);
