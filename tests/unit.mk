@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	tests/test-policy \
 	tests/test-sshdconf \
 	tests/test-sshdeval \
+	tests/test-sshdlog \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
