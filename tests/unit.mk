@@ -8,6 +8,7 @@ UNIT_TESTS = \
 	tests/test-sshdconf \
 	tests/test-sshdeval \
 	tests/test-sshdlog \
+	tests/test-sshdconn \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
