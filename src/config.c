@@ -227,6 +227,21 @@ static int p_exclusive_users(struct config *c, const char *v)
 	return parse_list(&c->exclusive_users, v);
 }
 
+static int p_diag_journal(struct config *c, const char *v)
+{
+	bool b;
+	int r = p_bool(v, &b);
+
+	if (r >= 0)
+		c->diagnose_journal = b ? DIAGNOSE_JOURNAL_YES : DIAGNOSE_JOURNAL_NO;
+	return r;
+}
+
+static int p_noise_summary(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->noise_summary_usec);
+}
+
 static const struct config_key keys[] = {
     {"Users", "Include", p_include},
     {"Users", "Exclude", p_exclude},
@@ -245,6 +260,8 @@ static const struct config_key keys[] = {
     {"Daemon", "FlapWindowSec", p_flap_window},
     {"Daemon", "FlapBackoffSec", p_flap_backoff},
     {"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
+    {"Diagnose", "Journal", p_diag_journal},
+    {"Diagnose", "NoiseSummarySec", p_noise_summary},
 };
 
 static void defaults(struct config *c)
@@ -256,6 +273,8 @@ static void defaults(struct config *c)
 	c->flap_window_usec = 10 * USEC_PER_SEC;
 	c->flap_backoff_usec = 5 * USEC_PER_SEC;
 	c->flap_backoff_max_usec = 600 * USEC_PER_SEC;
+	c->diagnose_journal = DIAGNOSE_JOURNAL_AUTO;
+	c->noise_summary_usec = 3600 * USEC_PER_SEC;
 }
 
 bool config_key_at(size_t i, const char **section, const char **key)

@@ -208,6 +208,8 @@ static void merge(struct sshdconn_attempt *a, const struct sshdlog_line *l, uint
 		a->n_failed++;
 	a->partial |= l->kind == SSHDLOG_PARTIAL;
 	a->too_many |= l->kind == SSHDLOG_TOO_MANY;
+	a->verbose |= l->kind == SSHDLOG_CONNECTION || l->kind == SSHDLOG_KEY_FOUND ||
+		      (l->kind == SSHDLOG_FAILED && *l->fingerprint);
 	add_key(a, l->key_type, l->fingerprint);
 	a->last_usec = usec;
 }

@@ -36,6 +36,7 @@ struct sshdconn_attempt {
 	unsigned n_failed;		/* "Failed ..." lines */
 	bool partial;			/* one method passed, another was wanted */
 	bool too_many;			/* MaxAuthTries ended it */
+	bool verbose;			/* a line only LogLevel VERBOSE writes was seen */
 	uint64_t first_usec, last_usec; /* the journal's times of its first and last line */
 };
 
