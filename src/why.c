@@ -42,6 +42,7 @@ struct walk {
 	const char *revoked_err;
 	struct keys_file *files;
 	size_t n_files;
+	const struct why_shadow *sh;
 	int64_t now;
 	struct why *w;
 };
@@ -186,7 +187,10 @@ static int try_line(struct walk *k, const struct candidate *c, struct why *out)
 	r = why_key_options(out, k->u, &c->key, c->file, c->lineno, &k->cl, k->now);
 	if (r <= 0)
 		return r;
-	return why_after_key(out, k->u, k->offered ? k->offered : &c->key, k->s, &k->cl);
+	r = why_after_key(out, k->u, k->offered ? k->offered : &c->key, k->s, &k->cl);
+	if (r <= 0)
+		return r;
+	return why_pam_account(out, k->u, k->sh, k->s, (long)(k->now / SECONDS_PER_DAY));
 }
 
 /* The first line that lets the key in, or the first refusal. */
@@ -377,7 +381,7 @@ static int walk_user(const struct engine *e, const struct user *u, const struct 
 	char revoked_err[256];
 	struct sshd_settings s = {0};
 	struct why_shadow sh = {0};
-	struct walk k = {.e = e, .u = u, .s = &s, .offered = key, .w = w};
+	struct walk k = {.e = e, .u = u, .s = &s, .offered = key, .w = w, .sh = &sh};
 	struct sshd_conn conn = {.user = u->name, .addr = a->from, .host = a->from};
 	int r;
 

@@ -33,6 +33,7 @@
 #define SSHD_FAILED "Failed publickey for %s from %s ssh2: %s %s"
 #define SSHD_PARTIAL "Partial publickey for %s from %s ssh2: %s %s"
 #define SSHD_ROOT "ROOT LOGIN REFUSED FROM %s"
+#define SSHD_PAM_ACCOUNT "Access denied for user %s by PAM account configuration"
 /* Room for a hint or a line of sshd, which may name several paths and origins. */
 #define HINT_MAX 20000
 /* What sshd writes for an address it does not know. */
@@ -588,5 +589,26 @@ int why_after_key(struct why *w, const struct user *u, const struct key_line *k,
 		return r < 0 ? r : 0;
 	}
 	r = why_ok(w, "methods", "publickey is enough");
+	return r < 0 ? r : 1;
+}
+
+int why_pam_account(struct why *w, const struct user *u, const struct why_shadow *sh,
+		    const struct sshd_settings *s, long today)
+{
+	char hint[HINT_MAX];
+	int r;
+
+	if (!s->use_pam)
+		return 1;
+	/* pam_unix's account check, the one every distribution's sshd stack has, reads shadow. */
+	if (sh->found && sh->expire_day >= 0 && sh->expire_day < today) {
+		snprintf(hint, sizeof(hint), "renew the account: chage -E -1 %s", u->name);
+		r = refuse_fmt(w, WHY_ACCOUNT_EXPIRED, "pam-account", hint,
+			       "the account expired (shadow): pam_unix refuses it",
+			       SSHD_PAM_ACCOUNT, u->name);
+		return r < 0 ? r : 0;
+	}
+	r = why_ok(w, "pam-account",
+		   "pam_unix: not expired (shadow); other PAM account modules are not evaluated");
 	return r < 0 ? r : 1;
 }

@@ -118,6 +118,13 @@ int why_key_missing(struct why *w, const struct user *u, const struct key_line *
 int why_after_key(struct why *w, const struct user *u, const struct key_line *k,
 		  const struct sshd_settings *s, const struct why_client *cl);
 
+/*
+ * With UsePAM yes, after the key: PAM's account stack, as pam_unix judges it from shadow (an
+ * expired account; a locked password does not stop a key there).
+ */
+int why_pam_account(struct why *w, const struct user *u, const struct why_shadow *sh,
+		    const struct sshd_settings *s, long today);
+
 /* "Invalid user NAME from ADDR". */
 int why_unknown_user(struct why *w, const char *name, const struct why_client *cl,
 		     const char *hint);

@@ -66,8 +66,8 @@ fi
 ok "sshd_start" sshd_start "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
 	"RevokedKeys $WORK/revoked" "Include $WORK/match.conf" || done_testing
 
-USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyH smyI smyP smyQ smyW smyT smyS
-	smyV smyE)
+USERS=(smyA smyB smyC smyD smyG smyF smyM smyU smyN smyK smyO smyH smyI smyJ smyP smyQ smyW smyT
+	smyS smyV smyE)
 for u in "${USERS[@]}"; do
 	testuser_create "$u" >/dev/null || {
 		ok "testuser_create $u" false
@@ -108,6 +108,9 @@ cp "$SSHD_DIR/smyA.key.pub" "$(home smyK)/.ssh/authorized_keys"
 sed -i 's/^/from="10.9.9.9" /' "$(home smyO)/.ssh/authorized_keys"
 sed -i 's|^|from="10.0.0.0/8,127.0.0.0/8,!127.0.0.2" |' "$(home smyH)/.ssh/authorized_keys"
 sed -i 's/^/from="!127.0.0.1,*" /' "$(home smyI)/.ssh/authorized_keys"
+# A line whose from= refuses, then the same key on a line of its own: sshd reads on.
+sed -i 's/^/from="10.9.9.9" /' "$(home smyJ)/.ssh/authorized_keys"
+cat "$SSHD_DIR/smyJ.key.pub" >>"$(home smyJ)/.ssh/authorized_keys"
 sed -i 's/^/expiry-time="20200101" /' "$(home smyP)/.ssh/authorized_keys"
 sed -i 's/^/cert-authority /' "$(home smyQ)/.ssh/authorized_keys"
 sed -i 's/^/principals="smyW" /' "$(home smyW)/.ssh/authorized_keys"
@@ -205,6 +208,7 @@ scenario smyK key-not-authorized
 scenario smyO key-option
 scenario smyH null
 scenario smyI key-option
+scenario smyJ null
 scenario smyP key-option
 scenario smyQ key-option
 scenario smyW key-option
@@ -213,11 +217,28 @@ scenario smyS key-too-small
 scenario smyV key-revoked
 scenario smyE needs-more-methods
 
+# With UsePAM yes, PAM's account stack decides instead of sshd: pam_unix refuses an expired
+# account after the key, and a locked password does not stop a key.
+if [ -f /etc/pam.d/sshd ]; then
+	sshd_restart "UsePAM yes" "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
+		"RevokedKeys $WORK/revoked" "Include $WORK/match.conf"
+	ok "sshd restarted with UsePAM yes" test -n "${SSHD_PID:-}"
+	cp "$SSHD_CONFIG" "$ROOT/etc/ssh/sshd_config"
+	scenario smyD null
+	scenario smyG account-expired
+	sshd_restart "${PENALTIES[@]}" "DenyUsers smyB" "RequiredRSASize 2048" \
+		"RevokedKeys $WORK/revoked" "Include $WORK/match.conf"
+	cp "$SSHD_CONFIG" "$ROOT/etc/ssh/sshd_config"
+else
+	diag "no /etc/pam.d/sshd: UsePAM yes not tried"
+fi
+
 scenario_any smyA null
 scenario_any smyD account-locked
 scenario_any smyM strict-modes
 scenario_any smyN no-keys
 scenario_any smyO key-option
+scenario_any smyJ null
 scenario_any smyS key-too-small
 
 done_testing
