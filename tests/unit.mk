@@ -9,6 +9,7 @@ UNIT_TESTS = \
 	tests/test-sshdeval \
 	tests/test-sshdlog \
 	tests/test-sshdconn \
+	tests/test-noise \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
