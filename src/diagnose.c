@@ -64,12 +64,18 @@ static int hint(struct diagnosis *d, const char *fmt, ...)
 }
 
 /* A user who exists offered keys sshd did not accept, or none, or the log does not say. */
-static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a,
+static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
 			struct diagnosis *d)
 {
 	d->row = TELL_LOGIN_OPERATOR;
 	d->cause = why_cause_to_string(WHY_KEY_NOT_AUTHORIZED);
 	d->what = "no key offered is authorized for the user";
+	if (a->n_keys == 0 && a->verbose) {
+		d->cause = DIAGNOSE_NO_KEY_OFFERED;
+		d->what = "the client offered no key";
+	}
+	if (!with_hint)
+		return 0;
 	if (a->n_keys > 0) {
 		char *elsewhere = NULL;
 		int r = why_key_elsewhere(e, a->user, a->keys[0].fingerprint, &elsewhere);
@@ -80,11 +86,8 @@ static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a
 		free(elsewhere);
 		return r;
 	}
-	if (a->verbose) {
-		d->cause = DIAGNOSE_NO_KEY_OFFERED;
-		d->what = "the client offered no key";
+	if (a->verbose)
 		return hint(d, "give the client a key (ssh -i FILE) authorized for %s", a->user);
-	}
 	return hint(d,
 		    "sshd's LogLevel INFO does not log the fingerprint of a key it refuses "
 		    "(LogLevel VERBOSE does); check with: sshmend why %s --key FILE",
@@ -110,7 +113,7 @@ static int line_hint(const struct engine *e, const struct sshdconn_attempt *a, s
 	}
 }
 
-int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a,
+int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
 		     struct diagnosis *ret)
 {
 	*ret = (struct diagnosis){.row = TELL_LOGIN_POLICY, .cause = DIAGNOSE_UNKNOWN};
@@ -121,7 +124,7 @@ int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a,
 		ret->row = c->row;
 		ret->cause = why_cause_to_string(c->cause);
 		ret->what = c->what;
-		return line_hint(e, a, ret);
+		return with_hint ? line_hint(e, a, ret) : 0;
 	}
 	if (a->partial) {
 		ret->cause = why_cause_to_string(WHY_NEEDS_MORE_METHODS);
@@ -132,10 +135,10 @@ int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a,
 		ret->row = TELL_LOGIN_OPERATOR;
 		ret->cause = why_cause_to_string(WHY_UNKNOWN_USER);
 		ret->what = "no such user";
-		return why_unknown_hint(e, a->user, NULL, &ret->hint);
+		return with_hint ? why_unknown_hint(e, a->user, NULL, &ret->hint) : 0;
 	}
 	if (a->who == SSHDLOG_WHO_AUTHENTICATING)
-		return keys_refused(e, a, ret);
+		return keys_refused(e, a, with_hint, ret);
 	return 0;
 }
 
@@ -148,7 +151,7 @@ void diagnosis_done(struct diagnosis *d)
 int diagnose_tell(const struct engine *e, const struct sshdconn_attempt *a)
 {
 	struct diagnosis d;
-	int r = diagnose_attempt(e, a, &d);
+	int r = diagnose_attempt(e, a, true, &d);
 
 	if (r >= 0) {
 		struct login_refusal lr = {.user = a->user,

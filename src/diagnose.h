@@ -22,8 +22,11 @@ struct diagnosis {
 	char fingerprints[SSHDCONN_KEYS_MAX * (SSHDLOG_FP_MAX + 1)]; /* space-separated */
 };
 
-/* Diagnose attempt A against engine E (its users, keys files, cloud-init). 0 or -ENOMEM. */
-int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a,
+/*
+ * Diagnose attempt A against engine E (its users, keys files, cloud-init); without WITH_HINT
+ * the cause alone, which reads no file. 0 or -ENOMEM.
+ */
+int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
 		     struct diagnosis *ret);
 void diagnosis_done(struct diagnosis *d);
 

@@ -40,6 +40,7 @@ enum tell {
 	TELL_LOGIN_SYSTEM,   /* sshd refused a login for this system's state (chain, account) */
 	TELL_LOGIN_OPERATOR, /* ... for the client's side: the name, the key */
 	TELL_LOGIN_POLICY, /* ... for sshd's configuration, or for a reason the log does not say */
+	TELL_LOGIN_NOISE,  /* the refused logins that got no entry of their own, counted */
 	_TELL_MAX,
 };
 
@@ -129,3 +130,6 @@ struct login_refusal {
 
 /* Tell login refusal R in row T (a TELL_LOGIN_* row): journal_log()'s result. */
 int events_login_refused(enum tell t, const struct login_refusal *r);
+
+/* TOTAL refused logins that got no entry of their own in the last PERIOD_USEC: SUMMARY. */
+void events_login_noise(unsigned long total, uint64_t period_usec, const char *summary);

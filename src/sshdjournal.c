@@ -12,6 +12,7 @@
 #include "diagnose.h"
 #include "events.h"
 #include "macro.h"
+#include "noise.h"
 #include "safeio.h"
 #include "sshdconn.h"
 #include "sshdlog.h"
@@ -23,6 +24,9 @@ struct sshdjournal {
 	sd_journal *j;
 	sd_event_source *io;
 	struct sshdconn_table *conns;
+	struct noise *noise;
+	sd_event_source *summary; /* the noise's summary, every NoiseSummarySec= */
+	uint64_t summary_usec;
 	struct engine *const *engine;
 	unsigned long long lines, refused;
 };
@@ -63,6 +67,43 @@ static pid_t entry_pid(sd_journal *j)
 	return (pid_t)strtol(buf, NULL, 10);
 }
 
+static uint64_t now_usec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A refused connection: its own entry, or counted as noise. */
+static int refused(struct sshdjournal *s, const struct sshdconn_attempt *a)
+{
+	const struct engine *e = *s->engine;
+	struct diagnosis d;
+	int r = diagnose_attempt(e, a, false, &d);
+
+	if (r < 0)
+		return r;
+	bool own = noise_judge(s->noise, a->user, userdb_by_name(e->db, a->user) != NULL, a->addr,
+			       d.cause, now_usec(CLOCK_MONOTONIC));
+	diagnosis_done(&d);
+	return own ? diagnose_tell(e, a) : 0;
+}
+
+static int on_summary(sd_event_source *src, _unused_ uint64_t usec, void *userdata)
+{
+	struct sshdjournal *s = userdata;
+	char text[2048];
+	unsigned long total;
+
+	if (noise_summary(s->noise, text, sizeof(text), &total))
+		events_login_noise(total, s->summary_usec, text);
+	if (sd_event_source_set_time_relative(src, s->summary_usec) < 0 ||
+	    sd_event_source_set_enabled(src, SD_EVENT_ONESHOT) < 0)
+		events_internal_error(NULL, "cannot set the timer of the noise's summary");
+	return 0;
+}
+
 static void one_entry(struct sshdjournal *s)
 {
 	struct sshdlog_line l;
@@ -80,11 +121,13 @@ static void one_entry(struct sshdjournal *s)
 	int r = sshdconn_feed(s->conns, &l, usec, &a);
 	if (r == SSHDCONN_REFUSED) {
 		s->refused++;
-		r = diagnose_tell(*s->engine, &a);
+		r = refused(s, &a);
 		if (r < 0 && r != -EAGAIN)
 			events_internal_error(NULL, "cannot diagnose a refused login: %s",
 					      strerror(-r));
-	} else if (r < 0)
+	} else if (r == SSHDCONN_ACCEPTED)
+		noise_accepted(s->noise, a.addr);
+	else if (r < 0)
 		events_internal_error(NULL, "cannot group sshd's journal lines: %s", strerror(-r));
 }
 
@@ -148,12 +191,9 @@ static bool load_cursor(const struct sshdjournal *s, char *buf, size_t len)
 static int seek_start(struct sshdjournal *s)
 {
 	char cursor[SSHDJOURNAL_CURSOR_MAX];
-	struct timespec ts;
-	uint64_t now, usec = 0;
+	uint64_t now = now_usec(CLOCK_REALTIME), usec = 0;
 	int r;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	if (load_cursor(s, cursor, sizeof(cursor)) && sd_journal_seek_cursor(s->j, cursor) >= 0) {
 		r = sd_journal_next(s->j);
 		if (r > 0 && sd_journal_test_cursor(s->j, cursor) <= 0)
@@ -175,7 +215,10 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjou
 		return -ENOMEM;
 	s->engine = engine;
 	s->conns = sshdconn_new(SSHDCONN_MAX_DEFAULT);
-	r = s->conns ? sd_journal_open(&s->j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) : -ENOMEM;
+	s->noise = noise_new();
+	s->summary_usec = (*engine)->cfg.noise_summary_usec;
+	r = s->conns && s->noise ? sd_journal_open(&s->j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
+				 : -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(matches); i++)
 		r = sd_journal_add_match(s->j, matches[i], 0);
 	int fd = r >= 0 ? sd_journal_get_fd(s->j) : r;
@@ -186,6 +229,9 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjou
 	if (r >= 0)
 		r = sd_event_add_io(ev, &s->io, fd, (uint32_t)sd_journal_get_events(s->j),
 				    on_journal, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(ev, &s->summary, CLOCK_MONOTONIC, s->summary_usec, 0,
+					       on_summary, s);
 	if (r < 0) {
 		sshdjournal_free(s);
 		return r;
@@ -200,6 +246,8 @@ void sshdjournal_free(struct sshdjournal *s)
 	if (!s)
 		return;
 	sd_event_source_unref(s->io);
+	sd_event_source_unref(s->summary);
+	noise_free(s->noise);
 	sd_journal_close(s->j);
 	sshdconn_free(s->conns);
 	free(s);

@@ -60,11 +60,13 @@ syslog_sshd() {
 require_prog ss
 syslog_sshd VERBOSE || skip_all "sshd did not start with syslog"
 
-# login NAME KEY: a key login, refused or not.
+# login NAME KEY [SSH-OPTION...]: a key login, refused or not.
 login() {
-	ssh -F /dev/null -i "$2" -p "$SSHD_PORT" -o BatchMode=yes -o IdentitiesOnly=yes \
+	local name=$1 key=$2
+	shift 2
+	ssh -F /dev/null -i "$key" -p "$SSHD_PORT" "$@" -o BatchMode=yes -o IdentitiesOnly=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
-		-o LogLevel=ERROR "$1@127.0.0.1" true </dev/null >/dev/null 2>&1
+		-o LogLevel=ERROR "$name@127.0.0.1" true </dev/null >/dev/null 2>&1
 }
 
 # The sandbox root knows the test users (their homes are not in it: never checked).
@@ -73,14 +75,14 @@ getent passwd "$a" "$b" >>"$SANDBOX/etc/passwd"
 getent group "$a" "$b" >>"$SANDBOX/etc/group"
 cfg=$SANDBOX/etc/sshmend/sshmend.conf
 mkdir -p "$SANDBOX/etc/sshmend"
-printf '[Users]\nExclude=%s %s\n[Diagnose]\nJournal=yes\n' "$a" "$b" >"$cfg"
+printf '[Users]\nExclude=%s %s\n[Diagnose]\nJournal=yes\nNoiseSummarySec=4s\n' "$a" "$b" >"$cfg"
 chmod 0644 "$cfg"
 
 daemon_start --root "$SANDBOX"
 ok "the daemon starts" wait_for 10 journal_wait 0.1 SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=started
 
-# refused USER CAUSE: one more login-refused entry for USER, with CAUSE and 127.0.0.1, within a
-# second of sshd's line that ended the connection. The entry is in $LAST.
+# refused USER CAUSE [ADDR]: one more login-refused entry for USER, with CAUSE and ADDR
+# (127.0.0.1), within a second of sshd's line that ended the connection. The entry is in $LAST.
 entries() {
 	journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused "SSHMEND_USER=$1"
 }
@@ -88,11 +90,12 @@ nentries() {
 	entries "$1" | grep -c '^{'
 }
 refused() {
-	local user=$1 cause=$2 n0 line end t0 t1
+	local user=$1 cause=$2 addr=${3:-127.0.0.1} n0 line end t0 t1
 	n0=${SEEN[$user]:-0}
 	# shellcheck disable=SC2016 # evaluated by wait_until
 	if ! wait_until 5 '[ "$(nentries "$user")" -gt "$n0" ]'; then
 		ok "$user: a login-refused entry" false
+		diag "$(journal_query _COMM=sshd | grep "$user" | tail -n 3)"
 		return 1
 	fi
 	SEEN[$user]=$((n0 + 1))
@@ -103,11 +106,13 @@ refused() {
 	ok "$user: diagnosed within 1 s of the connection's end ($((t1 - t0)) us)" \
 		test "$((t1 - t0))" -le 1000000
 	is "$(journal_field "$line" SSHMEND_CAUSE)" "$cause" "$user: cause $cause"
-	is "$(journal_field "$line" SSHMEND_REMOTE_ADDR)" 127.0.0.1 "$user: the client's address"
+	is "$(journal_field "$line" SSHMEND_REMOTE_ADDR)" "$addr" "$user: the client's address"
 	LAST=$line
 }
 declare -A SEEN
 
+# An unknown name from an address that logged in before has an entry of its own.
+ok "a key login that works is no refusal" login "$a" "$SSHD_DIR/$a.key"
 login "$nosuch" "$SSHD_DIR/$a.key"
 refused "$nosuch" unknown-user
 
@@ -125,7 +130,6 @@ refused "$b" strict-modes
 like "$(journal_field "$LAST" SSHMEND_HINT)" "bad ownership or modes for directory $home_b" \
 	"the hint quotes sshd"
 is "$(journal_field "$LAST" PRIORITY)" 4 "strict modes is a warning"
-ok "a key login that works is no refusal" login "$a" "$SSHD_DIR/$a.key"
 
 # LogLevel INFO: the wrong key without its fingerprint, and the hint says so.
 syslog_sshd INFO || skip_all "sshd did not start again"
@@ -133,16 +137,56 @@ login "$b" "$SSHD_DIR/$a.key"
 refused "$b" key-not-authorized
 like "$(journal_field "$LAST" SSHMEND_HINT)" "LogLevel VERBOSE" "INFO: the hint names VERBOSE"
 
+# Internet noise: unknown names with random keys from 20 other loopback addresses are counted
+# in one login-noise entry, none has its own; a valid user's refusal amid them has its own.
+ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/random.key" </dev/null
+noise0=$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise | grep -c '^{')
+pids=()
+for ((i = 0; i < 60; i++)); do
+	login "scan$$x$i" "$SSHD_DIR/random.key" -b "127.0.0.$((2 + i % 20))" &
+	pids+=($!)
+	if [ "$i" = 30 ]; then
+		login "$a" "$SSHD_DIR/random.key" -b 127.0.0.77
+	fi
+	# Fewer at once than sshd's MaxStartups, which drops connections unlogged.
+	if [ $((i % 5)) = 4 ]; then
+		wait "${pids[@]}"
+		pids=()
+	fi
+done
+refused "$a" key-not-authorized 127.0.0.77
+# noise_count: the attempts the login-noise entries since the burst began count.
+noise_count() {
+	local n=0 c
+	for c in $(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise |
+		tail -n +"$((noise0 + 1))" | while read -r l; do journal_field "$l" SSHMEND_COUNT; done); do
+		n=$((n + c))
+	done
+	echo "$n"
+}
+# sshd may drop a connection before it logs anything (MaxStartups): count what it logged.
+logged=$(journal_query _COMM=sshd | grep -c "Invalid user scan$$x")
+ok "sshd logged nearly all of the 60 ($logged)" test "$logged" -ge 50
+# shellcheck disable=SC2016 # evaluated by wait_until
+ok "login-noise entries count each attempt sshd logged" wait_until 12 \
+	'[ "$(noise_count)" -ge "$logged" ]'
+is "$(noise_count)" "$logged" "... no more"
+noise=$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise | tail -n 1)
+like "$(journal_field "$noise" MESSAGE)" "unknown-user [0-9]+; top addresses: 127\.0\.0\.[0-9]+ [0-9]+" \
+	"by cause, with the top addresses"
+is "$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused | grep -c "scan$$x")" 0 \
+	"no attempt of the burst has an entry of its own"
+
 # A restart: the attempt made while the daemon was down is diagnosed once, nothing else again.
-before_a=$(nentries "$a")
+before_x=$(nentries "$nosuch")
 daemon_stop
 ok "the daemon stopped" test "$DAEMON_STATUS" = 0
-login "$nosuch" "$SSHD_DIR/$a.key"
+login "$a" "$SSHD_DIR/$b.key"
 daemon_start --root "$SANDBOX"
-refused "$nosuch" unknown-user
+refused "$a" key-not-authorized
 sleep 1
-is "$(nentries "$nosuch")" 2 "the attempt made meanwhile, once"
-is "$(nentries "$a")" "$before_a" "nothing diagnosed twice"
+is "$(nentries "$a")" "${SEEN[$a]}" "... once"
+is "$(nentries "$nosuch")" "$before_x" "nothing diagnosed twice"
 daemon_stop
 ok "no sanitizer report" daemon_sanitizer_clean
 done_testing

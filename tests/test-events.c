@@ -400,6 +400,15 @@ static void row_login_policy(void)
 		  "3859ec196f5e4d46bdf6e908c032219f", LOG_INFO);
 }
 
+static void row_login_noise(void)
+{
+	events_login_noise(2000, 3600000000ULL, "unknown-user 2000; top addresses: 127.0.0.2 40");
+	ck_assert_uint_eq(got.count, 2000);
+	said(TELL_LOGIN_NOISE, "login-noise", "be83fd1d1c094988bc475e063e8ec321", LOG_INFO,
+	     "2000 refused logins in 1h without an entry of their own: unknown-user 2000; top "
+	     "addresses: 127.0.0.2 40");
+}
+
 /* Each row of the table, in the table's order. */
 static void (*const rows[])(void) = {
     [TELL_CARRIED] = row_carried,
@@ -428,6 +437,7 @@ static void (*const rows[])(void) = {
     [TELL_LOGIN_SYSTEM] = row_login_system,
     [TELL_LOGIN_OPERATOR] = row_login_operator,
     [TELL_LOGIN_POLICY] = row_login_policy,
+    [TELL_LOGIN_NOISE] = row_login_noise,
 };
 
 START_TEST(each_row)
