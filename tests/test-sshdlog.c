@@ -5,7 +5,8 @@
 
 /*
  * Lines a real sshd wrote (OpenSSH 9.2, LogLevel VERBOSE and INFO, a wrong user, a wrong key,
- * DenyUsers, an algorithm refused, strict modes, a missing shell, a locked account), and the
+ * DenyUsers, an algorithm refused, strict modes, a missing shell, a locked account; OpenSSH
+ * 10.0's sshd-session, whose lines sshd-auth's pass through, the same), and the
  * other lines of sshd's sources for 9.x and 10.x that end or refuse a connection.
  */
 struct want {
@@ -53,6 +54,25 @@ static const struct want lines[] = {
     {"User dlbob not allowed because account is locked", SSHDLOG_ACCOUNT_LOCKED, 0, "dlbob", "", -1,
      "", "", "account is locked"},
     {"Received disconnect from 127.0.0.1 port 37820:11: disconnected by user", SSHDLOG_OTHER, 0, "",
+     "", -1, "", "", ""},
+    /* A real OpenSSH 10.0 (Debian 13), sshd-session and sshd-auth's lines, LogLevel VERBOSE. */
+    {"Connection from 127.0.0.1 port 33300 on 127.0.0.1 port 32367 rdomain \"\"",
+     SSHDLOG_CONNECTION, 0, "", "127.0.0.1", 33300, "", "", ""},
+    {"Invalid user ubuntu from 127.0.0.1 port 33300", SSHDLOG_INVALID_USER, SSHDLOG_WHO_INVALID,
+     "ubuntu", "127.0.0.1", 33300, "", "", ""},
+    {"srclimit_penalise: ipv4: new 127.0.0.1/32 deferred penalty of 1 seconds for penalty: "
+     "connections without attempting authentication",
+     SSHDLOG_OTHER, 0, "", "", -1, "", "", ""},
+    {"Failed publickey for dlalice from 127.0.0.1 port 33304 ssh2: ED25519 "
+     "SHA256:3Rexr7puuJBHLEiwY6lERnsjO2Y3ttio+7Vjk2itQlA",
+     SSHDLOG_FAILED, 0, "dlalice", "127.0.0.1", 33304, "ED25519",
+     "SHA256:3Rexr7puuJBHLEiwY6lERnsjO2Y3ttio+7Vjk2itQlA", ""},
+    {"Connection closed by authenticating user dlbob 127.0.0.1 port 33306 [preauth]", SSHDLOG_END,
+     SSHDLOG_WHO_AUTHENTICATING, "dlbob", "127.0.0.1", 33306, "", "", ""},
+    {"Postponed publickey for dlalice from 127.0.0.1 port 33322 ssh2 [preauth]", SSHDLOG_OTHER, 0,
+     "", "", -1, "", "", ""},
+    {"User child is on pid 141", SSHDLOG_OTHER, 0, "", "", -1, "", "", ""},
+    {"Starting session: command for dlalice from 127.0.0.1 port 33322 id 0", SSHDLOG_OTHER, 0, "",
      "", -1, "", "", ""},
     /* From the sources: 9.x and 10.x. */
     {"Failed publickey for invalid user admin from 2001:db8::5 port 22 ssh2: RSA SHA256:x",
