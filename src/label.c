@@ -333,6 +333,29 @@ bool label_policy_enforcing(const struct label_policy *p)
 	return p && p->enforcing;
 }
 
+int label_mismatch(const struct label_policy *p, const char *path, int fd, mode_t mode, char **cur,
+		   char **want)
+{
+	_cleanup_free_ char *c = NULL, *w = NULL;
+	int q;
+
+	if (!p)
+		return 0;
+	q = label_expected(p, path, mode, &w);
+	if (q < 0)
+		return q == -ENOMEM
+			   ? q
+			   : 0; /* the policy gives the path no label: restorecon leaves it */
+	q = label_get(fd, &c);
+	if (q < 0)
+		return q == -ENOMEM ? q : 0; /* a file system that keeps no labels, or one unread */
+	if (label_same_type(c, w))
+		return 0;
+	*cur = TAKE_PTR(c);
+	*want = TAKE_PTR(w);
+	return 1;
+}
+
 void label_use(const struct label_policy *p, const char *root)
 {
 	use_policy = p;

@@ -58,6 +58,15 @@ bool label_same_type(const char *current, const char *expected);
 int label_restored(const char *current, const char *expected, char **ret);
 
 /*
+ * Does the element at PATH (as sshd sees it) behind FD, of type MODE, carry a type other than
+ * the one P's file contexts give it? 1 then, with its label (NULL: none) in *cur and the
+ * policy's in *want (both malloc'd); 0 when the types agree or nothing is judged (no policy,
+ * no label for the path, a file system that keeps none); -ENOMEM.
+ */
+int label_mismatch(const struct label_policy *p, const char *path, int fd, mode_t mode, char **cur,
+		   char **want);
+
+/*
  * Set LABEL on the inode behind FD (O_PATH or not), if it is still the inode EXPECT
  * describes (-ESTALE), never a symlink (-ELOOP), a regular file only with one link
  * (-EMLINK), as safe_set_owner_mode() checks.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "label.h"
@@ -32,18 +33,9 @@ int relabel_judge(struct run *r, const struct chain_elem *el)
 	struct finding *f;
 	int q;
 
-	if (!lp)
-		return 0;
-	q = label_expected(lp, el->path, el->st.st_mode, &want);
-	if (q == -ENOMEM)
+	q = label_mismatch(lp, el->path, el->fd, el->st.st_mode, &cur, &want);
+	if (q <= 0)
 		return q;
-	if (q < 0)
-		return 0; /* the policy gives the path no label: restorecon leaves it */
-	q = label_get(el->fd, &cur);
-	if (q == -ENOMEM)
-		return q;
-	if (q < 0 || label_same_type(cur, want))
-		return 0; /* a file system that keeps no labels, or one sshmend cannot read */
 	f = run_finding(r, el->path, PROBLEM_LABEL);
 	if (!f)
 		return -ENOMEM;
@@ -61,4 +53,32 @@ int relabel_judge(struct run *r, const struct chain_elem *el)
 		return q;
 	f->cur_label = TAKE_PTR(cur);
 	return relabel(r, el, f);
+}
+
+int relabel_denied(const struct label_policy *p, const struct chain *c, char **path, char **detail)
+{
+	if (!label_policy_enforcing(p))
+		return 0;
+	for (size_t i = 0; i < c->n_elems; i++) {
+		const struct chain_elem *el = &c->elems[i];
+		_cleanup_free_ char *cur = NULL, *want = NULL;
+		int q;
+
+		if (el->tainted)
+			continue;
+		q = label_mismatch(p, el->path, el->fd, el->st.st_mode, &cur, &want);
+		if (q < 0)
+			return q;
+		if (q == 0 || label_sshd_can_use(cur, el->st.st_mode))
+			continue;
+		if (asprintf(detail, "%s: labelled %s, the policy gives %s", el->path,
+			     cur ? cur : "(none)", want) < 0)
+			return -ENOMEM;
+		if (!(*path = strdup(el->path))) {
+			free(TAKE_PTR(*detail));
+			return -ENOMEM;
+		}
+		return 1;
+	}
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "escape.h"
 #include "macro.h"
+#include "relabel.h"
 #include "safeio.h"
 #include "strv.h"
 #include "verdict.h"
@@ -28,6 +29,8 @@ struct keys_file {
 	bool read;	 /* sshd reads it: the verdict accepts it and it exists */
 	bool refused;	 /* the verdict refuses it */
 	char *message;	 /* sshd's words, when refused */
+	char *denied;	 /* an element of its chain the SELinux policy keeps sshd from */
+	char *label;	 /* that element's label and the policy's, when denied */
 	bool holds_keys; /* a valid key line stands in it */
 };
 
@@ -101,6 +104,12 @@ static int judge_files(struct walk *k)
 		f->read = v.accepts && c.status == CHAIN_OK && S_ISREG(chain_last(&c)->st.st_mode);
 		if (f->refused && !(f->message = strdup(v.message)))
 			r = -ENOMEM;
+		else if (!f->refused &&
+			 (r = relabel_denied(k->e->labels, &c, &f->denied, &f->label)) > 0) {
+			f->refused = true;
+			f->read = false;
+			r = 0;
+		}
 		chain_done(&c);
 	}
 	chain_done(&home);
@@ -109,6 +118,8 @@ static int judge_files(struct walk *k)
 
 static enum why_cause file_cause(const struct keys_file *f)
 {
+	if (f->label)
+		return WHY_KEYS_UNREADABLE;
 	return strncmp(f->message, "Authentication refused:", 23) == 0 ? WHY_STRICT_MODES
 								       : WHY_KEYS_UNREADABLE;
 }
@@ -117,6 +128,15 @@ static int refuse_file(struct walk *k, const struct keys_file *f)
 {
 	char hint[4400];
 
+	/* sshd logs no line of its own for an SELinux denial (before 9.1): the open just fails. */
+	if (f->label) {
+		snprintf(hint, sizeof(hint),
+			 "the enforcing SELinux policy keeps sshd from %s: sshmend fix %s (or "
+			 "restorecon -v %s) restores its label",
+			 f->denied, k->u->name, f->denied);
+		return why_refuse(k->w, WHY_KEYS_UNREADABLE, "keys-file", NULL, hint, "%s",
+				  f->label);
+	}
 	snprintf(hint, sizeof(hint),
 		 "sshd does not read %s: sshmend check %s says what is wrong, sshmend fix %s "
 		 "repairs it",
@@ -411,6 +431,8 @@ static int walk_user(const struct engine *e, const struct user *u, const struct 
 	for (size_t i = 0; i < k.n_files; i++) {
 		free(k.files[i].path);
 		free(k.files[i].message);
+		free(k.files[i].denied);
+		free(k.files[i].label);
 	}
 	free(k.files);
 	why_shadow_done(&sh);

@@ -57,6 +57,18 @@ is "$(json_field "$(json_finding user1 /home/user1/.ssh)" sshd_rejects)" true \
 expect_finding user2 /home/user2/.ssh/authorized_keys label would-fix "user_tmp_t: found"
 is "$(type_of "$H/user1/.ssh/authorized_keys")" admin_home_t "check changed nothing"
 
+# why refuses a keys file sshd may not read, and names its label: sshd logs no line of its own
+# for an SELinux denial (before 9.1), so there is no sshd_message.
+mkdir -p "$SANDBOX/bin" && cp -L /bin/sh "$SANDBOX/bin/bash"
+sm why user2 --json
+is "$(json_field "$SM_OUT" accepts)" false "why: user2's keys file is refused"
+is "$(json_field "$SM_OUT" cause)" keys-unreadable "... cause keys-unreadable"
+like "$SM_OUT" '"ok":false,"detail":"/home/user2/\.ssh/authorized_keys: labelled unconfined_u:object_r:user_tmp_t:s0, the policy gives [^"]*:ssh_home_t:' \
+	"... the step names the keys file, its label and the policy's"
+is "$(json_field "$SM_OUT" sshd_message)" null "... no sshd line"
+like "$(json_field "$SM_OUT" hint)" 'sshmend fix user2 .or restorecon -v /home/user2/\.ssh/authorized_keys' \
+	"... the hint: sshmend fix or restorecon"
+
 ino=$(stat -c %i "$H/user1/.ssh/authorized_keys")
 sm fix --json
 expect_finding user1 "$ak1" label fixed "fix restores the keys file's label"
@@ -65,6 +77,10 @@ is "$(label_of "$H/user1/.ssh/authorized_keys")" staff_u:object_r:ssh_home_t:s0:
 is "$(stat -c %i "$H/user1/.ssh/authorized_keys")" "$ino" "... on the same inode"
 is "$(type_of "$H/user1/.ssh")" ssh_home_t "~/.ssh is ssh_home_t again"
 is "$(type_of "$H/user2/.ssh/authorized_keys")" ssh_home_t "user2's keys file too"
+sm why user2 --json
+ok "why: after fix, user2's keys file is read (cause $(json_field "$SM_OUT" cause))" \
+	test "$(json_field "$SM_OUT" cause)" != keys-unreadable
+is "$(grep -c labelled <<<"$SM_OUT")" 0 "... no label named"
 u1=$(uid_of user1)
 expect_stat home/user1/.ssh/authorized_keys "$u1 $u1 0600 f" "owner and mode untouched"
 
