@@ -114,10 +114,14 @@ static int send_one(const char *p, size_t len)
 	return -errno;
 }
 
+/* Whether the loop failed to watch the socket for room: then each new entry drains first. */
+static bool wake_broken;
+
 static void set_waiting(bool on)
 {
 	if (source)
-		sd_event_source_set_enabled(source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+		wake_broken =
+		    sd_event_source_set_enabled(source, on ? SD_EVENT_ON : SD_EVENT_OFF) < 0 && on;
 }
 
 /* Send what is queued, oldest first, until the socket takes no more. */
@@ -185,6 +189,8 @@ int jqueue_send(const struct iovec *iov, int n)
 	for (int i = 0; i < n; i++)
 		k += put_field(p + k, &iov[i]);
 	/* Behind what waits already: entries keep their order. */
+	if (q_n > 0 && wake_broken)
+		drain();
 	if (q_n > 0)
 		return enqueue(p, len);
 	r = send_one(p, len);
