@@ -524,12 +524,12 @@ static int late_appends(int fd, const struct stat *st, struct dropin_tails *tail
 
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
-		 size_t carry_in_len, struct dropin_tails *tails, bool *changed)
+		 size_t carry_in_len, struct dropin_tails *tails, bool *changed, bool *replaced)
 {
 	_cleanup_free_ char *carry = NULL;
 	size_t carry_len = 0;
 
-	*changed = false;
+	*changed = *replaced = false;
 	if (carry_in_len) {
 		carry = malloc(carry_in_len + 1);
 		if (!carry)
@@ -577,6 +577,7 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			continue;
 		if (r < 0)
 			return r;
+		*replaced = true;
 		free(carry);
 		carry = NULL;
 		carry_len = 0;
