@@ -192,6 +192,17 @@ int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *user
 }
 
 /* Keys files the sync replaced: lines written to them later are carried over. */
+/* Tails pending (tails_sweep()): measured a little later, from the loop. */
+static void arm_sweep(struct daemon *d)
+{
+	if (!tails_pending(d->tails))
+		return;
+	if (daemon_checked(sd_event_source_set_time_relative(d->tails_sweep, TAILS_SWEEP_USEC),
+			   "the tails' sweep") >= 0)
+		(void)daemon_checked(sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_ONESHOT),
+				     "the tails' sweep");
+}
+
 static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 {
 	for (size_t k = 0; k < rep->tails.n; k++) {
@@ -205,6 +216,7 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 					      d->users[i]->name, strerror(-r));
 	}
 	rep->tails.n = 0;
+	arm_sweep(d);
 }
 
 /* User I's audit, for when the scan is done: < 0 when it cannot wait (then it is made now). */
@@ -417,6 +429,16 @@ static int on_tails(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint3
 	if (r < 0)
 		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
 				      strerror(-r));
+	arm_sweep(d);
+	return 0;
+}
+
+static int on_tails_sweep(_unused_ sd_event_source *s, _unused_ uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)tails_sweep(d->tails, carry_lines, d);
+	arm_sweep(d);
 	return 0;
 }
 
@@ -481,6 +503,11 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		r = tails_new(&d->tails);
 	if (r >= 0)
 		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN, on_tails, d);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->ev, &d->tails_sweep, CLOCK_MONOTONIC,
+					       TAILS_SWEEP_USEC, 0, on_tails_sweep, d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_OFF);
 	for (size_t k = 0; r >= 0 && k < ELEMENTSOF(signals); k++)
 		r = sd_event_add_signal(d->ev, NULL, signals[k], on_signal, d);
 	/* A defer source stays pending while enabled, and would be dispatched before any event
@@ -503,6 +530,7 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
 	sd_event_source_unref(d->tails_io);
+	sd_event_source_unref(d->tails_sweep);
 	tails_free(d->tails);
 	sd_event_source_unref(d->rescan);
 	sd_event_source_unref(d->fallback);
