@@ -192,6 +192,8 @@ int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *user
 }
 
 /* Keys files the sync replaced: lines written to them later are carried over. */
+static int carry_lines(void *userdata, const char *user, const char *data, size_t len);
+
 /* Tails pending (tails_sweep()): measured a little later, from the loop. */
 static void arm_sweep(struct daemon *d)
 {
@@ -216,6 +218,14 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 					      d->users[i]->name, strerror(-r));
 	}
 	rep->tails.n = 0;
+	/* Measured now, so that none is still pending when the next rewrite makes room: a
+	 * tail nobody writes to goes first, but only once it has been measured. Within a
+	 * dispatch of the tails, from the loop. */
+	if (!d->in_tails) {
+		d->in_tails = true;
+		(void)tails_sweep(d->tails, carry_lines, d);
+		d->in_tails = false;
+	}
 	arm_sweep(d);
 }
 
@@ -425,7 +435,9 @@ static int on_tails(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint3
 	struct daemon *d = userdata;
 	int r;
 
+	d->in_tails = true;
 	r = tails_dispatch(d->tails, carry_lines, d);
+	d->in_tails = false;
 	if (r < 0)
 		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
 				      strerror(-r));
@@ -437,7 +449,9 @@ static int on_tails_sweep(_unused_ sd_event_source *s, _unused_ uint64_t usec, v
 {
 	struct daemon *d = userdata;
 
+	d->in_tails = true;
 	(void)tails_sweep(d->tails, carry_lines, d);
+	d->in_tails = false;
 	arm_sweep(d);
 	return 0;
 }
