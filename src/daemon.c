@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "macro.h"
 #include "rootlock.h"
+#include "keysync.h"
 #include "tails.h"
 #include "timespan.h"
 #include "userstate.h"
@@ -162,19 +163,34 @@ static void arm_retell(struct daemon *d, size_t i)
 			       "the rate limit's next window");
 }
 
+/*
+ * User I, backed off: the watches of its chain go until the back-off ends (then it is walked,
+ * and watched, again), so that a user who keeps changing it costs no event at all meanwhile.
+ * Only its places in the drop-in directory stay watched: a change of its approved keys is
+ * synced at once (heal_user()).
+ */
+static void mute_user(struct daemon *d, size_t i)
+{
+	watcher_begin(d->w, i + 1);
+	keysync_visit_dropin(d->engine, d->users[i], daemon_visit, d);
+	watcher_commit(d->w);
+}
+
 /* A user whose chain keeps drifting back: stop for a while, longer each time. */
 static void flap_check(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	struct ustate *u = &d->du[i];
 
-	if (!ustate_flap(u, &d->engine->cfg, rep, daemon_now(d)))
-		return;
-	u->backoff_timer = sd_event_source_unref(u->backoff_timer);
-	/* No timer, no back-off: one that never ends would leave the user unhealed. */
-	if (daemon_checked(sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC,
-					     u->backoff_until, 0, daemon_on_backoff_end, d),
-			   "a back-off's end") < 0)
-		u->backoff_until = 0;
+	if (ustate_flap(u, &d->engine->cfg, rep, daemon_now(d))) {
+		u->backoff_timer = sd_event_source_unref(u->backoff_timer);
+		/* No timer, no back-off: one that never ends would leave the user unhealed. */
+		if (daemon_checked(sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC,
+						     u->backoff_until, 0, daemon_on_backoff_end, d),
+				   "a back-off's end") < 0)
+			u->backoff_until = 0;
+	}
+	if (u->backoff_until > daemon_now(d))
+		mute_user(d, i);
 }
 
 int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
@@ -251,8 +267,11 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 
 	/* daemon_on_backoff_end queues it again; a change of its approved keys is synced now. */
 	if (d->du[i].backoff_until > daemon_now(d) &&
-	    !ustate_approved_changed(&d->du[i], d->engine, d->users[i], daemon_now(d)))
+	    !ustate_approved_changed(&d->du[i], d->engine, d->users[i])) {
+		/* A pass after a reload, which watches anew: not the chain, still. */
+		mute_user(d, i);
 		return;
+	}
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, daemon_visit, d, &rep);
 	if (r < 0) {

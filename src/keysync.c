@@ -40,15 +40,27 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 }
 
 /* The user's entry in the drop-in directory, and its own entries when PRESENT. */
-static void visit_dropin(struct run *r, bool present)
+static void visit_dropin_dir(const struct engine *e, const struct user *u, bool present,
+			     engine_visit_fn visit, void *userdata)
 {
 	_cleanup_close_ int udir = -1;
-	int top = r->e->dropin_fd;
+	int top = e->dropin_fd;
 
-	if (!r->visit || top < 0 || r->visit(r->userdata, top, &r->e->dropin_st, r->u->name) < 0)
+	if (!visit || top < 0 || visit(userdata, top, &e->dropin_st, u->name) < 0)
 		return;
-	if (present && safe_open_component(top, r->u->name, &udir) >= 0)
-		(void)r->visit(r->userdata, udir, NULL, "*");
+	if (present && safe_open_component(top, u->name, &udir) >= 0)
+		(void)visit(userdata, udir, NULL, "*");
+}
+
+static void visit_dropin(struct run *r, bool present)
+{
+	visit_dropin_dir(r->e, r->u, present, r->visit, r->userdata);
+}
+
+void keysync_visit_dropin(const struct engine *e, const struct user *u, engine_visit_fn visit,
+			  void *userdata)
+{
+	visit_dropin_dir(e, u, true, visit, userdata);
 }
 
 int keysync_load(const struct engine *e, const struct user *u, struct dropin_set *set)
