@@ -252,8 +252,9 @@ overflow() {
 overflower=$!
 pids+=("$overflower")
 
-# The breaks, in the foreground: about 10 a second for the whole duration.
-taskset -c 0 "$PROBE" heal "$S" -n $((duration * 1000 / (SETTLE_MS + 5))) -k chmod,chown \
+# The breaks, in the foreground: about 10 a second; as many as fit in the duration with some
+# 25 ms a break for the heal and the probe itself, so that it ends in time to print them.
+taskset -c 0 "$PROBE" heal "$S" -n $((duration * 1000 / (SETTLE_MS + 25))) -k chmod,chown \
 	-s "$SETTLE_MS" -d "$HEAL_DEADLINE_MS" -m 1000000 >"$out/probe" 2>"$out/probe.err"
 log "the breaks are done after $((SECONDS - t0)) s"
 touch "$stop"
