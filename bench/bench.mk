@@ -18,7 +18,8 @@ BENCH_FILES = \
 	bench/why-scale.sh \
 	bench/busy-heal.sh \
 	bench/audit-limits.sh \
-	bench/rss.sh
+	bench/rss.sh \
+	bench/soak.sh
 EXTRA_DIST += $(BENCH_FILES) BENCHMARKS.md
 
 .PHONY: bench

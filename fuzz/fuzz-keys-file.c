@@ -121,14 +121,14 @@ static void check_apply(const char *old, size_t len, const struct dropin_set *se
 	_cleanup_close_ int dirfd = -1, fd = -1;
 	_cleanup_free_ char *now = NULL;
 	size_t now_len;
-	bool changed;
+	bool changed, replaced;
 	int r;
 
 	fuzz_write(KEYS_PATH, old, len, 0600);
 	dirfd = openat(fuzz_rootfd, "home/alice/.ssh", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	FUZZ_ASSERT(dirfd >= 0);
 	r = dropin_apply(dirfd, "authorized_keys", set, 0, 0, 0600, true, NULL, NULL, NULL, 0, NULL,
-			 &changed);
+			 &changed, &replaced);
 	FUZZ_ASSERT(r == (merged < 0 ? merged : 0));
 	fd = openat(dirfd, "authorized_keys", O_RDONLY | O_CLOEXEC);
 	FUZZ_ASSERT(fd >= 0);
@@ -185,13 +185,13 @@ static void check_exclusive(const char *old, size_t len, const struct dropin_set
 	_cleanup_(strv_freep) char **kept = NULL;
 	size_t now_len, left_len, uo = 0, lo = 0, k = 0, un, ln = 0;
 	const char *u, *l = NULL;
-	bool changed, have_left, in_block = false;
+	bool changed, replaced, have_left, in_block = false;
 
 	fuzz_write(KEYS_PATH, old, len, 0600);
 	dirfd = openat(fuzz_rootfd, "home/alice/.ssh", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	FUZZ_ASSERT(dirfd >= 0);
 	if (dropin_apply(dirfd, "authorized_keys", set, 0, 0, 0600, true, keep_all, &kept, NULL, 0,
-			 NULL, &changed) == -EBADMSG)
+			 NULL, &changed, &replaced) == -EBADMSG)
 		return; /* a block never ended, as without Exclusive= */
 	fd = openat(dirfd, "authorized_keys", O_RDONLY | O_CLOEXEC);
 	FUZZ_ASSERT(fd >= 0);

@@ -129,6 +129,11 @@ int audit_synced(char *const *state, const struct key_list *l, char **added, cha
  * returns how many went (0 mostly), or a negative errno.
  */
 int audit_quarantine(int rootfd, const char *user, const char *from, char *const *lines);
+/*
+ * Take back what audit_quarantine() appended of LINES from FROM: the newest entry of each,
+ * when the keys file could not be replaced after all and the lines are still in it.
+ */
+int audit_quarantine_undo(int rootfd, const char *user, const char *from, char *const *lines);
 
 /* Where USER's quarantine file is, inside the root. */
 int audit_quarantine_path(const char *user, char *buf, size_t len);

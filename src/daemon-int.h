@@ -42,6 +42,8 @@ struct daemon {
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	struct tails *tails; /* replaced keys files still written to */
 	sd_event_source *tails_io;
+	sd_event_source *tails_sweep; /* tails to measure: new ones, lines not yet carried */
+	bool in_tails;		      /* in a dispatch or sweep of the tails */
 	bool reload_pending;
 	bool watch_limit;
 	bool rescan_pending; /* an overflow's full rescan is under way: one is enough */

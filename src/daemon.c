@@ -21,6 +21,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "rootlock.h"
+#include "keysync.h"
 #include "tails.h"
 #include "timespan.h"
 #include "userstate.h"
@@ -163,19 +164,34 @@ static void arm_retell(struct daemon *d, size_t i)
 			       "the rate limit's next window");
 }
 
+/*
+ * User I, backed off: the watches of its chain go until the back-off ends (then it is walked,
+ * and watched, again), so that a user who keeps changing it costs no event at all meanwhile.
+ * Only its places in the drop-in directory stay watched: a change of its approved keys is
+ * synced at once (heal_user()).
+ */
+static void mute_user(struct daemon *d, size_t i)
+{
+	watcher_begin(d->w, i + 1);
+	keysync_visit_dropin(d->engine, d->users[i], daemon_visit, d);
+	watcher_commit(d->w);
+}
+
 /* A user whose chain keeps drifting back: stop for a while, longer each time. */
 static void flap_check(struct daemon *d, size_t i, const struct user_report *rep)
 {
 	struct ustate *u = &d->du[i];
 
-	if (!ustate_flap(u, &d->engine->cfg, rep, daemon_now(d)))
-		return;
-	u->backoff_timer = sd_event_source_unref(u->backoff_timer);
-	/* No timer, no back-off: one that never ends would leave the user unhealed. */
-	if (daemon_checked(sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC,
-					     u->backoff_until, 0, daemon_on_backoff_end, d),
-			   "a back-off's end") < 0)
-		u->backoff_until = 0;
+	if (ustate_flap(u, &d->engine->cfg, rep, daemon_now(d))) {
+		u->backoff_timer = sd_event_source_unref(u->backoff_timer);
+		/* No timer, no back-off: one that never ends would leave the user unhealed. */
+		if (daemon_checked(sd_event_add_time(d->ev, &u->backoff_timer, CLOCK_MONOTONIC,
+						     u->backoff_until, 0, daemon_on_backoff_end, d),
+				   "a back-off's end") < 0)
+			u->backoff_until = 0;
+	}
+	if (u->backoff_until > daemon_now(d))
+		mute_user(d, i);
 }
 
 int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
@@ -193,6 +209,19 @@ int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *user
 }
 
 /* Keys files the sync replaced: lines written to them later are carried over. */
+static int carry_lines(void *userdata, const char *user, const char *data, size_t len);
+
+/* Tails pending (tails_sweep()): measured a little later, from the loop. */
+static void arm_sweep(struct daemon *d)
+{
+	if (!tails_pending(d->tails))
+		return;
+	if (daemon_checked(sd_event_source_set_time_relative(d->tails_sweep, TAILS_SWEEP_USEC),
+			   "the tails' sweep") >= 0)
+		(void)daemon_checked(sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_ONESHOT),
+				     "the tails' sweep");
+}
+
 static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 {
 	for (size_t k = 0; k < rep->tails.n; k++) {
@@ -206,6 +235,15 @@ static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
 					      d->users[i]->name, strerror(-r));
 	}
 	rep->tails.n = 0;
+	/* Measured now, so that none is still pending when the next rewrite makes room: a
+	 * tail nobody writes to goes first, but only once it has been measured. Within a
+	 * dispatch of the tails, from the loop. */
+	if (!d->in_tails) {
+		d->in_tails = true;
+		(void)tails_sweep(d->tails, carry_lines, d);
+		d->in_tails = false;
+	}
+	arm_sweep(d);
 }
 
 /* User I's audit, for when the scan is done: < 0 when it cannot wait (then it is made now). */
@@ -230,8 +268,11 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 
 	/* daemon_on_backoff_end queues it again; a change of its approved keys is synced now. */
 	if (d->du[i].backoff_until > daemon_now(d) &&
-	    !ustate_approved_changed(&d->du[i], d->engine, d->users[i], daemon_now(d)))
+	    !ustate_approved_changed(&d->du[i], d->engine, d->users[i])) {
+		/* A pass after a reload, which watches anew: not the chain, still. */
+		mute_user(d, i);
 		return;
+	}
 	watcher_begin(d->w, i + 1);
 	r = engine_run_user(d->engine, d->users[i], ENGINE_FIX, daemon_visit, d, &rep);
 	if (r < 0) {
@@ -414,10 +455,24 @@ static int on_tails(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint3
 	struct daemon *d = userdata;
 	int r;
 
+	d->in_tails = true;
 	r = tails_dispatch(d->tails, carry_lines, d);
+	d->in_tails = false;
 	if (r < 0)
 		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
 				      strerror(-r));
+	arm_sweep(d);
+	return 0;
+}
+
+static int on_tails_sweep(_unused_ sd_event_source *s, _unused_ uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	d->in_tails = true;
+	(void)tails_sweep(d->tails, carry_lines, d);
+	d->in_tails = false;
+	arm_sweep(d);
 	return 0;
 }
 
@@ -488,6 +543,11 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		r = tails_new(&d->tails);
 	if (r >= 0)
 		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN, on_tails, d);
+	if (r >= 0)
+		r = sd_event_add_time_relative(d->ev, &d->tails_sweep, CLOCK_MONOTONIC,
+					       TAILS_SWEEP_USEC, 0, on_tails_sweep, d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_OFF);
 	for (size_t k = 0; r >= 0 && k < ELEMENTSOF(signals); k++)
 		r = sd_event_add_signal(d->ev, NULL, signals[k], on_signal, d);
 	/* A defer source stays pending while enabled, and would be dispatched before any event
@@ -511,6 +571,7 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
 	sd_event_source_unref(d->tails_io);
+	sd_event_source_unref(d->tails_sweep);
 	tails_free(d->tails);
 	sd_event_source_unref(d->rescan);
 	sd_event_source_unref(d->fallback);

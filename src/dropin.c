@@ -501,10 +501,12 @@ static int strip_kept(char **buf, size_t *len, const struct dropin_set *set, dro
 
 /*
  * An append that opened the old file FD (stat ST when read) before the rename lands in the
- * old inode: 1 with what it wrote in *CARRY, 0 when none did.
+ * old inode: 1 with what it wrote in *CARRY, 0 when none did. Its tail starts where *CARRY
+ * does, until *CARRY is written (*CARRY_END, where the tail goes on then): should no later
+ * replace succeed, the tail offers it again.
  */
 static int late_appends(int fd, const struct stat *st, struct dropin_tails *tails, char **carry,
-			size_t *carry_len)
+			size_t *carry_len, off_t *carry_end)
 {
 	struct stat after;
 	int r;
@@ -517,19 +519,21 @@ static int late_appends(int fd, const struct stat *st, struct dropin_tails *tail
 		return -ENOMEM;
 	if (pread(fd, *carry, *carry_len, st->st_size) != (ssize_t)*carry_len)
 		return -EIO;
-	if (tails && (r = tails_push(tails, fd, after.st_size)) < 0)
+	if (tails && (r = tails_push(tails, fd, st->st_size)) < 0)
 		return r;
+	*carry_end = after.st_size;
 	return 1;
 }
 
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
-		 size_t carry_in_len, struct dropin_tails *tails, bool *changed)
+		 size_t carry_in_len, struct dropin_tails *tails, bool *changed, bool *replaced)
 {
 	_cleanup_free_ char *carry = NULL;
 	size_t carry_len = 0;
+	off_t carry_end = 0; /* where the last tail goes on once CARRY is written */
 
-	*changed = false;
+	*changed = *replaced = false;
 	if (carry_in_len) {
 		carry = malloc(carry_in_len + 1);
 		if (!carry)
@@ -577,10 +581,15 @@ int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_
 			continue;
 		if (r < 0)
 			return r;
+		*replaced = true;
+		/* What late_appends() carried is in the file now: its tail goes on after it. */
+		if (carry_end && tails && tails->n)
+			tails->t[tails->n - 1].offset = carry_end;
+		carry_end = 0;
 		free(carry);
 		carry = NULL;
 		carry_len = 0;
-		r = exists ? late_appends(fd, &st, tails, &carry, &carry_len) : 0;
+		r = exists ? late_appends(fd, &st, tails, &carry, &carry_len, &carry_end) : 0;
 		if (r < 0)
 			return r;
 		if (r > 0)

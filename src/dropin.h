@@ -112,7 +112,9 @@ void dropin_tails_done(struct dropin_tails *t);
  * them, or a negative errno, and then nothing is replaced. CARRY_IN (lines
  * written to a replaced file) is appended to the user's lines, and makes the write
  * happen. TAILS, when given, receives every existing file replaced (a retry replaces
- * more than one).
+ * more than one). *replaced says whether NAME was replaced: only then have the lines KEEP
+ * took out left it (a failure after KEEP, or retries that all found the file changed again,
+ * leave them there).
  */
 struct dropin_odd {
 	size_t n;	       /* lines outside the block that are no key sshd would use */
@@ -123,4 +125,4 @@ typedef int (*dropin_keep_fn)(void *userdata, char *const *lines, const struct d
 			      bool write);
 int dropin_apply(int dirfd, const char *name, const struct dropin_set *set, uid_t uid, gid_t gid,
 		 mode_t mode, bool write, dropin_keep_fn keep, void *userdata, const char *carry_in,
-		 size_t carry_in_len, struct dropin_tails *tails, bool *changed);
+		 size_t carry_in_len, struct dropin_tails *tails, bool *changed, bool *replaced);

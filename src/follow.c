@@ -184,6 +184,7 @@ int follow_wait(struct follow *f, const struct engine *e, uint64_t timeout_usec)
 		r = tails_dispatch(f->tails, carry, f);
 		if (r < 0)
 			return r;
+		(void)tails_sweep(f->tails, carry, f);
 		if (!held || now_usec() >= end)
 			break;
 		(void)poll(&p, 1, FOLLOW_POLL_MSEC);

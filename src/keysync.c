@@ -40,15 +40,27 @@ static int make_ssh_dir(const struct run *r, int home_fd, const char *name, int 
 }
 
 /* The user's entry in the drop-in directory, and its own entries when PRESENT. */
-static void visit_dropin(struct run *r, bool present)
+static void visit_dropin_dir(const struct engine *e, const struct user *u, bool present,
+			     engine_visit_fn visit, void *userdata)
 {
 	_cleanup_close_ int udir = -1;
-	int top = r->e->dropin_fd;
+	int top = e->dropin_fd;
 
-	if (!r->visit || top < 0 || r->visit(r->userdata, top, &r->e->dropin_st, r->u->name) < 0)
+	if (!visit || top < 0 || visit(userdata, top, &e->dropin_st, u->name) < 0)
 		return;
-	if (present && safe_open_component(top, r->u->name, &udir) >= 0)
-		(void)r->visit(r->userdata, udir, NULL, "*");
+	if (present && safe_open_component(top, u->name, &udir) >= 0)
+		(void)visit(userdata, udir, NULL, "*");
+}
+
+static void visit_dropin(struct run *r, bool present)
+{
+	visit_dropin_dir(r->e, r->u, present, r->visit, r->userdata);
+}
+
+void keysync_visit_dropin(const struct engine *e, const struct user *u, engine_visit_fn visit,
+			  void *userdata)
+{
+	visit_dropin_dir(e, u, true, visit, userdata);
 }
 
 int keysync_load(const struct engine *e, const struct user *u, struct dropin_set *set)
@@ -162,15 +174,24 @@ static int quarantine_lines(struct run *r, char *const *lines, size_t fresh)
 	return d < 0 ? d : 1;
 }
 
+/* What one sync hands to the quarantine: told as moved once the keys file is replaced. */
+struct sync_keep {
+	struct run *r;
+	char **moved; /* in the quarantine now, out of the keys file once it is replaced */
+	size_t n_moved;
+};
+
 /*
  * Exclusive=: LINES, the key lines outside the approved set (NULL when none), each a finding.
  * Taken out (with WRITE, into the quarantine first) only when the user has an approved key to
- * log in with: quarantine never leaves anyone without a key. ODD: the lines that stay.
+ * log in with: quarantine never leaves anyone without a key. ODD: the lines that stay. Those
+ * moved are told by sync_moved(), once the keys file is replaced.
  */
 static int keep_quarantined(void *userdata, char *const *lines, const struct dropin_odd *odd,
 			    bool write)
 {
-	struct run *r = userdata;
+	struct sync_keep *k = userdata;
+	struct run *r = k->r;
 	_cleanup_free_ char **fresh = calloc(strv_length(lines) + 1, sizeof(char *));
 	size_t n_fresh = 0;
 	bool take = r->exclusive_applies && !r->quarantine_failed;
@@ -187,17 +208,40 @@ static int keep_quarantined(void *userdata, char *const *lines, const struct dro
 	if (q < 0)
 		return q;
 	take = take && !r->quarantine_failed;
+	if (write && take) {
+		for (size_t i = 0; q >= 0 && i < n_fresh; i++)
+			q = strv_append(&k->moved, &k->n_moved, fresh[i], strlen(fresh[i]));
+		return q < 0 ? q : 1;
+	}
 	for (size_t i = 0; q >= 0 && i < n_fresh; i++)
 		q = unapproved_finding(r, fresh[i],
 				       !r->exclusive_applies ? ACTION_REFUSED
 				       : !take		     ? ACTION_FAILED
-				       : write		     ? ACTION_FIXED
 							     : ACTION_WOULD_FIX,
 				       !r->exclusive_applies ? EXCLUSIVE_NOT_APPLIED
 				       : !take		     ? "the quarantine cannot be written"
-				       : write		     ? "moved to the quarantine"
 							     : "would be moved to the quarantine");
 	return q < 0 ? q : take;
+}
+
+/*
+ * The lines K moved to the quarantine: GONE, they left the keys file (each a finding, once);
+ * else the file was never replaced and they are still in it: out of the quarantine again,
+ * so that the next sync, which takes them out, keeps and tells them once.
+ */
+static int sync_moved(struct sync_keep *k, bool gone)
+{
+	struct run *r = k->r;
+	int q = 0;
+
+	if (!gone && k->n_moved)
+		(void)audit_quarantine_undo(r->e->rootfd, r->u->name, r->rep->keys_file, k->moved);
+	for (size_t i = 0; q >= 0 && i < k->n_moved; i++)
+		q = unapproved_finding(r, k->moved[i], gone ? ACTION_FIXED : ACTION_FAILED,
+				       gone ? "moved to the quarantine"
+					    : "the keys file could not be replaced: it stays");
+	strv_free(k->moved);
+	return q;
 }
 
 bool keysync_is_exclusive(const struct engine *e, const struct user *u)
@@ -301,13 +345,17 @@ static int sync_make_dir(struct run *r, const struct dropin_set *set, const stru
 static int sync_write(struct run *r, const struct dropin_set *set, int dirfd)
 {
 	const char *target = r->target;
-	bool changed = false;
-	int q;
+	struct sync_keep k = {.r = r};
+	bool changed = false, replaced = false;
+	int q, m;
 
 	q = dropin_apply(dirfd, strrchr(target, '/') + 1, set, r->u->uid, r->u->gid, 0600,
 			 r->mode == ENGINE_FIX,
-			 keysync_is_exclusive(r->e, r->u) ? keep_quarantined : NULL, r, r->carry,
-			 r->carry_len, &r->rep->tails, &changed);
+			 keysync_is_exclusive(r->e, r->u) ? keep_quarantined : NULL, &k, r->carry,
+			 r->carry_len, &r->rep->tails, &changed, &replaced);
+	m = sync_moved(&k, replaced);
+	if (m < 0)
+		return m;
 	if (q == -EFBIG)
 		return run_too_large_finding(r, target);
 	if (q < 0)

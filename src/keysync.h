@@ -20,5 +20,12 @@ int keysync_load(const struct engine *e, const struct user *u, struct dropin_set
 /* The signature of SET's approved lines: changes when the approved set does. */
 uint64_t keysync_approved_sig(const struct dropin_set *set);
 
+/*
+ * Hand VISIT U's places in the drop-in directory the engine holds open (its entry for U, and
+ * what is in U's directory, when there is one): where a change of U's approved keys shows.
+ */
+void keysync_visit_dropin(const struct engine *e, const struct user *u, engine_visit_fn visit,
+			  void *userdata);
+
 /* Does Exclusive= apply to U: no key but the approved ones? */
 bool keysync_is_exclusive(const struct engine *e, const struct user *u);

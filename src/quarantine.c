@@ -260,7 +260,12 @@ static int keep_other(void *userdata, const char *head, size_t head_len, const c
 	return 0;
 }
 
-int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint, const char *line)
+/* What is left of the quarantine text BUF (LEN bytes) into *OUT, for quarantine_rewrite(). */
+typedef int (*quarantine_filter_fn)(void *userdata, const char *buf, size_t len, char **out,
+				    size_t *out_len);
+
+/* USER's quarantine, if there is one, replaced by what FN leaves of it. */
+static int quarantine_rewrite(int rootfd, const char *user, quarantine_filter_fn fn, void *userdata)
 {
 	for (int attempt = 0; attempt < 4; attempt++) {
 		_cleanup_close_ int dfd = -1;
@@ -269,24 +274,119 @@ int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint,
 		char name[512];
 		struct stat st;
 		bool exists;
-		struct drop d = {.fingerprint = fingerprint, .line = line};
 		int r;
 
 		r = quarantine_read(rootfd, user, false, &dfd, name, sizeof(name), &buf, &len,
 				    &exists, &st);
 		if (r == -ENOENT || (r >= 0 && !exists))
 			return 0;
+		if (r >= 0)
+			r = fn(userdata, buf, len, &out, &out_len);
 		if (r < 0)
 			return r;
-		d.out = open_memstream(&out, &out_len);
-		if (!d.out)
-			return -ENOMEM;
-		r = quarantine_each(buf, len, keep_other, &d);
-		if (fclose(d.out) != 0 || r < 0)
-			return r < 0 ? r : -ENOMEM;
 		r = safe_replace_file(dfd, name, &st, out, out_len, 0, 0, 0600, true);
 		if (r != -EAGAIN)
 			return r;
 	}
 	return -EAGAIN;
+}
+
+static int drop_filter(void *userdata, const char *buf, size_t len, char **out, size_t *out_len)
+{
+	struct drop *d = userdata;
+	int r;
+
+	d->out = open_memstream(out, out_len);
+	if (!d->out)
+		return -ENOMEM;
+	r = quarantine_each(buf, len, keep_other, d);
+	if (fclose(d->out) != 0 || r < 0)
+		return r < 0 ? r : -ENOMEM;
+	return 0;
+}
+
+int audit_quarantine_drop(int rootfd, const char *user, const char *fingerprint, const char *line)
+{
+	struct drop d = {.fingerprint = fingerprint, .line = line};
+
+	return quarantine_rewrite(rootfd, user, drop_filter, &d);
+}
+
+/* An entry of a quarantine text, for audit_quarantine_undo(). */
+struct undo_entry {
+	size_t start, end; /* its header lines to its key line's newline */
+	const char *line;
+	size_t len;
+	bool from_match, drop;
+};
+
+struct undo {
+	const char *buf;
+	const char *from;
+	char *const *lines;
+	struct undo_entry *e;
+	size_t n;
+};
+
+static int undo_collect(void *userdata, const char *head, size_t head_len, const char *line,
+			size_t len)
+{
+	struct undo *u = userdata;
+	_cleanup_free_ char *from = head_value(head, head_len, QUARANTINE_FROM);
+
+	if (array_room(&u->e, u->n, sizeof(*u->e)) < 0)
+		return -ENOMEM;
+	u->e[u->n++] = (struct undo_entry){
+	    .start = (size_t)(head - u->buf),
+	    .end = (size_t)(line - u->buf) + len + 1,
+	    .line = line,
+	    .len = len,
+	    .from_match = from && strcmp(from, u->from) == 0,
+	};
+	return 0;
+}
+
+/* BUF without the newest entry of each of U->lines from U->from, into *OUT. */
+static int undo_filter(void *userdata, const char *buf, size_t len, char **out, size_t *out_len)
+{
+	struct undo *u = userdata;
+	size_t at = 0;
+	FILE *f;
+	int r;
+
+	u->buf = buf;
+	u->n = 0;
+	r = quarantine_each(buf, len, undo_collect, u);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; u->lines[i]; i++)
+		for (size_t j = u->n; j-- > 0;) {
+			struct undo_entry *e = &u->e[j];
+
+			if (!e->drop && e->from_match && e->len == strlen(u->lines[i]) &&
+			    memcmp(e->line, u->lines[i], e->len) == 0) {
+				e->drop = true;
+				break;
+			}
+		}
+	f = open_memstream(out, out_len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t j = 0; j < u->n; j++) {
+		if (!u->e[j].drop)
+			continue;
+		fwrite(buf + at, 1, u->e[j].start - at, f);
+		at = u->e[j].end < len ? u->e[j].end : len;
+	}
+	fwrite(buf + at, 1, len - at, f);
+	return fclose(f) == 0 ? 0 : -ENOMEM;
+}
+
+int audit_quarantine_undo(int rootfd, const char *user, const char *from, char *const *lines)
+{
+	struct undo u = {.from = from, .lines = lines};
+	int r = quarantine_rewrite(rootfd, user, undo_filter, &u);
+
+	free(u.e);
+	return r;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ struct tail {
 	int wd;
 	off_t offset;
 	uint64_t used; /* when it last grew or came, in tails_add() calls and growths */
+	bool pending;  /* to be measured by tails_sweep(): new, or its lines not yet carried */
 };
 
 struct tails {
@@ -81,15 +84,35 @@ static size_t count_of(const struct tails *t, const char *user)
 	return n;
 }
 
-/* USER's least recently active tail; USER holds at least one. */
+/*
+ * Nobody holds the replaced file open for writing, so nothing more can land in it: a read
+ * lease is refused while any descriptor of it is open for writing (an append opened before
+ * the rename and not written yet is one).
+ */
+static bool tail_idle(const struct tail *tl)
+{
+	if (fcntl(tl->fd, F_SETLEASE, F_RDLCK) < 0)
+		return false;
+	(void)fcntl(tl->fd, F_SETLEASE, F_UNLCK);
+	return true;
+}
+
+/*
+ * USER's tail to let go of (USER holds at least one): one nobody can write to any more with
+ * nothing left to carry, else the least recently active.
+ */
 static size_t lru_of(const struct tails *t, const char *user)
 {
 	size_t lru = t->n;
 
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->t[i].user, user) == 0 &&
-		    (lru == t->n || t->t[i].used < t->t[lru].used))
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->t[i].user, user) != 0)
+			continue;
+		if (!t->t[i].pending && tail_idle(&t->t[i]))
+			return i;
+		if (lru == t->n || t->t[i].used < t->t[lru].used)
 			lru = i;
+	}
 	return lru;
 }
 
@@ -142,8 +165,13 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 		inotify_rm_watch(t->fd, wd);
 		return -ENOMEM;
 	}
-	t->t[t->n++] = (struct tail){
-	    .user = name, .fd = TAKE_FD(owned), .wd = wd, .offset = offset, .used = ++t->clock};
+	/* What was appended before the watch came has sent no event: measured by the sweep. */
+	t->t[t->n++] = (struct tail){.user = name,
+				     .fd = TAKE_FD(owned),
+				     .wd = wd,
+				     .offset = offset,
+				     .used = ++t->clock,
+				     .pending = true};
 	return 0;
 }
 
@@ -176,14 +204,47 @@ static void tail_grew(struct tails *t, size_t i, tails_grew_fn grew, void *userd
 	if (whole == 0)
 		return;
 	tl->used = ++t->clock;
+	/* Not carried: offered again by the next sweep, not only at the next growth, which
+	 * may never come. */
+	tl->pending = true;
 	if (grew(userdata, tl->user, buf, whole) < 0)
 		return;
 	/* GREW may have added tails, which moves them: find this one again. */
 	for (size_t k = 0; k < t->n; k++)
 		if (t->t[k].fd == fd) {
 			t->t[k].offset += (off_t)whole;
+			t->t[k].pending = false;
 			break;
 		}
+}
+
+size_t tails_pending(const struct tails *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		n += t->t[i].pending;
+	return n;
+}
+
+size_t tails_sweep(struct tails *t, tails_grew_fn grew, void *userdata)
+{
+	int fds[TAILS_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->t[i].pending) {
+			t->t[i].pending = false;
+			fds[n++] = t->t[i].fd;
+		}
+	/* GREW may add tails (pending ones, for the next sweep) and move these. */
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < t->n; i++)
+			if (t->t[i].fd == fds[k]) {
+				tail_grew(t, i, grew, userdata);
+				break;
+			}
+	return tails_pending(t);
 }
 
 int tails_dispatch(struct tails *t, tails_grew_fn grew, void *userdata)

@@ -11,12 +11,14 @@
  *
  * How many are followed is bounded per user, so that no user can make room by syncing
  * their own file again and again at another user's cost: past TAILS_PER_USER a user's own
- * least recently active tail goes; past TAILS_MAX in all, the least recently active tail
- * of the user who holds the most.
+ * tail goes, one nobody holds open for writing any more if there is one, else the least
+ * recently active; past TAILS_MAX in all, one of the user who holds the most.
  */
 
 #define TAILS_PER_USER 8
 #define TAILS_MAX 256
+/* How soon a sweep looks again at tails still pending (tails_sweep()). */
+#define TAILS_SWEEP_USEC (50 * 1000)
 
 struct tails;
 
@@ -33,5 +35,13 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset);
  */
 typedef int (*tails_grew_fn)(void *userdata, const char *user, const char *data, size_t len);
 int tails_dispatch(struct tails *t, tails_grew_fn grew, void *userdata);
+
+/*
+ * Measure every pending tail once: one just added (what was appended to it before its watch
+ * came sends no event) and one whose lines GREW did not take. Returns how many are pending
+ * still (added meanwhile, or not taken again): the caller sweeps again a little later.
+ */
+size_t tails_sweep(struct tails *t, tails_grew_fn grew, void *userdata);
+size_t tails_pending(const struct tails *t);
 
 size_t tails_count(const struct tails *t);

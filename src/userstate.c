@@ -13,7 +13,6 @@
 /* A user in back-off: how often, at most, an event has its approved keys looked at, so that a
  * drop-in change (a revocation) is synced at its event, or at the fight's next one within this
  * long, not after the back-off. */
-#define APPROVED_CHECK_USEC (1 * USEC_PER_SEC)
 /* What identifies a finding told about: its path and a drop-in's reason, with room. */
 #define TOLD_KEY_MAX 4600
 
@@ -372,14 +371,12 @@ bool ustate_flap(struct ustate *s, const struct config *c, const struct user_rep
 	return true;
 }
 
-bool ustate_approved_changed(struct ustate *s, const struct engine *e, const struct user *u,
-			     uint64_t now)
+bool ustate_approved_changed(struct ustate *s, const struct engine *e, const struct user *u)
 {
 	uint64_t sig = 0;
 
-	if (!s->approved_known || now - s->approved_checked < APPROVED_CHECK_USEC)
+	if (!s->approved_known)
 		return false;
-	s->approved_checked = now;
 	return engine_approved_sig(e, u, &sig) >= 0 && sig != s->approved_sig;
 }
 

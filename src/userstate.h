@@ -32,7 +32,6 @@ struct ustate {
 	bool retell;		    /* the rate limit held back something told once */
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
-	uint64_t approved_checked; /* when, in back-off, it was last looked at */
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */
@@ -69,9 +68,9 @@ bool ustate_flap(struct ustate *s, const struct config *c, const struct user_rep
 		 uint64_t now);
 
 /* In back-off: has the drop-in directory changed U's approved keys since the last heal?
- * Looked at once every APPROVED_CHECK_USEC at most, so that a fight costs no more. */
-bool ustate_approved_changed(struct ustate *s, const struct engine *e, const struct user *u,
-			     uint64_t now);
+ * Asked on the events of U's drop-in directory alone: the daemon does not watch the chain of
+ * a user in back-off, so that a fight costs nothing. */
+bool ustate_approved_changed(struct ustate *s, const struct engine *e, const struct user *u);
 
 /*
  * What a user's state carries from FROM into TO over a reload: what was told and what is still

@@ -5,6 +5,7 @@
 DAEMON_THREAT_TESTS = \
 	tests/test-daemon-threat-08-fight.sh \
 	tests/test-daemon-threat-08-keys-fight.sh \
+	tests/test-daemon-threat-08-fight-cpu.sh \
 	tests/test-daemon-threat-09-overflow.sh \
 	tests/test-daemon-threat-09-overflow-again.sh \
 	tests/test-daemon-threat-10-mv-mkdir.sh \

@@ -14,6 +14,7 @@ KEYS_TESTS = \
 	tests/test-keys-exclusive.sh \
 	tests/test-keys-machine-id.sh \
 	tests/test-keys-quarantine.sh \
+	tests/test-keys-quarantine-once.sh \
 	tests/test-keys-sshd-reads.sh \
 	tests/test-keys-limits.sh
 

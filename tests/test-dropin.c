@@ -196,11 +196,13 @@ static char *apply(const struct dropin_set *s, dropin_keep_fn keep, void *userda
 {
 	char *out;
 	size_t len;
+	bool replaced;
 	int fd;
 
 	ck_assert_int_eq(dropin_apply(rootfd, "ak", s, getuid(), getgid(), 0600, write, keep,
-				      userdata, NULL, 0, NULL, changed),
+				      userdata, NULL, 0, NULL, changed, &replaced),
 			 0);
+	ck_assert(write || !replaced);
 	fd = openat(rootfd, "ak", O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(safe_read_all(fd, 1 << 20, &out, &len), 0);

@@ -6,7 +6,10 @@
 # while the test changes the drop-in directory 1,000 times (a second key file added and removed
 # in turn, so that the daemon rewrites the file again and again). Afterwards every line the user
 # appended is there exactly once, the approved block is what the final drop-in directory says,
-# and no temporary file of the writer is left behind.
+# and no temporary file of the writer is left behind. Then the user holds authorized_keys open
+# for appending (cat >>, a key pasted later) while the daemon rewrites it once, and again while
+# it rewrites it 18 times, more than the 8 replaced files it follows for one user: what is
+# written through the descriptor is carried over, once, both times.
 #
 # 7: before the race, the user plants a symlink to a file outside the sandbox, a symlink to the
 # sandbox's etc/passwd, a FIFO and a file of its own under names like the writer's temporary
@@ -134,15 +137,20 @@ ok "the user appended lines (${appended:-none})" test "${appended:-0}" -gt 0
 
 # The same with the window held open: a user who opened authorized_keys for appending before a
 # rewrite and writes after it (cat >>~/.ssh/authorized_keys, then paste a key).
+# hold_open LINE FIFO: user1 opens authorized_keys for appending, and writes LINE through that
+# descriptor once FIFO (made here) is written to; $holder is its pid.
+hold_open() {
+	mkfifo -m 0644 "$2" || bail "mkfifo failed"
+	# shellcheck disable=SC2016 # expanded by the user's shell
+	setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- \
+		sh -c 'exec 5>>"$1" && read -r _ <"$2" && printf "%s\n" "$3" >&5' \
+		holder "$ak" "$2" "$1" </dev/null &
+	holder=$!
+	add_cleanup "kill -KILL $holder 2>/dev/null; wait $holder 2>/dev/null"
+	ok "the user holds authorized_keys open for appending" wait_for 5 test -e "/proc/$holder/fd/5"
+}
 held_line="# written through a descriptor opened before the rewrite"
-mkfifo -m 0644 "$TEST_TMP/go" || bail "mkfifo failed"
-# shellcheck disable=SC2016 # expanded by the user's shell
-setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- \
-	sh -c 'exec 5>>"$1" && read -r _ <"$2" && printf "%s\n" "$3" >&5' \
-	holder "$ak" "$TEST_TMP/go" "$held_line" </dev/null &
-holder=$!
-add_cleanup "kill -KILL $holder 2>/dev/null; wait $holder 2>/dev/null"
-ok "the user holds authorized_keys open for appending" wait_for 5 test -e "/proc/$holder/fd/5"
+hold_open "$held_line" "$TEST_TMP/go"
 ino0=$(stat -c %i "$ak")
 keys_dropin_put user1 30-held.pub "$toggled"
 ok "the daemon rewrites authorized_keys meanwhile" \
@@ -156,6 +164,34 @@ ok "the line written through that descriptor is carried into authorized_keys" \
 is "$(grep -c -x -F -e "$held_line" "$ak")" 1 "it is there once"
 rm -f "$dropdir/30-held.pub"
 ok "the block settles again" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
+
+# Held open across more rewrites than the daemon follows replaced files of one user: the file
+# the user still holds open for writing is followed to the end, others make room.
+held_long="# written through a descriptor held across $((2 * 8 + 2)) rewrites"
+hold_open "$held_long" "$TEST_TMP/go-long"
+# rewrite: one drop-in change, and the daemon's rewrite it brings (a new inode)
+rewrite() {
+	local ino
+	ino=$(stat -c %i "$ak")
+	if [ -e "$dropdir/30-held.pub" ]; then
+		rm -f "$dropdir/30-held.pub"
+	else
+		keys_dropin_put user1 30-held.pub "$toggled"
+	fi
+	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino" ]'
+}
+n_rewrites=0
+for ((i = 0; i < 2 * 8 + 2; i++)); do
+	rewrite && n_rewrites=$((n_rewrites + 1))
+done
+is "$n_rewrites" $((2 * 8 + 2)) "the daemon rewrote authorized_keys $((2 * 8 + 2)) times meanwhile"
+echo go >"$TEST_TMP/go-long"
+wait "$holder"
+ok "the line written through that descriptor is carried into authorized_keys" \
+	wait_for 5 grep -q -x -F -e "$held_long" "$ak"
+is "$(grep -c -x -F -e "$held_long" "$ak")" 1 "it is there once"
+rm -f "$dropdir/30-held.pub"
+ok "the block settles once more" wait_until 10 '[ "$(keys_block "$ak")" = "$permanent" ]'
 
 # Let the daemon see the last changes, then stop it, so nothing is in flight.
 sleep 1
@@ -182,7 +218,7 @@ is "$(keys_marker_count "$ak")" "1 1" "one begin and one end marker"
 is "$(grep -c -F -e "$toggled_b64" "$ak")" 0 "the removed key is nowhere in authorized_keys"
 is "$(head -n 1 "$ak")" "$SANDBOX_PUBKEY" "the user's own key is still the first line"
 is "$(grep -c -v -x -F -e "$SANDBOX_PUBKEY" -e "$KEYS_BEGIN" -e "$KEYS_END" -e "$permanent" \
-	-e "$held_line" "$ak" |
+	-e "$held_line" -e "$held_long" "$ak" |
 	tr -d ' ')" "$(wc -l <"$TEST_TMP/got" | tr -d ' ')" "no other line in authorized_keys"
 ok "authorized_keys is user1's, 0600, one link" \
 	test "$(stat -c '%u %g %a %h %F' "$ak")" = "20001 20001 600 1 regular file"
