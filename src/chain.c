@@ -152,6 +152,79 @@ static int borrow(struct chain *c, const struct chain *base, int upto)
 	return 0;
 }
 
+/*
+ * Where the walk of PATH starts: the longest prefix BASE resolved already (borrowed), or the
+ * root, the caller's descriptor, used as it is and never closed here. *REST: what is left.
+ */
+static int chain_start(int rootfd, const char *path, const struct chain *base, struct chain *c,
+		       char **rest)
+{
+	int k = base_prefix(base, path);
+	struct stat st;
+	char *slash;
+
+	if (k >= 0) {
+		const char *bp = base->elems[k].path;
+
+		*rest = strdup(strcmp(bp, "/") == 0 ? path : path + strlen(bp));
+		return *rest ? borrow(c, base, k) : -ENOMEM;
+	}
+	*rest = strdup(path);
+	if (!*rest)
+		return -ENOMEM;
+	if (fstat(rootfd, &st) < 0)
+		return negative_errno();
+	slash = strdup("/");
+	if (!slash || push_elem(c, slash, rootfd, &st, false) < 0) {
+		free(slash);
+		return -ENOMEM;
+	}
+	c->elems[0].borrowed = true;
+	return 0;
+}
+
+/*
+ * NAME in TOP is a symlink (FD, ST; FD is closed here): note it, and make *REST its target
+ * followed by TAIL. 1 when the walk stops there (recorded in C), 0 to go on, <0 on error.
+ */
+static int chain_link(struct chain *c, struct chain_elem *top, const char *name, int fd,
+		      const struct stat *st, char **rest, const char *tail, bool *tainted,
+		      unsigned *links)
+{
+	char *target = NULL, *lpath;
+	bool trusted = !*tainted && chain_dir_is_root_only(&top->st);
+	int r;
+
+	r = safe_readlink(fd, &target);
+	close(fd);
+	if (r < 0)
+		return (r = stop(c, CHAIN_ERROR, -r, top->path, name)) < 0 ? r : 1;
+	lpath = path_join(top->path, name);
+	if (!lpath || push_link(c, lpath, st, top, target, trusted, *tainted) < 0) {
+		free(lpath);
+		free(target);
+		return -ENOMEM;
+	}
+	if (!trusted && !*tainted) {
+		r = snapshot_prefix(c);
+		if (r < 0)
+			return r;
+	}
+	if (!trusted)
+		*tainted = true;
+	if (++*links > CHAIN_MAX_SYMLINKS)
+		return (r = stop(c, CHAIN_LOOP, ELOOP, top->path, name)) < 0 ? r : 1;
+	if (target[0] == '/')
+		while (c->n_elems > 1)
+			pop_elem(c);
+	free(*rest);
+	if (asprintf(rest, "%s%s", target, tail) < 0) {
+		*rest = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret)
 {
 	struct chain c = {0};
@@ -159,35 +232,11 @@ int chain_resolve(int rootfd, const char *path, const struct chain *base, struct
 	unsigned links = 0;
 	bool tainted = false;
 	struct stat st;
-	int fd, r, k = base_prefix(base, path);
+	int fd, r;
 
-	if (k >= 0) {
-		const char *bp = base->elems[k].path;
-
-		rest = strdup(strcmp(bp, "/") == 0 ? path : path + strlen(bp));
-		if (!rest)
-			return -ENOMEM;
-		r = borrow(&c, base, k);
-		if (r < 0)
-			goto fail;
-		goto walk;
-	}
-	rest = strdup(path);
-	if (!rest)
-		return -ENOMEM;
-	/* The root is the caller's descriptor, used as it is and never closed here. */
-	if (fstat(rootfd, &st) < 0)
-		return negative_errno();
-	{
-		char *slash = strdup("/");
-
-		if (!slash || push_elem(&c, slash, rootfd, &st, false) < 0) {
-			free(slash);
-			return -ENOMEM;
-		}
-		c.elems[0].borrowed = true;
-	}
-walk:
+	r = chain_start(rootfd, path, base, &c, &rest);
+	if (r < 0)
+		goto fail;
 	for (;;) {
 		char *name = rest, *next;
 		struct chain_elem *top = &c.elems[c.n_elems - 1];
@@ -241,47 +290,11 @@ walk:
 			goto fail;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			char *target = NULL, *lpath;
-			bool trusted = !tainted && chain_dir_is_root_only(&top->st);
-
-			r = safe_readlink(fd, &target);
-			close(fd);
-			if (r < 0) {
-				r = stop(&c, CHAIN_ERROR, -r, top->path, name);
-				if (r < 0)
-					goto fail;
-				break;
-			}
-			lpath = path_join(top->path, name);
-			if (!lpath ||
-			    push_link(&c, lpath, &st, top, target, trusted, tainted) < 0) {
-				free(lpath);
-				free(target);
-				r = -ENOMEM;
+			r = chain_link(&c, top, name, fd, &st, &rest, tail, &tainted, &links);
+			if (r < 0)
 				goto fail;
-			}
-			if (!trusted && !tainted) {
-				r = snapshot_prefix(&c);
-				if (r < 0)
-					goto fail;
-			}
-			if (!trusted)
-				tainted = true;
-			if (++links > CHAIN_MAX_SYMLINKS) {
-				r = stop(&c, CHAIN_LOOP, ELOOP, top->path, name);
-				if (r < 0)
-					goto fail;
+			if (r > 0)
 				break;
-			}
-			if (target[0] == '/')
-				while (c.n_elems > 1)
-					pop_elem(&c);
-			free(rest);
-			if (asprintf(&rest, "%s%s", target, tail) < 0) {
-				rest = NULL;
-				r = -ENOMEM;
-				goto fail;
-			}
 			continue;
 		}
 		{
