@@ -132,6 +132,58 @@ static int open_users(const struct cli_options *o, char *const *names, struct en
 }
 
 /* check and fix share everything but the mode. */
+/* check or fix of one user U, its report printed (FIRST: the first of the JSON list). */
+static int run_chain_user(struct engine *e, const struct user *u, struct follow *fl,
+			  enum engine_mode mode, bool json, bool first)
+{
+	struct user_report rep, after;
+	int r, status = CLI_EXIT_OK;
+
+	r = engine_run_user(e, u, mode, NULL, NULL, &rep);
+	if (r < 0) {
+		escape_say("%s: %s", u->name, strerror(-r));
+		return CLI_EXIT_DRIFT;
+	}
+	if (mode == ENGINE_FIX) {
+		/* Clean means clean as sshmend judges it afresh, not as the repair hoped. */
+		if (user_report_has_unresolved(&rep))
+			status = CLI_EXIT_DRIFT;
+		else if (engine_run_user(e, u, ENGINE_CHECK, NULL, NULL, &after) < 0)
+			status = CLI_EXIT_DRIFT;
+		else {
+			if (user_report_has_drift(&after))
+				status = CLI_EXIT_DRIFT;
+			user_report_done(&after);
+		}
+	} else if (user_report_has_drift(&rep)) {
+		status = CLI_EXIT_DRIFT;
+	}
+	print_dropin_rejects(&rep);
+	if (json)
+		report_json_user(stdout, e->db, &rep, first);
+	else
+		report_human(stdout, e->db, &rep, mode == ENGINE_DRY_RUN);
+	if (fl && (r = follow_take(fl, u, &rep)) < 0)
+		escape_say("%s: cannot follow the replaced keys file: %s", u->name, strerror(-r));
+	user_report_done(&rep);
+	return status;
+}
+
+/* What fix replaced and is still written to: carried over, within FOLLOW_FIX_USEC. */
+static void follow_finish(struct follow *fl, struct engine *e)
+{
+	int r = follow_wait(fl, e, FOLLOW_FIX_USEC);
+
+	if (r > 0)
+		fprintf(stderr,
+			"sshmend: a replaced keys file is still open for writing after %llu s; "
+			"what is written to it from now on is not carried over\n",
+			(unsigned long long)(FOLLOW_FIX_USEC / 1000000));
+	else if (r < 0)
+		escape_say("lines written to a replaced keys file: %s", strerror(-r));
+	follow_free(fl);
+}
+
 static int run_chains(const struct cli_options *o, int argc, char **argv, bool fix)
 {
 	static const struct option opts[] = {
@@ -145,6 +197,7 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	struct follow *fl = NULL;
 	struct engine *e = NULL;
 	const struct user **users = NULL;
+	enum engine_mode mode;
 	size_t n = 0;
 	int c, r, status = CLI_EXIT_OK;
 
@@ -190,59 +243,16 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 		fl = NULL;
 	if (json)
 		report_json_begin(stdout);
+	mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
 	engine_pass_begin(e);
-	for (size_t i = 0; i < n; i++) {
-		struct user_report rep;
-		enum engine_mode mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
-
-		r = engine_run_user(e, users[i], mode, NULL, NULL, &rep);
-		if (r < 0) {
-			escape_say("%s: %s", users[i]->name, strerror(-r));
+	for (size_t i = 0; i < n; i++)
+		if (run_chain_user(e, users[i], fl, mode, json, i == 0) != CLI_EXIT_OK)
 			status = CLI_EXIT_DRIFT;
-			continue;
-		}
-		if (mode == ENGINE_FIX) {
-			struct user_report after;
-
-			/* Clean means clean as sshmend judges it afresh, not as the repair hoped.
-			 */
-			if (user_report_has_unresolved(&rep))
-				status = CLI_EXIT_DRIFT;
-			else if (engine_run_user(e, users[i], ENGINE_CHECK, NULL, NULL, &after) < 0)
-				status = CLI_EXIT_DRIFT;
-			else {
-				if (user_report_has_drift(&after))
-					status = CLI_EXIT_DRIFT;
-				user_report_done(&after);
-			}
-		} else if (user_report_has_drift(&rep)) {
-			status = CLI_EXIT_DRIFT;
-		}
-		print_dropin_rejects(&rep);
-		if (json)
-			report_json_user(stdout, e->db, &rep, i == 0);
-		else
-			report_human(stdout, e->db, &rep, mode == ENGINE_DRY_RUN);
-		if (fl && (r = follow_take(fl, users[i], &rep)) < 0)
-			escape_say("%s: cannot follow the replaced keys file: %s", users[i]->name,
-				   strerror(-r));
-		user_report_done(&rep);
-	}
 	engine_pass_end(e);
 	if (json)
 		report_json_end(stdout);
-	if (fl) {
-		r = follow_wait(fl, e, FOLLOW_FIX_USEC);
-		if (r > 0)
-			fprintf(
-			    stderr,
-			    "sshmend: a replaced keys file is still open for writing after %llu s; "
-			    "what is written to it from now on is not carried over\n",
-			    (unsigned long long)(FOLLOW_FIX_USEC / 1000000));
-		else if (r < 0)
-			escape_say("lines written to a replaced keys file: %s", strerror(-r));
-		follow_free(fl);
-	}
+	if (fl)
+		follow_finish(fl, e);
 	free(users);
 	engine_free(e);
 	return status;
