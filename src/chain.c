@@ -225,6 +225,20 @@ static int chain_link(struct chain *c, struct chain_elem *top, const char *name,
 	return 0;
 }
 
+/* NAME in TOP, open as FD (closed on failure): the next element of C. */
+static int chain_enter(struct chain *c, const struct chain_elem *top, const char *name, int fd,
+		       const struct stat *st, bool tainted)
+{
+	char *p = path_join(top->path, name);
+
+	if (!p || push_elem(c, p, fd, st, tainted) < 0) {
+		free(p);
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int chain_resolve(int rootfd, const char *path, const struct chain *base, struct chain *ret)
 {
 	struct chain c = {0};
@@ -253,14 +267,9 @@ int chain_resolve(int rootfd, const char *path, const struct chain *base, struct
 		}
 		*next = 0;
 
-		if (strcmp(name, ".") == 0) {
-			free(rest);
-			rest = TAKE_PTR(tail);
-			continue;
-		}
-		if (strcmp(name, "..") == 0) {
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 			/* The root is its own parent, as in a chroot. */
-			if (c.n_elems > 1)
+			if (name[1] == '.' && c.n_elems > 1)
 				pop_elem(&c);
 			free(rest);
 			rest = TAKE_PTR(tail);
@@ -297,16 +306,9 @@ int chain_resolve(int rootfd, const char *path, const struct chain *base, struct
 				break;
 			continue;
 		}
-		{
-			char *p = path_join(top->path, name);
-
-			if (!p || push_elem(&c, p, fd, &st, tainted) < 0) {
-				free(p);
-				close(fd);
-				r = -ENOMEM;
-				goto fail;
-			}
-		}
+		r = chain_enter(&c, top, name, fd, &st, tainted);
+		if (r < 0)
+			goto fail;
 		free(rest);
 		rest = TAKE_PTR(tail);
 	}
