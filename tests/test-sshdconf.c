@@ -11,16 +11,12 @@ static int rootfd = -1;
 
 static void setup(void)
 {
-	root = unit_tmproot();
-	rootfd = open(root, O_PATH | O_DIRECTORY);
-	ck_assert_int_ge(rootfd, 0);
+	rootfd = unit_root_open(&root);
 }
 
 static void teardown(void)
 {
-	close(rootfd);
-	unit_rmtree(root);
-	free(root);
+	unit_root_close(root, rootfd);
 }
 
 static char **load(struct sshd_config *c, int expect)

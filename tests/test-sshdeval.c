@@ -22,16 +22,12 @@ static const struct sshd_conn alice = {
 
 static void setup(void)
 {
-	root = unit_tmproot();
-	rootfd = open(root, O_PATH | O_DIRECTORY);
-	ck_assert_int_ge(rootfd, 0);
+	rootfd = unit_root_open(&root);
 }
 
 static void teardown(void)
 {
-	close(rootfd);
-	unit_rmtree(root);
-	free(root);
+	unit_root_close(root, rootfd);
 }
 
 static int eval(const struct sshd_conn *c, struct sshd_settings *s, char *err, size_t errlen)
