@@ -504,6 +504,12 @@ int config_load(int rootfd, const char *path, struct config *ret, char *err, siz
 	}
 	if (r >= 0 && !c.dropin_dir && !(c.dropin_dir = strdup(DROPIN_DEFAULT_DIR)))
 		r = -ENOMEM;
+	/* A back-off longer than its longest: the longest, and a warning that says so. */
+	if (r >= 0 && c.flap_backoff_max_usec && c.flap_backoff_usec > c.flap_backoff_max_usec) {
+		c.flap_backoff_usec = c.flap_backoff_max_usec;
+		r = strv_push(&c.warnings, "FlapBackoffSec= is longer than FlapBackoffMaxSec=; "
+					   "the back-off is FlapBackoffMaxSec=");
+	}
 	if (r < 0) {
 		if (!*err)
 			snprintf(err, errlen, "%s: %s", path ? path : CONFIG_PATH, strerror(-r));

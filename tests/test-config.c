@@ -178,6 +178,24 @@ START_TEST(times_written_as_systemd_does)
 }
 END_TEST
 
+START_TEST(backoff_longer_than_its_longest)
+{
+	char *root = unit_tmproot();
+	char path[4200], err[512] = "";
+	struct config c;
+
+	unit_write(root, "sshmend.conf", "[Daemon]\nFlapBackoffSec=5h\n");
+	snprintf(path, sizeof(path), "%s/sshmend.conf", root);
+	ck_assert_int_eq(config_load(-1, path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.flap_backoff_usec, c.flap_backoff_max_usec);
+	ck_assert_uint_eq(strv_length(c.warnings), 1);
+	ck_assert_ptr_nonnull(strstr(c.warnings[0], "FlapBackoffMaxSec="));
+	config_done(&c);
+	unit_rmtree(root);
+	free(root);
+}
+END_TEST
+
 START_TEST(dropins_in_order_and_ownership)
 {
 	char *root = unit_tmproot();
@@ -241,6 +259,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, all_keys);
 	tcase_add_test(tc, lists_accumulate_and_reset);
 	tcase_add_test(tc, unknown_is_a_warning);
+	tcase_add_test(tc, backoff_longer_than_its_longest);
 	tcase_add_test(tc, bad_values_are_errors);
 	tcase_add_test(tc, times_in_systemd_syntax);
 	tcase_add_test(tc, bad_times_name_file_and_line);
