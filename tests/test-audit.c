@@ -15,18 +15,7 @@
 #define FP_A "SHA256:E+QKbJccAQvzbFDNnouZpizTS8NKWAesob9YLdsQzL0"
 #define FP_B "SHA256:jYlWqn4sMYKbtzGSe/kDau38V/6oTQfNt1/Ybr2Ueuo"
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void)
-{
-	rootfd = unit_root_open(&root);
-}
-
-static void teardown(void)
-{
-	unit_root_close(root, rootfd);
-}
+UNIT_ROOT_FIXTURE
 
 static const char keys_text[] = "# mine\n" KEY_A " alice@laptop\n"
 				"ssh-ed25519 AAAA truncated\n"
@@ -162,7 +151,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("audit");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, unit_root_setup, unit_root_teardown);
 	tcase_add_test(tc, scan_lines);
 	tcase_add_test(tc, state_lookup);
 	/* The state is root's: saved and loaded back as root, refused whole as anyone else. */

@@ -6,18 +6,7 @@
 
 /* The safe_* calls in a temp dir the running user owns: what they change is the user's own. */
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void)
-{
-	rootfd = unit_root_open(&root);
-}
-
-static void teardown(void)
-{
-	unit_root_close(root, rootfd);
-}
+UNIT_ROOT_FIXTURE
 
 static void at(const char *rel, char *buf, size_t len)
 {
@@ -316,7 +305,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("safeio");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, unit_root_setup, unit_root_teardown);
 	tcase_add_test(tc, open_root_is_a_directory);
 	tcase_add_test(tc, component_never_follows_a_symlink);
 	tcase_add_test(tc, regular_only);

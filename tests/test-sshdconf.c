@@ -6,18 +6,7 @@
 #include "strv.h"
 #include "unit-helpers.h"
 
-static char *root;
-static int rootfd = -1;
-
-static void setup(void)
-{
-	rootfd = unit_root_open(&root);
-}
-
-static void teardown(void)
-{
-	unit_root_close(root, rootfd);
-}
+UNIT_ROOT_FIXTURE
 
 static char **load(struct sshd_config *c, int expect)
 {
@@ -215,7 +204,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("sshdconf");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, unit_root_setup, unit_root_teardown);
 	tcase_add_test(tc, defaults_when_missing);
 	tcase_add_test(tc, first_occurrence_wins);
 	tcase_add_test(tc, match_blocks_union);

@@ -6,8 +6,7 @@
 #include "strv.h"
 #include "unit-helpers.h"
 
-static char *root;
-static int rootfd = -1;
+UNIT_ROOT_FIXTURE
 
 static const char *const alice_groups[] = {"alice", "wheel", "devs", NULL};
 static const char *const no_groups[] = {NULL};
@@ -19,16 +18,6 @@ static const struct sshd_conn alice = {
     .laddr = "192.168.0.1",
     .lport = 22,
 };
-
-static void setup(void)
-{
-	rootfd = unit_root_open(&root);
-}
-
-static void teardown(void)
-{
-	unit_root_close(root, rootfd);
-}
 
 static int eval(const struct sshd_conn *c, struct sshd_settings *s, char *err, size_t errlen)
 {
@@ -423,7 +412,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("sshdeval");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, unit_root_setup, unit_root_teardown);
 	tcase_add_test(tc, patterns);
 	tcase_add_test(tc, pattern_too_long);
 	tcase_add_test(tc, addresses);

@@ -65,6 +65,22 @@ static inline void unit_root_close(char *path, int fd)
 	free(path);
 }
 
+/*
+ * A suite's checked fixture of a throw-away root: ROOT and ROOTFD, made before each test and
+ * removed after it (tcase_add_checked_fixture(tc, unit_root_setup, unit_root_teardown)).
+ */
+#define UNIT_ROOT_FIXTURE                                                                          \
+	static char *root;                                                                         \
+	static int rootfd = -1;                                                                    \
+	static void unit_root_setup(void)                                                          \
+	{                                                                                          \
+		rootfd = unit_root_open(&root);                                                    \
+	}                                                                                          \
+	static void unit_root_teardown(void)                                                       \
+	{                                                                                          \
+		unit_root_close(root, rootfd);                                                     \
+	}
+
 /* The user database of ROOT: its etc/passwd and etc/group, written by the test. */
 static inline struct userdb *unit_userdb(const char *root)
 {
