@@ -250,19 +250,25 @@ static const struct key_option *option_match(const char **pp, const char *end)
 /* The text between double quotes, with \" taken for a quote (opt_dequote()). */
 static int option_value(const char **pp, const char *end, char **ret)
 {
-	const char *p = *pp;
-	_cleanup_free_ char *v = malloc((size_t)(end - p) + 1);
+	const char *p = *pp, *q;
+	_cleanup_free_ char *v = NULL;
 	size_t n = 0;
 
+	/* Find the closing quote first: the value is allocated at its own size, not the rest of
+	 * the line's (a line of many options would cost the square of its length). */
+	for (q = p + 1; q < end && *q != '"'; q++)
+		if (q[0] == '\\' && q + 1 < end && q[1] == '"')
+			q++;
+	if (q == end)
+		return -EINVAL;
+	v = malloc((size_t)(q - p));
 	if (!v)
 		return -ENOMEM;
-	for (p++; p < end && *p != '"'; p++) {
+	for (p++; p < q; p++) {
 		if (p[0] == '\\' && p + 1 < end && p[1] == '"')
 			p++;
 		v[n++] = *p;
 	}
-	if (p == end)
-		return -EINVAL;
 	v[n] = 0;
 	*pp = p + 1;
 	*ret = TAKE_PTR(v);
