@@ -10,6 +10,12 @@
 #include "strv.h"
 
 #define DROPIN_FILE_MAX (1u << 20)
+/*
+ * The bad lines of one file told one by one; the rest are told as one, with their count: a file
+ * of a thousand bad lines would otherwise cost a thousand findings, and nobody reads past the
+ * first few.
+ */
+#define DROPIN_REJECT_LINES 32
 
 static bool root_only(const struct stat *st)
 {
@@ -18,12 +24,11 @@ static bool root_only(const struct stat *st)
 
 static int reject(struct dropin_set *s, const char *path, unsigned lineno, const char *why)
 {
-	struct dropin_reject *n = realloc(s->rejected, (s->n_rejected + 1) * sizeof(*n));
+	struct dropin_reject *n;
 
-	if (!n)
+	if (array_room(&s->rejected, s->n_rejected, sizeof(*s->rejected)) < 0)
 		return -ENOMEM;
-	s->rejected = n;
-	n = &n[s->n_rejected];
+	n = &s->rejected[s->n_rejected];
 	*n = (struct dropin_reject){.path = strdup(path), .lineno = lineno, .why = strdup(why)};
 	if (!n->path || !n->why) {
 		free(n->path);
@@ -32,6 +37,18 @@ static int reject(struct dropin_set *s, const char *path, unsigned lineno, const
 	}
 	s->n_rejected++;
 	return 0;
+}
+
+/* The first bad line past DROPIN_REJECT_LINES, at LINENO, for WHY, and the count of the rest. */
+static int reject_rest(struct dropin_set *s, const char *path, unsigned lineno, const char *why,
+		       unsigned more)
+{
+	char all[320];
+
+	if (more == 0)
+		return reject(s, path, lineno, why);
+	snprintf(all, sizeof(all), "%s; and %u more lines after it are not used", why, more);
+	return reject(s, path, lineno, all);
 }
 
 /* A file or directory ignored for its owner, mode or type. */
@@ -83,7 +100,8 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 	_cleanup_free_ char *buf = NULL, *path = NULL;
 	size_t len;
 	struct stat st;
-	unsigned lineno = 0;
+	unsigned lineno = 0, n_bad = 0, first_untold = 0;
+	char untold[256] = "";
 	int r;
 
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
@@ -114,7 +132,13 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 			r = key_parse_line(line, n, min_rsa_bits, &k, why, sizeof(why));
 		if (r == 1)
 			continue;
-		if (r < 0)
+		if (r < 0 && ++n_bad > DROPIN_REJECT_LINES) {
+			if (!first_untold) {
+				first_untold = lineno;
+				snprintf(untold, sizeof(untold), "%s", why);
+			}
+			r = 0;
+		} else if (r < 0)
 			r = reject(s, path, lineno, why);
 		else
 			r = add_key(s, &k, line + strspn(line, " \t"), n - strspn(line, " \t"),
@@ -123,7 +147,9 @@ static int load_file(struct dropin_set *s, int dfd, const char *dir, const char 
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return n_bad > DROPIN_REJECT_LINES
+		   ? reject_rest(s, path, first_untold, untold, n_bad - DROPIN_REJECT_LINES - 1)
+		   : 0;
 }
 
 int dropin_load(int top, const struct stat *top_st, const char *dir, const char *user,

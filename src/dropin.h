@@ -34,7 +34,9 @@ struct dropin_reject {
 struct dropin_set {
 	struct approved_key *keys; /* by file name, then line; one per key blob */
 	size_t n;
-	struct dropin_reject *rejected; /* in the order met */
+	/* In the order met. Of one file's bad lines the first 32 are told each, and the one
+	 * after them with the count of the lines after it, which are not told. */
+	struct dropin_reject *rejected;
 	size_t n_rejected;
 	bool present; /* the user's drop-in directory exists */
 };

@@ -8,6 +8,8 @@
 #include "macro.h"
 #include "safeio.h"
 #include "sshdconf.h"
+#include "sshdlines.h"
+#include "strindex.h"
 #include "strv.h"
 
 #define SSHD_CONFIG_MAX (4u << 20)
@@ -29,54 +31,11 @@
 	"more than " STR(SSHD_INCLUDE_MAX) " Include patterns and files in all"
 #define SSHD_INCLUDE_TOO_DEEP "Include pattern of more than " STR(SSHD_INCLUDE_COMPONENTS) " names"
 
-int sshd_split_args(const char *line, char ***ret)
-{
-	char **l = calloc(1, sizeof(char *));
-	const char *p = line;
-	/* Each word is built here in turn: one buffer for the line, not one for each word. */
-	_cleanup_free_ char *w = malloc(strlen(line) + 1);
-
-	if (!l || !w)
-		goto nomem;
-	for (;;) {
-		size_t n = 0;
-		char quote = 0;
-
-		p += strspn(p, " \t\r\n");
-		if (!*p || *p == '#')
-			break;
-		for (; *p; p++) {
-			if (quote) {
-				if (*p == '\\' && (p[1] == quote || p[1] == '\\'))
-					w[n++] = *++p;
-				else if (*p == quote)
-					quote = 0;
-				else
-					w[n++] = *p;
-			} else if (*p == '"' || *p == '\'') {
-				quote = *p;
-			} else if (*p == '\\' && p[1]) {
-				w[n++] = *++p;
-			} else if (strchr(" \t\r\n", *p)) {
-				break;
-			} else {
-				w[n++] = *p;
-			}
-		}
-		if (quote) {
-			strv_free(l);
-			return -EBADMSG;
-		}
-		w[n] = 0;
-		if (strv_push(&l, w) < 0)
-			goto nomem;
-	}
-	*ret = l;
-	return 0;
-nomem:
-	strv_free(l);
-	return -ENOMEM;
-}
+/* A file of the walk, read and cut into lines. */
+struct cut_memo {
+	char *path;
+	struct sshd_cut_file file;
+};
 
 struct walk {
 	int rootfd;
@@ -91,6 +50,8 @@ struct walk {
 		char **paths;
 	} * memo;
 	size_t n_memo;
+	struct cut_memo **cut; /* each file read, cut into lines, once per walk */
+	size_t n_cut;
 	char *err;
 	size_t errlen;
 };
@@ -254,106 +215,92 @@ static int walk_include(struct walk *w, const struct sshd_line *l, const char *p
 	return r;
 }
 
-/*
- * Cut LINE into keyword and the rest as sshd does: blanks or one '=' end the keyword.
- * Returns the rest (inside LINE), or NULL for a blank or comment line.
- */
-static char *split_keyword(char *line, char **ret_keyword)
+static void cut_memo_free(struct cut_memo *m)
 {
-	size_t n = strlen(line);
-	char *kw, *rest;
-	bool equals;
-
-	while (n > 0 && strchr(" \t\r\n\f", line[n - 1]))
-		line[--n] = 0;
-	kw = line + strspn(line, " \t\r\n");
-	if (!*kw || *kw == '#')
-		return NULL;
-	rest = kw + strcspn(kw, " \t\r\n=");
-	equals = *rest == '=';
-	if (*rest)
-		*rest++ = 0;
-	rest += strspn(rest, " \t\r\n");
-	if (!equals && *rest == '=') {
-		rest++;
-		rest += strspn(rest, " \t\r\n");
+	if (m) {
+		free(m->path);
+		sshd_cut_file_done(&m->file);
+		free(m);
 	}
-	*ret_keyword = kw;
-	return rest;
 }
 
-static int walk_line(struct walk *w, const char *path, unsigned lineno, char *text, unsigned depth,
-		     unsigned *state)
+/* Hand one line to the caller, and walk the files it includes. */
+static int walk_line(struct walk *w, const char *path, const struct sshd_cut_line *c,
+		     unsigned depth, unsigned *state)
 {
-	_cleanup_(strv_freep) char **args = NULL;
-	char *kw = NULL, *rest = split_keyword(text, &kw);
-	struct sshd_line l = {.file = path, .line = lineno, .depth = depth, .state = state};
+	struct sshd_line l = {.file = path,
+			      .line = c->lineno,
+			      .depth = depth,
+			      .args = c->args,
+			      .rest = c->rest,
+			      .state = state};
 	int r;
 
-	if (!rest)
-		return 0;
-	r = sshd_split_args(rest, &args);
-	if (r == -EBADMSG)
-		return walk_fail(w, path, lineno, "unbalanced quote");
-	if (r < 0)
-		return r;
-	/* The keyword goes first, before the words of the rest. */
-	{
-		size_t n = strv_length(args);
-		char **all = malloc((n + 2) * sizeof(char *));
-
-		if (!all)
-			return -ENOMEM;
-		all[0] = strdup(kw);
-		if (!all[0]) {
-			free(all);
-			return -ENOMEM;
-		}
-		memcpy(all + 1, args, (n + 1) * sizeof(char *));
-		free(args);
-		args = all;
-	}
-	l.args = args;
-	l.rest = rest;
+	if (!c->args)
+		return walk_fail(w, path, c->lineno, "unbalanced quote");
 	r = w->fn(w->userdata, &l);
-	if (r < 0 || strcasecmp(kw, "Include") != 0)
+	if (r < 0 || strcasecmp(c->args[0], "Include") != 0)
 		return r;
-	if (!args[1])
-		return walk_fail(w, path, lineno, "Include without an argument");
-	for (size_t i = 1; args[i] && r >= 0; i++)
-		r = walk_include(w, &l, args[i]);
+	if (!c->args[1])
+		return walk_fail(w, path, c->lineno, "Include without an argument");
+	for (size_t i = 1; c->args[i] && r >= 0; i++)
+		r = walk_include(w, &l, c->args[i]);
 	return r;
 }
-static int walk_file(struct walk *w, const char *path, unsigned depth, unsigned *state)
+
+/*
+ * PATH read and cut into lines, once per walk: a file met again through Include (up to
+ * SSHD_INCLUDE_MAX times) is read and split once. NULL in *RET for a glob result removed
+ * meanwhile.
+ */
+static int file_once(struct walk *w, const char *path, unsigned depth,
+		     const struct sshd_cut_file **ret)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	unsigned lineno = 0;
-	char *p, *nl;
+	struct cut_memo *m;
+	char *buf = NULL;
 	int r;
 
+	*ret = NULL;
+	for (size_t i = 0; i < w->n_cut; i++)
+		if (strcmp(w->cut[i]->path, path) == 0) {
+			*ret = &w->cut[i]->file;
+			return 0;
+		}
 	r = safe_open_in_root(w->rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
-	if (r < 0) {
-		if (r == -ENOENT && depth > 0)
-			return 0; /* a glob result removed meanwhile */
-		return r;
-	}
+	if (r < 0)
+		return r == -ENOENT && depth > 0 ? 0 : r;
 	if (w->files && (r = strv_push_unique(w->files, path)) < 0)
 		return r;
 	r = safe_read_all(fd, SSHD_CONFIG_MAX, &buf, NULL);
 	if (r < 0)
 		return r;
-	for (p = buf; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		r = walk_line(w, path, ++lineno, p, depth, state);
-		if (r < 0)
-			return r;
-		if (!nl)
-			break;
+	/* Each memo on its own: the file being walked stays where it is while its Include
+	 * lines add more. */
+	m = calloc(1, sizeof(*m));
+	if (!m || !(m->path = strdup(path)) || array_room(&w->cut, w->n_cut, sizeof(*w->cut)) < 0) {
+		free(buf);
+		cut_memo_free(m);
+		return -ENOMEM;
 	}
+	r = sshd_cut_text(buf, &m->file);
+	if (r < 0) {
+		cut_memo_free(m);
+		return r;
+	}
+	w->cut[w->n_cut++] = m;
+	*ret = &m->file;
 	return 0;
+}
+
+static int walk_file(struct walk *w, const char *path, unsigned depth, unsigned *state)
+{
+	const struct sshd_cut_file *f;
+	int r = file_once(w, path, depth, &f);
+
+	for (size_t i = 0; r >= 0 && f && i < f->n_lines; i++)
+		r = walk_line(w, path, &f->lines[i], depth, state);
+	return r;
 }
 
 int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd_line_fn fn,
@@ -378,6 +325,9 @@ int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd
 	if (r >= 0)
 		r = walk_file(&w, begin.file, 0, &state);
 	glob_memo_free(&w);
+	for (size_t i = 0; i < w.n_cut; i++)
+		cut_memo_free(w.cut[i]);
+	free(w.cut);
 	if (r == -ENOENT)
 		return 0; /* sshd's defaults */
 	if (r < 0 && r != -EINVAL)
@@ -390,6 +340,10 @@ struct load_state {
 	struct sshd_config *c;
 	bool global_keys_set;
 	bool strict_modes_set;
+	/* The paths of c->authorized_keys, hashed: a Match block of thousands of paths, met
+	 * again through Include, costs their number, not its square. */
+	struct strindex *keys_seen;
+	size_t n_keys;
 	char *err;
 	size_t errlen;
 };
@@ -414,14 +368,26 @@ static int load_keys_file(struct load_state *s, const struct sshd_line *l)
 			return 0;
 		s->global_keys_set = true;
 		strv_free(s->c->authorized_keys);
-		s->c->authorized_keys = calloc(1, sizeof(char *));
-		if (!s->c->authorized_keys)
-			return -ENOMEM;
+		s->c->authorized_keys = NULL;
+		s->n_keys = 0;
+		strindex_free(s->keys_seen);
+		s->keys_seen = NULL;
 	}
-	for (size_t i = 1; l->args[i]; i++)
-		if (strcmp(l->args[i], "none") != 0 &&
-		    (r = strv_push_unique(&s->c->authorized_keys, l->args[i])) < 0)
+	if (!s->keys_seen && (r = strindex_new(&s->keys_seen)) < 0)
+		return r;
+	for (size_t i = 1; l->args[i]; i++) {
+		const char *a = l->args[i];
+		size_t len = strlen(a);
+
+		if (strcmp(a, "none") == 0 || strindex_find(s->keys_seen, a, len) >= 0)
+			continue;
+		r = strv_append(&s->c->authorized_keys, &s->n_keys, a, len);
+		if (r >= 0)
+			r = strindex_add(s->keys_seen, s->c->authorized_keys[s->n_keys - 1], len,
+					 s->n_keys - 1);
+		if (r < 0)
 			return r;
+	}
 	return 0;
 }
 
@@ -463,13 +429,30 @@ int sshd_config_load(int rootfd, const char *root_prefix, const char *path, stru
 
 	r = sshd_config_walk(rootfd, root_prefix, path, load_line, &s, &c.files, &c.include_dirs,
 			     err, errlen);
+	strindex_free(s.keys_seen);
+	if (r >= 0 && s.global_keys_set && !c.authorized_keys &&
+	    !(c.authorized_keys = calloc(1, sizeof(char *))))
+		r = -ENOMEM;
 	if (r >= 0 && !s.global_keys_set) {
-		/* sshd's default goes first, then whatever Match blocks add. */
+		/* sshd's default goes first, then whatever Match blocks add (each once already). */
 		char **def = NULL, **m = c.authorized_keys;
+		size_t n = 0, n_def;
 
-		r = strv_split_ws(&def, SSHD_DEFAULT_AUTHORIZED_KEYS);
-		for (size_t i = 0; r >= 0 && m && m[i]; i++)
-			r = strv_push_unique(&def, m[i]);
+		for (const char *p = SSHD_DEFAULT_AUTHORIZED_KEYS; r >= 0 && *p;) {
+			size_t len = strcspn(p, " ");
+
+			r = strv_append(&def, &n, p, len);
+			p += len + strspn(p + len, " ");
+		}
+		n_def = n;
+		for (size_t i = 0; r >= 0 && m && m[i]; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < n_def && !dup; j++)
+				dup = strcmp(def[j], m[i]) == 0;
+			if (!dup)
+				r = strv_append(&def, &n, m[i], strlen(m[i]));
+		}
 		strv_free(c.authorized_keys);
 		c.authorized_keys = def;
 	}

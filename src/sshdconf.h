@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include <stdbool.h>
+#include "sshdlines.h"
 #include "users.h"
 
 #define SSHD_CONFIG_PATH "/etc/ssh/sshd_config"
@@ -49,9 +50,6 @@ typedef int (*sshd_line_fn)(void *userdata, const struct sshd_line *l);
  */
 int sshd_config_walk(int rootfd, const char *root_prefix, const char *path, sshd_line_fn fn,
 		     void *userdata, char ***files, char ***include_dirs, char *err, size_t errlen);
-
-/* Split a line as sshd does: blanks separate, quotes group, '#' starts a comment. */
-int sshd_split_args(const char *line, char ***ret);
 
 /*
  * Expand one AuthorizedKeysFile entry for U: %% %h %u %U, and a relative result

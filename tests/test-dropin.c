@@ -75,6 +75,32 @@ START_TEST(order_dedupe_and_rejects)
 }
 END_TEST
 
+/* A file of many bad lines: the first 32 told each, the 33rd with the count of the rest. */
+START_TEST(many_bad_lines_are_told_as_a_count)
+{
+	struct dropin_set s;
+	char buf[8192];
+	int n = 0;
+
+	if (geteuid() != 0)
+		return;
+	for (int i = 0; i < 50; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "bad line %d\n", i);
+	snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\n", key_a);
+	unit_write(root, "keys.d/alice/10-a.pub", buf);
+	load(&s);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_uint_eq(s.n_rejected, 33);
+	for (unsigned i = 0; i < 33; i++) {
+		ck_assert(strstr(s.rejected[i].path, "/keys.d/alice/10-a.pub"));
+		ck_assert_uint_eq(s.rejected[i].lineno, i + 1);
+	}
+	ck_assert(!strstr(s.rejected[31].why, "more lines"));
+	ck_assert(strstr(s.rejected[32].why, "; and 17 more lines after it are not used"));
+	dropin_set_done(&s);
+}
+END_TEST
+
 START_TEST(not_root_only_is_ignored)
 {
 	struct dropin_set s;
@@ -383,6 +409,7 @@ Suite *test_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, order_dedupe_and_rejects);
+	tcase_add_test(tc, many_bad_lines_are_told_as_a_count);
 	tcase_add_test(tc, not_root_only_is_ignored);
 	tcase_add_test(tc, merge_keeps_user_lines);
 	tcase_add_test(tc, unterminated_block_is_refused);
