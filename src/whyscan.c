@@ -13,6 +13,7 @@
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
+#include "whyhomes.h"
 #include "whyscan.h"
 
 /* The largest cloud-init file read for its default user. */
@@ -221,6 +222,7 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 		       const struct key_line *key, size_t max, char ***ret)
 {
 	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_(why_homes_freep) struct why_homes *homes = NULL;
 	_cleanup_free_ char *b64 = NULL;
 	size_t n = 0;
 	int r;
@@ -232,8 +234,11 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 			return -ENOMEM;
 		base64_encode(key->blob, key->blob_len, b64);
 	}
+	if ((r = why_homes_new(&homes)) < 0)
+		return r;
 	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
 		const struct user *u = &e->db->users[i];
+		size_t hl = strlen(u->home);
 		bool hit = false;
 
 		if ((except && strcmp(u->name, except) == 0) || u->home[0] != '/')
@@ -242,6 +247,10 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 			_cleanup_free_ char *path = NULL;
 
 			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
+				continue;
+			/* A file in a home that does not exist is not looked for. */
+			if (strncmp(path, u->home, hl) == 0 && path[hl] == '/' &&
+			    why_home_missing(homes, e->rootfd, u->home))
 				continue;
 			r = file_has_key(e->rootfd, path, key ? key->fingerprint : NULL, b64, &hit);
 			if (r < 0)

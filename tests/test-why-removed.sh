@@ -8,12 +8,13 @@
 # the key-removed entry. A state directory of an older version (no record of removals) is read
 # as before: the hint points at the journal.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
+# shellcheck disable=SC2016 # sh -c scripts: expanded by the user's shell
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
 
 sandbox_create 2 || bail "sandbox_create failed"
 # The sandbox's users log in with /bin/bash: the shell step must pass to reach the key.
-mkdir -p "$SANDBOX/bin" && cp -L /bin/sh "$SANDBOX/bin/bash" || bail "no shell in the sandbox"
+{ mkdir -p "$SANDBOX/bin" && cp -L /bin/sh "$SANDBOX/bin/bash"; } || bail "no shell in the sandbox"
 ak=$(keys_ak user1)
 keys_gen_each second dropped
 fp_second=$(keys_fp "$TEST_TMP/second.pub")
