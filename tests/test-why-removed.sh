@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # sshmend why for a key that is gone from the keys file: "sshmend daemon" audits a sandbox's
 # keys, read back from a private journal; a key the user takes out of authorized_keys, and an
-# approved key whose drop-in file is removed (the key sync takes it out), each get their
-# key-removed entry; then "sshmend why user1 --key" that key is refused as key-not-authorized,
+# approved key whose drop-in file is removed (the key sync takes it out), and a key
+# ExclusiveUsers= moves to the quarantine, each get their key-removed entry; then "sshmend why user1 --key" that key is refused as key-not-authorized,
 # and its hint and the key step's detail (--json) say it was removed, how, and when: the time of
 # the key-removed entry. A state directory of an older version (no record of removals) is read
 # as before: the hint points at the journal.
@@ -98,6 +98,33 @@ got=${detail##* at }
 ok "... at the time of its key-removed entry ($got, entry $when)" near "$when" "$got"
 like "$(json_str "$json" hint)" "key sync took it out at $got.*approve it again" \
 	"... the hint says approve it again" || diag "$json"
+
+# --- Taken into the quarantine: ExclusiveUsers=user1 ----------------------------------------
+keys_gen_each planted kept
+fp_planted=$(keys_fp "$TEST_TMP/planted.pub")
+keys_dropin_put user1 kept.pub "$(keys_pub kept)"
+ok "an approved key again, so that Exclusive= leaves user1 one" wait_until 10 "grep -qF kept '$ak'"
+run_as user1 sh -c 'cat "$1" >>"$2"' sh "$TEST_TMP/planted.pub" "$ak" ||
+	bail "cannot append to user1's authorized_keys"
+ok "key-unapproved logged for the planted key" \
+	daemon_wait_count 10 0 SSHMEND_EVENT=key-unapproved "SSHMEND_FINGERPRINT=$fp_planted"
+ready0=$(daemon_ready_count)
+sandbox_config '[Keys]' 'ExclusiveUsers=user1'
+ok "the daemon reloads by itself" daemon_wait_ready_after "$ready0"
+ok "key-removed logged for the key Exclusive= took out" \
+	daemon_wait_count 10 0 SSHMEND_EVENT=key-removed "SSHMEND_FINGERPRINT=$fp_planted"
+sleep 0.5
+when=$(removed_at "$fp_planted")
+json=$("$SSHMEND" --root "$SANDBOX" why user1 --key "$TEST_TMP/planted.pub" --json 2>/dev/null)
+detail=$(json_str "$json" key)
+like "$detail" "removed from user1's keys file into the quarantine \\(Exclusive=yes\\) at " \
+	"why --key the quarantined key: the detail says it went into the quarantine" || diag "$json"
+got=${detail##* at }
+ok "... at the time of its key-removed entry ($got, entry $when)" near "$when" "$got"
+hint=$(json_str "$json" hint)
+like "$hint" "into the quarantine at $got" "... the hint says when it went into the quarantine" ||
+	diag "$json"
+ok "... and how to restore it" test "${hint/"sshmend keys --restore user1 $fp_planted"/}" != "$hint"
 
 # --- A state directory of an older version: no record of removals --------------------------
 daemon_stop
