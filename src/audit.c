@@ -150,8 +150,10 @@ struct diff {
 	struct key_list *l;
 	bool *seen; /* STATE's lines that L holds */
 	signed char
-	    *held;  /* L's unapproved keys not told: their status in STATE plus 2, 1 for none */
-	bool *gone; /* STATE's keys gone and not told */
+	    *held;   /* L's unapproved keys not told: their status in STATE plus 2, 1 for none */
+	bool *gone;  /* STATE's keys gone and not told */
+	char **told; /* STATE's lines of the keys gone and told, for audit_gone_record() */
+	size_t n_told;
 	bool dirty; /* the state is to be written */
 };
 
@@ -197,8 +199,11 @@ static int diff_gone(struct diff *d, const struct audit_tell *t)
 		d->dirty = true;
 		fp = strndup(d->state[k], n);
 		if (t->removed(t->userdata, fp,
-			       fp ? audit_state_comment(d->state, d->index, fp) : NULL) >= 0)
+			       fp ? audit_state_comment(d->state, d->index, fp) : NULL) >= 0) {
+			if (strv_append(&d->told, &d->n_told, d->state[k], strlen(d->state[k])) < 0)
+				return -ENOMEM;
 			continue;
+		}
 		if (!d->gone && !(d->gone = calloc(strv_length(d->state), sizeof(*d->gone))))
 			return -ENOMEM;
 		d->gone[k] = true;
@@ -270,6 +275,10 @@ int audit_diff(int rootfd, const char *user, char *const *state, struct key_list
 		ret->recorded = true;
 		ret->state_full = audit_state_save(rootfd, user, l) > 0;
 	}
+	/* When they went, for sshmend why: an aid, whose failure the audit does not share. */
+	if (r >= 0)
+		(void)audit_gone_record(rootfd, user, d.told);
+	strv_free(d.told);
 	strindex_free(d.index);
 	free(d.seen);
 	free(d.held);

@@ -19,6 +19,15 @@
  */
 #define AUDIT_STATE_MAX (16u << 20)
 
+/*
+ * The most a user's record of removed keys (audit_gone_record()) holds: its oldest lines make
+ * room, some 2,500 removals.
+ */
+#define AUDIT_GONE_MAX (256u << 10)
+/* A time as the state directory writes it: "2026-12-07T06:54:34Z" and its NUL. */
+#define AUDIT_TIME_LEN 32
+
+struct stat;
 struct strindex;
 
 enum key_status {
@@ -86,11 +95,36 @@ int audit_state_dir(int rootfd, bool create, int *ret);
 /* The name in the state directory of USER's file of KIND ("keys", "quarantine"). */
 int audit_state_file(const char *user, const char *kind, char *buf, size_t len);
 /*
+ * USER's state file of KIND, read: *dfd the state directory (made with CREATE), NAME its name
+ * there, *buf its text ("" when there is none; of one larger than AUDIT_STATE_MAX, its end),
+ * *exists and *st as read, for safe_replace_file().
+ */
+int audit_state_read_file(int rootfd, const char *user, const char *kind, bool create, int *dfd,
+			  char *name, size_t namelen, char **buf, size_t *len, bool *exists,
+			  struct stat *st);
+/*
  * Read the state file open in FD, of at most AUDIT_STATE_MAX bytes: sshmend writes no more. Of a
  * larger one (a limit lowered since it was written) only whole lines of the part at the start,
  * or with FROM_END at the end, are read, and 1 returned.
  */
 int audit_state_read(int fd, bool from_end, char **ret, size_t *ret_len);
+
+/*
+ * Remember that the keys GONE (state lines "FINGERPRINT STATUS[ COMMENT]") were found gone from
+ * USER's keys files now: appended, with the time (UTC), to USER's record of removed keys in the
+ * state directory, whose oldest lines go past AUDIT_GONE_MAX. A state directory without one (an
+ * older version's) starts it.
+ */
+int audit_gone_record(int rootfd, const char *user, char *const *gone);
+
+/* When the audit last found a key gone, and its status then. */
+struct audit_gone {
+	char when[AUDIT_TIME_LEN]; /* UTC, as written */
+	int was;		   /* enum key_status, or -1 when not recorded */
+};
+
+/* The last removal of FP from USER's keys files recorded: 1 and *ret, 0 when none is. */
+int audit_gone_find(int rootfd, const char *user, const char *fp, struct audit_gone *ret);
 
 /* What an audit tells through its caller: 0 when told, < 0 when not (told at the next one). */
 struct audit_tell {

@@ -58,7 +58,10 @@ static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
 	return 0;
 }
 
-/* Remove the remembered keys (not the quarantine: nothing of it is ever deleted). */
+/*
+ * Remove the remembered keys and the record of those removed (not the quarantine: nothing of it
+ * is ever deleted).
+ */
 static int drop_baseline(int dfd)
 {
 	DIR *d;
@@ -74,8 +77,9 @@ static int drop_baseline(int dfd)
 		return r;
 	}
 	while ((de = readdir(d)))
-		if (strncmp(de->d_name, "keys.", 5) == 0 && unlinkat(dirfd(d), de->d_name, 0) < 0 &&
-		    errno != ENOENT)
+		if ((strncmp(de->d_name, "keys.", 5) == 0 ||
+		     strncmp(de->d_name, "removed.", 8) == 0) &&
+		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			r = negative_errno();
 	closedir(d);
 	return r;
@@ -120,6 +124,37 @@ int audit_state_bind(int rootfd, bool adopt)
 	r = safe_replace_file(dfd, STATE_MACHINE_ID, exists ? &st : NULL, id, MACHINE_ID_LEN + 1, 0,
 			      0, 0600, true);
 	return r < 0 ? r : 1;
+}
+
+int audit_state_read_file(int rootfd, const char *user, const char *kind, bool create, int *dfd,
+			  char *name, size_t namelen, char **buf, size_t *len, bool *exists,
+			  struct stat *st)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	*exists = false;
+	r = audit_state_file(user, kind, name, namelen);
+	if (r < 0)
+		return r;
+	r = audit_state_dir(rootfd, create, dfd);
+	if (r < 0)
+		return r;
+	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return negative_errno();
+	if (fd >= 0) {
+		*exists = true;
+		if (fstat(fd, st) < 0)
+			return negative_errno();
+		/* Of one grown past the limit (an older version's), the newest entries. */
+		r = audit_state_read(fd, true, buf, len);
+		return r < 0 ? r : 0;
+	}
+	*buf = strdup("");
+	return *buf ? 0 : -ENOMEM;
 }
 
 static int state_name(const char *user, char *buf, size_t len)

@@ -24,39 +24,9 @@ int audit_quarantine_path(const char *user, char *buf, size_t len)
 	return r;
 }
 
-/*
- * USER's quarantine file, read: *dfd the state directory (made with CREATE), *buf its text
- * ("" when there is none), *exists and *st as read, for safe_replace_file().
- */
-static int quarantine_read(int rootfd, const char *user, bool create, int *dfd, char *name,
-			   size_t namelen, char **buf, size_t *len, bool *exists, struct stat *st)
-{
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	*buf = NULL;
-	*len = 0;
-	*exists = false;
-	r = audit_state_file(user, "quarantine", name, namelen);
-	if (r < 0)
-		return r;
-	r = audit_state_dir(rootfd, create, dfd);
-	if (r < 0)
-		return r;
-	fd = openat(*dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return negative_errno();
-	if (fd >= 0) {
-		*exists = true;
-		if (fstat(fd, st) < 0)
-			return negative_errno();
-		/* Of one grown past the limit (an older version's), the newest entries. */
-		r = audit_state_read(fd, true, buf, len);
-		return r < 0 ? r : 0;
-	}
-	*buf = strdup("");
-	return *buf ? 0 : -ENOMEM;
-}
+/* USER's quarantine file, read (audit_state_read_file()). */
+#define quarantine_read(rootfd, user, create, ...)                                                 \
+	audit_state_read_file(rootfd, user, "quarantine", create, __VA_ARGS__)
 
 /*
  * Call FN for each entry of the quarantine text BUF: its header lines (from HEAD, HEAD_LEN

@@ -246,7 +246,7 @@ static int try_candidates(struct walk *k, struct collect *col)
 
 static int key_not_found(struct walk *k, bool any)
 {
-	_cleanup_free_ char *elsewhere = NULL;
+	_cleanup_free_ char *elsewhere = NULL, *gone = NULL, *gone_hint = NULL;
 	char buf[4400];
 	int r;
 
@@ -291,16 +291,20 @@ static int key_not_found(struct walk *k, bool any)
 			     names, k->u->name, k->w->authorized_for[0]) < 0)
 			return -ENOMEM;
 	} else if ((r = why_key_elsewhere(k->e, k->u->name, k->offered->fingerprint, &elsewhere)) <
-		   0) {
+		       0 ||
+		   (r = why_key_gone(k->e, k->u->name, k->offered->fingerprint, &gone_hint,
+				     &gone)) < 0) {
 		return r;
 	}
+	if (!elsewhere)
+		elsewhere = TAKE_PTR(gone_hint);
 	if (!elsewhere && k->s->authorized_keys_command &&
 	    asprintf(&elsewhere,
 		     "the key is in no keys file; AuthorizedKeysCommand %s may give it, which "
 		     "sshmend does not run",
 		     k->s->authorized_keys_command) < 0)
 		return -ENOMEM;
-	return why_key_missing(k->w, k->u, k->offered, &k->cl, any, elsewhere);
+	return why_key_removed(k->w, k->u, k->offered, &k->cl, any, elsewhere, gone);
 }
 
 /* The keys files, then the key in them. */

@@ -533,7 +533,14 @@ int why_key_options(struct why *w, const struct user *u, const struct key_line *
 int why_key_missing(struct why *w, const struct user *u, const struct key_line *k,
 		    const struct why_client *cl, bool any_keys, const char *elsewhere)
 {
-	char hint[HINT_MAX];
+	return why_key_removed(w, u, k, cl, any_keys, elsewhere, NULL);
+}
+
+int why_key_removed(struct why *w, const struct user *u, const struct key_line *k,
+		    const struct why_client *cl, bool any_keys, const char *elsewhere,
+		    const char *removed)
+{
+	char hint[HINT_MAX], detail[HINT_MAX];
 	int r;
 
 	if (elsewhere)
@@ -543,8 +550,10 @@ int why_key_missing(struct why *w, const struct user *u, const struct key_line *
 			 "%s is not in %s's keys files: add it to ~%s/.ssh/authorized_keys, or "
 			 "approve it in the drop-in directory and run sshmend fix %s",
 			 k->fingerprint, u->name, u->name, u->name);
-	r = refuse_fmt(w, any_keys ? WHY_KEY_NOT_AUTHORIZED : WHY_NO_KEYS, "key", hint,
-		       any_keys ? "not in any keys file sshd reads" : "no keys file holds a key",
+	snprintf(detail, sizeof(detail), "%s%s%s",
+		 any_keys ? "not in any keys file sshd reads" : "no keys file holds a key",
+		 removed ? "; " : "", removed ? removed : "");
+	r = refuse_fmt(w, any_keys ? WHY_KEY_NOT_AUTHORIZED : WHY_NO_KEYS, "key", hint, detail,
 		       SSHD_FAILED, u->name, addr_of(cl), why_key_type_name(k->type),
 		       k->fingerprint);
 	return r < 0 ? r : 0;

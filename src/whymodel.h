@@ -113,6 +113,10 @@ int why_key_options(struct why *w, const struct user *u, const struct key_line *
 /* "Accepted key" or "Failed publickey": no line of any keys file holds KEY. */
 int why_key_missing(struct why *w, const struct user *u, const struct key_line *k,
 		    const struct why_client *cl, bool any_keys, const char *elsewhere);
+/* The same, for a key the audit saw removed: REMOVED (when, how) added to the step's detail. */
+int why_key_removed(struct why *w, const struct user *u, const struct key_line *k,
+		    const struct why_client *cl, bool any_keys, const char *elsewhere,
+		    const char *removed);
 
 /* After the key: PermitRootLogin and a second method AuthenticationMethods wants. */
 int why_after_key(struct why *w, const struct user *u, const struct key_line *k,

@@ -5,6 +5,7 @@
 #include <shadow.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "audit.h"
 #include "base64.h"
 #include "dropin.h"
@@ -12,6 +13,7 @@
 #include "macro.h"
 #include "safeio.h"
 #include "strv.h"
+#include "whyhomes.h"
 #include "whyscan.h"
 
 /* The largest cloud-init file read for its default user. */
@@ -20,6 +22,8 @@
 #define WHY_SCAN_HEAD (16u << 10)
 /* The shadow file read whole: 10,000 users take about 1 MiB. */
 #define SHADOW_MAX (64u << 20)
+/* A key the quarantine took at most this long (s) before the audit saw it gone went there. */
+#define WHY_QUARANTINE_SLACK 60
 
 int why_read_file(int rootfd, const char *path, size_t max, char **ret, size_t *len)
 {
@@ -218,6 +222,7 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 		       const struct key_line *key, size_t max, char ***ret)
 {
 	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_(why_homes_freep) struct why_homes *homes = NULL;
 	_cleanup_free_ char *b64 = NULL;
 	size_t n = 0;
 	int r;
@@ -229,8 +234,11 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 			return -ENOMEM;
 		base64_encode(key->blob, key->blob_len, b64);
 	}
+	if ((r = why_homes_new(&homes)) < 0)
+		return r;
 	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
 		const struct user *u = &e->db->users[i];
+		size_t hl = strlen(u->home);
 		bool hit = false;
 
 		if ((except && strcmp(u->name, except) == 0) || u->home[0] != '/')
@@ -239,6 +247,10 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 			_cleanup_free_ char *path = NULL;
 
 			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
+				continue;
+			/* A file in a home that does not exist is not looked for. */
+			if (strncmp(path, u->home, hl) == 0 && path[hl] == '/' &&
+			    why_home_missing(homes, e->rootfd, u->home))
 				continue;
 			r = file_has_key(e->rootfd, path, key ? key->fingerprint : NULL, b64, &hit);
 			if (r < 0)
@@ -432,6 +444,104 @@ int why_key_elsewhere(const struct engine *e, const char *user, const char *fp, 
 	}
 	*ret = s;
 	return 0;
+}
+
+/* Does USER's drop-in directory approve FP now? */
+static bool dropin_approves(const struct engine *e, const char *user, const char *fp)
+{
+	struct dropin_set set = {0};
+	bool yes = false;
+
+	if (e->dropin_fd < 0 ||
+	    dropin_load(e->dropin_fd, NULL, e->cfg.dropin_dir, user, e->cfg.min_rsa_bits, &set) < 0)
+		return false;
+	for (size_t i = 0; i < set.n && !yes; i++)
+		yes = strcmp(set.keys[i].fingerprint, fp) == 0;
+	dropin_set_done(&set);
+	return yes;
+}
+
+/* Did Exclusive= take FP into USER's quarantine in the minute up to WHEN? */
+static bool quarantined_at(const struct engine *e, const char *user, const char *fp,
+			   const char *when)
+{
+	struct quarantine_list q = {0};
+	struct tm tm = {0};
+	time_t gone, taken;
+	bool yes = false;
+
+	if (!strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm) ||
+	    audit_quarantine_load(e->rootfd, user, &q) < 0)
+		return false;
+	gone = timegm(&tm);
+	for (size_t i = q.n; i-- > 0 && !yes;) {
+		if (strcmp(q.q[i].fingerprint, fp) != 0 || !q.q[i].taken)
+			continue;
+		tm = (struct tm){0};
+		if (!strptime(q.q[i].taken, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			continue;
+		taken = timegm(&tm);
+		yes = taken <= gone && gone - taken <= WHY_QUARANTINE_SLACK;
+	}
+	quarantine_list_done(&q);
+	return yes;
+}
+
+/* Does the audit still remember FP for USER (a removal it has not seen yet)? */
+static bool state_remembers(const struct engine *e, const char *user, const char *fp)
+{
+	_cleanup_(strv_freep) char **state = NULL;
+	size_t l = strlen(fp);
+
+	if (audit_state_load(e->rootfd, user, &state) < 0)
+		return false;
+	for (size_t i = 0; state && state[i]; i++)
+		if (strncmp(state[i], fp, l) == 0 && state[i][l] == ' ')
+			return true;
+	return false;
+}
+
+int why_key_gone(const struct engine *e, const char *user, const char *fp, char **hint,
+		 char **detail)
+{
+	struct audit_gone g;
+	const char *how = "";
+	bool synced;
+	int r;
+
+	*hint = *detail = NULL;
+	if (audit_state_bind(e->rootfd, false) <= 0)
+		return 0;
+	r = audit_gone_find(e->rootfd, user, fp, &g);
+	if (r <= 0)
+		return r == -ENOMEM ? r : 0;
+	/* Removed again since it was recorded, and back in between: that time is not this one's. */
+	if (state_remembers(e, user, fp))
+		return 0;
+	/* An approved key gone that the drop-in directory no longer approves: the key sync. */
+	synced = g.was == KEY_APPROVED && !dropin_approves(e, user, fp);
+	if (synced)
+		how = " by sshmend's key sync (no longer approved)";
+	else if (g.was != KEY_APPROVED && quarantined_at(e, user, fp, g.when))
+		how = " into the quarantine (Exclusive=yes)";
+	if (asprintf(detail, "removed from %s's keys file%s at %s", user, how, g.when) < 0) {
+		*detail = NULL;
+		return -ENOMEM;
+	}
+	if ((synced
+		 ? asprintf(
+		       hint,
+		       "the key was approved for %s and sshmend's key sync took it out at %s, "
+		       "when it was no longer in %s/%s/: approve it again and run sshmend fix %s",
+		       user, g.when, e->cfg.dropin_dir, user, user)
+		 : asprintf(hint,
+			    "the key was in %s's keys file and was removed%s at %s: add it back to "
+			    "~%s/.ssh/authorized_keys",
+			    user, how, g.when, user)) < 0) {
+		*hint = NULL;
+		return -ENOMEM;
+	}
+	return 1;
 }
 
 /* NAMES, comma-separated. */

@@ -52,6 +52,13 @@ char *why_cloud_default_user(int rootfd);
  * sentence for the hint in *ret, or NULL.
  */
 int why_key_elsewhere(const struct engine *e, const char *user, const char *fp, char **ret);
+/*
+ * When the key audit saw FP removed from USER's keys files, and how (by sshmend's key sync or
+ * not): 1 with a sentence for the hint in *hint and one for the step's detail in *detail; 0
+ * when nothing is recorded.
+ */
+int why_key_gone(const struct engine *e, const char *user, const char *fp, char **hint,
+		 char **detail);
 
 /*
  * The hint for USER, a name passwd does not know: the users the key is authorized for

@@ -146,6 +146,54 @@ START_TEST(quarantine_round_trip)
 }
 END_TEST
 
+/*
+ * Needs root, as above: the keys the audit saw removed are found by fingerprint, the last
+ * removal of each, with its time and status; past AUDIT_GONE_MAX the oldest lines go. A line
+ * this version does not write (no time it could have written) is no removal.
+ */
+START_TEST(gone_round_trip)
+{
+	char *first[] = {(char *)FP_A " user alice@laptop", (char *)FP_B " approved ops", NULL};
+	char *again[] = {(char *)FP_A " unapproved", NULL};
+	char p[4200], line[200];
+	struct audit_gone g;
+	struct stat st;
+	FILE *f;
+
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_A, &g), 0);
+	ck_assert_int_eq(audit_gone_record(rootfd, "alice", first), 0);
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_B, &g), 1);
+	ck_assert_int_eq(g.was, KEY_APPROVED);
+	ck_assert_uint_eq(strlen(g.when), strlen("2026-12-07T06:54:34Z"));
+	ck_assert_int_eq(audit_gone_record(rootfd, "alice", again), 0);
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_A, &g), 1);
+	ck_assert_int_eq(g.was, KEY_UNAPPROVED);
+	ck_assert_int_eq(audit_gone_find(rootfd, "bob", FP_A, &g), 0);
+	/* Full: the oldest lines make room, the newest stay. */
+	snprintf(line, sizeof(line), "SHA256:%0100d user", 0);
+	for (size_t n = 0; n < AUDIT_GONE_MAX / 100; n += 64) {
+		char *batch[65];
+
+		for (size_t i = 0; i < 64; i++)
+			batch[i] = line;
+		batch[64] = NULL;
+		ck_assert_int_eq(audit_gone_record(rootfd, "alice", batch), 0);
+	}
+	ck_assert_int_eq(audit_gone_record(rootfd, "alice", again), 0);
+	snprintf(p, sizeof(p), "%s%s/removed.alice", root, AUDIT_STATE_DIR);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_uint_le((size_t)st.st_size, AUDIT_GONE_MAX);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_B, &g), 0);
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_A, &g), 1);
+	f = fopen(p, "a");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s %040d user\n", FP_B, 0); /* a time longer than any this version writes */
+	fclose(f);
+	ck_assert_int_eq(audit_gone_find(rootfd, "alice", FP_B, &g), 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -158,6 +206,7 @@ Suite *test_suite(void)
 	if (geteuid() == 0) {
 		tcase_add_test(tc, state_round_trip);
 		tcase_add_test(tc, quarantine_round_trip);
+		tcase_add_test(tc, gone_round_trip);
 	} else {
 		tcase_add_test(tc, state_is_roots_alone);
 	}

@@ -18,10 +18,23 @@
 # real users with different groups, root, and a user that does not exist, from IPv4 and IPv6
 # addresses. Where sshd refuses the file, the evaluation must refuse it too; otherwise the two
 # must print the same values (tests/sshdeval-dump prints ours as sshd -T does).
+#
+# SSHMEND_TEST_CONTAINER=trixie runs the whole script once more inside a booted Debian 13
+# container (tests/lib/container.sh), against its OpenSSH 10 and its built-in defaults.
 # shellcheck disable=SC2317 # functions run through add_cleanup
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/lib/tap.sh"
+
+if [ -n "${SSHMEND_TEST_CONTAINER:-}" ]; then
+	[ -f "$top_srcdir/tests/lib/container.sh" ] || skip_all "no container fixture here"
+	: "${SSHMEND:=$top_builddir/sshmend}"
+	. "$top_srcdir/tests/lib/container.sh"
+	container_require "$SSHMEND_TEST_CONTAINER"
+	[ -x "$top_builddir/tests/sshdeval-dump" ] || skip_all "tests/sshdeval-dump not built"
+	[ -x "$SSHMEND" ] || skip_all "sshmend not built ($SSHMEND)"
+	container_reexec "$SSHMEND_TEST_CONTAINER" "$0" tests/sshdeval-dump
+fi
 
 require_root
 require_prog ssh-keygen useradd userdel groupadd groupdel getent

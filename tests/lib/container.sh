@@ -54,12 +54,14 @@
 #                  copied to /usr/local/sbin/sshmend on first use and runs on the container's
 #                  own libc and libsystemd (a newer release than the one it was built on).
 # container_stop   power the container off, wait for it, remove its work directory.
-# container_reexec SUITE SCRIPT
+# container_reexec SUITE SCRIPT [PROGRAM...]
 #                  run the test SCRIPT (a bash test of tests/ using tests/lib/ fixtures) once
 #                  more, inside a container of SUITE: its sshd, sshd_config, users and libraries
 #                  are then those of SUITE. The script and tests/lib/ are copied to
-#                  $CONTAINER_TESTS, sshmend to /usr/local/sbin/sshmend; the script runs there
-#                  with top_srcdir and SSHMEND set accordingly (AGREE_* variables pass through).
+#                  $CONTAINER_TESTS, sshmend to /usr/local/sbin/sshmend, and each PROGRAM (a
+#                  path under top_builddir, such as tests/sshdeval-dump) to the same path under
+#                  $CONTAINER_TESTS; the script runs there with top_srcdir, top_builddir and
+#                  SSHMEND set accordingly (AGREE_* variables, SEED and CONFIGS pass through).
 #                  Its TAP output is passed on, and this exits with its status.
 
 . "${top_srcdir:?}/tests/lib/debroot.sh"
@@ -277,8 +279,10 @@ container_stop() {
 }
 
 container_reexec() {
-	local suite=$1 script=$2 name v rc=0
-	local env=(top_srcdir="$CONTAINER_TESTS" SSHMEND=/usr/local/sbin/sshmend)
+	local suite=$1 script=$2 name v p rc=0
+	local env=(top_srcdir="$CONTAINER_TESTS" top_builddir="$CONTAINER_TESTS")
+	env+=(SSHMEND=/usr/local/sbin/sshmend)
+	shift 2
 	name=$(basename "$script")
 	if ! container_start "$suite"; then
 		ok "container_start $suite, to run $name there" false
@@ -291,8 +295,14 @@ container_reexec() {
 		ok "copy $name, tests/lib/ and sshmend into $CONTAINER_NAME" false
 		done_testing
 	fi
-	for v in "${!AGREE_@}"; do
-		env+=("$v=${!v}")
+	for p in "$@"; do
+		if ! container_copy_in "${top_builddir:?}/$p" "$CONTAINER_TESTS/$p"; then
+			ok "copy $p into $CONTAINER_NAME" false
+			done_testing
+		fi
+	done
+	for v in "${!AGREE_@}" SEED CONFIGS; do
+		[ -n "${!v+set}" ] && env+=("$v=${!v}")
 	done
 	container_run env "${env[@]}" bash "$CONTAINER_TESTS/tests/$name" || rc=$?
 	exit "$rc"
