@@ -35,6 +35,9 @@
 #define DRAIN_BATCH 64
 /* Below events, signals and timers (SD_EVENT_PRIORITY_NORMAL), above the audits (IDLE). */
 #define DRAIN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* The journal's entries: after the heals, so that a storm's entries are sent once its chains
+ * are healed; before the audits a full pass left for later. */
+#define JOURNAL_PRIORITY (SD_EVENT_PRIORITY_IDLE - 1)
 /* Stop on the first two, reload on the third. */
 static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
 
@@ -538,7 +541,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		r = notify_attach(d->ev);
 	/* Without the journal's socket now, entries are sent as they were before. */
 	if (r >= 0)
-		(void)journal_attach(d->ev);
+		(void)journal_attach(d->ev, JOURNAL_PRIORITY);
 	if (r >= 0)
 		r = tails_new(&d->tails);
 	if (r >= 0)
