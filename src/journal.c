@@ -294,6 +294,8 @@ void journal_flush(void)
 			  .sshd_refused = -1,
 			  .count = total};
 
+	/* Told now: its timer has nothing left to wake the loop for. */
+	flush_timer = sd_event_source_disable_unref(flush_timer);
 	if (!total)
 		return;
 	k = (size_t)snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", total,
