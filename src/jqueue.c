@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +17,9 @@
  * entries, some 6 MiB. Past either bound, the oldest is sent at once to make room. */
 #define JQUEUE_MAX_ENTRIES 16384
 #define JQUEUE_MAX_BYTES (8u * 1024u * 1024u)
+/* The longest an entry waits for the loop's idle time: while the loop stays busy for longer (a
+ * long storm, reloads back to back), entries are sent this late. */
+#define JQUEUE_WAIT_USEC (1000u * 1000u)
 /* Entries sent a loop iteration: an event that comes meanwhile waits for these at most. */
 #define JQUEUE_BATCH 64
 /* A queue that held this much gives its freed pages back once it is empty. */
@@ -26,12 +30,15 @@
 struct datagram {
 	char *p;
 	size_t len;
+	uint64_t at; /* when it was queued (CLOCK_MONOTONIC) */
 };
 
 static int fd = -1;
 static struct sockaddr_un addr = {.sun_family = AF_UNIX};
-/* Room in the socket again; the loop idle (nothing of a higher priority pending). */
-static sd_event_source *writable, *idle;
+static sd_event *loop;
+/* Room in the socket again; the loop idle (nothing of a higher priority pending); the oldest
+ * entry waited long enough. */
+static sd_event_source *writable, *idle, *late;
 static void (*on_dropped)(unsigned long n);
 static struct datagram q[JQUEUE_MAX_ENTRIES];
 static size_t q_head, q_n, q_bytes, q_peak;
@@ -138,7 +145,25 @@ static void wait_for(enum wait w)
 	if (writable &&
 	    sd_event_source_set_enabled(writable, w == WAIT_ROOM ? SD_EVENT_ON : SD_EVENT_OFF) < 0)
 		r = -1;
+	/* Waiting for an idle moment: no longer than JQUEUE_WAIT_USEC. */
+	if (late && w == WAIT_IDLE &&
+	    (sd_event_source_set_time(late, q[q_head].at + JQUEUE_WAIT_USEC) < 0 ||
+	     sd_event_source_set_enabled(late, SD_EVENT_ONESHOT) < 0))
+		r = -1;
+	if (late && w != WAIT_IDLE && sd_event_source_set_enabled(late, SD_EVENT_OFF) < 0)
+		r = -1;
 	wake_broken = w != WAIT_NONE && (r < 0 || !idle);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	uint64_t t = 0;
+
+	if (loop && sd_event_now(loop, CLOCK_MONOTONIC, &t) >= 0)
+		return t;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* The oldest entry, sent or not, out of the queue. */
@@ -185,10 +210,10 @@ static int drain(size_t max)
 	return 0;
 }
 
-/* A batch, then wait for the next idle moment, for room, or for nothing. */
-static void drain_batch(void)
+/* Up to MAX, then wait for the next idle moment, for room, or for nothing. */
+static void drain_batch(size_t max)
 {
-	int r = drain(JQUEUE_BATCH);
+	int r = drain(max);
 
 	wait_for(r == -EAGAIN ? WAIT_ROOM : q_n > 0 ? WAIT_IDLE : WAIT_NONE);
 }
@@ -196,13 +221,25 @@ static void drain_batch(void)
 static int on_writable(_unused_ sd_event_source *s, _unused_ int f, _unused_ uint32_t revents,
 		       _unused_ void *userdata)
 {
-	drain_batch();
+	drain_batch(JQUEUE_BATCH);
 	return 0;
 }
 
 static int on_idle(_unused_ sd_event_source *s, _unused_ void *userdata)
 {
-	drain_batch();
+	drain_batch(JQUEUE_BATCH);
+	return 0;
+}
+
+/* The loop stayed busy: what waited JQUEUE_WAIT_USEC goes now. */
+static int on_late(_unused_ sd_event_source *s, _unused_ uint64_t usec, _unused_ void *userdata)
+{
+	uint64_t now = now_usec();
+	size_t n = 1;
+
+	while (n < q_n && now - q[(q_head + n) % JQUEUE_MAX_ENTRIES].at >= JQUEUE_WAIT_USEC)
+		n++;
+	drain_batch(n);
 	return 0;
 }
 
@@ -237,7 +274,8 @@ int jqueue_send(const struct iovec *iov, int n)
 		return -ENOBUFS;
 	}
 	/* Behind what waits already: entries keep their order. */
-	q[(q_head + q_n++) % JQUEUE_MAX_ENTRIES] = (struct datagram){.p = p, .len = len};
+	q[(q_head + q_n++) % JQUEUE_MAX_ENTRIES] =
+	    (struct datagram){.p = p, .len = len, .at = now_usec()};
 	q_bytes += len;
 	if (q_bytes > q_peak)
 		q_peak = q_bytes;
@@ -276,13 +314,19 @@ int jqueue_attach(sd_event *e, const char *socket_path, int64_t priority,
 		r = sd_event_add_defer(e, &idle, on_idle, NULL);
 	if (r >= 0)
 		r = add_source(idle, priority);
+	if (r >= 0)
+		r = sd_event_add_time(e, &late, CLOCK_MONOTONIC, 0, 0, on_late, NULL);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(late, SD_EVENT_OFF);
 	if (r < 0) {
 		writable = sd_event_source_disable_unref(writable);
 		idle = sd_event_source_disable_unref(idle);
+		late = sd_event_source_disable_unref(late);
 		fd = close_fd(fd);
 		return r;
 	}
 	on_dropped = dropped_fn;
+	loop = e;
 	return 0;
 }
 
@@ -294,6 +338,8 @@ void jqueue_detach(void)
 		return;
 	writable = sd_event_source_disable_unref(writable);
 	idle = sd_event_source_disable_unref(idle);
+	late = sd_event_source_disable_unref(late);
+	loop = NULL;
 	waiting = WAIT_NONE;
 	while (q_n > 0 && (drain(SIZE_MAX) == 0 || poll(&p, 1, JQUEUE_DETACH_MSEC) > 0))
 		;
