@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -155,15 +154,13 @@ static void wait_for(enum wait w)
 	wake_broken = w != WAIT_NONE && (r < 0 || !idle);
 }
 
+/* The loop's time (before its first iteration, the clock's); 0, failing: as old as can be. */
 static uint64_t now_usec(void)
 {
-	struct timespec ts;
 	uint64_t t = 0;
 
-	if (loop && sd_event_now(loop, CLOCK_MONOTONIC, &t) >= 0)
-		return t;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+	(void)sd_event_now(loop, CLOCK_MONOTONIC, &t);
+	return t;
 }
 
 /* The oldest entry, sent or not, out of the queue. */

@@ -9,8 +9,9 @@
  * Journal entries on a socket that never blocks: each entry one datagram of journald's native
  * protocol (a field per line, a field holding a newline as its name, its length in 64 bits
  * little-endian, and its bytes), queued in order and sent when the loop has nothing of a
- * higher priority to do (a storm's heals come before its entries), a batch at a time; while
- * the socket takes none, the queue waits until it can be written again. The queue is bounded:
+ * higher priority to do (a storm's heals come before its entries), a batch at a time, none
+ * later than a second after it came even while the loop stays busy; while the socket takes
+ * none, the queue waits until it can be written again. The queue is bounded:
  * past the bound, the oldest entries are sent at once to make room, and only when the socket
  * takes none is an entry dropped, counted, and the count handed to the attach's DROPPED once
  * the queue is empty again.
