@@ -35,6 +35,13 @@
 #define DRAIN_BATCH 64
 /* Below events, signals and timers (SD_EVENT_PRIORITY_NORMAL), above the audits (IDLE). */
 #define DRAIN_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* The journal's entries: after the heals, so that a storm's entries are sent once its chains
+ * are healed; before the audits a full pass left for later. */
+#define JOURNAL_PRIORITY (SD_EVENT_PRIORITY_IDLE - 1)
+/* Buffers this large or larger (a keys file read whole) are mapped apart and unmapped when
+ * freed. glibc's own threshold rises to the largest such buffer freed so far, after which they
+ * come from the heap, whose pages a freed buffer below a live allocation never leaves. */
+#define MMAP_THRESHOLD (128 * 1024)
 /* Stop on the first two, reload on the third. */
 static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
 
@@ -538,7 +545,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		r = notify_attach(d->ev);
 	/* Without the journal's socket now, entries are sent as they were before. */
 	if (r >= 0)
-		(void)journal_attach(d->ev);
+		(void)journal_attach(d->ev, JOURNAL_PRIORITY);
 	if (r >= 0)
 		r = tails_new(&d->tails);
 	if (r >= 0)
@@ -592,6 +599,8 @@ int daemon_run(const char *root, const char *config_path)
 	sigset_t ss;
 	int r;
 
+	/* Fixed, so that the daemon's memory stays flat however large the keys files grow. */
+	(void)mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	r = engine_open(root, config_path, &e, err, sizeof(err));
 	if (r < 0) {
 		escape_say("%s", *err ? err : strerror(-r));

@@ -214,7 +214,8 @@ static void emit(const struct event *ev)
 	if (ev->fingerprints_removed)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
 			ev->fingerprints_removed);
-	/* In the loop, never blocking it: what journald does not take now waits in the queue. */
+	/* From the loop, never blocking it: sent when the loop is idle, and while journald takes
+	 * none, held in the queue. */
 	if (!jqueue_attached() || jqueue_send(iov, n) == -ENOTCONN)
 		sd_journal_sendv(iov, n);
 }
@@ -251,10 +252,10 @@ static void arm_flush(void)
 		flush_timer = NULL;
 }
 
-int journal_attach(sd_event *e)
+int journal_attach(sd_event *e, int64_t priority)
 {
 	loop = e;
-	return jqueue_attach(e, JOURNAL_SOCKET, tell_dropped);
+	return jqueue_attach(e, JOURNAL_SOCKET, priority, tell_dropped);
 }
 
 void journal_detach(void)
@@ -293,6 +294,8 @@ void journal_flush(void)
 			  .sshd_refused = -1,
 			  .count = total};
 
+	/* Told now: its timer has nothing left to wake the loop for. */
+	flush_timer = sd_event_source_disable_unref(flush_timer);
 	if (!total)
 		return;
 	k = (size_t)snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", total,

@@ -96,11 +96,12 @@ void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling
 			   unsigned long long interval_usec);
 
 /*
- * Send entries from E's loop without ever blocking it: an entry journald does not take at once
- * (it is stopped, or its queue is full) waits in a bounded queue, sent when the socket takes it
- * again; past the bound, entries are dropped and their number told once the queue has drained.
- * Without it (the command line), entries are sent as libsystemd sends them.
+ * Send entries from E's loop without ever blocking it, and after its work of a higher priority
+ * than PRIORITY: each entry waits in a bounded queue until the loop is idle, or while journald
+ * does not take it (it is stopped, or its queue is full); past the bound, the oldest are sent
+ * at once, and only what journald does not take then is dropped, its number told once the
+ * queue has drained. Without it (the command line), entries are sent as libsystemd sends them.
  */
-int journal_attach(sd_event *e);
+int journal_attach(sd_event *e, int64_t priority);
 /* Send what still waits (a short while at most), then forget the loop. */
 void journal_detach(void);

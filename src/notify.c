@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ static sd_event_source *timer;
 /* Messages not taken yet, one a line; the newest status, and the one last sent. */
 static char held[NOTIFY_TEXT_MAX];
 static char status[NOTIFY_TEXT_MAX], status_sent[NOTIFY_TEXT_MAX];
+/* When the last STATUS= was sent (CLOCK_MONOTONIC, microseconds; 0: never). */
+static uint64_t status_at;
 
 /* 0 sent (or no one to tell), -EAGAIN not taken now, another negative errno: failed. */
 static int send_now(const char *text)
@@ -53,19 +56,28 @@ static int send_now(const char *text)
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* Come back in a second; failing, the next message or status tries again. */
-static void arm(void)
+static uint64_t now_usec(void)
 {
-	uint64_t now = 0;
+	struct timespec ts;
+	uint64_t t = 0;
 
-	if (timer || !loop || sd_event_now(loop, CLOCK_MONOTONIC, &now) < 0)
+	if (loop && sd_event_now(loop, CLOCK_MONOTONIC, &t) >= 0)
+		return t;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Come back at AT, for what is held; failing, the next message or status tries again. */
+static void arm(uint64_t at)
+{
+	if (timer || !loop)
 		return;
-	if (sd_event_add_time(loop, &timer, CLOCK_MONOTONIC, now + NOTIFY_GAP_USEC, 0, on_timer,
-			      NULL) < 0)
+	if (sd_event_add_time(loop, &timer, CLOCK_MONOTONIC, at, 0, on_timer, NULL) < 0)
 		timer = NULL;
 }
 
-/* What is held and the status if it is new, in one datagram. */
+/* What is held and the status if it is new, in one datagram; what the socket did not take,
+ * tried again in a second. */
 static void flush(void)
 {
 	char text[2 * NOTIFY_TEXT_MAX + 16];
@@ -77,12 +89,15 @@ static void flush(void)
 	snprintf(text, sizeof(text), "%s%s%s", held, new_status ? "STATUS=" : "",
 		 new_status ? status : "");
 	r = send_now(text);
-	if (r != -EAGAIN) {
-		*held = '\0';
-		if (new_status)
-			memcpy(status_sent, status, sizeof(status));
+	if (r == -EAGAIN) {
+		arm(now_usec() + NOTIFY_GAP_USEC);
+		return;
 	}
-	arm();
+	*held = '\0';
+	if (new_status) {
+		memcpy(status_sent, status, sizeof(status));
+		status_at = now_usec();
+	}
 }
 
 static int on_timer(sd_event_source *s, _unused_ uint64_t usec, _unused_ void *userdata)
@@ -107,13 +122,21 @@ void notify_message(const char *text)
 	/* Held, behind what is held already (full: the oldest are what matters). */
 	if (n + strlen(text) + 2 <= sizeof(held))
 		snprintf(held + n, sizeof(held) - n, "%s\n", text);
-	arm();
+	arm(now_usec() + NOTIFY_GAP_USEC);
 }
 
 void notify_status(const char *text)
 {
+	uint64_t now = now_usec();
+
 	snprintf(status, sizeof(status), "%s", text);
-	if (!timer)
+	/* A flush is due already; or the last one was less than a second ago: then held until
+	 * that second is over. The loop wakes only for a status held. */
+	if (timer || (!*held && strcmp(status, status_sent) == 0))
+		return;
+	if (status_at && now - status_at < NOTIFY_GAP_USEC)
+		arm(status_at + NOTIFY_GAP_USEC);
+	else
 		flush();
 }
 

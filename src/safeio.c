@@ -271,12 +271,22 @@ int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 
+	/* One buffer of the file's size (and one byte past it, which tells a file that grew, or
+	 * one too big): a buffer doubled as it fills leaves its smaller copies behind in the
+	 * heap, and a keys file of a few hundred kB is read whole at each sync. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+		buf = malloc(cap + 1);
+		if (!buf)
+			return -ENOMEM;
+	}
 	for (;;) {
 		ssize_t n;
 
-		/* Room for one byte past MAX at most: reading it tells a file too big. */
-		if (cap - len < 4096 && cap < max + 1) {
+		/* Full: grown, to one byte past MAX at most. */
+		if (len == cap) {
 			char *nb;
 
 			cap = cap ? cap * 2 : 8192;

@@ -152,6 +152,42 @@ START_TEST(read_all_limit)
 }
 END_TEST
 
+/* A file larger than any first buffer, and a pipe, whose size is not known: read whole. */
+START_TEST(read_all_sizes)
+{
+	const size_t big = 300001;
+	char *s, *want = malloc(big + 1), p[4200];
+	size_t len;
+	int fd, pfd[2];
+
+	ck_assert_ptr_nonnull(want);
+	for (size_t i = 0; i < big; i++)
+		want[i] = (char)('a' + i % 26);
+	want[big] = '\0';
+	unit_write(root, "large", want);
+	at("large", p, sizeof(p));
+	fd = open(p, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(safe_read_all(fd, big, &s, &len), 0);
+	ck_assert_uint_eq(len, big);
+	ck_assert_int_eq(memcmp(s, want, big), 0);
+	ck_assert_int_eq(s[big], '\0');
+	free(s);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(safe_read_all(fd, big - 1, &s, &len), -EFBIG);
+	close(fd);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(write(pfd[1], want, 20000), 20000);
+	close(pfd[1]);
+	ck_assert_int_eq(safe_read_all(pfd[0], big, &s, &len), 0);
+	ck_assert_uint_eq(len, 20000);
+	ck_assert_int_eq(memcmp(s, want, 20000), 0);
+	free(s);
+	close(pfd[0]);
+	free(want);
+}
+END_TEST
+
 START_TEST(set_mode_own_file)
 {
 	struct stat st;
@@ -311,6 +347,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, regular_only);
 	tcase_add_test(tc, in_root_stays_in_root);
 	tcase_add_test(tc, read_all_limit);
+	tcase_add_test(tc, read_all_sizes);
 	tcase_add_test(tc, set_mode_own_file);
 	tcase_add_test(tc, set_mode_refuses_what_changed);
 	tcase_add_test(tc, replace_file_whole_or_nothing);
