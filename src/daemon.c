@@ -87,6 +87,11 @@ static void enqueue(struct daemon *d, size_t i)
 	daemon_checked(sd_event_source_set_enabled(d->drain, SD_EVENT_ON), "the heal queue");
 }
 
+void daemon_enqueue(struct daemon *d, size_t i)
+{
+	enqueue(d, i);
+}
+
 void daemon_enqueue_all(struct daemon *d)
 {
 	/* A full pass looks the drop-in directory up again by its path. */
@@ -280,9 +285,11 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		watcher_abort(d->w);
 		events_internal_error(d->users[i]->name, "%s: check failed: %s", d->users[i]->name,
 				      strerror(-r));
+		retry_note(d, i, error_may_pass(r));
 		return;
 	}
 	watcher_commit(d->w);
+	retry_note(d, i, rep.retry);
 	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
 		if (rep.findings[k].action == ACTION_FIXED &&
@@ -576,6 +583,7 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->fallback);
 	sd_event_source_unref(d->rescan_again);
 	sd_event_source_unref(d->retell);
+	sd_event_source_unref(d->retry);
 	watcher_free(d->w);
 	engine_free(d->engine);
 	journal_detach();

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -69,7 +70,16 @@ struct user_report {
 	char *keys_file;       /* where approved keys go, when there is such a file */
 	uint64_t keys_sig; /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
+	bool retry; /* a repair or sync failed for a cause that passes (error_may_pass()) */
 };
+
+/* An error that time alone may lift (room freed, descriptors closed): worth trying again soon,
+ * unlike a read-only file system or a refused chown, which wait for someone to act. */
+static inline bool error_may_pass(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE || err == ENOMEM;
+}
 
 /* Set the text field *DST of a finding to a copy of S (NULL: none). 0 or -ENOMEM. */
 int finding_set_text(char **dst, const char *s);

@@ -159,6 +159,7 @@ static int quarantine_lines(struct run *r, char *const *lines, size_t fresh)
 		return d;
 	if (d < 0) {
 		r->quarantine_failed = true;
+		r->rep->retry |= error_may_pass(d);
 		snprintf(reason, sizeof(reason),
 			 "cannot be written (%s): %zu key%s outside the approved set stay",
 			 strerror(-d), fresh, fresh == 1 ? "" : "s");
@@ -335,6 +336,7 @@ static int sync_make_dir(struct run *r, const struct dropin_set *set, const stru
 	}
 	q = make_ssh_dir(r, dir->fd, strrchr(c->stopped_at, '/') + 1, made);
 	if (q < 0) {
+		r->rep->retry |= error_may_pass(q);
 		q = run_keys_finding(r, target, ACTION_FAILED, strerror(-q));
 		return q < 0 ? q : 0;
 	}
@@ -358,6 +360,7 @@ static int sync_write(struct run *r, const struct dropin_set *set, int dirfd)
 		return m;
 	if (q == -EFBIG)
 		return run_too_large_finding(r, target);
+	r->rep->retry |= q < 0 && error_may_pass(q);
 	if (q < 0)
 		return run_keys_finding(r, target, ACTION_FAILED,
 					q == -EBADMSG ? "approved keys block has no end marker"
