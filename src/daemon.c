@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <systemd/sd-event.h>
+#include "audit.h"
 #include "cli.h"
 #include "daemon-int.h"
 #include "daemon.h"
@@ -591,6 +592,12 @@ static void free_sources(struct daemon *d)
 	sd_event_unref(d->ev);
 }
 
+static int leftover_told(_unused_ void *userdata, const char *path)
+{
+	events_leftover(path);
+	return 0;
+}
+
 int daemon_run(const char *root, const char *config_path)
 {
 	struct daemon d = {.root = root, .config_path = config_path};
@@ -627,8 +634,12 @@ int daemon_run(const char *root, const char *config_path)
 		free_sources(&d);
 		return CLI_EXIT_DRIFT;
 	}
-	/* READY=1 only after the first full scan and repair. */
+	/* READY=1 only after the first full scan and repair, which also removes what a killed
+	 * daemon's key syncs left. */
+	(void)audit_state_sweep(d.engine->rootfd, leftover_told, NULL);
+	d.engine->sweep_leftovers = true;
 	drain_all(&d);
+	d.engine->sweep_leftovers = false;
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -343,6 +344,35 @@ static int sync_make_dir(struct run *r, const struct dropin_set *set, const stru
 	return 1;
 }
 
+/* A temporary file NAME of a key sync cut short, removed from the keys file's directory. */
+static int leftover_removed(void *userdata, const char *name)
+{
+	struct run *r = userdata;
+	const char *target = r->target;
+	char path[PATH_MAX];
+	struct finding *f;
+
+	snprintf(path, sizeof(path), "%.*s/%s", (int)(path_base_name(target) - 1 - target), target,
+		 name);
+	f = run_finding(r, path, PROBLEM_LEFTOVER);
+	if (!f)
+		return -ENOMEM;
+	f->action = ACTION_FIXED;
+	return finding_set_text(&f->reason, LEFTOVER_REASON);
+}
+
+/* At a start, before the sync writes: what a killed one left beside the keys file goes. */
+static int sync_sweep(struct run *r, int dirfd)
+{
+	int q;
+
+	if (!r->e->sweep_leftovers || r->mode != ENGINE_FIX)
+		return 1;
+	q = safe_remove_leftovers(dirfd, path_base_name(r->target), r->u->uid, leftover_removed, r);
+	/* Whatever else stops it, the sync goes on: the next start looks again. */
+	return q == -ENOMEM ? q : 1;
+}
+
 /* Write the approved block (and what is carried) into the keys file in DIRFD. */
 static int sync_write(struct run *r, const struct dropin_set *set, int dirfd)
 {
@@ -398,6 +428,8 @@ int keysync_run(struct run *r, const struct chain *home)
 	     (dir->st.st_mode & 022)))
 		q = sync_refuse(r, &set, r->target,
 				"its directory is writable by others or owned by someone else");
+	if (q > 0)
+		q = sync_sweep(r, made >= 0 ? made : dir->fd);
 	if (q > 0)
 		q = sync_write(r, &set, made >= 0 ? made : dir->fd);
 	chain_done(&c);

@@ -4,7 +4,8 @@
 FAULT_TESTS = \
 	tests/test-daemon-fault-alerts.sh \
 	tests/test-daemon-fault-blocked-sockets.sh \
-	tests/test-daemon-fault-enospc.sh
+	tests/test-daemon-fault-enospc.sh \
+	tests/test-daemon-fault-kill.sh
 
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS)
