@@ -113,7 +113,7 @@ int daemon_visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
 			d->watch_limit = true;
-			events_watch_limit(d->engine->cfg.fallback_scan_usec);
+			events_watch_limit(d->engine->cfg.fallback_scan_usec, watcher_fd(d->w) < 0);
 			daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_ON),
 				       "the fallback scan");
 		}
@@ -549,7 +549,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		(void)journal_attach(d->ev);
 	if (r >= 0)
 		r = tails_new(&d->tails);
-	if (r >= 0)
+	if (r >= 0 && tails_fd(d->tails) >= 0)
 		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN, on_tails, d);
 	if (r >= 0)
 		r = sd_event_add_time_relative(d->ev, &d->tails_sweep, CLOCK_MONOTONIC,

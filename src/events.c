@@ -309,14 +309,22 @@ void events_rescan(void)
 	tell_simple(TELL_RESCAN, NULL, "inotify queue overflowed; rescanning every chain once");
 }
 
-void events_watch_limit(uint64_t every_usec)
+void events_watch_limit(uint64_t every_usec, bool no_instance)
 {
 	char every[64];
 
-	tell_simple(TELL_WATCH_LIMIT, NULL,
+	timespan_format(every_usec, every, sizeof(every));
+	if (no_instance)
+		tell_simple(TELL_WATCH_LIMIT, NULL,
+			    "no inotify instance to be had (fs.inotify.max_user_instances); "
+			    "watching nothing and scanning every %s",
+			    every);
+	else
+		tell_simple(
+		    TELL_WATCH_LIMIT, NULL,
 		    "inotify watch limit reached (fs.inotify.max_user_watches); keeping the "
 		    "watches there are and scanning every %s",
-		    timespan_format(every_usec, every, sizeof(every)));
+		    every);
 }
 
 void events_leftover(const char *path)

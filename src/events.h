@@ -107,7 +107,8 @@ void events_started(size_t users, size_t paths, unsigned long repairs);
 void events_reloaded(const char *why, size_t users);
 void events_stopping(unsigned signo, unsigned long repairs);
 void events_rescan(void);
-void events_watch_limit(uint64_t every_usec);
+/* NO_INSTANCE: not a watch was to be had, for want of an inotify instance. */
+void events_watch_limit(uint64_t every_usec, bool no_instance);
 /* PATH, a temporary file of a write cut short outside any user's chain, removed. */
 void events_leftover(const char *path);
 /* A reload that failed for WHY: the old configuration stays. */

@@ -6,6 +6,7 @@ FAULT_TESTS = \
 	tests/test-daemon-fault-blocked-sockets.sh \
 	tests/test-daemon-fault-enospc.sh \
 	tests/test-daemon-fault-kill.sh \
+	tests/test-daemon-fault-limits.sh \
 	tests/test-daemon-fault-unrepairable-idle.sh
 
 TESTS += $(FAULT_TESTS)

@@ -346,10 +346,14 @@ static void row_rescan(void)
 
 static void row_watch_limit(void)
 {
-	events_watch_limit(300000000);
+	events_watch_limit(300000000, false);
 	said(TELL_WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660", LOG_WARNING,
 	     "inotify watch limit reached (fs.inotify.max_user_watches); keeping the watches "
 	     "there are and scanning every 5min");
+	events_watch_limit(300000000, true);
+	said(TELL_WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660", LOG_WARNING,
+	     "no inotify instance to be had (fs.inotify.max_user_instances); watching nothing "
+	     "and scanning every 5min");
 }
 
 static void row_config_error(void)
