@@ -22,7 +22,7 @@ require_prog mount umount
 IDLE_SECONDS=10
 # Over IDLE_SECONDS: at most this much CPU time (ms) and this many context switches.
 IDLE_MAX_CPU_MS=50
-IDLE_MAX_SWITCHES=20
+IDLE_MAX_SWITCHES=5
 
 sandbox_create 3 || bail "sandbox_create failed"
 h=$SANDBOX/home
