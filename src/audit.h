@@ -92,6 +92,9 @@ const char *audit_state_comment(char *const *state, const struct strindex *index
 int audit_state_save(int rootfd, const char *user, const struct key_list *l);
 /* The state directory inside ROOTFD (O_PATH), made 0700 with its parents when CREATE. */
 int audit_state_dir(int rootfd, bool create, int *ret);
+/* Remove what writes cut short left in the state directory (safe_remove_leftovers()): FN is
+ * told the path of each. The number removed, or < 0. */
+int audit_state_sweep(int rootfd, int (*fn)(void *userdata, const char *path), void *userdata);
 /* The name in the state directory of USER's file of KIND ("keys", "quarantine"). */
 int audit_state_file(const char *user, const char *kind, char *buf, size_t len);
 /*

@@ -33,6 +33,32 @@ int audit_state_dir(int rootfd, bool create, int *ret)
 	return safe_mkdir_in_root(rootfd, AUDIT_STATE_DIR, 0700, ret);
 }
 
+struct sweep {
+	int (*fn)(void *userdata, const char *path);
+	void *userdata;
+};
+
+static int swept(void *userdata, const char *name)
+{
+	struct sweep *s = userdata;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", AUDIT_STATE_DIR, name);
+	return s->fn ? s->fn(s->userdata, path) : 0;
+}
+
+int audit_state_sweep(int rootfd, int (*fn)(void *userdata, const char *path), void *userdata)
+{
+	_cleanup_close_ int dfd = -1;
+	struct sweep s = {fn, userdata};
+	int r = audit_state_dir(rootfd, false, &dfd);
+
+	if (r == -ENOENT)
+		return 0;
+	/* Only root writes there: any name of the writer's is its own. */
+	return r < 0 ? r : safe_remove_leftovers(dfd, NULL, 0, swept, &s);
+}
+
 /* A machine id in FD: 32 hex digits and a newline (machine-id(5)); -ENODATA for anything else. */
 static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
 {

@@ -27,7 +27,8 @@
 	X(KEY_REMOVED, "key-removed", "167445034e014a7dbc24d382c189c108")                          \
 	X(KEY_QUARANTINED, "key-quarantined", "9eb006b9f20149ea85ba58d9c37ad00b")                  \
 	X(KEYS_BASELINE, "keys-baseline", "70093cbfd8ba42b5abcbd4216f5d7557")                      \
-	X(EXCLUSIVE_NOT_APPLIED, "exclusive-not-applied", "1daf4ad40df04e8e8506e8f0b2e575b5")
+	X(EXCLUSIVE_NOT_APPLIED, "exclusive-not-applied", "1daf4ad40df04e8e8506e8f0b2e575b5")      \
+	X(LEFTOVER_REMOVED, "leftover-removed", "98df6fe818be4e0bbffc9a53ffd462a7")
 
 enum event_kind {
 #define X(e, name, id) EVENT_##e,

@@ -133,6 +133,13 @@ static int open_users(const struct cli_options *o, char *const *names, struct en
 
 /* check and fix share everything but the mode. */
 /* check or fix of one user U, its report printed (FIRST: the first of the JSON list). */
+/* A temporary file of a write cut short, removed from the state directory by fix. */
+static int leftover_said(_unused_ void *userdata, const char *path)
+{
+	escape_say("removed %s: %s", path, LEFTOVER_REASON);
+	return 0;
+}
+
 static int run_chain_user(struct engine *e, const struct user *u, struct follow *fl,
 			  enum engine_mode mode, bool json, bool first)
 {
@@ -244,6 +251,11 @@ static int run_chains(const struct cli_options *o, int argc, char **argv, bool f
 	if (json)
 		report_json_begin(stdout);
 	mode = !fix ? ENGINE_CHECK : dry_run ? ENGINE_DRY_RUN : ENGINE_FIX;
+	/* What a killed run left, in the state directory and beside each keys file. */
+	if (mode == ENGINE_FIX) {
+		(void)audit_state_sweep(e->rootfd, leftover_said, NULL);
+		e->sweep_leftovers = true;
+	}
 	engine_pass_begin(e);
 	for (size_t i = 0; i < n; i++)
 		if (run_chain_user(e, users[i], fl, mode, json, i == 0) != CLI_EXIT_OK)

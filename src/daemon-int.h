@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 #include "engine.h"
+#include "timespan.h"
 #include "userstate.h"
 
 /*
@@ -13,6 +14,11 @@
  * queues of users to heal, the heals), and reload.c (a new configuration and user database
  * taken while it runs). Nothing else includes this.
  */
+
+/* A heal that failed for a cause that passes is tried again after this, then twice as long
+ * each time, up to the longest (retry.c). */
+#define RETRY_FIRST_USEC (1 * USEC_PER_SEC)
+#define RETRY_MAX_USEC (60 * USEC_PER_SEC)
 
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
 #define OWNER_CONFIG 0
@@ -49,6 +55,8 @@ struct daemon {
 	uint64_t last_overflow;
 	sd_event_source *rescan_again; /* the quiet follow-up of a storm's overflows */
 	sd_event_source *retell;       /* the rate limit's next window: tell what it held back */
+	sd_event_source *retry;	       /* users owe a retry (retry.c), armed only then */
+	uint64_t retry_usec;	       /* ... after this long */
 	unsigned long repairs;
 	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
@@ -91,6 +99,12 @@ int daemon_visit(void *userdata, int dirfd, const struct stat *st, const char *n
 int daemon_on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int daemon_on_backoff_end(sd_event_source *s, uint64_t usec, void *userdata);
 int daemon_on_drain(sd_event_source *s, void *userdata);
+/* An event touched user I: healed before what a full pass still has to do. */
+void daemon_enqueue(struct daemon *d, size_t i);
+
+/* retry.c */
+/* User I's heal ended: OWED, it failed for a cause that passes, and is tried again soon. */
+void retry_note(struct daemon *d, size_t i, bool owed);
 
 /* reload.c */
 /*

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <systemd/sd-event.h>
+#include "audit.h"
 #include "cli.h"
 #include "daemon-int.h"
 #include "daemon.h"
@@ -94,6 +95,11 @@ static void enqueue(struct daemon *d, size_t i)
 	daemon_checked(sd_event_source_set_enabled(d->drain, SD_EVENT_ON), "the heal queue");
 }
 
+void daemon_enqueue(struct daemon *d, size_t i)
+{
+	enqueue(d, i);
+}
+
 void daemon_enqueue_all(struct daemon *d)
 {
 	/* A full pass looks the drop-in directory up again by its path. */
@@ -114,7 +120,7 @@ int daemon_visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
 			d->watch_limit = true;
-			events_watch_limit(d->engine->cfg.fallback_scan_usec);
+			events_watch_limit(d->engine->cfg.fallback_scan_usec, watcher_fd(d->w) < 0);
 			daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_ON),
 				       "the fallback scan");
 		}
@@ -287,9 +293,11 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		watcher_abort(d->w);
 		events_internal_error(d->users[i]->name, "%s: check failed: %s", d->users[i]->name,
 				      strerror(-r));
+		retry_note(d, i, error_may_pass(r));
 		return;
 	}
 	watcher_commit(d->w);
+	retry_note(d, i, rep.retry);
 	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
 		if (rep.findings[k].action == ACTION_FIXED &&
@@ -548,7 +556,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		(void)journal_attach(d->ev, JOURNAL_PRIORITY);
 	if (r >= 0)
 		r = tails_new(&d->tails);
-	if (r >= 0)
+	if (r >= 0 && tails_fd(d->tails) >= 0)
 		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN, on_tails, d);
 	if (r >= 0)
 		r = sd_event_add_time_relative(d->ev, &d->tails_sweep, CLOCK_MONOTONIC,
@@ -583,11 +591,18 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->fallback);
 	sd_event_source_unref(d->rescan_again);
 	sd_event_source_unref(d->retell);
+	sd_event_source_unref(d->retry);
 	watcher_free(d->w);
 	engine_free(d->engine);
 	journal_detach();
 	notify_detach();
 	sd_event_unref(d->ev);
+}
+
+static int leftover_told(_unused_ void *userdata, const char *path)
+{
+	events_leftover(path);
+	return 0;
 }
 
 int daemon_run(const char *root, const char *config_path)
@@ -628,8 +643,12 @@ int daemon_run(const char *root, const char *config_path)
 		free_sources(&d);
 		return CLI_EXIT_DRIFT;
 	}
-	/* READY=1 only after the first full scan and repair. */
+	/* READY=1 only after the first full scan and repair, which also removes what a killed
+	 * daemon's key syncs left. */
+	(void)audit_state_sweep(d.engine->rootfd, leftover_told, NULL);
+	d.engine->sweep_leftovers = true;
 	drain_all(&d);
+	d.engine->sweep_leftovers = false;
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

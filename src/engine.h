@@ -31,6 +31,8 @@ struct engine {
 	struct stat dropin_st;	     /* its fstat() when opened: its identity, for watches */
 	struct label_policy *labels; /* NULL: SELinux labels are not judged */
 	struct engine_pass *pass;    /* between engine_pass_begin() and engine_pass_end() */
+	bool sweep_leftovers;	     /* a start (fix, the daemon's first pass): a fix removes the
+					key sync's temporary files left beside each keys file */
 };
 
 /* Load users, sshd's and our configuration for ROOT (NULL: the running system). */

@@ -26,6 +26,8 @@ static const struct tell_row rows[_TELL_MAX] = {
 		       LOG_NOTICE},
     [TELL_UNLOCKED] = {TELL_ANY_CHAIN, ACTION_FIXED, WHEN_SSHD_REFUSES, EVENT_DRIFT_REPAIRED,
 		       LOG_WARNING},
+    [TELL_LEFTOVER] = {PROBLEM_LEFTOVER, ACTION_FIXED, WHEN_ANY, EVENT_LEFTOVER_REMOVED,
+		       LOG_NOTICE},
     [TELL_REFUSED] = {TELL_ANY_PROBLEM, ACTION_REFUSED, WHEN_ANY, EVENT_REPAIR_REFUSED, LOG_ERR},
     [TELL_FAILED] = {TELL_ANY_PROBLEM, ACTION_FAILED, WHEN_ANY, EVENT_REPAIR_FAILED, LOG_ERR},
     [TELL_UNAPPROVED] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY, EVENT_KEY_UNAPPROVED,
@@ -202,6 +204,8 @@ int events_finding(const struct user_report *rep, const struct finding *fi, bool
 			 fi->path, fi->lineno, reason);
 	else if (t == TELL_DROPIN_IGNORED)
 		snprintf(msg, sizeof(msg), "%s: %s: %s, ignoring", user, fi->path, reason);
+	else if (t == TELL_LEFTOVER)
+		snprintf(msg, sizeof(msg), "%s: %s removed: %s", user, fi->path, reason);
 	e.sshd_refused = !rep->sshd_accepts;
 	if (t == TELL_REPAIRED || t == TELL_UNLOCKED)
 		return tell_repaired(&e, fi, x->db);
@@ -305,14 +309,33 @@ void events_rescan(void)
 	tell_simple(TELL_RESCAN, NULL, "inotify queue overflowed; rescanning every chain once");
 }
 
-void events_watch_limit(uint64_t every_usec)
+void events_watch_limit(uint64_t every_usec, bool no_instance)
 {
 	char every[64];
 
-	tell_simple(TELL_WATCH_LIMIT, NULL,
+	timespan_format(every_usec, every, sizeof(every));
+	if (no_instance)
+		tell_simple(TELL_WATCH_LIMIT, NULL,
+			    "no inotify instance to be had (fs.inotify.max_user_instances); "
+			    "watching nothing and scanning every %s",
+			    every);
+	else
+		tell_simple(
+		    TELL_WATCH_LIMIT, NULL,
 		    "inotify watch limit reached (fs.inotify.max_user_watches); keeping the "
 		    "watches there are and scanning every %s",
-		    timespan_format(every_usec, every, sizeof(every)));
+		    every);
+}
+
+void events_leftover(const char *path)
+{
+	char msg[MESSAGE_MAX];
+	struct event e = entry(TELL_LEFTOVER, msg);
+
+	e.path = path;
+	e.reason = LEFTOVER_REASON;
+	snprintf(msg, sizeof(msg), "%s removed: %s", path, LEFTOVER_REASON);
+	(void)journal_log(&e);
 }
 
 void events_config_error(const char *why)

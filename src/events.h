@@ -23,6 +23,7 @@ enum tell {
 	TELL_DROPIN_IGNORED, /* a drop-in file or directory that is not used */
 	TELL_REPAIRED,	     /* a chain element repaired, in a state sshd accepted */
 	TELL_UNLOCKED,	     /* ... in a state sshd refused: the user was locked out */
+	TELL_LEFTOVER,	     /* a temporary file of a key sync cut short, removed */
 	TELL_REFUSED,	     /* a repair sshmend will not make */
 	TELL_FAILED,	     /* a repair that failed */
 	TELL_UNAPPROVED,     /* the key audit: a key outside the approved set appeared */
@@ -106,7 +107,10 @@ void events_started(size_t users, size_t paths, unsigned long repairs);
 void events_reloaded(const char *why, size_t users);
 void events_stopping(unsigned signo, unsigned long repairs);
 void events_rescan(void);
-void events_watch_limit(uint64_t every_usec);
+/* NO_INSTANCE: not a watch was to be had, for want of an inotify instance. */
+void events_watch_limit(uint64_t every_usec, bool no_instance);
+/* PATH, a temporary file of a write cut short outside any user's chain, removed. */
+void events_leftover(const char *path);
 /* A reload that failed for WHY: the old configuration stays. */
 void events_config_error(const char *why);
 void events_config_warning(const char *warning);

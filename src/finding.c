@@ -17,6 +17,7 @@ static const char *const problem_names[] = {
     [PROBLEM_UNAPPROVED_KEY] = "unapproved-key",
     [PROBLEM_DROPIN] = "dropin",
     [PROBLEM_LABEL] = "label",
+    [PROBLEM_LEFTOVER] = "leftover",
 };
 
 static const char *const action_names[] = {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -21,12 +22,14 @@ enum problem {
 	PROBLEM_UNAPPROVED_KEY, /* Exclusive=: a key line outside the approved set */
 	PROBLEM_DROPIN,		/* a drop-in line, file or directory that is not used */
 	PROBLEM_LABEL,		/* the SELinux label's type is not the policy's for the path */
+	PROBLEM_LEFTOVER,	/* a temporary file of a key sync that was cut short (kill -9) */
 };
 
 /* Findings about keys rather than modes and owners: syncs follow the operator's drop-ins. */
 static inline bool problem_is_keys(enum problem p)
 {
-	return p == PROBLEM_KEYS || p == PROBLEM_UNAPPROVED_KEY || p == PROBLEM_DROPIN;
+	return p == PROBLEM_KEYS || p == PROBLEM_UNAPPROVED_KEY || p == PROBLEM_DROPIN ||
+	       p == PROBLEM_LEFTOVER;
 }
 
 enum action {
@@ -69,7 +72,19 @@ struct user_report {
 	char *keys_file;       /* where approved keys go, when there is such a file */
 	uint64_t keys_sig; /* identity and times of the keys files found: changes when they do */
 	struct dropin_tails tails; /* keys files the sync replaced, for whoever holds them open */
+	bool retry; /* a repair or sync failed for a cause that passes (error_may_pass()) */
 };
+
+/* Why a PROBLEM_LEFTOVER was removed. */
+#define LEFTOVER_REASON "the temporary file of a write cut short"
+
+/* An error that time alone may lift (room freed, descriptors closed): worth trying again soon,
+ * unlike a read-only file system or a refused chown, which wait for someone to act. */
+static inline bool error_may_pass(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE || err == ENOMEM;
+}
 
 /* Set the text field *DST of a finding to a copy of S (NULL: none). 0 or -ENOMEM. */
 int finding_set_text(char **dst, const char *s);

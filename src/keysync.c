@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +160,7 @@ static int quarantine_lines(struct run *r, char *const *lines, size_t fresh)
 		return d;
 	if (d < 0) {
 		r->quarantine_failed = true;
+		r->rep->retry |= error_may_pass(d);
 		snprintf(reason, sizeof(reason),
 			 "cannot be written (%s): %zu key%s outside the approved set stay",
 			 strerror(-d), fresh, fresh == 1 ? "" : "s");
@@ -335,10 +337,40 @@ static int sync_make_dir(struct run *r, const struct dropin_set *set, const stru
 	}
 	q = make_ssh_dir(r, dir->fd, strrchr(c->stopped_at, '/') + 1, made);
 	if (q < 0) {
+		r->rep->retry |= error_may_pass(q);
 		q = run_keys_finding(r, target, ACTION_FAILED, strerror(-q));
 		return q < 0 ? q : 0;
 	}
 	return 1;
+}
+
+/* A temporary file NAME of a key sync cut short, removed from the keys file's directory. */
+static int leftover_removed(void *userdata, const char *name)
+{
+	struct run *r = userdata;
+	const char *target = r->target;
+	char path[PATH_MAX];
+	struct finding *f;
+
+	snprintf(path, sizeof(path), "%.*s/%s", (int)(path_base_name(target) - 1 - target), target,
+		 name);
+	f = run_finding(r, path, PROBLEM_LEFTOVER);
+	if (!f)
+		return -ENOMEM;
+	f->action = ACTION_FIXED;
+	return finding_set_text(&f->reason, LEFTOVER_REASON);
+}
+
+/* At a start, before the sync writes: what a killed one left beside the keys file goes. */
+static int sync_sweep(struct run *r, int dirfd)
+{
+	int q;
+
+	if (!r->e->sweep_leftovers || r->mode != ENGINE_FIX)
+		return 1;
+	q = safe_remove_leftovers(dirfd, path_base_name(r->target), r->u->uid, leftover_removed, r);
+	/* Whatever else stops it, the sync goes on: the next start looks again. */
+	return q == -ENOMEM ? q : 1;
 }
 
 /* Write the approved block (and what is carried) into the keys file in DIRFD. */
@@ -358,6 +390,7 @@ static int sync_write(struct run *r, const struct dropin_set *set, int dirfd)
 		return m;
 	if (q == -EFBIG)
 		return run_too_large_finding(r, target);
+	r->rep->retry |= q < 0 && error_may_pass(q);
 	if (q < 0)
 		return run_keys_finding(r, target, ACTION_FAILED,
 					q == -EBADMSG ? "approved keys block has no end marker"
@@ -395,6 +428,8 @@ int keysync_run(struct run *r, const struct chain *home)
 	     (dir->st.st_mode & 022)))
 		q = sync_refuse(r, &set, r->target,
 				"its directory is writable by others or owned by someone else");
+	if (q > 0)
+		q = sync_sweep(r, made >= 0 ? made : dir->fd);
 	if (q > 0)
 		q = sync_write(r, &set, made >= 0 ? made : dir->fd);
 	chain_done(&c);

@@ -183,8 +183,10 @@ static int watcher_start(struct daemon *d)
 {
 	int r = watcher_new(&d->w);
 
-	if (r >= 0 && (r = sd_event_add_io(d->ev, &d->io, watcher_fd(d->w), EPOLLIN,
-					   daemon_on_inotify, d)) < 0) {
+	/* Without an inotify instance, nothing to read: the fallback scan does it all. */
+	if (r >= 0 && watcher_fd(d->w) >= 0 &&
+	    (r = sd_event_add_io(d->ev, &d->io, watcher_fd(d->w), EPOLLIN, daemon_on_inotify, d)) <
+		0) {
 		watcher_free(d->w);
 		d->w = NULL;
 	}

@@ -107,6 +107,7 @@ static int repair(struct run *r, const struct chain_elem *el, bool is_file, stru
 	}
 	if (q < 0) {
 		f->action = ACTION_FAILED;
+		r->rep->retry |= error_may_pass(q);
 		return finding_set_text(&f->reason, strerror(-q));
 	}
 	/* Fixed means the user now gets in, as the kernel decides, not that a chmod ran. */

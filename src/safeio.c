@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -412,7 +413,7 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t tmplen)
 
 		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 			return negative_errno();
-		snprintf(tmp, tmplen, ".%s.sshmend-%016llx", name, rnd);
+		snprintf(tmp, tmplen, ".%s" SAFE_TEMP_INFIX "%0*llx", name, SAFE_TEMP_HEX, rnd);
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			return fd;
@@ -473,6 +474,65 @@ int safe_replace_file(int dirfd, const char *name, const struct stat *expect, co
 fail:
 	unlink_ours(dfd, tmp, fd);
 	return r;
+}
+
+/* Is ENT a temporary name of safe_replace_file() for NAME? */
+static bool is_temp_name(const char *ent, const char *name)
+{
+	size_t n = strlen(ent), k = strlen(SAFE_TEMP_INFIX) + SAFE_TEMP_HEX;
+
+	/* "." NAME, at least one byte of it, then the infix and the digits. */
+	if (ent[0] != '.' || n < 2 + k ||
+	    (name && (strlen(name) != n - 1 - k || strncmp(ent + 1, name, n - 1 - k) != 0)))
+		return false;
+	ent += n - k;
+	if (strncmp(ent, SAFE_TEMP_INFIX, strlen(SAFE_TEMP_INFIX)) != 0)
+		return false;
+	ent += strlen(SAFE_TEMP_INFIX);
+	if (strlen(ent) != SAFE_TEMP_HEX)
+		return false;
+	for (; *ent; ent++)
+		if (!((*ent >= '0' && *ent <= '9') || (*ent >= 'a' && *ent <= 'f')))
+			return false;
+	return true;
+}
+
+int safe_remove_leftovers(int dirfd, const char *name, uid_t uid, safe_leftover_fn fn,
+			  void *userdata)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd, r = 0, n = 0;
+
+	if (name && strchr(name, '/'))
+		return -EINVAL;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	dir = fdopendir(fd);
+	if (!dir) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	while (r >= 0 && (errno = 0, de = readdir(dir))) {
+		struct stat st;
+
+		if (!is_temp_name(de->d_name, name) || safe_stat_nosync(fd, de->d_name, &st) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+		    (st.st_uid != 0 && st.st_uid != uid))
+			continue;
+		/* By name in this directory: whatever stands there now, a link is not followed. */
+		if (unlinkat(fd, de->d_name, 0) < 0)
+			continue;
+		n++;
+		if (fn)
+			r = fn(userdata, de->d_name);
+	}
+	if (r >= 0 && errno)
+		r = negative_errno();
+	closedir(dir);
+	return r < 0 ? r : n;
 }
 
 int safe_mkdir_in_root(int rootfd, const char *path, mode_t mode, int *ret_fd)

@@ -82,8 +82,26 @@ int safe_set_owner_mode(int fd, const struct stat *expect, uid_t uid, gid_t gid,
  * nothing is replaced. Errors leave NAME untouched. DURABLE: fsync the file and the
  * directory (keys files); state that can be rebuilt skips it.
  */
+/* Its temporary file: "." NAME SAFE_TEMP_INFIX, then 16 hex digits. */
+#define SAFE_TEMP_INFIX ".sshmend-"
+#define SAFE_TEMP_HEX 16
+
 int safe_replace_file(int dirfd, const char *name, const struct stat *expect, const char *data,
 		      size_t len, uid_t uid, gid_t gid, mode_t mode, bool durable);
+
+/* What safe_remove_leftovers() removed: NAME in its directory. < 0 stops it. */
+typedef int (*safe_leftover_fn)(void *userdata, const char *name);
+
+/*
+ * Remove what a safe_replace_file() of NAME in DIRFD (O_PATH) left when its process was killed:
+ * the entries of DIRFD named as its temporary files are (SAFE_TEMP_INFIX and 16 hex digits;
+ * NAME NULL: of any name),
+ * each a regular file of one link owned by root or UID, unlinked by name in DIRFD (a symlink,
+ * a FIFO or a hard link under such a name is left alone, and nothing is opened or followed).
+ * FN is told each one. The number removed, or < 0.
+ */
+int safe_remove_leftovers(int dirfd, const char *name, uid_t uid, safe_leftover_fn fn,
+			  void *userdata);
 
 /* Read the whole regular file open in FD (at most MAX bytes) into a NUL-terminated buffer. */
 int safe_read_all(int fd, size_t max, char **ret, size_t *ret_len);

@@ -37,7 +37,8 @@ int tails_new(struct tails **ret)
 	if (!t)
 		return -ENOMEM;
 	t->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (t->fd < 0) {
+	/* No inotify instance left: no tails then (tails_add() fails), the rest works. */
+	if (t->fd < 0 && errno != EMFILE && errno != ENFILE) {
 		int r = negative_errno();
 
 		free(t);
@@ -151,6 +152,8 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 		tail_drop(t, lru_of(t, user));
 	else if (t->n == TAILS_MAX)
 		tail_drop(t, lru_of(t, t->t[busiest(t)].user));
+	if (t->fd < 0)
+		return -EMFILE;
 	/* The magic link names the replaced inode, which has no name of its own any more. */
 	safe_proc_fd(fd, proc);
 	wd = inotify_add_watch(t->fd, proc, IN_MODIFY);

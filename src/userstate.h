@@ -32,6 +32,7 @@ struct ustate {
 	bool retell;		    /* the rate limit held back something told once */
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
+	bool retry; /* its last heal failed for a cause that passes: tried again soon */
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */

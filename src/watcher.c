@@ -52,6 +52,7 @@ struct owner_regs {
 
 struct watcher {
 	int fd;
+	bool no_instance; /* inotify_init1() found none left: FD is -1, no watch is added */
 	struct wdinfo **by_wd, **by_ino;
 	size_t n_wd_buckets, n_watches;
 	struct reg **regs;
@@ -86,11 +87,15 @@ int watcher_new(struct watcher **ret)
 	if (!w)
 		return -ENOMEM;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	/* No inotify instance left (fs.inotify.max_user_instances): a watcher without one,
+	 * whose every watch is refused as at the watch limit. */
+	if (w->fd < 0 && (errno == EMFILE || errno == ENFILE))
+		w->no_instance = true;
 	w->n_wd_buckets = w->n_reg_buckets = NBUCKETS_MIN;
 	w->by_wd = calloc(w->n_wd_buckets, sizeof(*w->by_wd));
 	w->by_ino = calloc(w->n_wd_buckets, sizeof(*w->by_ino));
 	w->regs = calloc(w->n_reg_buckets, sizeof(*w->regs));
-	if (w->fd < 0 || !w->by_wd || !w->by_ino || !w->regs) {
+	if ((w->fd < 0 && !w->no_instance) || !w->by_wd || !w->by_ino || !w->regs) {
 		int r = w->fd < 0 ? negative_errno() : -ENOMEM;
 
 		watcher_free(w);
@@ -228,6 +233,8 @@ static int wd_get(struct watcher *w, int dirfd, const struct stat *known, struct
 			return 0;
 		}
 	/* The magic link names the inode we checked, whatever happened to its path since. */
+	if (w->no_instance)
+		return -ENOSPC;
 	safe_proc_fd(dirfd, proc);
 	wd = inotify_add_watch(w->fd, proc, WATCH_MASK);
 	if (wd < 0)

@@ -21,6 +21,8 @@
 #                         (/proc/sys/user/max_inotify_watches, charged per user namespace and uid)
 #                         is N: the limit holds for the daemon alone, neither other root processes
 #                         nor other tests are affected. Returns 2 if user namespaces cannot be used.
+#                         DTHREAT_USERNS_SYSCTL names another limit of /proc/sys/user to set
+#                         instead (e.g. max_inotify_instances).
 # dthreat_cpu_ticks       the daemon's utime+stime in clock ticks (DTHREAT_HZ a second).
 # dthreat_now_ms          wall-clock milliseconds.
 # dthreat_sleep_ms N      sleep N milliseconds (nothing if N <= 0).
@@ -93,9 +95,10 @@ _dthreat_start_userns() {
 	mkfifo "$fifo" || return 1
 	# shellcheck disable=SC2016 # expanded by the inner shells
 	unshare --user -- sh -c 'read -r _ <"$1" || exit 97
-		exec sh -c "echo $2 >/proc/sys/user/max_inotify_watches || exit 98
+		exec sh -c "echo $2 >/proc/sys/user/$5 || exit 98
 			exec \"\$0\" --root \"\$1\" daemon" "$3" "$4"' \
-		sh "$fifo" "$limit" "$SSHMEND" "$SANDBOX" </dev/null >>"$DAEMON_ERR" 2>&1 &
+		sh "$fifo" "$limit" "$SSHMEND" "$SANDBOX" "${DTHREAT_USERNS_SYSCTL:-max_inotify_watches}" \
+		</dev/null >>"$DAEMON_ERR" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 500; i++)); do
 		[ "$(readlink "/proc/$pid/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ] && break

@@ -4,7 +4,10 @@
 FAULT_TESTS = \
 	tests/test-daemon-fault-alerts.sh \
 	tests/test-daemon-fault-blocked-sockets.sh \
-	tests/test-daemon-fault-enospc.sh
+	tests/test-daemon-fault-enospc.sh \
+	tests/test-daemon-fault-kill.sh \
+	tests/test-daemon-fault-limits.sh \
+	tests/test-daemon-fault-unrepairable-idle.sh
 
 TESTS += $(FAULT_TESTS)
 EXTRA_DIST += $(FAULT_TESTS)

@@ -199,6 +199,24 @@ static void row_dropin_ignored(void)
 	     "ignoring");
 }
 
+static void row_leftover(void)
+{
+	struct finding f = {.path = "/home/alice/.ssh/.authorized_keys.sshmend-0123456789abcdef",
+			    .problem = PROBLEM_LEFTOVER,
+			    .action = ACTION_FIXED,
+			    .reason = LEFTOVER_REASON};
+	struct tell_extra x = {.db = db};
+
+	tell(&f, true, false, TELL_LEFTOVER, &x);
+	said(TELL_LEFTOVER, "leftover-removed", "98df6fe818be4e0bbffc9a53ffd462a7", LOG_NOTICE,
+	     "alice: /home/alice/.ssh/.authorized_keys.sshmend-0123456789abcdef removed: the "
+	     "temporary file of a write cut short");
+	events_leftover("/var/lib/sshmend/.keys.alice.sshmend-0123456789abcdef");
+	said(TELL_LEFTOVER, "leftover-removed", "98df6fe818be4e0bbffc9a53ffd462a7", LOG_NOTICE,
+	     "/var/lib/sshmend/.keys.alice.sshmend-0123456789abcdef removed: the temporary file "
+	     "of a write cut short");
+}
+
 static void row_repaired(void)
 {
 	struct finding f = {.path = "/home/alice/.ssh",
@@ -328,10 +346,14 @@ static void row_rescan(void)
 
 static void row_watch_limit(void)
 {
-	events_watch_limit(300000000);
+	events_watch_limit(300000000, false);
 	said(TELL_WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660", LOG_WARNING,
 	     "inotify watch limit reached (fs.inotify.max_user_watches); keeping the watches "
 	     "there are and scanning every 5min");
+	events_watch_limit(300000000, true);
+	said(TELL_WATCH_LIMIT, "watch-limit", "715029790ad74678980d5d40c9eb8660", LOG_WARNING,
+	     "no inotify instance to be had (fs.inotify.max_user_instances); watching nothing "
+	     "and scanning every 5min");
 }
 
 static void row_config_error(void)
@@ -375,6 +397,7 @@ static void (*const rows[])(void) = {
     [TELL_DROPIN_IGNORED] = row_dropin_ignored,
     [TELL_REPAIRED] = row_repaired,
     [TELL_UNLOCKED] = row_unlocked,
+    [TELL_LEFTOVER] = row_leftover,
     [TELL_REFUSED] = row_refused,
     [TELL_FAILED] = row_failed,
     [TELL_UNAPPROVED] = row_unapproved,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include "check-main.h"
+#include "macro.h"
 #include "safeio.h"
 #include "unit-helpers.h"
 
@@ -293,6 +294,65 @@ START_TEST(replace_file_leaves_no_temp)
 }
 END_TEST
 
+/* What a writer killed before its rename left goes; anything else under such a name stays. */
+static int count_removed(void *userdata, const char *name)
+{
+	(void)name;
+	(*(int *)userdata)++;
+	return 0;
+}
+
+START_TEST(remove_leftovers_only_the_writers)
+{
+	static const char *const stay[] = {
+	    ".keys.sshmend-0123456789abcdeF",  /* not the writer's digits */
+	    ".keys.sshmend-0123456789abcde",   /* too short */
+	    ".other.sshmend-0123456789abcdef", /* another file's */
+	    "keys.sshmend-0123456789abcdef",   /* no dot */
+	    ".keys.sshmend-00000000deadbeef",  /* a symlink */
+	    ".keys.sshmend-1111111111111111",  /* a FIFO */
+	    ".keys.sshmend-2222222222222222",  /* a hard link */
+	    ".keys.sshmend-3333333333333333",  /* a directory */
+	};
+	char p[4200], q[4200], cmd[9000], *outside;
+	int dfd, n = 0;
+
+	unit_write(root, "d/keys", "old\n");
+	unit_write(root, "d/.keys.sshmend-0123456789abcdef", "half a write");
+	unit_write(root, "d/.keys.sshmend-0123456789abcdeF", "");
+	unit_write(root, "d/.keys.sshmend-0123456789abcde", "");
+	unit_write(root, "d/.other.sshmend-0123456789abcdef", "");
+	unit_write(root, "d/keys.sshmend-0123456789abcdef", "");
+	unit_write(root, "outside", "outside\n");
+	at("outside", p, sizeof(p));
+	at("d/.keys.sshmend-00000000deadbeef", q, sizeof(q));
+	ck_assert_int_eq(symlink(p, q), 0);
+	at("d/.keys.sshmend-1111111111111111", q, sizeof(q));
+	ck_assert_int_eq(mkfifo(q, 0600), 0);
+	at("d/.keys.sshmend-2222222222222222", q, sizeof(q));
+	ck_assert_int_eq(link(p, q), 0);
+	at("d/.keys.sshmend-3333333333333333", q, sizeof(q));
+	ck_assert_int_eq(mkdir(q, 0700), 0);
+	ck_assert_int_eq(safe_open_component(rootfd, "d", &dfd), 0);
+	ck_assert_int_eq(safe_remove_leftovers(dfd, "keys", geteuid(), count_removed, &n), 1);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(safe_remove_leftovers(dfd, "keys", geteuid(), count_removed, &n), 0);
+	/* Of any name: the other file's goes too. */
+	ck_assert_int_eq(safe_remove_leftovers(dfd, NULL, geteuid(), NULL, NULL), 1);
+	close(dfd);
+	at("d", p, sizeof(p));
+	for (size_t i = 0; i < ELEMENTSOF(stay); i++) {
+		if (strcmp(stay[i], ".other.sshmend-0123456789abcdef") == 0)
+			continue;
+		snprintf(cmd, sizeof(cmd), "test -e '%s/%s' -o -L '%s/%s'", p, stay[i], p, stay[i]);
+		ck_assert_msg(system(cmd) == 0, "%s was removed", stay[i]);
+	}
+	outside = read_at("outside");
+	ck_assert_str_eq(outside, "outside\n");
+	free(outside);
+}
+END_TEST
+
 START_TEST(mkdir_in_root_and_make_component)
 {
 	struct stat st;
@@ -352,6 +412,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, set_mode_refuses_what_changed);
 	tcase_add_test(tc, replace_file_whole_or_nothing);
 	tcase_add_test(tc, replace_file_leaves_no_temp);
+	tcase_add_test(tc, remove_leftovers_only_the_writers);
 	tcase_add_test(tc, mkdir_in_root_and_make_component);
 	/* What needs root (a chown) runs as root alone. */
 	if (geteuid() == 0)
