@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 #include "engine.h"
+#include "sshdjournal.h"
 #include "userstate.h"
 
 /*
@@ -52,6 +53,7 @@ struct daemon {
 	unsigned long repairs;
 	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
+	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
 };
 
 static inline int fifo_init(struct fifo *f, size_t cap)

@@ -566,6 +566,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 static void free_sources(struct daemon *d)
 {
 	reload_drop_users(d);
+	sshdjournal_free(d->sshd_journal);
 	sd_event_source_unref(d->io);
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
@@ -621,6 +622,9 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
+	if (sshdjournal_wanted(&d.engine->cfg, root) &&
+	    (r = sshdjournal_start(d.ev, &d.engine, &d.sshd_journal)) < 0)
+		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

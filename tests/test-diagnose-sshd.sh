@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The daemon reads sshd's journal. A real sshd logs through syslog (SyslogFacility AUTH,
+# /dev/log) into the test's journald; "sshmend daemon" ([Diagnose] Journal=yes, a sandbox root
+# that knows the test users) reads it there. A wrong user name, a wrong key and a home sshd's
+# StrictModes refuses each give one login-refused entry with the right cause, user, address
+# and fingerprint within a second of the connection's end; at LogLevel INFO a wrong key is
+# still diagnosed, and the hint says what LogLevel VERBOSE adds. Stopped and started again,
+# the daemon diagnoses the attempt made while it was down once, and none of the others again.
+# shellcheck disable=SC2317 # functions run through ok and wait_for
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
+. "$top_srcdir/tests/lib/sshd.sh"
+
+journald_setup "$@"
+require_root
+require_prog ssh ssh-keygen useradd usermod userdel getent mount umount
+[ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
+require_sshmend
+
+# sshd's syslog() writes to /dev/log. In the private journald's namespace, an overlay on /dev
+# holds the link to its socket, so that nothing of the host's /dev changes.
+if [ ! -e /dev/log ]; then
+	[ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "no /dev/log and no private journald"
+	devdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-dev.XXXXXX") || skip_all "mktemp failed"
+	add_cleanup "rm -rf -- '$devdir'"
+	mkdir "$devdir/upper" "$devdir/work"
+	mount -t overlay sshmend-test-dev -o "lowerdir=/dev,upperdir=$devdir/upper,workdir=$devdir/work" \
+		/dev || skip_all "cannot mount an overlay on /dev"
+	add_cleanup "umount /dev"
+	ln -s /run/systemd/journal/dev-log /dev/log
+fi
+
+a=smdga$$
+a=${a:0:16}
+b=smdgb$$
+b=${b:0:16}
+nosuch=smdgx$$
+
+# The fixture's sshd makes the host keys, config and users; the sshd of the test logs to syslog.
+sshd_start "SyslogFacility AUTH" || bail "sshd_start failed"
+testuser_create "$a" || bail "testuser_create $a failed"
+testuser_create "$b" || bail "testuser_create $b failed"
+sshd_stop
+
+# syslog_sshd LEVEL: sshd on $SSHD_PORT, logging at LEVEL through /dev/log.
+syslog_sshd() {
+	[ -n "${SYSLOG_SSHD_PID:-}" ] && kill "$SYSLOG_SSHD_PID" 2>/dev/null && wait "$SYSLOG_SSHD_PID"
+	sed -i "s/^LogLevel .*/LogLevel $1/" "$SSHD_CONFIG"
+	grep -q "^LogLevel $1" "$SSHD_CONFIG" || return 1
+	/usr/sbin/sshd -D -f "$SSHD_CONFIG" </dev/null >>"$SSHD_DIR/sshd.out" 2>&1 &
+	SYSLOG_SSHD_PID=$!
+	add_cleanup "kill $SYSLOG_SSHD_PID 2>/dev/null"
+	wait_for 10 sh -c "ss -ltn 2>/dev/null | grep -q ':$SSHD_PORT '"
+}
+require_prog ss
+syslog_sshd VERBOSE || bail "sshd did not start with syslog"
+
+# login NAME KEY [SSH-OPTION...]: a key login, refused or not.
+login() {
+	local name=$1 key=$2
+	shift 2
+	ssh -F /dev/null -i "$key" -p "$SSHD_PORT" "$@" -o BatchMode=yes -o IdentitiesOnly=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
+		-o LogLevel=ERROR "$name@127.0.0.1" true </dev/null >/dev/null 2>&1
+}
+
+# The sandbox root knows the test users (their homes are not in it: never checked).
+sandbox_create 1 || bail "sandbox_create failed"
+getent passwd "$a" "$b" >>"$SANDBOX/etc/passwd"
+getent group "$a" "$b" >>"$SANDBOX/etc/group"
+cfg=$SANDBOX/etc/sshmend/sshmend.conf
+mkdir -p "$SANDBOX/etc/sshmend"
+printf '[Users]\nExclude=%s %s\n[Diagnose]\nJournal=yes\nNoiseSummarySec=4s\n' "$a" "$b" >"$cfg"
+chmod 0644 "$cfg"
+
+daemon_start --root "$SANDBOX"
+ok "the daemon starts" wait_for 10 journal_wait 0.1 SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=started
+
+# refused USER CAUSE [ADDR]: one more login-refused entry for USER, with CAUSE and ADDR
+# (127.0.0.1), within a second of sshd's line that ended the connection. The entry is in $LAST.
+entries() {
+	journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused "SSHMEND_USER=$1"
+}
+nentries() {
+	entries "$1" | grep -c '^{'
+}
+refused() {
+	local user=$1 cause=$2 addr=${3:-127.0.0.1} n0 line end t0 t1
+	n0=${SEEN[$user]:-0}
+	# shellcheck disable=SC2016 # evaluated by wait_until
+	if ! wait_until 5 '[ "$(nentries "$user")" -gt "$n0" ]'; then
+		ok "$user: a login-refused entry" false
+		diag "$(journal_query _COMM=sshd | grep "$user" | tail -n 3)"
+		return 1
+	fi
+	SEEN[$user]=$((n0 + 1))
+	line=$(entries "$user" | tail -n 1)
+	end=$(journal_query _COMM=sshd | grep -E "Connection closed by [a-z ]*$user " | tail -n 1)
+	t0=$(journal_field "$end" __REALTIME_TIMESTAMP)
+	t1=$(journal_field "$line" __REALTIME_TIMESTAMP)
+	ok "$user: diagnosed within 1 s of the connection's end ($((t1 - t0)) us)" \
+		test "$((t1 - t0))" -le 1000000
+	is "$(journal_field "$line" SSHMEND_CAUSE)" "$cause" "$user: cause $cause"
+	is "$(journal_field "$line" SSHMEND_REMOTE_ADDR)" "$addr" "$user: the client's address"
+	LAST=$line
+}
+declare -A SEEN
+
+# An unknown name from an address that logged in before has an entry of its own.
+ok "a key login that works is no refusal" login "$a" "$SSHD_DIR/$a.key"
+login "$nosuch" "$SSHD_DIR/$a.key"
+refused "$nosuch" unknown-user
+
+login "$a" "$SSHD_DIR/$b.key"
+refused "$a" key-not-authorized
+fp_b=$(ssh-keygen -l -E sha256 -f "$SSHD_DIR/$b.key.pub" | cut -d' ' -f2)
+is "$(journal_field "$LAST" SSHMEND_FINGERPRINT)" "$fp_b" "LogLevel VERBOSE: the key offered"
+is "$(journal_field "$LAST" PRIORITY)" 5 "a wrong key is notice"
+
+home_b=$(getent passwd "$b" | cut -d: -f6)
+chmod 0777 "$home_b"
+login "$b" "$SSHD_DIR/$b.key"
+chmod 0755 "$home_b"
+refused "$b" strict-modes
+like "$(journal_field "$LAST" SSHMEND_HINT)" "bad ownership or modes for directory $home_b" \
+	"the hint quotes sshd"
+is "$(journal_field "$LAST" PRIORITY)" 4 "strict modes is a warning"
+
+# LogLevel INFO: the wrong key without its fingerprint, and the hint says so.
+syslog_sshd INFO || skip_all "sshd did not start again"
+login "$b" "$SSHD_DIR/$a.key"
+refused "$b" key-not-authorized
+like "$(journal_field "$LAST" SSHMEND_HINT)" "LogLevel VERBOSE" "INFO: the hint names VERBOSE"
+
+# Internet noise: unknown names with random keys from 20 other loopback addresses are counted
+# in one login-noise entry, none has its own; a valid user's refusal amid them has its own.
+ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/random.key" </dev/null
+noise0=$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise | grep -c '^{')
+pids=()
+for ((i = 0; i < 60; i++)); do
+	login "scan$$x$i" "$SSHD_DIR/random.key" -b "127.0.0.$((2 + i % 20))" &
+	pids+=($!)
+	if [ "$i" = 30 ]; then
+		login "$a" "$SSHD_DIR/random.key" -b 127.0.0.77
+	fi
+	# Fewer at once than sshd's MaxStartups, which drops connections unlogged.
+	if [ $((i % 5)) = 4 ]; then
+		wait "${pids[@]}"
+		pids=()
+	fi
+done
+refused "$a" key-not-authorized 127.0.0.77
+# noise_count: the attempts the login-noise entries since the burst began count.
+noise_count() {
+	local n=0 c
+	for c in $(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise |
+		tail -n +"$((noise0 + 1))" | while read -r l; do journal_field "$l" SSHMEND_COUNT; done); do
+		n=$((n + c))
+	done
+	echo "$n"
+}
+# sshd may drop a connection before it logs anything (MaxStartups): count what it logged.
+logged=$(journal_query _COMM=sshd | grep -c "Invalid user scan$$x")
+ok "sshd logged nearly all of the 60 ($logged)" test "$logged" -ge 50
+# shellcheck disable=SC2016 # evaluated by wait_until
+ok "login-noise entries count each attempt sshd logged" wait_until 12 \
+	'[ "$(noise_count)" -ge "$logged" ]'
+is "$(noise_count)" "$logged" "... no more"
+noise=$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-noise | tail -n 1)
+like "$(journal_field "$noise" MESSAGE)" "unknown-user [0-9]+; top addresses: 127\.0\.0\.[0-9]+ [0-9]+" \
+	"by cause, with the top addresses"
+is "$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused | grep -c "scan$$x")" 0 \
+	"no attempt of the burst has an entry of its own"
+
+# A restart: the attempt made while the daemon was down is diagnosed once, nothing else again.
+before_x=$(nentries "$nosuch")
+daemon_stop
+ok "the daemon stopped" test "$DAEMON_STATUS" = 0
+login "$a" "$SSHD_DIR/$b.key"
+daemon_start --root "$SANDBOX"
+refused "$a" key-not-authorized
+sleep 1
+is "$(nentries "$a")" "${SEEN[$a]}" "... once"
+is "$(nentries "$nosuch")" "$before_x" "nothing diagnosed twice"
+daemon_stop
+ok "no sanitizer report" daemon_sanitizer_clean
+done_testing
