@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "daemon-int.h"
 #include "daemon.h"
+#include "diagnose.h"
 #include "engine.h"
 #include "escape.h"
 #include "events.h"
@@ -289,6 +290,7 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		    !problem_is_keys(rep.findings[k].problem))
 			d->repairs++;
 	ustate_tell_findings(&d->du[i], d->engine, &rep);
+	ustate_note_chain(&d->du[i], d->engine->db, &rep);
 	ustate_tell_quarantined(&d->du[i], &rep);
 	if (d->du[i].retell)
 		arm_retell(d, i);
@@ -427,6 +429,22 @@ int daemon_on_inotify(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 	if (n_queued(d) && !d->reload_pending)
 		return daemon_on_drain(d->drain, d);
 	return 0;
+}
+
+/* What the daemon did last to USER's chain, for the diagnosis of a StrictModes refusal. */
+static void chain_note(void *userdata, const char *user, struct chain_note *ret)
+{
+	struct daemon *d = userdata;
+	size_t i;
+
+	for (i = 0; i < d->n_users && strcmp(d->users[i]->name, user) != 0; i++)
+		;
+	*ret = (struct chain_note){.looked_after = i < d->n_users};
+	if (i == d->n_users)
+		return;
+	ret->usec = d->du[i].chain_usec;
+	ret->refused = d->du[i].chain_refused;
+	ret->what = d->du[i].chain_what;
 }
 
 /* Lines written to a keys file after we replaced it: into the new one they go. */
@@ -623,7 +641,7 @@ int daemon_run(const char *root, const char *config_path)
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
 	if (sshdjournal_wanted(&d.engine->cfg, root) &&
-	    (r = sshdjournal_start(d.ev, &d.engine, &d.sshd_journal)) < 0)
+	    (r = sshdjournal_start(d.ev, &d.engine, chain_note, &d, &d.sshd_journal)) < 0)
 		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);

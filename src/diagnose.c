@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "macro.h"
 #include "whyscan.h"
 
@@ -94,16 +95,43 @@ static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a
 		    a->user);
 }
 
-static int line_hint(const struct engine *e, const struct sshdconn_attempt *a, struct diagnosis *d)
+/* A StrictModes refusal: sshd's words, and what sshmend did last to the chain, and when. */
+static int strict_hint(const struct sshdconn_attempt *a, const struct chain_note *note,
+		       struct diagnosis *d)
+{
+	char when[64] = "";
+	struct tm tm;
+	time_t t;
+
+	if (!note)
+		return hint(d, "sshd: %s; check with: sshmend why %s", a->detail, a->user);
+	if (!note->looked_after)
+		return hint(d,
+			    "sshd: %s; %s is not one of sshmend's users ([Users] Include=, "
+			    "Exclude=, MinUID=): repair with: sshmend fix %s",
+			    a->detail, a->user, a->user);
+	if (!note->usec)
+		return hint(d,
+			    "sshd: %s; sshmend has repaired nothing of %s's chain since it "
+			    "started; check with: sshmend why %s",
+			    a->detail, a->user, a->user);
+	t = (time_t)(note->usec / 1000000);
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+	if (note->refused)
+		return hint(d, "sshd: %s; sshmend refused to repair %s at %s", a->detail,
+			    note->what, when);
+	return hint(d, "sshd: %s; sshmend repaired %s at %s", a->detail, note->what, when);
+}
+
+static int line_hint(const struct engine *e, const struct sshdconn_attempt *a,
+		     const struct chain_note *note, struct diagnosis *d)
 {
 	switch (a->refusal) {
 	case SSHDLOG_INVALID_USER:
 		return why_unknown_hint(e, a->user, NULL, &d->hint);
 	case SSHDLOG_STRICT_MODES:
-		return hint(d,
-			    "sshd: %s; sshmend repairs it when it sees it (see its "
-			    "drift-repaired and repair-refused entries for %s)",
-			    a->detail, a->user);
+		return strict_hint(a, note, d);
 	case SSHDLOG_KEY_TYPE:
 	case SSHDLOG_KEY_TOO_SMALL:
 		return hint(d, "sshd refused a %s key: use another key, or change sshd_config",
@@ -114,7 +142,7 @@ static int line_hint(const struct engine *e, const struct sshdconn_attempt *a, s
 }
 
 int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
-		     struct diagnosis *ret)
+		     const struct chain_note *note, struct diagnosis *ret)
 {
 	*ret = (struct diagnosis){.row = TELL_LOGIN_POLICY, .cause = DIAGNOSE_UNKNOWN};
 	ret->what = "sshd's log does not say why";
@@ -124,7 +152,7 @@ int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, b
 		ret->row = c->row;
 		ret->cause = why_cause_to_string(c->cause);
 		ret->what = c->what;
-		return with_hint ? line_hint(e, a, ret) : 0;
+		return with_hint ? line_hint(e, a, note, ret) : 0;
 	}
 	if (a->partial) {
 		ret->cause = why_cause_to_string(WHY_NEEDS_MORE_METHODS);
@@ -148,10 +176,11 @@ void diagnosis_done(struct diagnosis *d)
 	d->hint = NULL;
 }
 
-int diagnose_tell(const struct engine *e, const struct sshdconn_attempt *a)
+int diagnose_tell(const struct engine *e, const struct sshdconn_attempt *a,
+		  const struct chain_note *note)
 {
 	struct diagnosis d;
-	int r = diagnose_attempt(e, a, true, &d);
+	int r = diagnose_attempt(e, a, true, note, &d);
 
 	if (r >= 0) {
 		struct login_refusal lr = {.user = a->user,

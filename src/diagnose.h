@@ -14,6 +14,14 @@
 #define DIAGNOSE_NO_KEY_OFFERED "no-key-offered"
 #define DIAGNOSE_UNKNOWN "unknown"
 
+/* What the daemon did last to the chain of an attempt's user, for a StrictModes refusal. */
+struct chain_note {
+	bool looked_after; /* one of the daemon's users */
+	uint64_t usec;	   /* the last repair or refusal to repair (CLOCK_REALTIME), 0: none */
+	bool refused;
+	const char *what; /* the path, and its change or the reason */
+};
+
 struct diagnosis {
 	enum tell row; /* TELL_LOGIN_SYSTEM, _OPERATOR or _POLICY */
 	const char *cause;
@@ -24,11 +32,13 @@ struct diagnosis {
 
 /*
  * Diagnose attempt A against engine E (its users, keys files, cloud-init); without WITH_HINT
- * the cause alone, which reads no file. 0 or -ENOMEM.
+ * the cause alone, which reads no file. NOTE (NULL: not known) is what the daemon did last to
+ * the user's chain, which a StrictModes refusal's hint tells. 0 or -ENOMEM.
  */
 int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
-		     struct diagnosis *ret);
+		     const struct chain_note *note, struct diagnosis *ret);
 void diagnosis_done(struct diagnosis *d);
 
-/* Diagnose A and tell it as one login-refused entry. */
-int diagnose_tell(const struct engine *e, const struct sshdconn_attempt *a);
+/* Diagnose A (NOTE as above) and tell it as one login-refused entry. */
+int diagnose_tell(const struct engine *e, const struct sshdconn_attempt *a,
+		  const struct chain_note *note);

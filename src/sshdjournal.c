@@ -37,6 +37,8 @@ struct sshdjournal {
 	sd_event_source *summary; /* the noise's summary, every NoiseSummarySec= */
 	uint64_t summary_usec;
 	struct engine *const *engine;
+	sshdjournal_chain_fn chain;
+	void *chain_data;
 	unsigned long long lines, refused;
 };
 
@@ -89,14 +91,19 @@ static int refused(struct sshdjournal *s, const struct sshdconn_attempt *a)
 {
 	const struct engine *e = *s->engine;
 	struct diagnosis d;
-	int r = diagnose_attempt(e, a, false, &d);
+	struct chain_note note = {0};
+	int r = diagnose_attempt(e, a, false, NULL, &d);
 
 	if (r < 0)
 		return r;
 	bool own = noise_judge(s->noise, a->user, userdb_by_name(e->db, a->user) != NULL, a->addr,
 			       d.cause, now_usec(CLOCK_MONOTONIC));
 	diagnosis_done(&d);
-	return own ? diagnose_tell(e, a) : 0;
+	if (!own)
+		return 0;
+	if (a->refusal == SSHDLOG_STRICT_MODES)
+		s->chain(s->chain_data, a->user, &note);
+	return diagnose_tell(e, a, a->refusal == SSHDLOG_STRICT_MODES ? &note : NULL);
 }
 
 static int on_summary(sd_event_source *src, _unused_ uint64_t usec, void *userdata)
@@ -248,7 +255,8 @@ static int seek_start(struct sshdjournal *s)
 	    s->j, now > SSHDJOURNAL_BACK_USEC ? now - SSHDJOURNAL_BACK_USEC : 0);
 }
 
-int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjournal **ret)
+int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_chain_fn chain,
+		      void *userdata, struct sshdjournal **ret)
 {
 	struct sshdjournal *s = calloc(1, sizeof(*s));
 	int r;
@@ -256,6 +264,8 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjou
 	if (!s)
 		return -ENOMEM;
 	s->engine = engine;
+	s->chain = chain;
+	s->chain_data = userdata;
 	s->conns = sshdconn_new(SSHDCONN_MAX_DEFAULT);
 	s->noise = noise_new();
 	s->summary_usec = (*engine)->cfg.noise_summary_usec;

@@ -19,15 +19,21 @@
 #define SSHDJOURNAL_CURSOR_MAX 1024
 
 struct sshdjournal;
+struct chain_note;
+
+/* What the daemon did last to USER's chain, into *RET (its text valid until the next call). */
+typedef void (*sshdjournal_chain_fn)(void *userdata, const char *user, struct chain_note *ret);
 
 /* Whether the daemon on ROOT (NULL: the running system) reads sshd's journal under CFG. */
 bool sshdjournal_wanted(const struct config *cfg, const char *root);
 
 /*
  * Open the journal and add its source to EV. *ENGINE is read at each connection judged (a
- * reload replaces it). 0, or a negative errno (told by the caller).
+ * reload replaces it); CHAIN (with USERDATA) is asked about the user of a StrictModes
+ * refusal. 0, or a negative errno (told by the caller).
  */
-int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjournal **ret);
+int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_chain_fn chain,
+		      void *userdata, struct sshdjournal **ret);
 void sshdjournal_free(struct sshdjournal *s);
 
 /* Entries read, connections judged refused, connections dropped unjudged. */

@@ -36,12 +36,15 @@ a=smdga$$
 a=${a:0:16}
 b=smdgb$$
 b=${b:0:16}
+c=smdgc$$
+c=${c:0:16}
 nosuch=smdgx$$
 
 # The fixture's sshd makes the host keys, config and users; the sshd of the test logs to syslog.
 sshd_start "SyslogFacility AUTH" || bail "sshd_start failed"
 testuser_create "$a" || bail "testuser_create $a failed"
 testuser_create "$b" || bail "testuser_create $b failed"
+testuser_create "$c" || bail "testuser_create $c failed"
 sshd_stop
 
 # syslog_sshd LEVEL: sshd on $SSHD_PORT, logging at LEVEL through /dev/log.
@@ -68,14 +71,21 @@ login() {
 
 # The sandbox root knows the test users (their homes are not in it: never checked).
 sandbox_create 1 || bail "sandbox_create failed"
-getent passwd "$a" "$b" >>"$SANDBOX/etc/passwd"
-getent group "$a" "$b" >>"$SANDBOX/etc/group"
+getent passwd "$a" "$b" "$c" >>"$SANDBOX/etc/passwd"
+getent group "$a" "$b" "$c" >>"$SANDBOX/etc/group"
+# $c's home is in the sandbox too, the same directory (a bind mount in the test's own mount
+# namespace): the daemon looks after it as sshd sees it.
+home_c=$(getent passwd "$c" | cut -d: -f6)
+if [ "${JOURNAL_PRIVATE:-0}" = 1 ]; then
+	mkdir -p "$SANDBOX$home_c"
+	mount --bind "$home_c" "$SANDBOX$home_c" || bail "cannot bind $home_c into the sandbox"
+	add_cleanup "umount '$SANDBOX$home_c'"
+fi
 cfg=$SANDBOX/etc/sshmend/sshmend.conf
 mkdir -p "$SANDBOX/etc/sshmend"
 printf '[Users]\nExclude=%s %s\n[Diagnose]\nJournal=yes\nNoiseSummarySec=4s\n' "$a" "$b" >"$cfg"
 chmod 0644 "$cfg"
 
-UP_US=0
 daemon_start --root "$SANDBOX"
 ok "the daemon starts" wait_for 10 journal_wait 0.1 SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=started
 
@@ -86,8 +96,9 @@ sshd_lines() {
 }
 
 # refused USER CAUSE [ADDR]: one more login-refused entry for USER, with CAUSE and ADDR
-# (127.0.0.1), within a second of sshd's line that ended the connection, or of $UP_US (the
-# daemon's start, in microseconds) when that is later. The entry is in $LAST.
+# (127.0.0.1), within a second of sshd's line that ended the connection; or, for a connection
+# that ended while the daemon was down ($DOWN=1), before the daemon's started entry (what it
+# missed is read before it says it runs). The entry is in $LAST.
 entries() {
 	journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused "SSHMEND_USER=$1"
 }
@@ -107,10 +118,18 @@ refused() {
 	line=$(entries "$user" | tail -n 1)
 	end=$(sshd_lines | grep -E "(Connection closed by|Disconnected from) [a-z ]*$user " | tail -n 1)
 	t0=$(journal_field "$end" __REALTIME_TIMESTAMP)
-	[ "$t0" -ge "$UP_US" ] || t0=$UP_US
 	t1=$(journal_field "$line" __REALTIME_TIMESTAMP)
-	ok "$user: diagnosed within 1 s of the connection's end ($((t1 - t0)) us)" \
-		test "$((t1 - t0))" -le 1000000
+	if [ "${DOWN:-0}" = 1 ]; then
+		# shellcheck disable=SC2016 # evaluated by wait_until
+		wait_until 10 '[ "$(daemon_count SSHMEND_EVENT=started)" -gt 0 ]'
+		t0=$(journal_field "$(daemon_journal SSHMEND_EVENT=started | tail -n 1)" \
+			__REALTIME_TIMESTAMP)
+		ok "$user: diagnosed as the daemon starts, before its started entry" \
+			test "$t1" -le "$t0"
+	else
+		ok "$user: diagnosed within 1 s of the connection's end ($((t1 - t0)) us)" \
+			test "$((t1 - t0))" -le 1000000
+	fi
 	is "$(journal_field "$line" SSHMEND_CAUSE)" "$cause" "$user: cause $cause"
 	is "$(journal_field "$line" SSHMEND_REMOTE_ADDR)" "$addr" "$user: the client's address"
 	LAST=$line
@@ -135,7 +154,45 @@ chmod 0755 "$home_b"
 refused "$b" strict-modes
 like "$(journal_field "$LAST" SSHMEND_HINT)" "bad ownership or modes for directory $home_b" \
 	"the hint quotes sshd"
+like "$(journal_field "$LAST" SSHMEND_HINT)" "$b is not one of sshmend's users" \
+	"... and that sshmend does not look after $b"
 is "$(journal_field "$LAST" PRIORITY)" 4 "strict modes is a warning"
+
+# StrictModes refuses $c, whose chain the daemon looks after: the hint and MESSAGE say what it
+# repaired last, and when; or that it refused to repair, and why.
+if [ "${JOURNAL_PRIVATE:-0}" = 1 ]; then
+	n0=$(daemon_count SSHMEND_EVENT=drift-repaired "SSHMEND_USER=$c")
+	# (~/.ssh: the home is the bind mount's root, whose events reach no watch of the daemon's.)
+	ssh_c=$home_c/.ssh
+	chmod 0777 "$ssh_c"
+	ok "the daemon repairs $c's ~/.ssh" daemon_wait_count 10 "$n0" \
+		SSHMEND_EVENT=drift-repaired "SSHMEND_USER=$c"
+	mode_c=$(stat -c %a "$ssh_c")
+	# Broken again while the daemon does not run: sshd refuses before any repair.
+	kill -STOP "$DAEMON_PID"
+	chmod 0777 "$ssh_c"
+	login "$c" "$SSHD_DIR/$c.key"
+	chmod "$mode_c" "$ssh_c"
+	kill -CONT "$DAEMON_PID"
+	refused "$c" strict-modes
+	like "$(journal_field "$LAST" SSHMEND_HINT)" \
+		"sshmend repaired $ssh_c: mode 0777 -> 0$mode_c at [0-9-]+ [0-9:]+" \
+		"the hint says what sshmend repaired, and when"
+	like "$(journal_field "$LAST" MESSAGE)" "sshmend repaired $ssh_c" "... so does MESSAGE"
+	# A keys file another user owns in a directory the user can write: sshmend refuses.
+	n0=$(daemon_count SSHMEND_EVENT=repair-refused "SSHMEND_USER=$c")
+	chown "$a" "$home_c/.ssh/authorized_keys"
+	chmod 0644 "$home_c/.ssh/authorized_keys"
+	ok "the daemon refuses to repair $c's keys file" daemon_wait_count 10 "$n0" \
+		SSHMEND_EVENT=repair-refused "SSHMEND_USER=$c"
+	login "$c" "$SSHD_DIR/$c.key" -b 127.0.0.79
+	refused "$c" strict-modes 127.0.0.79
+	like "$(journal_field "$LAST" SSHMEND_HINT)" \
+		"sshmend refused to repair $home_c/.ssh/authorized_keys: owned by someone else" \
+		"the hint says sshmend refused to repair, and why"
+	chown "$c" "$home_c/.ssh/authorized_keys"
+	chmod 0600 "$home_c/.ssh/authorized_keys"
+fi
 
 # LogLevel INFO: the wrong key without its fingerprint, and the hint says so.
 syslog_sshd INFO || skip_all "sshd did not start again"
@@ -154,6 +211,7 @@ if [ "${JOURNAL_PRIVATE:-0}" = 1 ]; then
 	kill -CONT "$JOURNALD_PID"
 	refused "$b" key-not-authorized 127.0.0.78
 	end=$(sshd_lines | grep -E "(Connection closed by|Disconnected from) [a-z ]*$b " | tail -n 1)
+	# shellcheck disable=SC2016 # evaluated by eval
 	ok "... from an entry of sshd without _COMM" eval '! journal_field "$end" _COMM >/dev/null'
 fi
 
@@ -202,9 +260,8 @@ before_x=$(nentries "$nosuch")
 daemon_stop
 ok "the daemon stopped" test "$DAEMON_STATUS" = 0
 login "$a" "$SSHD_DIR/$b.key"
-UP_US=${EPOCHREALTIME/[.,]/}
 daemon_start --root "$SANDBOX"
-refused "$a" key-not-authorized
+DOWN=1 refused "$a" key-not-authorized
 sleep 1
 is "$(nentries "$a")" "${SEEN[$a]}" "... once"
 is "$(nentries "$nosuch")" "$before_x" "nothing diagnosed twice"
