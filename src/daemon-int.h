@@ -56,6 +56,10 @@ struct daemon {
 	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
 };
 
+/* Read sshd's journal or not, as [Diagnose] says now (at the start, at each reload); a reader
+ * already running takes the new NoiseSummarySec=. */
+void daemon_diagnose(struct daemon *d);
+
 static inline int fifo_init(struct fifo *f, size_t cap)
 {
 	*f = (struct fifo){.v = calloc(cap, sizeof(*f->v)), .cap = cap};

@@ -447,6 +447,24 @@ static void chain_note(void *userdata, const char *user, struct chain_note *ret)
 	ret->what = d->du[i].chain_what;
 }
 
+void daemon_diagnose(struct daemon *d)
+{
+	int r;
+
+	if (!sshdjournal_wanted(&d->engine->cfg, d->root)) {
+		sshdjournal_free(d->sshd_journal);
+		d->sshd_journal = NULL;
+		return;
+	}
+	if (d->sshd_journal) {
+		sshdjournal_set_summary(d->sshd_journal, d->engine->cfg.noise_summary_usec);
+		return;
+	}
+	r = sshdjournal_start(d->ev, &d->engine, chain_note, d, &d->sshd_journal);
+	if (r < 0)
+		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
+}
+
 /* Lines written to a keys file after we replaced it: into the new one they go. */
 static int carry_lines(void *userdata, const char *user, const char *data, size_t len)
 {
@@ -640,9 +658,7 @@ int daemon_run(const char *root, const char *config_path)
 	}
 	/* READY=1 only after the first full scan and repair. */
 	drain_all(&d);
-	if (sshdjournal_wanted(&d.engine->cfg, root) &&
-	    (r = sshdjournal_start(d.ev, &d.engine, chain_note, &d, &d.sshd_journal)) < 0)
-		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
+	daemon_diagnose(&d);
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

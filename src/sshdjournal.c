@@ -297,6 +297,16 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_ch
 	return 0;
 }
 
+void sshdjournal_set_summary(struct sshdjournal *s, uint64_t usec)
+{
+	if (usec == s->summary_usec)
+		return;
+	s->summary_usec = usec;
+	if (sd_event_source_set_time_relative(s->summary, usec) < 0 ||
+	    sd_event_source_set_enabled(s->summary, SD_EVENT_ONESHOT) < 0)
+		events_internal_error(NULL, "cannot set the timer of the noise's summary");
+}
+
 void sshdjournal_free(struct sshdjournal *s)
 {
 	if (!s)

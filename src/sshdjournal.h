@@ -36,6 +36,9 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_ch
 		      void *userdata, struct sshdjournal **ret);
 void sshdjournal_free(struct sshdjournal *s);
 
+/* NoiseSummarySec= changed: the next summary USEC from now. */
+void sshdjournal_set_summary(struct sshdjournal *s, uint64_t usec);
+
 /* Entries read, connections judged refused, connections dropped unjudged. */
 void sshdjournal_counts(const struct sshdjournal *s, unsigned long long *lines,
 			unsigned long long *refused, unsigned long long *dropped);
