@@ -5,10 +5,12 @@
 # that knows the test users) reads it there. A wrong user name, a wrong key and a home sshd's
 # StrictModes refuses each give one login-refused entry with the right cause, user, address
 # and fingerprint within a second of the connection's end; at LogLevel INFO a wrong key is
-# still diagnosed, and the hint says what LogLevel VERBOSE adds. Stopped and started again,
-# the daemon diagnoses the attempt made while it was down once, and none of the others again.
-# An attempt whose lines journald took only after sshd's process had gone (entries without
-# _COMM) is diagnosed all the same.
+# still diagnosed, and the hint says what LogLevel VERBOSE adds. A StrictModes refusal's hint
+# says what sshmend last repaired of the chain, or refused to. An attempt whose lines journald
+# took only after sshd's process had gone (entries without _COMM) is diagnosed all the same;
+# lines under sshd's name in other words are ignored. A reload with Journal=no stops the
+# reader, Journal=yes starts it where it stopped. Stopped and started again, the daemon
+# diagnoses the attempt made while it was down once, and none of the others again.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
@@ -256,6 +258,23 @@ like "$(journal_field "$noise" MESSAGE)" "unknown-user [0-9]+; top addresses: 12
 	"by cause, with the top addresses"
 is "$(journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused | grep -c "scan$$x")" 0 \
 	"no attempt of the burst has an entry of its own"
+
+# Journal content under sshd's name that is not sshd's wording: ignored, without harm.
+all_refused() {
+	journal_query SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=login-refused | grep -c '^{'
+}
+n_all=$(all_refused)
+logger -t sshd "garbage: Connection closed by"
+logger -t sshd "Invalid user"
+logger -t sshd "Failed publickey for  from  port x ssh2: ED25519"
+head -c 300 /dev/urandom | tr -d '\n\0' | logger -t sshd
+head -c 300 /dev/urandom | tr -d '\0' | logger -t sshd
+# shellcheck disable=SC2016 # evaluated by wait_until
+ok "sshd's name with other words: logged" wait_until 5 \
+	'[ "$(sshd_lines | grep -c "garbage: Connection closed by")" -gt 0 ]'
+sleep 1
+is "$(all_refused)" "$n_all" "... and no login-refused entry for them"
+ok "... the daemon still runs" daemon_alive
 
 # [Diagnose] on reload: Journal=no stops the reader, nothing is diagnosed; Journal=yes starts
 # it again, from where it stopped: what was refused meanwhile is diagnosed, once.
