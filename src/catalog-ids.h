@@ -28,7 +28,11 @@
 	X(KEY_QUARANTINED, "key-quarantined", "9eb006b9f20149ea85ba58d9c37ad00b")                  \
 	X(KEYS_BASELINE, "keys-baseline", "70093cbfd8ba42b5abcbd4216f5d7557")                      \
 	X(EXCLUSIVE_NOT_APPLIED, "exclusive-not-applied", "1daf4ad40df04e8e8506e8f0b2e575b5")      \
-	X(LEFTOVER_REMOVED, "leftover-removed", "98df6fe818be4e0bbffc9a53ffd462a7")
+	X(LEFTOVER_REMOVED, "leftover-removed", "98df6fe818be4e0bbffc9a53ffd462a7")                \
+	X(LOGIN_REFUSED_SYSTEM, "login-refused", "61a6f8fa7299478597406d8b9afb5e60")               \
+	X(LOGIN_REFUSED_OPERATOR, "login-refused", "f5cecfd5bb9b44dcaa14524294e03275")             \
+	X(LOGIN_REFUSED_POLICY, "login-refused", "3859ec196f5e4d46bdf6e908c032219f")               \
+	X(LOGIN_NOISE, "login-noise", "be83fd1d1c094988bc475e063e8ec321")
 
 enum event_kind {
 #define X(e, name, id) EVENT_##e,

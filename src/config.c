@@ -249,6 +249,21 @@ static int p_exclusive_users(struct config *c, const char *v)
 	return parse_list(&c->exclusive_users, v);
 }
 
+static int p_diag_journal(struct config *c, const char *v)
+{
+	bool b;
+	int r = p_bool(v, &b);
+
+	if (r >= 0)
+		c->diagnose_journal = b ? DIAGNOSE_JOURNAL_YES : DIAGNOSE_JOURNAL_NO;
+	return r;
+}
+
+static int p_noise_summary(struct config *c, const char *v)
+{
+	return parse_sec(v, &c->noise_summary_usec);
+}
+
 static const struct config_key keys[] = {
     {"Users", "Include", p_include},
     {"Users", "Exclude", p_exclude},
@@ -270,6 +285,8 @@ static const struct config_key keys[] = {
     {"Daemon", "LogRateLimitBurst", p_log_burst},
     {"Daemon", "LogRateLimitUserBurst", p_log_user_burst},
     {"Daemon", "LogRateLimitIntervalSec", p_log_interval},
+    {"Diagnose", "Journal", p_diag_journal},
+    {"Diagnose", "NoiseSummarySec", p_noise_summary},
 };
 
 static void defaults(struct config *c)
@@ -284,6 +301,8 @@ static void defaults(struct config *c)
 	c->log_burst = JOURNAL_RATELIMIT_BURST;
 	c->log_user_burst = JOURNAL_RATELIMIT_USER_BURST;
 	c->log_interval_usec = JOURNAL_RATELIMIT_INTERVAL_USEC;
+	c->diagnose_journal = DIAGNOSE_JOURNAL_AUTO;
+	c->noise_summary_usec = 3600 * USEC_PER_SEC;
 }
 
 bool config_key_at(size_t i, const char **section, const char **key)

@@ -24,6 +24,12 @@ enum selinux_mode {
 	SELINUX_NO,
 };
 
+enum diagnose_journal {
+	DIAGNOSE_JOURNAL_AUTO, /* yes on the running system, no with --root */
+	DIAGNOSE_JOURNAL_YES,
+	DIAGNOSE_JOURNAL_NO,
+};
+
 struct config {
 	char **include_users; /* always checked, whatever their uid or shell */
 	char **exclude_users; /* never checked */
@@ -48,6 +54,9 @@ struct config {
 	unsigned log_burst;
 	unsigned log_user_burst;
 	unsigned long long log_interval_usec;
+	/* [Diagnose] */
+	enum diagnose_journal diagnose_journal;
+	unsigned long long noise_summary_usec;
 	char **files;	 /* files read, for the watcher */
 	char **warnings; /* "FILE:LINE: ..." for unknown keys and sections */
 };

@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 #include "engine.h"
 #include "timespan.h"
+#include "sshdjournal.h"
 #include "userstate.h"
 
 /*
@@ -60,7 +61,12 @@ struct daemon {
 	unsigned long repairs;
 	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
+	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
 };
+
+/* Read sshd's journal or not, as [Diagnose] says now (at the start, at each reload); a reader
+ * already running takes the new NoiseSummarySec=. */
+void daemon_diagnose(struct daemon *d);
 
 static inline int fifo_init(struct fifo *f, size_t cap)
 {

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "daemon-int.h"
 #include "daemon.h"
+#include "diagnose.h"
 #include "engine.h"
 #include "escape.h"
 #include "events.h"
@@ -304,6 +305,7 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		    !problem_is_keys(rep.findings[k].problem))
 			d->repairs++;
 	ustate_tell_findings(&d->du[i], d->engine, &rep);
+	ustate_note_chain(&d->du[i], d->engine->db, &rep);
 	ustate_tell_quarantined(&d->du[i], &rep);
 	if (d->du[i].retell)
 		arm_retell(d, i);
@@ -444,6 +446,40 @@ int daemon_on_inotify(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 	return 0;
 }
 
+/* What the daemon did last to USER's chain, for the diagnosis of a StrictModes refusal. */
+static void chain_note(void *userdata, const char *user, struct chain_note *ret)
+{
+	struct daemon *d = userdata;
+	size_t i;
+
+	for (i = 0; i < d->n_users && strcmp(d->users[i]->name, user) != 0; i++)
+		;
+	*ret = (struct chain_note){.looked_after = i < d->n_users};
+	if (i == d->n_users)
+		return;
+	ret->usec = d->du[i].chain_usec;
+	ret->refused = d->du[i].chain_refused;
+	ret->what = d->du[i].chain_what;
+}
+
+void daemon_diagnose(struct daemon *d)
+{
+	int r;
+
+	if (!sshdjournal_wanted(&d->engine->cfg, d->root)) {
+		sshdjournal_free(d->sshd_journal);
+		d->sshd_journal = NULL;
+		return;
+	}
+	if (d->sshd_journal) {
+		sshdjournal_set_summary(d->sshd_journal, d->engine->cfg.noise_summary_usec);
+		return;
+	}
+	r = sshdjournal_start(d->ev, &d->engine, chain_note, d, &d->sshd_journal);
+	if (r < 0)
+		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
+}
+
 /* Lines written to a keys file after we replaced it: into the new one they go. */
 static int carry_lines(void *userdata, const char *user, const char *data, size_t len)
 {
@@ -581,6 +617,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 static void free_sources(struct daemon *d)
 {
 	reload_drop_users(d);
+	sshdjournal_free(d->sshd_journal);
 	sd_event_source_unref(d->io);
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
@@ -649,6 +686,7 @@ int daemon_run(const char *root, const char *config_path)
 	d.engine->sweep_leftovers = true;
 	drain_all(&d);
 	d.engine->sweep_leftovers = false;
+	daemon_diagnose(&d);
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

@@ -46,6 +46,13 @@ static const struct tell_row rows[_TELL_MAX] = {
 			     LOG_WARNING},
     [TELL_INTERNAL_ERROR] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY, EVENT_INTERNAL_ERROR,
 			     LOG_ERR},
+    [TELL_LOGIN_SYSTEM] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY, EVENT_LOGIN_REFUSED_SYSTEM,
+			   LOG_WARNING},
+    [TELL_LOGIN_OPERATOR] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY,
+			     EVENT_LOGIN_REFUSED_OPERATOR, LOG_NOTICE},
+    [TELL_LOGIN_POLICY] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY, EVENT_LOGIN_REFUSED_POLICY,
+			   LOG_INFO},
+    [TELL_LOGIN_NOISE] = {TELL_NO_FINDING, TELL_NO_FINDING, WHEN_ANY, EVENT_LOGIN_NOISE, LOG_INFO},
 };
 
 const struct tell_row *events_row(enum tell t)
@@ -356,4 +363,33 @@ void events_internal_error(const char *user, const char *fmt, ...)
 	va_start(ap, fmt);
 	tell_v(TELL_INTERNAL_ERROR, user, fmt, ap);
 	va_end(ap);
+}
+
+int events_login_refused(enum tell t, const struct login_refusal *r)
+{
+	char msg[MESSAGE_MAX], port[32] = "";
+	struct event e = entry(t, msg);
+
+	e.user = r->user;
+	e.remote_addr = r->addr;
+	e.cause = r->cause;
+	e.fingerprint = r->fingerprints;
+	e.hint = r->hint;
+	if (r->port >= 0)
+		snprintf(port, sizeof(port), " port %d", r->port);
+	snprintf(msg, sizeof(msg), "sshd refused %s from %s%s: %s%s%s", r->user, r->addr, port,
+		 r->what, r->hint ? "; " : "", r->hint ? r->hint : "");
+	return journal_log(&e);
+}
+
+void events_login_noise(unsigned long total, uint64_t period_usec, const char *summary)
+{
+	char msg[MESSAGE_MAX], period[64];
+	struct event e = entry(TELL_LOGIN_NOISE, msg);
+
+	e.count = total;
+	snprintf(msg, sizeof(msg), "%lu refused login%s in %s without an entry of their own: %s",
+		 total, PLURAL(total), timespan_format(period_usec, period, sizeof(period)),
+		 summary);
+	journal_log(&e);
 }

@@ -38,6 +38,10 @@ enum tell {
 	TELL_CONFIG_ERROR,   /* a reload's configuration cannot be used */
 	TELL_CONFIG_WARNING, /* a part of the configuration is ignored */
 	TELL_INTERNAL_ERROR, /* sshmend itself failed at something */
+	TELL_LOGIN_SYSTEM,   /* sshd refused a login for this system's state (chain, account) */
+	TELL_LOGIN_OPERATOR, /* ... for the client's side: the name, the key */
+	TELL_LOGIN_POLICY, /* ... for sshd's configuration, or for a reason the log does not say */
+	TELL_LOGIN_NOISE,  /* the refused logins that got no entry of their own, counted */
 	_TELL_MAX,
 };
 
@@ -116,3 +120,20 @@ void events_config_error(const char *why);
 void events_config_warning(const char *warning);
 /* What sshmend itself failed at, about USER (NULL: about none). */
 void events_internal_error(const char *user, const char *fmt, ...) _printf_(2, 3);
+
+/* A login sshd refused, as sshmend diagnosed it from sshd's journal lines. */
+struct login_refusal {
+	const char *user;	  /* as the client typed it */
+	const char *addr;	  /* the client's address */
+	int port;		  /* -1 when sshd named none */
+	const char *cause;	  /* the cause's name (`sshmend why`'s, no-key-offered, unknown) */
+	const char *what;	  /* the cause, for a person */
+	const char *fingerprints; /* the keys offered, space-separated, or NULL */
+	const char *hint;	  /* what to do, or NULL */
+};
+
+/* Tell login refusal R in row T (a TELL_LOGIN_* row): journal_log()'s result. */
+int events_login_refused(enum tell t, const struct login_refusal *r);
+
+/* TOTAL refused logins that got no entry of their own in the last PERIOD_USEC: SUMMARY. */
+void events_login_noise(unsigned long total, uint64_t period_usec, const char *summary);

@@ -23,7 +23,7 @@
 /* Users the count of what was held back names, each with its number; the rest are one sum. */
 #define HELD_NAMED 8
 #define HELD_NAME_MAX 64
-#define MAX_FIELDS 20
+#define MAX_FIELDS 24
 
 /* A share's kinds are bits of an unsigned. */
 static_assert(_EVENT_MAX <= 32, "too many kinds of events for struct journal_share");
@@ -171,6 +171,9 @@ static void emit(const struct event *ev)
 			fprintf(stderr, " count=%lu", ev->count);
 		if (ev->fingerprint)
 			fprintf(stderr, " fingerprint=%s", ev->fingerprint);
+		if (ev->cause)
+			escape_printf(stderr, " cause=%s from=%s", ev->cause,
+				      ev->remote_addr ? ev->remote_addr : "");
 		fputs("]\n", stderr);
 		return;
 	}
@@ -214,6 +217,12 @@ static void emit(const struct event *ev)
 	if (ev->fingerprints_removed)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_FINGERPRINTS_REMOVED=%s",
 			ev->fingerprints_removed);
+	if (ev->remote_addr)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_REMOTE_ADDR=%s", ev->remote_addr);
+	if (ev->cause)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_CAUSE=%s", ev->cause);
+	if (ev->hint)
+		n = add_escaped(iov, n, f[n], sizeof(f[n]), "SSHMEND_HINT", ev->hint);
 	/* From the loop, never blocking it: sent when the loop is idle, and while journald takes
 	 * none, held in the queue. */
 	if (!jqueue_attached() || jqueue_send(iov, n) == -ENOTCONN)

@@ -50,7 +50,8 @@ struct event {
 	const char *fingerprint;
 	const char *comment;
 	const char *fingerprints_added, *fingerprints_removed; /* space-separated, keys-synced */
-	struct journal_share *share; /* USER's, NULL: the entry counts for no user */
+	const char *remote_addr, *cause, *hint; /* login-refused: the client, why, what to do */
+	struct journal_share *share;		/* USER's, NULL: the entry counts for no user */
 };
 
 const char *event_name(enum event_kind k);

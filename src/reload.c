@@ -314,6 +314,7 @@ void reload_run(struct daemon *d, const char *why)
 			engine_free(e);
 			events_config_error(strerror(-r));
 		} else {
+			daemon_diagnose(d);
 			/* The full pass runs in the loop, events first; its end says READY=1. */
 			d->reloading = why;
 			d->defer_audit = true;

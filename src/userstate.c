@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "audit.h"
 #include "events.h"
 #include "macro.h"
+#include "report.h"
 #include "safeio.h"
 #include "strv.h"
 #include "timespan.h"
@@ -380,6 +382,32 @@ bool ustate_approved_changed(struct ustate *s, const struct engine *e, const str
 	return engine_approved_sig(e, u, &sig) >= 0 && sig != s->approved_sig;
 }
 
+void ustate_note_chain(struct ustate *s, const struct userdb *db, const struct user_report *rep)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t k = 0; k < rep->n_findings; k++) {
+		const struct finding *fi = &rep->findings[k];
+		char change[200];
+
+		if (problem_is_keys(fi->problem) ||
+		    (fi->action != ACTION_FIXED && fi->action != ACTION_REFUSED &&
+		     fi->action != ACTION_FAILED))
+			continue;
+		s->chain_usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+		s->chain_refused = fi->action != ACTION_FIXED;
+		if (s->chain_refused) {
+			snprintf(s->chain_what, sizeof(s->chain_what), "%s: %s", fi->path,
+				 fi->reason ? fi->reason : problem_to_string(fi->problem));
+			continue;
+		}
+		report_change(db, fi, change, sizeof(change));
+		snprintf(s->chain_what, sizeof(s->chain_what), "%s%s%s", fi->path,
+			 *change ? ": " : "", change);
+	}
+}
+
 void ustate_carry(struct ustate *to, struct ustate *from)
 {
 	/* What was told stays told: a reload does not tell a refusal again; what the rate limit
@@ -390,6 +418,9 @@ void ustate_carry(struct ustate *to, struct ustate *from)
 	to->retell = from->retell;
 	to->approved_known = from->approved_known;
 	to->approved_sig = from->approved_sig;
+	to->chain_usec = from->chain_usec;
+	to->chain_refused = from->chain_refused;
+	memcpy(to->chain_what, from->chain_what, sizeof(to->chain_what));
 	if (!(from->flapping || from->backoff_until))
 		return;
 	to->flapping = from->flapping;

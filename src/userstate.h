@@ -6,6 +6,9 @@
 #include "engine.h"
 #include "journal.h"
 
+/* What the chain's last repair or refusal says: a path, its change or the reason. */
+#define USTATE_CHAIN_WHAT_MAX 512
+
 /*
  * What the daemon keeps of each user between heals: what it was told (each refusal, failure
  * and drop-in rejection once), its share of the journal's rate limit, the back-off of a chain
@@ -33,6 +36,11 @@ struct ustate {
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
 	bool retry; /* its last heal failed for a cause that passes: tried again soon */
+	/* The chain's last repair, or refusal to repair (CHAIN_REFUSED): when (CLOCK_REALTIME,
+	 * 0: none since the start), and what, for the diagnosis of sshd's refusals. */
+	uint64_t chain_usec;
+	bool chain_refused;
+	char chain_what[USTATE_CHAIN_WHAT_MAX];
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */
@@ -43,6 +51,9 @@ struct baseline {
 /* Tell the findings of REP, a heal of S's user, with engine E: a refusal, a failure or a
  * drop-in rejection once, not at every heal. S->retell when the rate limit held one back. */
 void ustate_tell_findings(struct ustate *s, const struct engine *e, const struct user_report *rep);
+/* Keep what REP's heal, now, repaired of the chain, or refused or failed to: its last such
+ * finding. */
+void ustate_note_chain(struct ustate *s, const struct userdb *db, const struct user_report *rep);
 /* Tell the keys REP's heal moved to the quarantine. */
 void ustate_tell_quarantined(struct ustate *s, const struct user_report *rep);
 

@@ -386,6 +386,51 @@ static void row_internal_error(void)
 	ck_assert_str_eq(got.user, "");
 }
 
+static void row_login(enum tell t, const char *cause, const char *what, const char *id, int prio)
+{
+	struct login_refusal r = {.user = "alice",
+				  .addr = "203.0.113.5",
+				  .port = 50514,
+				  .cause = cause,
+				  .what = what,
+				  .hint = "log in as ec2-user"};
+
+	char want[256];
+
+	snprintf(want, sizeof(want),
+		 "sshd refused alice from 203.0.113.5 port 50514: %s; log in as ec2-user", what);
+	ck_assert_int_eq(events_login_refused(t, &r), 0);
+	ck_assert_str_eq(got.user, "alice");
+	said(t, "login-refused", id, prio, want);
+}
+
+static void row_login_system(void)
+{
+	row_login(TELL_LOGIN_SYSTEM, "strict-modes", "bad modes",
+		  "61a6f8fa7299478597406d8b9afb5e60", LOG_WARNING);
+}
+
+static void row_login_operator(void)
+{
+	row_login(TELL_LOGIN_OPERATOR, "unknown-user", "no such user",
+		  "f5cecfd5bb9b44dcaa14524294e03275", LOG_NOTICE);
+}
+
+static void row_login_policy(void)
+{
+	row_login(TELL_LOGIN_POLICY, "root-refused", "PermitRootLogin",
+		  "3859ec196f5e4d46bdf6e908c032219f", LOG_INFO);
+}
+
+static void row_login_noise(void)
+{
+	events_login_noise(2000, 3600000000ULL, "unknown-user 2000; top addresses: 127.0.0.2 40");
+	ck_assert_uint_eq(got.count, 2000);
+	said(TELL_LOGIN_NOISE, "login-noise", "be83fd1d1c094988bc475e063e8ec321", LOG_INFO,
+	     "2000 refused logins in 1h without an entry of their own: unknown-user 2000; top "
+	     "addresses: 127.0.0.2 40");
+}
+
 /* Each row of the table, in the table's order. */
 static void (*const rows[])(void) = {
     [TELL_CARRIED] = row_carried,
@@ -412,6 +457,10 @@ static void (*const rows[])(void) = {
     [TELL_CONFIG_ERROR] = row_config_error,
     [TELL_CONFIG_WARNING] = row_config_warning,
     [TELL_INTERNAL_ERROR] = row_internal_error,
+    [TELL_LOGIN_SYSTEM] = row_login_system,
+    [TELL_LOGIN_OPERATOR] = row_login_operator,
+    [TELL_LOGIN_POLICY] = row_login_policy,
+    [TELL_LOGIN_NOISE] = row_login_noise,
 };
 
 START_TEST(each_row)

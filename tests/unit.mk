@@ -7,6 +7,9 @@ UNIT_TESTS = \
 	tests/test-policy \
 	tests/test-sshdconf \
 	tests/test-sshdeval \
+	tests/test-sshdlog \
+	tests/test-sshdconn \
+	tests/test-noise \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
