@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "diagnose.h"
 #include "events.h"
+#include "lastuse.h"
 #include "macro.h"
 #include "noise.h"
 #include "safeio.h"
@@ -104,6 +105,22 @@ static int on_summary(sd_event_source *src, _unused_ uint64_t usec, void *userda
 	return 0;
 }
 
+/* An accepted key login: the key's last use, in the state directory. */
+static void key_used(const struct sshdjournal *s, const struct sshdlog_line *l, uint64_t usec)
+{
+	int r = lastuse_accepted((*s->engine)->rootfd, l, usec);
+
+	if (r < 0 && r != -EINVAL)
+		events_internal_error(NULL, "cannot record the last use of key %s of %s: %s",
+				      l->fingerprint, l->user, strerror(-r));
+}
+
+/* The addresses that logged in before, from the last-use records: not noise. */
+static void seed_accepted(void *userdata, const char *addr)
+{
+	noise_accepted(userdata, addr);
+}
+
 static void one_entry(struct sshdjournal *s)
 {
 	struct sshdlog_line l;
@@ -125,9 +142,10 @@ static void one_entry(struct sshdjournal *s)
 		if (r < 0 && r != -EAGAIN)
 			events_internal_error(NULL, "cannot diagnose a refused login: %s",
 					      strerror(-r));
-	} else if (r == SSHDCONN_ACCEPTED)
+	} else if (r == SSHDCONN_ACCEPTED) {
 		noise_accepted(s->noise, a.addr);
-	else if (r < 0)
+		key_used(s, &l, usec);
+	} else if (r < 0)
 		events_internal_error(NULL, "cannot group sshd's journal lines: %s", strerror(-r));
 }
 
@@ -224,6 +242,8 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjou
 	int fd = r >= 0 ? sd_journal_get_fd(s->j) : r;
 	if (fd < 0)
 		r = fd;
+	if (r >= 0)
+		(void)lastuse_each_addr((*engine)->rootfd, seed_accepted, s->noise);
 	if (r >= 0)
 		r = seek_start(s);
 	if (r >= 0)

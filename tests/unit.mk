@@ -10,6 +10,7 @@ UNIT_TESTS = \
 	tests/test-sshdlog \
 	tests/test-sshdconn \
 	tests/test-noise \
+	tests/test-lastuse \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
