@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 #include "engine.h"
+#include "metricsd.h"
 #include "sshdjournal.h"
 #include "userstate.h"
 
@@ -54,6 +55,7 @@ struct daemon {
 	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
 	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
+	struct metricsd *metrics;	  /* [Daemon] MetricsDirectory=; NULL when never set */
 };
 
 static inline int fifo_init(struct fifo *f, size_t cap)

@@ -19,6 +19,7 @@
 #include "events.h"
 #include "journal.h"
 #include "macro.h"
+#include "metricsd.h"
 #include "notify.h"
 #include "rootlock.h"
 #include "keysync.h"
@@ -91,6 +92,7 @@ void daemon_enqueue_all(struct daemon *d)
 {
 	/* A full pass looks the drop-in directory up again by its path. */
 	engine_open_dropin(d->engine);
+	metricsd_scan_begins(d);
 	for (size_t i = 0; i < d->n_users; i++)
 		if (!d->du[i].queued) {
 			d->du[i].queued = true;
@@ -264,6 +266,7 @@ static int queue_audit(struct daemon *d, size_t i)
 static void heal_user(struct daemon *d, size_t i, bool event)
 {
 	struct user_report rep;
+	unsigned long told = d->du[i].refused_told;
 	int r;
 
 	/* daemon_on_backoff_end queues it again; a change of its approved keys is synced now. */
@@ -297,6 +300,7 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	if (!d->defer_audit || event || queue_audit(d, i) < 0)
 		audit_user(d, i, rep.keys_sig);
 	flap_check(d, i, &rep);
+	metricsd_healed(d, i, &rep, told);
 	user_report_done(&rep);
 }
 
@@ -334,6 +338,7 @@ int daemon_on_drain(sd_event_source *s, void *userdata)
 		}
 		if (!d->n_audit)
 			tell_baseline(d);
+		metricsd_queue_empty(d);
 		daemon_update_status(d);
 		if (reloaded)
 			notify_message("READY=1");
@@ -567,6 +572,7 @@ static void free_sources(struct daemon *d)
 {
 	reload_drop_users(d);
 	sshdjournal_free(d->sshd_journal);
+	metricsd_free(d->metrics);
 	sd_event_source_unref(d->io);
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
@@ -625,6 +631,8 @@ int daemon_run(const char *root, const char *config_path)
 	if (sshdjournal_wanted(&d.engine->cfg, root) &&
 	    (r = sshdjournal_start(d.ev, &d.engine, &d.sshd_journal)) < 0)
 		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
+	if (d.sshd_journal)
+		sshdjournal_on_refused(d.sshd_journal, metricsd_login_refused, &d);
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

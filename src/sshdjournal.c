@@ -30,6 +30,8 @@ struct sshdjournal {
 	uint64_t summary_usec;
 	struct engine *const *engine;
 	unsigned long long lines, refused;
+	void (*on_refused)(void *userdata, const char *cause);
+	void *on_refused_data;
 };
 
 bool sshdjournal_wanted(const struct config *cfg, const char *root)
@@ -85,6 +87,8 @@ static int refused(struct sshdjournal *s, const struct sshdconn_attempt *a)
 
 	if (r < 0)
 		return r;
+	if (s->on_refused)
+		s->on_refused(s->on_refused_data, d.cause);
 	bool own = noise_judge(s->noise, a->user, userdb_by_name(e->db, a->user) != NULL, a->addr,
 			       d.cause, now_usec(CLOCK_MONOTONIC));
 	diagnosis_done(&d);
@@ -279,4 +283,11 @@ void sshdjournal_counts(const struct sshdjournal *s, unsigned long long *lines,
 	*lines = s->lines;
 	*refused = s->refused;
 	*dropped = sshdconn_dropped(s->conns);
+}
+
+void sshdjournal_on_refused(struct sshdjournal *s, void (*fn)(void *userdata, const char *cause),
+			    void *userdata)
+{
+	s->on_refused = fn;
+	s->on_refused_data = userdata;
 }

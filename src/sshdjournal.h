@@ -30,6 +30,10 @@ bool sshdjournal_wanted(const struct config *cfg, const char *root);
 int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjournal **ret);
 void sshdjournal_free(struct sshdjournal *s);
 
+/* Call FN with the cause of each refused connection (a static string), noise or not. */
+void sshdjournal_on_refused(struct sshdjournal *s, void (*fn)(void *userdata, const char *cause),
+			    void *userdata);
+
 /* Entries read, connections judged refused, connections dropped unjudged. */
 void sshdjournal_counts(const struct sshdjournal *s, unsigned long long *lines,
 			unsigned long long *refused, unsigned long long *dropped);

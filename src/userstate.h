@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
+#include "audit.h"
 #include "engine.h"
 #include "journal.h"
 
@@ -32,6 +33,11 @@ struct ustate {
 	bool retell;		    /* the rate limit held back something told once */
 	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
 	uint64_t approved_sig;
+	/* For the metrics: the last heal left a chain sshd refuses; refusals told; the keys by
+	 * status at the last audit. */
+	bool sshd_refuses;
+	unsigned long refused_told;
+	unsigned keys[KEY_INVALID + 1];
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */

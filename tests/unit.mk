@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/test-sshdconn \
 	tests/test-noise \
 	tests/test-lastuse \
+	tests/test-metrics \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
