@@ -137,6 +137,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	ustate_audit(&d->du[i], d->engine, d->users[i], sig, &d->baseline);
 	if (d->du[i].retell)
 		arm_retell(d, i);
+	metricsd_changed(d);
 }
 
 static int on_retell(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
