@@ -11,9 +11,10 @@
 #include "userstate.h"
 
 /*
- * The daemon's state, shared by its two files: daemon.c, the event loop (its sources, the
- * queues of users to heal, the heals), and reload.c (a new configuration and user database
- * taken while it runs). Nothing else includes this.
+ * The daemon's state, shared by its files: daemon.c, the event loop (its sources, the
+ * queues of users to heal, the heals), reload.c (a new configuration and user database
+ * taken while it runs) and metricsd.c (its counters, written to the metrics file). Nothing
+ * else includes this.
  */
 
 /* Watcher owner 0 is the configuration; user i is owner i + 1. */
