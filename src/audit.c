@@ -94,6 +94,7 @@ void key_list_done(struct key_list *l)
 		free(l->e[i].type);
 		free(l->e[i].comment);
 		free(l->e[i].why);
+		free(l->e[i].last_from);
 	}
 	free(l->e);
 	*l = (struct key_list){0};

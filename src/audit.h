@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -47,6 +49,8 @@ struct key_entry {
 	bool certificate;
 	bool in_block; /* between sshmend's markers */
 	enum key_status status;
+	int64_t last_used; /* the last login with it (seconds since the epoch), 0: never */
+	char *last_from;   /* the address of that login */
 };
 
 struct key_list {
@@ -95,6 +99,8 @@ int audit_state_dir(int rootfd, bool create, int *ret);
 /* Remove what writes cut short left in the state directory (safe_remove_leftovers()): FN is
  * told the path of each. The number removed, or < 0. */
 int audit_state_sweep(int rootfd, int (*fn)(void *userdata, const char *path), void *userdata);
+/* A directory stream of the state directory open (O_PATH) in DFD, to read its names. */
+int audit_state_opendir(int dfd, DIR **ret);
 /* The name in the state directory of USER's file of KIND ("keys", "quarantine"). */
 int audit_state_file(const char *user, const char *kind, char *buf, size_t len);
 /*

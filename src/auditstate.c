@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "audit.h"
+#include "lastuse.h"
 #include "macro.h"
 #include "safeio.h"
 #include "strindex.h"
@@ -59,6 +60,21 @@ int audit_state_sweep(int rootfd, int (*fn)(void *userdata, const char *path), v
 	return r < 0 ? r : safe_remove_leftovers(dfd, NULL, 0, swept, &s);
 }
 
+int audit_state_opendir(int dfd, DIR **ret)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return negative_errno();
+	*ret = fdopendir(fd);
+	if (!*ret) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	return 0;
+}
+
 /* A machine id in FD: 32 hex digits and a newline (machine-id(5)); -ENODATA for anything else. */
 static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
 {
@@ -85,26 +101,21 @@ static int read_machine_id(int fd, char id[MACHINE_ID_LEN + 1])
 }
 
 /*
- * Remove the remembered keys and the record of those removed (not the quarantine: nothing of it
- * is ever deleted).
+ * Remove the remembered keys, their last use and the record of those removed (not the
+ * quarantine: nothing of it is ever deleted).
  */
 static int drop_baseline(int dfd)
 {
 	DIR *d;
 	struct dirent *de;
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	int r = audit_state_opendir(dfd, &d);
 
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		r = negative_errno();
-		close(fd);
+	if (r < 0)
 		return r;
-	}
 	while ((de = readdir(d)))
 		if ((strncmp(de->d_name, "keys.", 5) == 0 ||
-		     strncmp(de->d_name, "removed.", 8) == 0) &&
+		     strncmp(de->d_name, "removed.", 8) == 0 ||
+		     strncmp(de->d_name, LASTUSE_KIND ".", strlen(LASTUSE_KIND) + 1) == 0) &&
 		    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			r = negative_errno();
 	closedir(d);

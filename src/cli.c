@@ -354,6 +354,15 @@ out:
 	return status;
 }
 
+/* The last use of U's keys L; without it, each key reads as never used, and a line says why. */
+static void keys_last_use(const struct engine *e, const struct user *u, struct key_list *l)
+{
+	int r = engine_list_last_use(e, u, l);
+
+	if (r < 0)
+		escape_say("%s: cannot read the last use of the keys: %s", u->name, strerror(-r));
+}
+
 static int list_keys(const struct cli_options *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -416,6 +425,8 @@ static int list_keys(const struct cli_options *o, int argc, char **argv)
 			if (bound > 0)
 				(void)audit_state_load(e->rootfd, users[i]->name, &state);
 			r = engine_list_keys(e, users[i], state, &l);
+			if (r >= 0 && bound > 0)
+				keys_last_use(e, users[i], &l);
 		}
 		if (r < 0) {
 			escape_say("%s: %s", users[i]->name, strerror(-r));

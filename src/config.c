@@ -264,6 +264,20 @@ static int p_noise_summary(struct config *c, const char *v)
 	return parse_sec(v, &c->noise_summary_usec);
 }
 
+/* A directory for the metrics file, inside the root: absolute, or "" for none. */
+static int p_metrics_dir(struct config *c, const char *v)
+{
+	char *d = NULL;
+
+	if (*v && v[0] != '/')
+		return -EINVAL;
+	if (*v && !(d = strdup(v)))
+		return -ENOMEM;
+	free(c->metrics_dir);
+	c->metrics_dir = d;
+	return 0;
+}
+
 static const struct config_key keys[] = {
     {"Users", "Include", p_include},
     {"Users", "Exclude", p_exclude},
@@ -285,6 +299,7 @@ static const struct config_key keys[] = {
     {"Daemon", "LogRateLimitBurst", p_log_burst},
     {"Daemon", "LogRateLimitUserBurst", p_log_user_burst},
     {"Daemon", "LogRateLimitIntervalSec", p_log_interval},
+    {"Daemon", "MetricsDirectory", p_metrics_dir},
     {"Diagnose", "Journal", p_diag_journal},
     {"Diagnose", "NoiseSummarySec", p_noise_summary},
 };
@@ -545,6 +560,7 @@ void config_done(struct config *c)
 	strv_free(c->exclude_users);
 	strv_free(c->authorized_keys);
 	free(c->dropin_dir);
+	free(c->metrics_dir);
 	strv_free(c->exclusive_users);
 	strv_free(c->files);
 	strv_free(c->warnings);

@@ -54,6 +54,7 @@ struct config {
 	unsigned log_burst;
 	unsigned log_user_burst;
 	unsigned long long log_interval_usec;
+	char *metrics_dir; /* NULL: no metrics file */
 	/* [Diagnose] */
 	enum diagnose_journal diagnose_journal;
 	unsigned long long noise_summary_usec;

@@ -7,13 +7,15 @@
 #include <systemd/sd-event.h>
 #include "engine.h"
 #include "timespan.h"
+#include "metricsd.h"
 #include "sshdjournal.h"
 #include "userstate.h"
 
 /*
- * The daemon's state, shared by its two files: daemon.c, the event loop (its sources, the
- * queues of users to heal, the heals), and reload.c (a new configuration and user database
- * taken while it runs). Nothing else includes this.
+ * The daemon's state, shared by its files: daemon.c, the event loop (its sources, the
+ * queues of users to heal, the heals), reload.c (a new configuration and user database
+ * taken while it runs) and metricsd.c (its counters, written to the metrics file). Nothing
+ * else includes this.
  */
 
 /* A heal that failed for a cause that passes is tried again after this, then twice as long
@@ -62,6 +64,7 @@ struct daemon {
 	struct baseline baseline; /* recorded since last told */
 	char last_status[256];
 	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
+	struct metricsd *metrics;	  /* [Daemon] MetricsDirectory=; NULL when never set */
 };
 
 /* Read sshd's journal or not, as [Diagnose] says now (at the start, at each reload); a reader

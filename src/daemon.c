@@ -21,6 +21,7 @@
 #include "events.h"
 #include "journal.h"
 #include "macro.h"
+#include "metricsd.h"
 #include "notify.h"
 #include "rootlock.h"
 #include "keysync.h"
@@ -105,6 +106,7 @@ void daemon_enqueue_all(struct daemon *d)
 {
 	/* A full pass looks the drop-in directory up again by its path. */
 	engine_open_dropin(d->engine);
+	metricsd_scan_begins(d);
 	for (size_t i = 0; i < d->n_users; i++)
 		if (!d->du[i].queued) {
 			d->du[i].queued = true;
@@ -149,6 +151,7 @@ static void audit_user(struct daemon *d, size_t i, uint64_t sig)
 	ustate_audit(&d->du[i], d->engine, d->users[i], sig, &d->baseline);
 	if (d->du[i].retell)
 		arm_retell(d, i);
+	metricsd_changed(d);
 }
 
 static int on_retell(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
@@ -278,6 +281,7 @@ static int queue_audit(struct daemon *d, size_t i)
 static void heal_user(struct daemon *d, size_t i, bool event)
 {
 	struct user_report rep;
+	unsigned long told = d->du[i].refused_told;
 	int r;
 
 	/* daemon_on_backoff_end queues it again; a change of its approved keys is synced now. */
@@ -314,6 +318,7 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	if (!d->defer_audit || event || queue_audit(d, i) < 0)
 		audit_user(d, i, rep.keys_sig);
 	flap_check(d, i, &rep);
+	metricsd_healed(d, i, &rep, told);
 	user_report_done(&rep);
 }
 
@@ -351,6 +356,7 @@ int daemon_on_drain(sd_event_source *s, void *userdata)
 		}
 		if (!d->n_audit)
 			tell_baseline(d);
+		metricsd_queue_empty(d);
 		daemon_update_status(d);
 		if (reloaded)
 			notify_message("READY=1");
@@ -478,6 +484,8 @@ void daemon_diagnose(struct daemon *d)
 	r = sshdjournal_start(d->ev, &d->engine, chain_note, d, &d->sshd_journal);
 	if (r < 0)
 		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
+	if (d->sshd_journal)
+		sshdjournal_on_refused(d->sshd_journal, metricsd_login_refused, d);
 }
 
 /* Lines written to a keys file after we replaced it: into the new one they go. */
@@ -618,6 +626,7 @@ static void free_sources(struct daemon *d)
 {
 	reload_drop_users(d);
 	sshdjournal_free(d->sshd_journal);
+	metricsd_free(d->metrics);
 	sd_event_source_unref(d->io);
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);

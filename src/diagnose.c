@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lastuse.h"
 #include "macro.h"
 #include "whyscan.h"
 
@@ -124,12 +125,35 @@ static int strict_hint(const struct sshdconn_attempt *a, const struct chain_note
 	return hint(d, "sshd: %s; sshmend repaired %s at %s", a->detail, note->what, when);
 }
 
+/*
+ * The hint for a name this system does not know: first the users the client's address logged
+ * in as before (the last-use records), then why's (the image's default user, the users with
+ * keys).
+ */
+static int unknown_user_hint(const struct engine *e, const struct sshdconn_attempt *a,
+			     struct diagnosis *d)
+{
+	_cleanup_free_ char *before = NULL, *rest = NULL;
+	int r = *a->addr ? lastuse_hint(e->rootfd, a->addr, &before) : 0;
+
+	if (r < 0)
+		return r;
+	r = why_unknown_hint(e, a->user, NULL, &rest);
+	if (r < 0)
+		return r;
+	if (!before) {
+		d->hint = TAKE_PTR(rest);
+		return 0;
+	}
+	return hint(d, "%s%s%s", before, rest ? "; " : "", rest ? rest : "");
+}
+
 static int line_hint(const struct engine *e, const struct sshdconn_attempt *a,
 		     const struct chain_note *note, struct diagnosis *d)
 {
 	switch (a->refusal) {
 	case SSHDLOG_INVALID_USER:
-		return why_unknown_hint(e, a->user, NULL, &d->hint);
+		return unknown_user_hint(e, a, d);
 	case SSHDLOG_STRICT_MODES:
 		return strict_hint(a, note, d);
 	case SSHDLOG_KEY_TYPE:
@@ -163,7 +187,7 @@ int diagnose_attempt(const struct engine *e, const struct sshdconn_attempt *a, b
 		ret->row = TELL_LOGIN_OPERATOR;
 		ret->cause = why_cause_to_string(WHY_UNKNOWN_USER);
 		ret->what = "no such user";
-		return with_hint ? why_unknown_hint(e, a->user, NULL, &ret->hint) : 0;
+		return with_hint ? unknown_user_hint(e, a, ret) : 0;
 	}
 	if (a->who == SSHDLOG_WHO_AUTHENTICATING)
 		return keys_refused(e, a, with_hint, ret);

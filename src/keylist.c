@@ -6,6 +6,7 @@
 #include "keylist.h"
 #include "keys.h"
 #include "keysync.h"
+#include "lastuse.h"
 #include "macro.h"
 #include "safeio.h"
 #include "strindex.h"
@@ -93,5 +94,29 @@ int engine_list_keys(const struct engine *e, const struct user *u, char *const *
 		return q;
 	}
 	*ret = l;
+	return 0;
+}
+
+int engine_list_last_use(const struct engine *e, const struct user *u, struct key_list *l)
+{
+	struct lastuse_list used;
+	int r = lastuse_load(e->rootfd, u->name, &used);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct lastuse *k =
+		    l->e[i].fingerprint ? lastuse_find(&used, l->e[i].fingerprint) : NULL;
+
+		if (!k)
+			continue;
+		l->e[i].last_from = strdup(k->addr);
+		if (!l->e[i].last_from) {
+			lastuse_list_done(&used);
+			return -ENOMEM;
+		}
+		l->e[i].last_used = k->when;
+	}
+	lastuse_list_done(&used);
 	return 0;
 }

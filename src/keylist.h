@@ -13,3 +13,9 @@ struct user;
  */
 int engine_list_keys(const struct engine *e, const struct user *u, char *const *state,
 		     struct key_list *ret);
+
+/*
+ * The last use of each key of L (U's, from engine_list_keys()): when and from where sshd last
+ * accepted a login with it, as the daemon recorded in the state directory.
+ */
+int engine_list_last_use(const struct engine *e, const struct user *u, struct key_list *l);

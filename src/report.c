@@ -3,6 +3,7 @@
 #include <string.h>
 #include "audit.h"
 #include "escape.h"
+#include "lastuse.h"
 #include "report.h"
 #include "verdict.h"
 
@@ -267,6 +268,35 @@ void report_json_user(FILE *out, const struct userdb *db, const struct user_repo
 	fputs("]}", out);
 }
 
+/* A key's last_used column: " (last used 2026-12-06 14:02 UTC from ADDR)", or never. */
+static void human_last_use(FILE *out, const struct key_entry *e)
+{
+	char when[LASTUSE_TIME_MAX];
+
+	if (!e->last_used) {
+		fputs(" (last used: never)", out);
+		return;
+	}
+	escape_printf(out, " (last used %s from %s)", lastuse_human(e->last_used, when),
+		      e->last_from ? e->last_from : "?");
+}
+
+/* A key's "last_used" (ISO 8601 UTC) and "last_from", each null when it was never used. */
+static void json_last_use(FILE *out, const struct key_entry *e)
+{
+	char when[LASTUSE_TIME_MAX];
+
+	if (!e->last_used) {
+		fputs(",\"last_used\":null,\"last_from\":null", out);
+		return;
+	}
+	fprintf(out, ",\"last_used\":\"%s\",\"last_from\":", lastuse_iso(e->last_used, when));
+	if (e->last_from)
+		report_json_string(out, e->last_from);
+	else
+		fputs("null", out);
+}
+
 void report_keys_human(FILE *out, const struct user *u, const struct key_list *l)
 {
 	if (l->n == 0) {
@@ -284,6 +314,8 @@ void report_keys_human(FILE *out, const struct user *u, const struct key_list *l
 			escape_printf(out, "%s: %s:%u: %s %s %s%s%s", u->name, e->file, e->lineno,
 				      key_status_to_string(e->status), e->fingerprint, e->type,
 				      e->comment ? " " : "", e->comment ? e->comment : "");
+		if (e->status != KEY_INVALID)
+			human_last_use(out, e);
 		fputc('\n', out);
 	}
 }
@@ -312,6 +344,7 @@ void report_keys_json_user(FILE *out, const struct user *u, const struct key_lis
 		json_field(out, "type", e->fingerprint ? e->type : NULL);
 		json_field(out, "comment", e->comment);
 		json_field(out, "reason", e->why);
+		json_last_use(out, e);
 		fputc('}', out);
 	}
 	fputs("]}", out);

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "diagnose.h"
 #include "events.h"
+#include "lastuse.h"
 #include "macro.h"
 #include "noise.h"
 #include "safeio.h"
@@ -40,6 +41,8 @@ struct sshdjournal {
 	sshdjournal_chain_fn chain;
 	void *chain_data;
 	unsigned long long lines, refused;
+	void (*on_refused)(void *userdata, const char *cause);
+	void *on_refused_data;
 };
 
 bool sshdjournal_wanted(const struct config *cfg, const char *root)
@@ -96,6 +99,8 @@ static int refused(struct sshdjournal *s, const struct sshdconn_attempt *a)
 
 	if (r < 0)
 		return r;
+	if (s->on_refused)
+		s->on_refused(s->on_refused_data, d.cause);
 	bool own = noise_judge(s->noise, a->user, userdb_by_name(e->db, a->user) != NULL, a->addr,
 			       d.cause, now_usec(CLOCK_MONOTONIC));
 	diagnosis_done(&d);
@@ -120,6 +125,22 @@ static int on_summary(sd_event_source *src, _unused_ uint64_t usec, void *userda
 	return 0;
 }
 
+/* An accepted key login: the key's last use, in the state directory. */
+static void key_used(const struct sshdjournal *s, const struct sshdlog_line *l, uint64_t usec)
+{
+	int r = lastuse_accepted((*s->engine)->rootfd, l, usec);
+
+	if (r < 0 && r != -EINVAL)
+		events_internal_error(NULL, "cannot record the last use of key %s of %s: %s",
+				      l->fingerprint, l->user, strerror(-r));
+}
+
+/* The addresses that logged in before, from the last-use records: not noise. */
+static void seed_accepted(void *userdata, const char *addr)
+{
+	noise_accepted(userdata, addr);
+}
+
 static void one_entry(struct sshdjournal *s)
 {
 	struct sshdlog_line l;
@@ -141,9 +162,10 @@ static void one_entry(struct sshdjournal *s)
 		if (r < 0 && r != -EAGAIN)
 			events_internal_error(NULL, "cannot diagnose a refused login: %s",
 					      strerror(-r));
-	} else if (r == SSHDCONN_ACCEPTED)
+	} else if (r == SSHDCONN_ACCEPTED) {
 		noise_accepted(s->noise, a.addr);
-	else if (r < 0)
+		key_used(s, &l, usec);
+	} else if (r < 0)
 		events_internal_error(NULL, "cannot group sshd's journal lines: %s", strerror(-r));
 }
 
@@ -277,6 +299,8 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_ch
 	if (fd < 0)
 		r = fd;
 	if (r >= 0)
+		(void)lastuse_each_addr((*engine)->rootfd, seed_accepted, s->noise);
+	if (r >= 0)
 		r = seek_start(s);
 	if (r >= 0)
 		r = sd_event_add_io(ev, &s->io, fd, (uint32_t)sd_journal_get_events(s->j),
@@ -326,4 +350,11 @@ void sshdjournal_counts(const struct sshdjournal *s, unsigned long long *lines,
 	*lines = s->lines;
 	*refused = s->refused;
 	*dropped = sshdconn_dropped(s->conns);
+}
+
+void sshdjournal_on_refused(struct sshdjournal *s, void (*fn)(void *userdata, const char *cause),
+			    void *userdata)
+{
+	s->on_refused = fn;
+	s->on_refused_data = userdata;
 }

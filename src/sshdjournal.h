@@ -38,6 +38,9 @@ void sshdjournal_free(struct sshdjournal *s);
 
 /* NoiseSummarySec= changed: the next summary USEC from now. */
 void sshdjournal_set_summary(struct sshdjournal *s, uint64_t usec);
+/* Call FN with the cause of each refused connection (a static string), noise or not. */
+void sshdjournal_on_refused(struct sshdjournal *s, void (*fn)(void *userdata, const char *cause),
+			    void *userdata);
 
 /* Entries read, connections judged refused, connections dropped unjudged. */
 void sshdjournal_counts(const struct sshdjournal *s, unsigned long long *lines,

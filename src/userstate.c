@@ -120,9 +120,12 @@ static void tell_undone(struct ustate *s, struct telling *t, const struct engine
 		t->kept_new = t->kept_new || !told_before(t->told, key);
 		return;
 	}
-	if (told_before(t->told, key) || events_finding(rep, fi, false, &t->x) == 0)
+	if (told_before(t->told, key))
 		fprintf(t->sig, "%s\n", key);
-	else
+	else if (events_finding(rep, fi, false, &t->x) == 0) {
+		fprintf(t->sig, "%s\n", key);
+		s->refused_told += fi->action == ACTION_REFUSED;
+	} else
 		s->retell = true;
 }
 
@@ -296,6 +299,9 @@ void ustate_audit(struct ustate *s, const struct engine *e, const struct user *u
 		return;
 	c.keys_file = keys_file = engine_keys_file(e, u);
 	r = audit_diff(e->rootfd, u->name, state, &l, &t, &res);
+	memset(s->keys, 0, sizeof(s->keys));
+	for (size_t i = 0; i < l.n; i++)
+		s->keys[l.e[i].status]++;
 	key_list_done(&l);
 	if (r < 0)
 		return;

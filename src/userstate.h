@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
+#include "audit.h"
 #include "engine.h"
 #include "journal.h"
 
@@ -41,6 +42,11 @@ struct ustate {
 	uint64_t chain_usec;
 	bool chain_refused;
 	char chain_what[USTATE_CHAIN_WHAT_MAX];
+	/* For the metrics: the last heal left a chain sshd refuses; refusals told; the keys by
+	 * status at the last audit. */
+	bool sshd_refuses;
+	unsigned long refused_told;
+	unsigned keys[KEY_INVALID + 1];
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */

@@ -7,6 +7,7 @@ DAEMON_TESTS = \
 	tests/test-daemon-heal.sh \
 	tests/test-daemon-idle.sh \
 	tests/test-daemon-lock.sh \
+	tests/test-daemon-metrics.sh \
 	tests/test-daemon-reload.sh \
 	tests/test-daemon-sshd-e2e.sh \
 	tests/test-daemon-stress.sh

@@ -97,6 +97,25 @@ START_TEST(bad_values_are_errors)
 }
 END_TEST
 
+/* MetricsDirectory=: an absolute path inside the root; empty again, none. */
+START_TEST(metrics_directory)
+{
+	struct config c = {0};
+	char err[512];
+
+	ck_assert_ptr_null(c.metrics_dir);
+	ck_assert_int_eq(
+	    parse(&c, "[Daemon]\nMetricsDirectory=/var/lib/node-exporter\n", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.metrics_dir, "/var/lib/node-exporter");
+	ck_assert_int_eq(parse(&c, "[Daemon]\nMetricsDirectory=\n", err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.metrics_dir);
+	ck_assert_int_eq(parse(&c, "[Daemon]\nMetricsDirectory=metrics\n", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "test.conf:2: invalid value for MetricsDirectory: 'metrics'");
+	config_done(&c);
+}
+END_TEST
+
 START_TEST(times_in_systemd_syntax)
 {
 	static const struct {
@@ -266,6 +285,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, times_written_as_systemd_does);
 	tcase_add_test(tc, dropins_in_order_and_ownership);
 	tcase_add_test(tc, every_key_listed);
+	tcase_add_test(tc, metrics_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,8 @@ UNIT_TESTS = \
 	tests/test-sshdlog \
 	tests/test-sshdconn \
 	tests/test-noise \
+	tests/test-lastuse \
+	tests/test-metrics \
 	tests/test-config \
 	tests/test-chain \
 	tests/test-watcher \
