@@ -17,7 +17,8 @@ PACKAGING_FILES = \
 # Package builds run make check with PACKAGING_TESTS= so that the tests do not build packages of
 # themselves, nor debootstrap and boot containers (tests/lib/container.sh, proved by
 # test-fixture-container.sh).
-PACKAGING_TESTS = tests/test-nspawn.sh tests/test-fixture-container.sh tests/test-why-sshd-trixie.sh
+PACKAGING_TESTS = tests/test-nspawn.sh tests/test-fixture-container.sh tests/test-why-sshd-trixie.sh \
+	tests/test-diagnose-trixie.sh
 EXTRA_DIST += $(PACKAGING_FILES) $(PACKAGING_TESTS)
 
 TESTS += $(PACKAGING_TESTS)
