@@ -17,18 +17,8 @@ require_prog ssh ssh-keygen useradd usermod userdel getent mount umount
 [ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
 require_sshmend
 
-# sshd's syslog() writes to /dev/log. In the private journald's namespace, an overlay on /dev
-# holds the link to its socket, so that nothing of the host's /dev changes.
-if [ ! -e /dev/log ]; then
-	[ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "no /dev/log and no private journald"
-	devdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-dev.XXXXXX") || skip_all "mktemp failed"
-	add_cleanup "rm -rf -- '$devdir'"
-	mkdir "$devdir/upper" "$devdir/work"
-	mount -t overlay sshmend-test-dev -o "lowerdir=/dev,upperdir=$devdir/upper,workdir=$devdir/work" \
-		/dev || skip_all "cannot mount an overlay on /dev"
-	add_cleanup "umount /dev"
-	ln -s /run/systemd/journal/dev-log /dev/log
-fi
+# sshd's syslog() writes to /dev/log.
+journal_dev_log
 
 a=smdga$$
 a=${a:0:16}
