@@ -17,12 +17,21 @@
 #include "sshdconn.h"
 #include "sshdlog.h"
 
-/* The processes sshd logs as: 9.x's one, 9.8's sshd-session, 10.0's sshd-auth. */
-static const char *const matches[] = {"_COMM=sshd", "_COMM=sshd-session", "_COMM=sshd-auth"};
+/*
+ * The names sshd logs under: 9.x's one, 9.8's sshd-session, 10.0's sshd-auth; only root's
+ * entries (every line of a refusal is logged by sshd's listener or monitor, both root).
+ * SYSLOG_IDENTIFIER, not _COMM: journald reads _COMM from /proc when it takes the line, and a
+ * pre-auth process that logs its last line and exits at once is gone by then, its entry
+ * without _COMM. The identifier is in the line itself, _UID in the socket's credentials:
+ * both always there.
+ */
+static const char *const matches[] = {"SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-session",
+				      "SYSLOG_IDENTIFIER=sshd-auth", "_UID=0"};
 
 struct sshdjournal {
 	sd_journal *j;
 	sd_event_source *io;
+	sd_event_source *recheck; /* when sd-journal cannot be woken (no inotify): its timeout */
 	struct sshdconn_table *conns;
 	struct noise *noise;
 	sd_event_source *summary; /* the noise's summary, every NoiseSummarySec= */
@@ -152,20 +161,53 @@ static void save_cursor(struct sshdjournal *s)
 		events_internal_error(NULL, "cannot save the journal's cursor: %s", strerror(-r));
 }
 
-static int on_journal(_unused_ sd_event_source *src, _unused_ int fd, _unused_ uint32_t revents,
-		      void *userdata)
+/* What sd-journal asks for after each look: the events on its descriptor, and a wakeup at
+ * the time it names (never, while inotify serves every directory of the journal). */
+static void rearm(struct sshdjournal *s)
 {
-	struct sshdjournal *s = userdata;
-	unsigned long long before = s->lines;
-	int r;
+	uint64_t usec = UINT64_MAX;
+	int events = sd_journal_get_events(s->j), r = events;
 
-	(void)sd_journal_process(s->j);
+	if (r >= 0)
+		r = sd_event_source_set_io_events(s->io, (uint32_t)events);
+	if (r >= 0)
+		r = sd_journal_get_timeout(s->j, &usec);
+	if (r >= 0 && usec != UINT64_MAX)
+		r = sd_event_source_set_time(s->recheck, usec);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->recheck, usec != UINT64_MAX ? SD_EVENT_ONESHOT
+									       : SD_EVENT_OFF);
+	if (r < 0)
+		events_internal_error(NULL, "cannot watch sshd's journal for new entries: %s",
+				      strerror(-r));
+}
+
+static void read_new(struct sshdjournal *s)
+{
+	unsigned long long before = s->lines;
+	int r = sd_journal_process(s->j);
+
+	if (r < 0)
+		events_internal_error(NULL, "cannot follow sshd's journal: %s", strerror(-r));
 	while ((r = sd_journal_next(s->j)) > 0)
 		one_entry(s);
 	if (r < 0)
 		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
 	if (s->lines != before)
 		save_cursor(s);
+	rearm(s);
+}
+
+static int on_journal(_unused_ sd_event_source *src, _unused_ int fd, _unused_ uint32_t revents,
+		      void *userdata)
+{
+	read_new(userdata);
+	return 0;
+}
+
+static int on_recheck(_unused_ sd_event_source *src, _unused_ uint64_t usec, void *userdata)
+{
+	read_new(userdata);
 	return 0;
 }
 
@@ -230,13 +272,17 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, struct sshdjou
 		r = sd_event_add_io(ev, &s->io, fd, (uint32_t)sd_journal_get_events(s->j),
 				    on_journal, s);
 	if (r >= 0)
+		r = sd_event_add_time(ev, &s->recheck, CLOCK_MONOTONIC, 0, 0, on_recheck, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->recheck, SD_EVENT_OFF);
+	if (r >= 0)
 		r = sd_event_add_time_relative(ev, &s->summary, CLOCK_MONOTONIC, s->summary_usec, 0,
 					       on_summary, s);
 	if (r < 0) {
 		sshdjournal_free(s);
 		return r;
 	}
-	on_journal(s->io, fd, 0, s);
+	read_new(s);
 	*ret = s;
 	return 0;
 }
@@ -246,6 +292,7 @@ void sshdjournal_free(struct sshdjournal *s)
 	if (!s)
 		return;
 	sd_event_source_unref(s->io);
+	sd_event_source_unref(s->recheck);
 	sd_event_source_unref(s->summary);
 	noise_free(s->noise);
 	sd_journal_close(s->j);

@@ -7,10 +7,10 @@
 
 /*
  * sshd's journal read by the daemon: an sd-event source on the local system journal, matched
- * on sshd's processes (_COMM sshd, sshd-session, sshd-auth), each connection that ends
- * refused diagnosed and told as one login-refused entry. Its cursor is kept in the state
- * directory: a restart goes on where it stopped, and without one it starts at most
- * SSHDJOURNAL_BACK_USEC back.
+ * on root's entries under sshd's names (SYSLOG_IDENTIFIER sshd, sshd-session, sshd-auth),
+ * each connection that ends refused diagnosed and told as one login-refused entry. Its
+ * cursor is kept in the state directory: a restart goes on where it stopped, and without one
+ * it starts at most SSHDJOURNAL_BACK_USEC back.
  */
 
 #define SSHDJOURNAL_BACK_USEC (10ULL * 60 * 1000000)
