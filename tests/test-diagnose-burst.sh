@@ -103,7 +103,7 @@ is "$(journal_field "$own" SSHMEND_CAUSE)" key-not-authorized "... cause key-not
 is "$(journal_field "$own" SSHMEND_REMOTE_ADDR)" 127.0.0.77 "... from 127.0.0.77"
 is "$(n_own "$a")" 1 "... once"
 
-journalctl -q -o cat --no-pager --since "$JOURNAL_SINCE" _COMM=sshd >"$TEST_TMP/sshd.txt"
+journalctl -q -o cat --no-pager --since "$JOURNAL_SINCE" SYSLOG_IDENTIFIER=sshd >"$TEST_TMP/sshd.txt"
 logged=$(grep -c "^Invalid user $tag" "$TEST_TMP/sshd.txt")
 diag "sshd logged $logged of the $ATTEMPTS unknown names"
 ok "sshd logged nearly all of them" test "$logged" -ge $((ATTEMPTS * 95 / 100))
