@@ -8,6 +8,7 @@
 #include <time.h>
 #include "lastuse.h"
 #include "macro.h"
+#include "strv.h"
 #include "whyscan.h"
 
 /* What each line that says why gives: why's cause, its family, its words. */
@@ -65,6 +66,30 @@ static int hint(struct diagnosis *d, const char *fmt, ...)
 	return 0;
 }
 
+/* Whose key the first key offered is, by its fingerprint: a sentence in *ret, or NULL. */
+static int key_owners(const struct engine *e, const struct sshdconn_attempt *a, char **ret)
+{
+	_cleanup_(strv_freep) char **owners = NULL;
+	_cleanup_free_ char *names = NULL;
+	struct key_line k = {0};
+	size_t len = strlen(a->keys[0].fingerprint);
+
+	*ret = NULL;
+	if (len >= sizeof(k.fingerprint))
+		return 0; /* longer than any fingerprint of a key line */
+	memcpy(k.fingerprint, a->keys[0].fingerprint, len + 1);
+	int r = why_users_with_key(e, e->keys_files, a->user, &k, WHY_HINT_USERS, &owners);
+	if (r < 0 || !owners)
+		return r;
+	if (why_join_names(owners, &names) < 0 ||
+	    asprintf(ret, "the key offered is authorized for %s, not %s: log in as %s", names,
+		     a->user, owners[0]) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* A user who exists offered keys sshd did not accept, or none, or the log does not say. */
 static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a, bool with_hint,
 			struct diagnosis *d)
@@ -80,7 +105,9 @@ static int keys_refused(const struct engine *e, const struct sshdconn_attempt *a
 		return 0;
 	if (a->n_keys > 0) {
 		char *elsewhere = NULL;
-		int r = why_key_elsewhere(e, a->user, a->keys[0].fingerprint, &elsewhere);
+		int r = key_owners(e, a, &elsewhere);
+		if (r >= 0 && !elsewhere)
+			r = why_key_elsewhere(e, a->user, a->keys[0].fingerprint, &elsewhere);
 		if (r < 0)
 			return r;
 		r = hint(d, "%s%scheck with: sshmend why %s --key FILE", elsewhere ? elsewhere : "",

@@ -35,6 +35,8 @@ struct sshdjournal {
 	sd_event_source *recheck; /* when sd-journal cannot be woken (no inotify): its timeout */
 	struct sshdconn_table *conns;
 	struct noise *noise;
+	sd_event_source *save;	  /* the cursor's next save, SSHDJOURNAL_SAVE_USEC after a read */
+	bool unsaved;		  /* entries read since the cursor was saved */
 	sd_event_source *summary; /* the noise's summary, every NoiseSummarySec= */
 	uint64_t summary_usec;
 	struct engine *const *engine;
@@ -181,6 +183,7 @@ static void save_cursor(struct sshdjournal *s)
 	struct stat st;
 	int r;
 
+	s->unsaved = false;
 	if (sd_journal_get_cursor(s->j, &cursor) < 0 || state_dir(s, true, &dfd) < 0)
 		return;
 	bool exists = fstatat(dfd, SSHDJOURNAL_CURSOR_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -222,9 +225,21 @@ static void read_new(struct sshdjournal *s)
 		one_entry(s);
 	if (r < 0)
 		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
-	if (s->lines != before)
-		save_cursor(s);
+	if (s->lines != before && !s->unsaved) {
+		s->unsaved = true;
+		if (sd_event_source_set_time_relative(s->save, SSHDJOURNAL_SAVE_USEC) < 0 ||
+		    sd_event_source_set_enabled(s->save, SD_EVENT_ONESHOT) < 0)
+			save_cursor(s);
+	}
 	rearm(s);
+}
+
+static int on_save(_unused_ sd_event_source *src, _unused_ uint64_t usec, void *userdata)
+{
+	struct sshdjournal *s = userdata;
+
+	save_cursor(s);
+	return 0;
 }
 
 static int on_journal(_unused_ sd_event_source *src, _unused_ int fd, _unused_ uint32_t revents,
@@ -310,6 +325,10 @@ int sshdjournal_start(sd_event *ev, struct engine *const *engine, sshdjournal_ch
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s->recheck, SD_EVENT_OFF);
 	if (r >= 0)
+		r = sd_event_add_time(ev, &s->save, CLOCK_MONOTONIC, 0, 0, on_save, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->save, SD_EVENT_OFF);
+	if (r >= 0)
 		r = sd_event_add_time_relative(ev, &s->summary, CLOCK_MONOTONIC, s->summary_usec, 0,
 					       on_summary, s);
 	if (r < 0) {
@@ -335,8 +354,11 @@ void sshdjournal_free(struct sshdjournal *s)
 {
 	if (!s)
 		return;
+	if (s->unsaved)
+		save_cursor(s);
 	sd_event_source_unref(s->io);
 	sd_event_source_unref(s->recheck);
+	sd_event_source_unref(s->save);
 	sd_event_source_unref(s->summary);
 	noise_free(s->noise);
 	sd_journal_close(s->j);

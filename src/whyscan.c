@@ -227,8 +227,11 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 	size_t n = 0;
 	int r;
 
-	/* A certificate's fingerprint is its key's, whose text is not in the certificate's. */
-	if (key && !key->certificate) {
+	/*
+	 * A certificate's fingerprint is its key's, whose text is not in the certificate's; a key
+	 * known by its fingerprint alone (as sshd logs it) has no text to look for either.
+	 */
+	if (key && !key->certificate && key->blob_len) {
 		b64 = malloc(BASE64_ENCODED_LEN(key->blob_len) + 1);
 		if (!b64)
 			return -ENOMEM;

@@ -38,7 +38,8 @@ int why_scan_file(int rootfd, const char *path, why_line_fn fn, void *userdata);
 
 /*
  * The users other than EXCEPT whose keys files (PATTERNS expanded for each) hold KEY, or, with
- * KEY NULL, that hold any key; at most MAX names.
+ * KEY NULL, that hold any key; at most MAX names. A KEY with no blob is looked for by its
+ * fingerprint alone.
  */
 int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
 		       const struct key_line *key, size_t max, char ***ret);

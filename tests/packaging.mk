@@ -18,7 +18,8 @@ PACKAGING_FILES = \
 # themselves, nor debootstrap and boot containers (tests/lib/container.sh, proved by
 # test-fixture-container.sh).
 PACKAGING_TESTS = tests/test-nspawn.sh tests/test-fixture-container.sh tests/test-why-sshd-trixie.sh \
-	tests/test-sshdeval-agreement-trixie.sh
+	tests/test-sshdeval-agreement-trixie.sh \
+	tests/test-diagnose-trixie.sh
 EXTRA_DIST += $(PACKAGING_FILES) $(PACKAGING_TESTS)
 
 TESTS += $(PACKAGING_TESTS)

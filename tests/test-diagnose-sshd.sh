@@ -21,18 +21,8 @@ require_prog ssh ssh-keygen useradd usermod userdel getent mount umount
 [ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
 require_sshmend
 
-# sshd's syslog() writes to /dev/log. In the private journald's namespace, an overlay on /dev
-# holds the link to its socket, so that nothing of the host's /dev changes.
-if [ ! -e /dev/log ]; then
-	[ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "no /dev/log and no private journald"
-	devdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-dev.XXXXXX") || skip_all "mktemp failed"
-	add_cleanup "rm -rf -- '$devdir'"
-	mkdir "$devdir/upper" "$devdir/work"
-	mount -t overlay sshmend-test-dev -o "lowerdir=/dev,upperdir=$devdir/upper,workdir=$devdir/work" \
-		/dev || skip_all "cannot mount an overlay on /dev"
-	add_cleanup "umount /dev"
-	ln -s /run/systemd/journal/dev-log /dev/log
-fi
+# sshd's syslog() writes to /dev/log.
+journal_dev_log
 
 a=smdga$$
 a=${a:0:16}
@@ -88,6 +78,7 @@ mkdir -p "$SANDBOX/etc/sshmend"
 printf '[Users]\nExclude=%s %s\n[Diagnose]\nJournal=yes\nNoiseSummarySec=4s\n' "$a" "$b" >"$cfg"
 chmod 0644 "$cfg"
 
+UP_US=0
 daemon_start --root "$SANDBOX"
 ok "the daemon starts" wait_for 10 journal_wait 0.1 SYSLOG_IDENTIFIER=sshmend SSHMEND_EVENT=started
 
@@ -120,6 +111,7 @@ refused() {
 	line=$(entries "$user" | tail -n 1)
 	end=$(sshd_lines | grep -E "(Connection closed by|Disconnected from) [a-z ]*$user " | tail -n 1)
 	t0=$(journal_field "$end" __REALTIME_TIMESTAMP)
+	[ "$t0" -ge "$UP_US" ] || t0=$UP_US
 	t1=$(journal_field "$line" __REALTIME_TIMESTAMP)
 	if [ "${DOWN:-0}" = 2 ]; then
 		: # read when the reader was started again: no bound
@@ -301,6 +293,7 @@ before_x=$(nentries "$nosuch")
 daemon_stop
 ok "the daemon stopped" test "$DAEMON_STATUS" = 0
 login "$a" "$SSHD_DIR/$b.key"
+UP_US=${EPOCHREALTIME/[.,]/}
 daemon_start --root "$SANDBOX"
 DOWN=1 refused "$a" key-not-authorized
 sleep 1

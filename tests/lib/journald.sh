@@ -27,6 +27,10 @@
 #                  print the value of FIELD in one JSON line (escapes decoded; a binary value given
 #                  as an array of bytes is decoded; a field with several values prints one per
 #                  line). Return 1 if the line has no such field.
+# journal_dev_log  make /dev/log reach the test's journald, for programs that syslog() (sshd):
+#                  nothing to do when it exists; in a private journald's namespace, an overlay
+#                  on /dev holds the link to its socket, so that nothing of the host's /dev
+#                  changes (unmounted on exit). skip_all when neither can be had.
 
 _journald_find() {
 	local d
@@ -323,4 +327,17 @@ journal_field() {
 		return 2
 	fi
 	printf '%s\n' "$1" | head -n 1 | LC_ALL=C awk -v want="$2" "$_JOURNAL_FIELD_AWK"
+}
+
+journal_dev_log() {
+	[ -e /dev/log ] && return 0
+	[ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "no /dev/log and no private journald"
+	local devdir
+	devdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-dev.XXXXXX") || skip_all "mktemp failed"
+	add_cleanup "rm -rf -- '$devdir'"
+	mkdir "$devdir/upper" "$devdir/work"
+	mount -t overlay sshmend-test-dev -o "lowerdir=/dev,upperdir=$devdir/upper,workdir=$devdir/work" \
+		/dev || skip_all "cannot mount an overlay on /dev"
+	add_cleanup "umount /dev"
+	ln -s /run/systemd/journal/dev-log /dev/log
 }
