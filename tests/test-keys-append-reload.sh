@@ -40,58 +40,70 @@ ok "the permanent key is synced" \
 # it (HELD replaced files of one user followed, as many as it follows for one user), then writes
 # a line through every descriptor at once and closes them all. Carrying the first line over
 # rewrites the file once more, which makes room among user1's followed files while the other
-# lines wait to be read: every one of them is carried over all the same.
+# lines wait to be read: every one of them is carried over all the same. ROUNDS times.
 HELD=8
+ROUNDS=${KEYS_HELD_ROUNDS:-4}
 ak1=$(keys_ak user1)
 drop1=$(keys_dropin_dir user1)
-mkfifo -m 0644 "$TEST_TMP/held-cmd" "$TEST_TMP/held-ack" || bail "mkfifo failed"
-chmod 0666 "$TEST_TMP/held-ack"
-# shellcheck disable=SC2016 # expanded by perl
-setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- perl -e '
-	my ($ak, $cmd, $ack) = @ARGV;
-	open(my $c, "<", $cmd) or die "$cmd: $!";
-	open(my $a, ">", $ack) or die "$ack: $!";
-	$a->autoflush(1);
-	my @fh;
-	while (my $l = <$c>) {
-		if ($l =~ /^open/) {
-			open(my $f, ">>", $ak) or die "$ak: $!";
-			push @fh, $f;
-			print $a "opened\n";
-		} else {
-			my $k = 0;
-			syswrite($_, "# held line " . ++$k . "\n") for @fh;
-			close($_) for @fh;
-			print $a "written\n";
-			exit 0;
-		}
-	}' "$ak1" "$TEST_TMP/held-cmd" "$TEST_TMP/held-ack" </dev/null 2>"$TEST_TMP/held.err" &
-holder=$!
-add_cleanup "kill -KILL $holder 2>/dev/null"
-exec 7>"$TEST_TMP/held-cmd" 8<"$TEST_TMP/held-ack"
-n_held=0
-for ((k = 1; k <= HELD; k++)); do
-	echo open >&7
-	read -r -t 10 reply <&8 && [ "$reply" = opened ] || break
-	ino=$(stat -c %i "$ak1")
-	if [ -e "$drop1/30-held.pub" ]; then
-		rm -f "$drop1/30-held.pub"
-	else
-		keys_dropin_put user1 30-held.pub "$toggled"
-	fi
-	wait_until 10 '[ "$(stat -c %i "$ak1")" != "$ino" ]' || break
-	n_held=$k
+
+# held_round R: one round, its lines "# held R.N".
+held_round() {
+	local k n_held=0 reply ino holder
+	rm -f "$TEST_TMP/held-cmd" "$TEST_TMP/held-ack"
+	mkfifo -m 0644 "$TEST_TMP/held-cmd" "$TEST_TMP/held-ack" || bail "mkfifo failed"
+	chmod 0666 "$TEST_TMP/held-ack"
+	# shellcheck disable=SC2016 # expanded by perl
+	setpriv --reuid="$(uid_of user1)" --regid="$(uid_of user1)" --clear-groups -- perl -e '
+		my ($ak, $cmd, $ack, $round) = @ARGV;
+		open(my $c, "<", $cmd) or die "$cmd: $!";
+		open(my $a, ">", $ack) or die "$ack: $!";
+		$a->autoflush(1);
+		my @fh;
+		while (my $l = <$c>) {
+			if ($l =~ /^open/) {
+				open(my $f, ">>", $ak) or die "$ak: $!";
+				push @fh, $f;
+				print $a "opened\n";
+			} else {
+				my $k = 0;
+				syswrite($_, "# held $round." . ++$k . "\n") for @fh;
+				close($_) for @fh;
+				print $a "written\n";
+				exit 0;
+			}
+		}' "$ak1" "$TEST_TMP/held-cmd" "$TEST_TMP/held-ack" "$1" </dev/null 2>"$TEST_TMP/held.err" &
+	holder=$!
+	add_cleanup "kill -KILL $holder 2>/dev/null"
+	exec 7>"$TEST_TMP/held-cmd" 8<"$TEST_TMP/held-ack"
+	for ((k = 1; k <= HELD; k++)); do
+		echo open >&7
+		read -r -t 10 reply <&8 && [ "$reply" = opened ] || break
+		ino=$(stat -c %i "$ak1")
+		if [ -e "$drop1/30-held.pub" ]; then
+			rm -f "$drop1/30-held.pub"
+		else
+			keys_dropin_put user1 30-held.pub "$toggled"
+		fi
+		wait_until 10 '[ "$(stat -c %i "$ak1")" != "$ino" ]' || break
+		n_held=$k
+	done
+	echo write >&7
+	read -r -t 10 reply <&8
+	exec 7>&- 8<&-
+	wait "$holder"
+	[ "$n_held" -eq "$HELD" ] && [ "${reply:-}" = written ]
+}
+held_ok=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	held_round "$r" && held_ok=$((held_ok + 1))
 done
-is "$n_held" "$HELD" "user1 held authorized_keys open across $HELD rewrites"
-echo write >&7
-read -r -t 10 reply <&8
-is "${reply:-}" written "user1 wrote a line through each descriptor"
-exec 7>&- 8<&-
-wait "$holder"
+is "$held_ok" "$ROUNDS" "user1 held authorized_keys open across $HELD rewrites and wrote, $ROUNDS times"
 ok "every line written through them is carried over" \
-	wait_until 10 '[ "$(grep -c -x -e "# held line [0-9]*" "$ak1")" -ge "$HELD" ]'
-is "$(grep -x -e '# held line [0-9]*' "$ak1" | LC_ALL=C sort -u | wc -l)" "$HELD" "each once" ||
-	diag "carried: $(grep -x -e '# held line [0-9]*' "$ak1" | tr '\n' ' ')"
+	wait_until 10 '[ "$(grep -c -x -e "# held [0-9]*\.[0-9]*" "$ak1")" -ge $((HELD * ROUNDS)) ]'
+is "$(grep -x -e '# held [0-9]*\.[0-9]*' "$ak1" | LC_ALL=C sort -u | wc -l)" $((HELD * ROUNDS)) \
+	"each once" || diag "lost: $(comm -23 <(for ((r = 1; r <= ROUNDS; r++)); do
+	seq -f "# held $r.%.0f" 1 "$HELD"
+done | LC_ALL=C sort) <(grep -x -e '# held [0-9]*\.[0-9]*' "$ak1" | LC_ALL=C sort -u) | tr '\n' ' ')"
 rm -f "$drop1/30-held.pub"
 
 # --- The race under load ---------------------------------------------------------------------
