@@ -98,23 +98,43 @@ static bool tail_idle(const struct tail *tl)
 	return true;
 }
 
-/*
- * USER's tail to let go of (USER holds at least one): one nobody can write to any more with
- * nothing left to carry, else the least recently active.
- */
-static size_t lru_of(const struct tails *t, const char *user)
+/* What it holds beyond what was carried (its size past the offset); -1 when unknown. */
+static off_t tail_unread(const struct tail *tl)
 {
-	size_t lru = t->n;
+	struct stat st;
+
+	return fstat(tl->fd, &st) < 0 ? -1 : st.st_size - tl->offset;
+}
+
+/*
+ * USER's tail to let go of (USER holds at least one), among those with nothing left to carry
+ * (measured after the lease, so that nothing can land in one nobody writes to any more): the
+ * least recently active nobody can write to (tail_idle()), else the least recently active still
+ * open for writing, as the bound on what one user holds would have it. Never, but when FORCE,
+ * one with lines still to carry (written just now, their events not read yet): losing them is
+ * the one thing not done. T->n when there is none.
+ */
+static size_t lru_of(const struct tails *t, const char *user, bool force)
+{
+	size_t done = t->n, open = t->n, any = t->n;
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (strcmp(t->t[i].user, user) != 0)
+		const struct tail *tl = &t->t[i];
+		bool idle;
+
+		if (strcmp(tl->user, user) != 0)
 			continue;
-		if (!t->t[i].pending && tail_idle(&t->t[i]))
-			return i;
-		if (lru == t->n || t->t[i].used < t->t[lru].used)
-			lru = i;
+		if (any == t->n || tl->used < t->t[any].used)
+			any = i;
+		idle = tail_idle(tl);
+		if (tail_unread(tl) != 0)
+			continue;
+		if (idle && (done == t->n || tl->used < t->t[done].used))
+			done = i;
+		else if (!idle && (open == t->n || tl->used < t->t[open].used))
+			open = i;
 	}
-	return lru;
+	return done < t->n ? done : open < t->n ? open : force ? any : t->n;
 }
 
 static int cmp_user(const void *a, const void *b)
@@ -146,12 +166,14 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 	_cleanup_close_ int owned = fd;
 	char proc[SAFE_PROC_FD_MAX];
 	char *name;
+	size_t victim;
 	int wd;
 
-	if (count_of(t, user) >= TAILS_PER_USER)
-		tail_drop(t, lru_of(t, user));
-	else if (t->n == TAILS_MAX)
-		tail_drop(t, lru_of(t, t->t[busiest(t)].user));
+	if (count_of(t, user) >= TAILS_PER_USER && (victim = lru_of(t, user, false)) < t->n)
+		tail_drop(t, victim);
+	/* Past the bound of one user only by files with lines still to carry, within all. */
+	if (t->n == TAILS_MAX)
+		tail_drop(t, lru_of(t, t->t[busiest(t)].user, true));
 	if (t->fd < 0)
 		return -EMFILE;
 	/* The magic link names the replaced inode, which has no name of its own any more. */

@@ -11,8 +11,11 @@
  *
  * How many are followed is bounded per user, so that no user can make room by syncing
  * their own file again and again at another user's cost: past TAILS_PER_USER a user's own
- * tail goes, one nobody holds open for writing any more if there is one, else the least
- * recently active; past TAILS_MAX in all, one of the user who holds the most.
+ * tail goes, among those with nothing left to carry: the least recently active nobody holds
+ * open for writing any more, else the least recently active still held open. One with lines
+ * still to carry (written just now, their events not read yet) is never let go of for that
+ * bound: the user holds more until they are carried. Past TAILS_MAX in all, one of the user
+ * who holds the most.
  */
 
 #define TAILS_PER_USER 8

@@ -7,6 +7,7 @@ KEYS_TESTS = \
 	tests/test-keys-sshd.sh \
 	tests/test-keys-corpus.sh \
 	tests/test-keys-append-race.sh \
+	tests/test-keys-append-reload.sh \
 	tests/test-keys-atomic-save-race.sh \
 	tests/test-keys-fix-follow.sh \
 	tests/test-keys-audit.sh \

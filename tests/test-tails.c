@@ -141,6 +141,35 @@ START_TEST(least_recently_active_goes)
 }
 END_TEST
 
+/*
+ * alice wrote a line to each of the files followed for her and closed them, their events not
+ * read yet: one more followed file makes no room by letting one of those go.
+ */
+START_TEST(lines_to_carry_stay)
+{
+	char want[512] = "";
+
+	for (int i = 0; i < TAILS_PER_USER; i++) {
+		char name[32], line[32];
+		int w;
+
+		snprintf(name, sizeof(name), "other%d", i);
+		snprintf(line, sizeof(line), "x%d\n", i);
+		unit_write(root, name, "");
+		ck_assert_int_eq(tails_add(t, "alice", open_read(name), 0), 0);
+		w = open(path(name), O_WRONLY | O_APPEND | O_CLOEXEC);
+		ck_assert_int_ge(w, 0);
+		append(w, line);
+		close(w);
+		strcat(want, line);
+	}
+	ck_assert_int_eq(tails_add(t, "alice", open_read("keys"), 21), 0);
+	ck_assert_uint_eq(tails_count(t), TAILS_PER_USER + 1);
+	ck_assert_int_eq(tails_dispatch(t, on_grew, NULL), 0);
+	ck_assert_str_eq(got, want);
+}
+END_TEST
+
 /* bob syncing his own file again and again never makes alice's tail go. */
 START_TEST(one_user_cannot_evict_another)
 {
@@ -173,6 +202,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, refused_lines_are_offered_again);
 	tcase_add_test(tc, one_tail_per_inode);
 	tcase_add_test(tc, least_recently_active_goes);
+	tcase_add_test(tc, lines_to_carry_stay);
 	tcase_add_test(tc, one_user_cannot_evict_another);
 	suite_add_tcase(s, tc);
 	return s;
