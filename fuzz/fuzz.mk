@@ -8,7 +8,7 @@
 # failed check stops the run and leaves the input in fuzz/artifacts/. The CPU time of the slowest
 # input is printed, and the input kept as fuzz/artifacts/NAME.slowest; FUZZ_MAX_MS (default 10)
 # fails a run whose slowest input took longer.
-FUZZ_HARNESSES = keys-line dropin keys-file sshd-config sshmend-conf users inotify
+FUZZ_HARNESSES = keys-line dropin keys-file sshd-config sshmend-conf users inotify sshd-log
 FUZZ_SECONDS = 60
 FUZZ_MAX_MS = 10
 FUZZ_FLAGS =
@@ -16,7 +16,7 @@ FUZZ_COMMON = fuzz/fuzz.h fuzz/fuzz-main.c
 FUZZ_LDADD = $(SSHMEND_LIBS)
 
 FUZZ_BINS = fuzz/fuzz-keys-line fuzz/fuzz-dropin fuzz/fuzz-keys-file fuzz/fuzz-sshd-config \
-	fuzz/fuzz-sshmend-conf fuzz/fuzz-users fuzz/fuzz-inotify
+	fuzz/fuzz-sshmend-conf fuzz/fuzz-users fuzz/fuzz-inotify fuzz/fuzz-sshd-log
 EXTRA_PROGRAMS += $(FUZZ_BINS)
 fuzz_fuzz_keys_line_SOURCES = fuzz/fuzz-keys-line.c $(FUZZ_COMMON)
 fuzz_fuzz_keys_line_LDADD = $(FUZZ_LDADD)
@@ -36,6 +36,9 @@ fuzz_fuzz_sshmend_conf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_users_SOURCES = fuzz/fuzz-users.c $(FUZZ_COMMON)
 fuzz_fuzz_users_LDADD = $(FUZZ_LDADD)
 fuzz_fuzz_users_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_sshd_log_SOURCES = fuzz/fuzz-sshd-log.c $(FUZZ_COMMON)
+fuzz_fuzz_sshd_log_LDADD = $(FUZZ_LDADD)
+fuzz_fuzz_sshd_log_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_inotify_SOURCES = fuzz/fuzz-inotify.c $(FUZZ_COMMON)
 fuzz_fuzz_inotify_LDADD = $(FUZZ_LDADD)
 fuzz_fuzz_inotify_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 c=corpus
-for d in keys-line dropin keys-file sshd-config sshmend-conf users inotify; do
+for d in keys-line dropin keys-file sshd-config sshmend-conf users inotify sshd-log; do
 	mkdir -p "$c/$d"
 	find "$c/$d" -name 'seed-*' -delete
 done
@@ -107,3 +107,12 @@ seeds = [
 for i, s in enumerate(seeds, 1):
     open(f"{sys.argv[1]}/seed-{i:03d}", "wb").write(s)
 PY
+
+# sshd's journal lines, each after one byte that picks the process (its value modulo 8): the
+# lines of a wrong user, a wrong key, a StrictModes refusal and a login, as OpenSSH 9.2 and
+# 10.0 write them at LogLevel VERBOSE, interleaved, and the lines of a scanner.
+FP=SHA256:Vt0lYvxQp6Lr0XnVnXy2Fq0oC6mTm1w0oP3lQm3yqkE
+seed sshd-log '0Connection from 127.0.0.1 port 37828 on 127.0.0.1 port 22 rdomain ""\n0Invalid user ubuntu from 127.0.0.1 port 37828\n0Connection closed by invalid user ubuntu 127.0.0.1 port 37828 [preauth]\n'
+seed sshd-log "1Connection from 127.0.0.1 port 37830 on 127.0.0.1 port 22 rdomain \"\"\n2Connection from 10.0.0.9 port 50000 on 10.0.0.1 port 22 rdomain \"\"\n1Failed publickey for alice from 127.0.0.1 port 37830 ssh2: ED25519 $FP\n2Accepted publickey for bob from 10.0.0.9 port 50000 ssh2: ED25519 $FP\n1Connection closed by authenticating user alice 127.0.0.1 port 37830 [preauth]\n"
+seed sshd-log '3Authentication refused: bad ownership or modes for directory /home/alice\n3Connection closed by authenticating user alice 10.0.0.9 port 1 [preauth]\n4User bob from 10.0.0.9 not allowed because listed in DenyUsers\n4Disconnected from invalid user bob 10.0.0.9 port 2 [preauth]\n'
+seed sshd-log '5userauth_pubkey: signature algorithm ssh-rsa not in PubkeyAcceptedAlgorithms [preauth]\n5Timeout before authentication for 198.51.100.7 port 4244\n6ROOT LOGIN REFUSED FROM 2001:db8::5 port 6000\n6Connection reset by 2001:db8::5 port 6000 [preauth]\n'

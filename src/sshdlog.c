@@ -24,9 +24,10 @@ struct view {
 	const char *end;
 };
 
+/* A view whose end came before its start (two finds that overlap) is empty. */
 static size_t view_len(const struct view *v)
 {
-	return (size_t)(v->end - v->p);
+	return v->end > v->p ? (size_t)(v->end - v->p) : 0;
 }
 
 static bool eat(struct view *v, const char *lit)
@@ -146,7 +147,7 @@ static bool method_line(struct view v, struct sshdlog_line *l)
 	const char *f = find(&v, " for ", false);
 	const char *ssh2 = find(&v, " ssh2", true);
 
-	if (!f || !ssh2 || ssh2 < f || !put(l->method, sizeof(l->method), v.p, f))
+	if (!f || !ssh2 || ssh2 < f + strlen(" for ") || !put(l->method, sizeof(l->method), v.p, f))
 		return false;
 	struct view rest = {f + strlen(" for "), ssh2};
 	l->who = eat_who(&rest);
@@ -199,7 +200,7 @@ static bool parse_user_not_allowed(struct view v, struct sshdlog_line *l)
 {
 	const char *b = find(&v, " not allowed because ", false);
 
-	if (!eat(&v, "User ") || !b)
+	if (!eat(&v, "User ") || !b || b < v.p)
 		return false;
 	struct view who = {v.p, b};
 	struct view why = {b + strlen(" not allowed because "), v.end};

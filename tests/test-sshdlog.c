@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
 #include <string.h>
 #include "check-main.h"
 #include "sshdlog.h"
@@ -174,6 +175,33 @@ START_TEST(junk)
 }
 END_TEST
 
+/*
+ * Two of the words a line is cut at overlap (the space that ends " for " begins " ssh2"): the
+ * part between them is empty, never a read before its start or past the line's end. Each line
+ * is parsed from a copy of its own size, without a NUL after it.
+ */
+START_TEST(overlapping_words)
+{
+	static const char *const lines[] = {
+	    "Failed publickey for ssh2: ED25519 SHA256:x",
+	    "Accepted publickey for ssh2",
+	    "User not allowed because account is locked",
+	};
+	struct sshdlog_line l;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		size_t n = strlen(lines[i]);
+		char *copy = malloc(n);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, lines[i], n);
+		ck_assert_msg(sshdlog_parse(1, copy, n, &l) == SSHDLOG_OTHER, "%s", lines[i]);
+		ck_assert_str_eq(l.user, "");
+		free(copy);
+	}
+}
+END_TEST
+
 START_TEST(comms)
 {
 	ck_assert(sshdlog_is_sshd_comm("sshd", 4));
@@ -194,6 +222,7 @@ Suite *test_suite(void)
 
 	tcase_add_loop_test(tc, real_lines, 0, sizeof(lines) / sizeof(lines[0]));
 	tcase_add_test(tc, junk);
+	tcase_add_test(tc, overlapping_words);
 	tcase_add_test(tc, comms);
 	suite_add_tcase(s, tc);
 	return s;
