@@ -36,7 +36,7 @@ getent group "$d" "$s" "$l" "$e" "$k" >>"$SANDBOX/etc/group"
 sandbox_config '[Users]' "Exclude=$d $s $l $e $k" '[Diagnose]' Journal=yes NoiseSummarySec=2s
 
 # Then, on the host: a shell that does not exist, a locked account, an expired one.
-usermod -s /nonexistent "$s" || bail "usermod -s failed"
+usermod -s /nonexistent "$s" 2>/dev/null || bail "usermod -s failed"
 passwd -l "$l" >/dev/null || bail "passwd -l failed"
 usermod -e 1 "$e" || bail "usermod -e failed"
 
