@@ -40,8 +40,9 @@ usermod -s /nonexistent "$s" 2>/dev/null || bail "usermod -s failed"
 passwd -l "$l" >/dev/null || bail "passwd -l failed"
 usermod -e 1 "$e" || bail "usermod -e failed"
 
-# Root's keys come from a file of the test's own (the host's root keys are never read):
-# StrictModes would refuse its directory, so it is off; root's login is refused after its key.
+# Keys come from files of the test's own (no user's keys file is read, root's on the host
+# neither; no other case gets as far as the keys files): StrictModes would refuse their
+# directory, so it is off. Root's login is refused after its key was accepted.
 ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/root.key" </dev/null
 install -m 0600 "$SSHD_DIR/root.key.pub" "$SSHD_DIR/root.authorized"
 # A key of an algorithm sshd will not take, and an RSA key below RequiredRSASize.
@@ -57,7 +58,7 @@ causes_sshd() {
 	{
 		printf '%s\n' "$2" "PermitRootLogin no" "StrictModes no" "RequiredRSASize 2048" \
 			"PubkeyAcceptedAlgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256" \
-			"AuthorizedKeysFile .ssh/authorized_keys $SSHD_DIR/%u.authorized"
+			"AuthorizedKeysFile $SSHD_DIR/%u.authorized"
 		printf '%s\n' "$base"
 	} >"$SSHD_CONFIG"
 	syslog_sshd "$1"
