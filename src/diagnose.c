@@ -183,6 +183,12 @@ static int line_hint(const struct engine *e, const struct sshdconn_attempt *a,
 		return unknown_user_hint(e, a, d);
 	case SSHDLOG_STRICT_MODES:
 		return strict_hint(a, note, d);
+	case SSHDLOG_ROOT_REFUSED:
+		return hint(d, "sshd_config's PermitRootLogin refuses root: log in as another user "
+			       "and use sudo");
+	case SSHDLOG_ACCOUNT_EXPIRED:
+		return hint(d, "the account's expiry date has passed: lift it with: chage -E -1 %s",
+			    a->user);
 	case SSHDLOG_KEY_TYPE:
 	case SSHDLOG_KEY_TOO_SMALL:
 		return hint(d, "sshd refused a %s key: use another key, or change sshd_config",
