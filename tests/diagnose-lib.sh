@@ -5,10 +5,8 @@
 #
 # diagnose_begin ARGS...
 #                    journald_setup ARGS (the test's journald), then skip_all without root, the
-#                    programs the tests run, sshd or sshmend; then diagnose_dev_log.
-# diagnose_dev_log   make /dev/log reach the test's journald: in a private journald's namespace,
-#                    an overlay on /dev holds the link to its socket (nothing of the host's /dev
-#                    changes); skip_all when neither is there.
+#                    programs the tests run, sshd or sshmend; then journal_dev_log (/dev/log
+#                    reaches the test's journald).
 # syslog_sshd LEVEL  (after sshd_start, sshd_stop) sshd on $SSHD_PORT, logging at LEVEL through
 #                    /dev/log; stops the one it started before. 0 once it listens.
 # login NAME KEY [SSH-OPTION...]
@@ -20,20 +18,7 @@ diagnose_begin() {
 	require_prog ssh ssh-keygen useradd usermod userdel getent mount umount ss
 	[ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
 	require_sshmend
-	diagnose_dev_log
-}
-
-diagnose_dev_log() {
-	[ -e /dev/log ] && return 0
-	[ "${JOURNAL_PRIVATE:-0}" = 1 ] || skip_all "no /dev/log and no private journald"
-	local devdir
-	devdir=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-dev.XXXXXX") || skip_all "mktemp failed"
-	add_cleanup "rm -rf -- '$devdir'"
-	mkdir "$devdir/upper" "$devdir/work"
-	mount -t overlay sshmend-test-dev -o "lowerdir=/dev,upperdir=$devdir/upper,workdir=$devdir/work" \
-		/dev || skip_all "cannot mount an overlay on /dev"
-	add_cleanup "umount /dev"
-	ln -s /run/systemd/journal/dev-log /dev/log
+	journal_dev_log
 }
 
 syslog_sshd() {
