@@ -14,15 +14,9 @@
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
+. "$top_srcdir/tests/diagnose-lib.sh"
 
-journald_setup "$@"
-require_root
-require_prog ssh ssh-keygen useradd usermod userdel getent mount umount
-[ -x /usr/sbin/sshd ] || skip_all "/usr/sbin/sshd not found"
-require_sshmend
-
-# sshd's syslog() writes to /dev/log.
-journal_dev_log
+diagnose_begin "$@"
 
 a=smdga$$
 a=${a:0:16}
@@ -39,27 +33,7 @@ testuser_create "$b" || bail "testuser_create $b failed"
 testuser_create "$c" || bail "testuser_create $c failed"
 sshd_stop
 
-# syslog_sshd LEVEL: sshd on $SSHD_PORT, logging at LEVEL through /dev/log.
-syslog_sshd() {
-	[ -n "${SYSLOG_SSHD_PID:-}" ] && kill "$SYSLOG_SSHD_PID" 2>/dev/null && wait "$SYSLOG_SSHD_PID"
-	sed -i "s/^LogLevel .*/LogLevel $1/" "$SSHD_CONFIG"
-	grep -q "^LogLevel $1" "$SSHD_CONFIG" || return 1
-	/usr/sbin/sshd -D -f "$SSHD_CONFIG" </dev/null >>"$SSHD_DIR/sshd.out" 2>&1 &
-	SYSLOG_SSHD_PID=$!
-	add_cleanup "kill $SYSLOG_SSHD_PID 2>/dev/null"
-	wait_for 10 sh -c "ss -ltn 2>/dev/null | grep -q ':$SSHD_PORT '"
-}
-require_prog ss
 syslog_sshd VERBOSE || bail "sshd did not start with syslog"
-
-# login NAME KEY [SSH-OPTION...]: a key login, refused or not.
-login() {
-	local name=$1 key=$2
-	shift 2
-	ssh -F /dev/null -i "$key" -p "$SSHD_PORT" "$@" -o BatchMode=yes -o IdentitiesOnly=yes \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
-		-o LogLevel=ERROR "$name@127.0.0.1" true </dev/null >/dev/null 2>&1
-}
 
 # The sandbox root knows the test users (their homes are not in it: never checked).
 sandbox_create 1 || bail "sandbox_create failed"
