@@ -340,10 +340,16 @@ struct load_state {
 	struct sshd_config *c;
 	bool global_keys_set;
 	bool strict_modes_set;
-	/* The paths of c->authorized_keys, hashed: a Match block of thousands of paths, met
-	 * again through Include, costs their number, not its square. */
-	struct strindex *keys_seen;
-	size_t n_keys;
+	/* The global AuthorizedKeysFile (its first occurrence), and the paths of every Match
+	 * block, each kept apart until the end: a global line after a Match block (an Include
+	 * of Match blocks, then the main file's own line) must not drop what the blocks added. */
+	char **global_keys;
+	size_t n_global;
+	char **match_keys;
+	size_t n_match;
+	/* The paths of match_keys, hashed: a Match block of thousands of paths, met again
+	 * through Include, costs their number, not its square. */
+	struct strindex *match_seen;
 	char *err;
 	size_t errlen;
 };
@@ -367,27 +373,68 @@ static int load_keys_file(struct load_state *s, const struct sshd_line *l)
 		if (s->global_keys_set)
 			return 0;
 		s->global_keys_set = true;
-		strv_free(s->c->authorized_keys);
-		s->c->authorized_keys = NULL;
-		s->n_keys = 0;
-		strindex_free(s->keys_seen);
-		s->keys_seen = NULL;
+		for (size_t i = 1; l->args[i]; i++)
+			if (strcmp(l->args[i], "none") != 0 &&
+			    (r = strv_append(&s->global_keys, &s->n_global, l->args[i],
+					     strlen(l->args[i]))) < 0)
+				return r;
+		return 0;
 	}
-	if (!s->keys_seen && (r = strindex_new(&s->keys_seen)) < 0)
+	if (!s->match_seen && (r = strindex_new(&s->match_seen)) < 0)
 		return r;
 	for (size_t i = 1; l->args[i]; i++) {
 		const char *a = l->args[i];
 		size_t len = strlen(a);
 
-		if (strcmp(a, "none") == 0 || strindex_find(s->keys_seen, a, len) >= 0)
+		if (strcmp(a, "none") == 0 || strindex_find(s->match_seen, a, len) >= 0)
 			continue;
-		r = strv_append(&s->c->authorized_keys, &s->n_keys, a, len);
+		r = strv_append(&s->match_keys, &s->n_match, a, len);
 		if (r >= 0)
-			r = strindex_add(s->keys_seen, s->c->authorized_keys[s->n_keys - 1], len,
-					 s->n_keys - 1);
+			r = strindex_add(s->match_seen, s->match_keys[s->n_match - 1], len,
+					 s->n_match - 1);
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/*
+ * What is watched: the global value (sshd's default without one), then whatever Match
+ * blocks add, each path once, into S->c->authorized_keys (an empty list for "none" alone).
+ */
+static int load_keys_union(struct load_state *s)
+{
+	_cleanup_(strv_freep) char **out = NULL;
+	struct strindex *seen = NULL;
+	size_t n = 0;
+	int r = strindex_new(&seen);
+
+	if (r >= 0 && !s->global_keys_set)
+		for (const char *p = SSHD_DEFAULT_AUTHORIZED_KEYS; r >= 0 && *p;) {
+			size_t len = strcspn(p, " ");
+
+			r = strv_append(&s->global_keys, &s->n_global, p, len);
+			p += len + strspn(p + len, " ");
+		}
+	for (size_t pass = 0; pass < 2 && r >= 0; pass++) {
+		char **from = pass ? s->match_keys : s->global_keys;
+
+		for (size_t i = 0; r >= 0 && from && from[i]; i++) {
+			size_t len = strlen(from[i]);
+
+			if (strindex_find(seen, from[i], len) >= 0)
+				continue;
+			r = strv_append(&out, &n, from[i], len);
+			if (r >= 0)
+				r = strindex_add(seen, out[n - 1], len, n - 1);
+		}
+	}
+	strindex_free(seen);
+	if (r >= 0 && !out && !(out = calloc(1, sizeof(char *))))
+		r = -ENOMEM;
+	if (r < 0)
+		return r;
+	s->c->authorized_keys = TAKE_PTR(out);
 	return 0;
 }
 
@@ -429,33 +476,11 @@ int sshd_config_load(int rootfd, const char *root_prefix, const char *path, stru
 
 	r = sshd_config_walk(rootfd, root_prefix, path, load_line, &s, &c.files, &c.include_dirs,
 			     err, errlen);
-	strindex_free(s.keys_seen);
-	if (r >= 0 && s.global_keys_set && !c.authorized_keys &&
-	    !(c.authorized_keys = calloc(1, sizeof(char *))))
-		r = -ENOMEM;
-	if (r >= 0 && !s.global_keys_set) {
-		/* sshd's default goes first, then whatever Match blocks add (each once already). */
-		char **def = NULL, **m = c.authorized_keys;
-		size_t n = 0, n_def;
-
-		for (const char *p = SSHD_DEFAULT_AUTHORIZED_KEYS; r >= 0 && *p;) {
-			size_t len = strcspn(p, " ");
-
-			r = strv_append(&def, &n, p, len);
-			p += len + strspn(p + len, " ");
-		}
-		n_def = n;
-		for (size_t i = 0; r >= 0 && m && m[i]; i++) {
-			bool dup = false;
-
-			for (size_t j = 0; j < n_def && !dup; j++)
-				dup = strcmp(def[j], m[i]) == 0;
-			if (!dup)
-				r = strv_append(&def, &n, m[i], strlen(m[i]));
-		}
-		strv_free(c.authorized_keys);
-		c.authorized_keys = def;
-	}
+	if (r >= 0)
+		r = load_keys_union(&s);
+	strindex_free(s.match_seen);
+	strv_free(s.global_keys);
+	strv_free(s.match_keys);
 	if (r < 0) {
 		sshd_config_done(&c);
 		return r;

@@ -73,6 +73,36 @@ START_TEST(match_blocks_union)
 }
 END_TEST
 
+START_TEST(global_after_match_keeps_blocks)
+{
+	struct sshd_config c;
+	char **k;
+
+	/* An Include of Match blocks first, then the main file's own global line: the global
+	 * value comes first, and the blocks' paths stay watched. */
+	unit_write(root, "etc/ssh/sshd_config",
+		   "Include sshd_config.d/*.conf\n"
+		   "AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/keys/%u\n");
+	unit_write(root, "etc/ssh/sshd_config.d/10-m.conf",
+		   "Match User deploy\n"
+		   "  AuthorizedKeysFile /srv/deploy/keys .ssh/authorized_keys\n");
+	k = load(&c, 0);
+	ck_assert_uint_eq(strv_length(k), 3);
+	ck_assert_str_eq(k[0], ".ssh/authorized_keys");
+	ck_assert_str_eq(k[1], "/etc/ssh/keys/%u");
+	ck_assert_str_eq(k[2], "/srv/deploy/keys");
+	sshd_config_done(&c);
+	/* "none" alone globally: only what the blocks name. */
+	unit_write(root, "etc/ssh/sshd_config",
+		   "Include sshd_config.d/*.conf\nAuthorizedKeysFile none\n");
+	k = load(&c, 0);
+	ck_assert_uint_eq(strv_length(k), 2);
+	ck_assert_str_eq(k[0], "/srv/deploy/keys");
+	ck_assert_str_eq(k[1], ".ssh/authorized_keys");
+	sshd_config_done(&c);
+}
+END_TEST
+
 START_TEST(errors_name_file_and_line)
 {
 	struct sshd_config c;
@@ -208,6 +238,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, defaults_when_missing);
 	tcase_add_test(tc, first_occurrence_wins);
 	tcase_add_test(tc, match_blocks_union);
+	tcase_add_test(tc, global_after_match_keeps_blocks);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, include_stays_in_root);
 	tcase_add_test(tc, include_fan_out_is_bounded);
