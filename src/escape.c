@@ -85,11 +85,20 @@ void escape_printf(FILE *out, const char *fmt, ...)
 
 void escape_say(const char *fmt, ...)
 {
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
 	va_list ap;
 
-	fputs("sshmend: ", stderr);
+	/* Built whole, then written at once: stderr is unbuffered. */
+	if (!f)
+		return;
+	fputs("sshmend: ", f);
 	va_start(ap, fmt);
-	escape_vprintf(stderr, fmt, ap);
+	escape_vprintf(f, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', f);
+	if (fclose(f) == 0)
+		fwrite(line, 1, len, stderr);
+	free(line);
 }

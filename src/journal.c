@@ -148,6 +148,40 @@ static int add_escaped(struct iovec *iov, int n, char *store, size_t len, const 
 	return n + 1;
 }
 
+/*
+ * EV as one line on standard error, where there is no journal: built whole, then written at
+ * once (stderr is unbuffered: written piece by piece, a line cost a system call a byte, and
+ * lines of two processes on one pipe could mix).
+ */
+static void emit_line(const struct event *ev)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+
+	if (!f)
+		return;
+	escape_printf(f, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
+	if (ev->has_modes)
+		escape_printf(f, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode, ev->old_owner,
+			      (unsigned)ev->new_mode, ev->new_owner);
+	if (ev->new_label)
+		escape_printf(f, " old_label=%s new_label=%s", ev->old_label ? ev->old_label : "",
+			      ev->new_label);
+	if (ev->sshd_refused >= 0)
+		fprintf(f, " sshd_refused=%d", ev->sshd_refused);
+	if (ev->count)
+		fprintf(f, " count=%lu", ev->count);
+	if (ev->fingerprint)
+		fprintf(f, " fingerprint=%s", ev->fingerprint);
+	if (ev->cause)
+		escape_printf(f, " cause=%s from=%s", ev->cause,
+			      ev->remote_addr ? ev->remote_addr : "");
+	fputs("]\n", f);
+	if (fclose(f) == 0)
+		fwrite(line, 1, len, stderr);
+}
+
 static void emit(const struct event *ev)
 {
 	static char f[MAX_FIELDS][4352];
@@ -158,23 +192,7 @@ static void emit(const struct event *ev)
 	if (capture)
 		capture(ev, capture_data);
 	if (!journal) {
-		escape_printf(stderr, "sshmend: %s [event=%s", ev->message, names[ev->kind]);
-		if (ev->has_modes)
-			escape_printf(stderr, " old=%04o,%s new=%04o,%s", (unsigned)ev->old_mode,
-				      ev->old_owner, (unsigned)ev->new_mode, ev->new_owner);
-		if (ev->new_label)
-			escape_printf(stderr, " old_label=%s new_label=%s",
-				      ev->old_label ? ev->old_label : "", ev->new_label);
-		if (ev->sshd_refused >= 0)
-			fprintf(stderr, " sshd_refused=%d", ev->sshd_refused);
-		if (ev->count)
-			fprintf(stderr, " count=%lu", ev->count);
-		if (ev->fingerprint)
-			fprintf(stderr, " fingerprint=%s", ev->fingerprint);
-		if (ev->cause)
-			escape_printf(stderr, " cause=%s from=%s", ev->cause,
-				      ev->remote_addr ? ev->remote_addr : "");
-		fputs("]\n", stderr);
+		emit_line(ev);
 		return;
 	}
 	n = add_escaped(iov, n, f[n], sizeof(f[n]), "MESSAGE", ev->message);
