@@ -17,6 +17,9 @@
  * still to carry (written just now, their events not read yet) is never let go of for that
  * bound: the user holds more until they are carried. Past TAILS_MAX in all, one of the user
  * who holds the most.
+ *
+ * Most never reach a bound: a replaced file that can take no more lines (no name left, nobody
+ * else holds it open, all it holds carried) is let go of once followed TAILS_SETTLE_USEC.
  */
 
 #define TAILS_PER_USER 8
