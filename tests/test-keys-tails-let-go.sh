@@ -6,7 +6,7 @@
 # watch go, within a few seconds, not when the bound on followed files makes room.
 #
 # - A rewrite nobody writes through: the daemon's descriptors and watches come back to what they
-#   were before it.
+#   were before it, and the daemon sleeps (no timer left to wake it).
 # - The user holds authorized_keys open for appending across a rewrite: the replaced file is
 #   followed as long as the user holds it, then the line written through the descriptor is
 #   carried, and the descriptors and watches come back once the user closes it.
@@ -66,6 +66,12 @@ at_rest() {
 ok "the daemon rewrites authorized_keys" keys_rewrite user1 20-toggled.pub "$toggled"
 ok "the file it replaced is followed" wait_until 5 '[ "$(followed)" = 1 ]'
 ok "then let go of: descriptors and watches as before ($before)" wait_for "$BACK_S" at_rest
+# Nothing followed, nothing timed: the daemon sleeps.
+sleep 0.5
+switches=$(awk '/ctxt_switches:/ { n += $2 } END { print n }' "/proc/$DAEMON_PID/status")
+sleep 3
+is "$(awk '/ctxt_switches:/ { n += $2 } END { print n }' "/proc/$DAEMON_PID/status")" \
+	"$switches" "then idle: no context switch in 3 s"
 
 # --- Held open across a rewrite -----------------------------------------------------------
 line="# written through a descriptor opened before the rewrite"
