@@ -103,6 +103,7 @@ keys_dropin_put() {
 keys_rewrite() {
 	local ak ino
 	ak=$(keys_ak "$1")
+	# shellcheck disable=SC2034 # read by the expression wait_until evaluates
 	ino=$(stat -c %i "$ak")
 	if [ -e "$(keys_dropin_dir "$1")/$2" ]; then
 		rm -f "$(keys_dropin_dir "$1")/$2"
