@@ -23,6 +23,7 @@ struct tail {
 	uint64_t used;	/* when it last grew or came, in tails_add() calls and growths */
 	uint64_t since; /* when it came, CLOCK_MONOTONIC microseconds */
 	bool pending;	/* to be measured by tails_sweep(): new, or its lines not yet carried */
+	bool leaseless; /* no lease can be asked for (no CAP_LEASE, or the file system has none) */
 };
 
 struct tails {
@@ -96,11 +97,16 @@ static uint64_t now_usec(void)
 		   : (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Would a lease of TYPE on the file be granted (it is given back at once)? */
-static bool tail_lease(const struct tail *tl, int type)
+/*
+ * Would a lease of TYPE on the file be granted (it is given back at once)? Refused for
+ * another reason than a descriptor in the way (EAGAIN), it never will be: TL is leaseless.
+ */
+static bool tail_lease(struct tail *tl, int type)
 {
-	if (fcntl(tl->fd, F_SETLEASE, type) < 0)
+	if (fcntl(tl->fd, F_SETLEASE, type) < 0) {
+		tl->leaseless = errno != EAGAIN;
 		return false;
+	}
 	(void)fcntl(tl->fd, F_SETLEASE, F_UNLCK);
 	return true;
 }
@@ -110,7 +116,7 @@ static bool tail_lease(const struct tail *tl, int type)
  * lease is refused while any descriptor of it is open for writing (an append opened before
  * the rename and not written yet is one).
  */
-static bool tail_idle(const struct tail *tl)
+static bool tail_idle(struct tail *tl)
 {
 	return tail_lease(tl, F_RDLCK);
 }
@@ -129,7 +135,7 @@ static bool tail_unnamed(const struct tail *tl)
  * but the tail's: a write lease is refused while any other is, for writing or reading (one
  * could be opened again through its /proc link).
  */
-static bool tail_closed(const struct tail *tl, uint64_t now)
+static bool tail_closed(struct tail *tl, uint64_t now)
 {
 	return now - tl->since >= TAILS_SETTLE_USEC && tail_unnamed(tl) && tail_lease(tl, F_WRLCK);
 }
@@ -150,12 +156,12 @@ static off_t tail_unread(const struct tail *tl)
  * one with lines still to carry (written just now, their events not read yet): losing them is
  * the one thing not done. T->n when there is none.
  */
-static size_t lru_of(const struct tails *t, const char *user, bool force)
+static size_t lru_of(struct tails *t, const char *user, bool force)
 {
 	size_t done = t->n, open = t->n, any = t->n;
 
 	for (size_t i = 0; i < t->n; i++) {
-		const struct tail *tl = &t->t[i];
+		struct tail *tl = &t->t[i];
 		bool idle;
 
 		if (strcmp(tl->user, user) != 0)
@@ -329,8 +335,8 @@ uint64_t tails_next_sweep(const struct tails *t)
 
 		if (tl->pending)
 			in = TAILS_SWEEP_USEC;
-		else if (!tail_unnamed(tl))
-			continue; /* another name still leads to it: kept until room is made */
+		else if (tl->leaseless || !tail_unnamed(tl))
+			continue; /* kept until room is made (tails.h) */
 		else if (now - tl->since < TAILS_SETTLE_USEC)
 			in = tl->since + TAILS_SETTLE_USEC - now;
 		if (!next || in < next)
@@ -346,7 +352,8 @@ size_t tails_sweep(struct tails *t, tails_grew_fn grew, void *userdata)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->n; i++)
-		if (t->t[i].pending || now - t->t[i].since >= TAILS_SETTLE_USEC) {
+		if (t->t[i].pending ||
+		    (!t->t[i].leaseless && now - t->t[i].since >= TAILS_SETTLE_USEC)) {
 			t->t[i].pending = false;
 			fds[n++] = t->t[i].fd;
 		}

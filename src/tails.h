@@ -19,7 +19,9 @@
  * who holds the most.
  *
  * Most never reach a bound: a replaced file that can take no more lines (no name left, nobody
- * else holds it open, all it holds carried) is let go of once followed TAILS_SETTLE_USEC.
+ * else holds it open, all it holds carried) is let go of once followed TAILS_SETTLE_USEC. That
+ * nobody holds it is told by a lease: without CAP_LEASE (on a file not root's) or on a file
+ * system without leases, files are let go of only to make room.
  */
 
 #define TAILS_PER_USER 8
@@ -62,7 +64,8 @@ size_t tails_pending(const struct tails *t);
 /*
  * In how many microseconds tails_sweep() is due: TAILS_SWEEP_USEC with tails pending, else
  * when the first replaced file comes of age, or TAILS_SETTLE_USEC while one is held open
- * still. 0 when no tail is left to let go of: then nothing needs the loop to wake.
+ * still. 0 when no tail is left to let go of (or none can be told to be held no more): then
+ * nothing needs the loop to wake.
  */
 uint64_t tails_next_sweep(const struct tails *t);
 
