@@ -11,6 +11,8 @@
 #   followed as long as the user holds it, then the line written through the descriptor is
 #   carried, and the descriptors and watches come back once the user closes it.
 # - The same with a last line written without its newline: carried as a whole line.
+# - Without CAP_LEASE, nothing tells that nobody holds the replaced file: it is followed until
+#   room is made, as before, and nothing wakes the daemon for it.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/keys-lib.sh"
 keys_init "$@"
@@ -40,6 +42,13 @@ held() {
 followed() {
 	find "/proc/$DAEMON_PID/fd" -mindepth 1 -lname '* (deleted)' 2>/dev/null | wc -l
 }
+# The daemon's context switches over 3 s (each time it slept and was woken).
+switches_in_3s() {
+	local a
+	a=$(awk '/ctxt_switches:/ { n += $2 } END { print n }' "/proc/$DAEMON_PID/status")
+	sleep 3
+	awk -v a="$a" '/ctxt_switches:/ { n += $2 } END { print n - a }' "/proc/$DAEMON_PID/status"
+}
 # hold_open FIFO: user1 opens authorized_keys for appending, and once FIFO (made here) is
 # written to, writes what it reads from it through that descriptor and closes it; $holder is
 # its pid.
@@ -68,10 +77,7 @@ ok "the file it replaced is followed" wait_until 5 '[ "$(followed)" = 1 ]'
 ok "then let go of: descriptors and watches as before ($before)" wait_for "$BACK_S" at_rest
 # Nothing followed, nothing timed: the daemon sleeps.
 sleep 0.5
-switches=$(awk '/ctxt_switches:/ { n += $2 } END { print n }' "/proc/$DAEMON_PID/status")
-sleep 3
-is "$(awk '/ctxt_switches:/ { n += $2 } END { print n }' "/proc/$DAEMON_PID/status")" \
-	"$switches" "then idle: no context switch in 3 s"
+is "$(switches_in_3s)" 0 "then idle: no context switch in 3 s"
 
 # --- Held open across a rewrite -----------------------------------------------------------
 line="# written through a descriptor opened before the rewrite"
@@ -102,5 +108,21 @@ ok "let go of: descriptors and watches as before ($before)" wait_for "$BACK_S" a
 is "$(tail -c 1 "$ak" | od -An -c | tr -d ' ')" '\n' "authorized_keys ends with a newline"
 
 ok "the daemon is still running" daemon_alive
+daemon_expect_stop "the daemon exits 0 on SIGTERM"
+
+# --- Without CAP_LEASE (the service unit grants none) -------------------------------------
+# No lease tells that nobody holds a file of user1's any more: the replaced file is kept, as
+# when room is made, and no timer wakes the daemon for it.
+printf '#!/bin/sh\nexec setpriv --bounding-set -lease -- "%s" "$@"\n' "$SSHMEND" >"$TEST_TMP/no-lease"
+chmod 0755 "$TEST_TMP/no-lease"
+SSHMEND=$TEST_TMP/no-lease keys_daemon_start --root "$SANDBOX"
+# CAP_LEASE is capability 28.
+ok "the daemon runs without CAP_LEASE" \
+	test $((16#$(awk '/^CapEff:/ { print $2 }' "/proc/$DAEMON_PID/status") >> 28 & 1)) = 0
+ok "the daemon rewrites authorized_keys" keys_rewrite user1 20-toggled.pub "$toggled"
+ok "the file it replaced is followed" wait_until 5 '[ "$(followed)" = 1 ]'
+sleep 3
+is "$(switches_in_3s)" 0 "idle: no context switch in 3 s"
+is "$(followed)" 1 "the replaced file is followed still"
 daemon_expect_stop "the daemon exits 0 on SIGTERM"
 done_testing
