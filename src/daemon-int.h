@@ -50,7 +50,7 @@ struct daemon {
 	sd_event_source *io, *drain, *audit, *rescan, *fallback;
 	struct tails *tails; /* replaced keys files still written to */
 	sd_event_source *tails_io;
-	sd_event_source *tails_sweep; /* tails to measure: new ones, lines not yet carried */
+	sd_event_source *tails_sweep; /* tails to measure (new, lines not carried) or let go of */
 	bool in_tails;		      /* in a dispatch or sweep of the tails */
 	bool reload_pending;
 	bool watch_limit;

@@ -228,12 +228,14 @@ int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *user
 /* Keys files the sync replaced: lines written to them later are carried over. */
 static int carry_lines(void *userdata, const char *user, const char *data, size_t len);
 
-/* Tails pending (tails_sweep()): measured a little later, from the loop. */
+/* Tails pending, or to let go of (tails_sweep()): looked at a little later, from the loop. */
 static void arm_sweep(struct daemon *d)
 {
-	if (!tails_pending(d->tails))
+	uint64_t usec = tails_next_sweep(d->tails);
+
+	if (!usec)
 		return;
-	if (daemon_checked(sd_event_source_set_time_relative(d->tails_sweep, TAILS_SWEEP_USEC),
+	if (daemon_checked(sd_event_source_set_time_relative(d->tails_sweep, usec),
 			   "the tails' sweep") >= 0)
 		(void)daemon_checked(sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_ONESHOT),
 				     "the tails' sweep");

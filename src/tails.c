@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "keys.h"
 #include "macro.h"
@@ -19,8 +20,10 @@ struct tail {
 	int fd;
 	int wd;
 	off_t offset;
-	uint64_t used; /* when it last grew or came, in tails_add() calls and growths */
-	bool pending;  /* to be measured by tails_sweep(): new, or its lines not yet carried */
+	uint64_t used;	/* when it last grew or came, in tails_add() calls and growths */
+	uint64_t since; /* when it came, CLOCK_MONOTONIC microseconds */
+	bool pending;	/* to be measured by tails_sweep(): new, or its lines not yet carried */
+	bool leaseless; /* no lease can be asked for (no CAP_LEASE, or the file system has none) */
 };
 
 struct tails {
@@ -85,17 +88,56 @@ static size_t count_of(const struct tails *t, const char *user)
 	return n;
 }
 
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	return clock_gettime(CLOCK_MONOTONIC, &ts) < 0
+		   ? 0
+		   : (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Would a lease of TYPE on the file be granted (it is given back at once)? Refused for
+ * another reason than a descriptor in the way (EAGAIN), it never will be: TL is leaseless.
+ */
+static bool tail_lease(struct tail *tl, int type)
+{
+	if (fcntl(tl->fd, F_SETLEASE, type) < 0) {
+		tl->leaseless = errno != EAGAIN;
+		return false;
+	}
+	(void)fcntl(tl->fd, F_SETLEASE, F_UNLCK);
+	return true;
+}
+
 /*
  * Nobody holds the replaced file open for writing, so nothing more can land in it: a read
  * lease is refused while any descriptor of it is open for writing (an append opened before
  * the rename and not written yet is one).
  */
-static bool tail_idle(const struct tail *tl)
+static bool tail_idle(struct tail *tl)
 {
-	if (fcntl(tl->fd, F_SETLEASE, F_RDLCK) < 0)
-		return false;
-	(void)fcntl(tl->fd, F_SETLEASE, F_UNLCK);
-	return true;
+	return tail_lease(tl, F_RDLCK);
+}
+
+/* The file has no name left (replaced, or removed): nobody can open it by one again. */
+static bool tail_unnamed(const struct tail *tl)
+{
+	struct stat st;
+
+	return fstat(tl->fd, &st) >= 0 && st.st_nlink == 0;
+}
+
+/*
+ * The file can take no more lines: followed TAILS_SETTLE_USEC (an append that found it just
+ * before it was replaced has opened it by then), no name left, and no descriptor of it open
+ * but the tail's: a write lease is refused while any other is, for writing or reading (one
+ * could be opened again through its /proc link).
+ */
+static bool tail_closed(struct tail *tl, uint64_t now)
+{
+	return now - tl->since >= TAILS_SETTLE_USEC && tail_unnamed(tl) && tail_lease(tl, F_WRLCK);
 }
 
 /* What it holds beyond what was carried (its size past the offset); -1 when unknown. */
@@ -114,19 +156,23 @@ static off_t tail_unread(const struct tail *tl)
  * one with lines still to carry (written just now, their events not read yet): losing them is
  * the one thing not done. T->n when there is none.
  */
-static size_t lru_of(const struct tails *t, const char *user, bool force)
+static size_t lru_of(struct tails *t, const char *user, bool force)
 {
 	size_t done = t->n, open = t->n, any = t->n;
 
 	for (size_t i = 0; i < t->n; i++) {
-		const struct tail *tl = &t->t[i];
+		struct tail *tl = &t->t[i];
 		bool idle;
 
 		if (strcmp(tl->user, user) != 0)
 			continue;
 		if (any == t->n || tl->used < t->t[any].used)
 			any = i;
+		/* Lines to carry already: no lease asked for. */
+		if (tail_unread(tl) != 0)
+			continue;
 		idle = tail_idle(tl);
+		/* Again after the lease: a writer may have written and closed meanwhile. */
 		if (tail_unread(tl) != 0)
 			continue;
 		if (idle && (done == t->n || tl->used < t->t[done].used))
@@ -178,7 +224,8 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 		return -EMFILE;
 	/* The magic link names the replaced inode, which has no name of its own any more. */
 	safe_proc_fd(fd, proc);
-	wd = inotify_add_watch(t->fd, proc, IN_MODIFY);
+	/* Its last writer closing it may leave it with nothing more to take (tail_look()). */
+	wd = inotify_add_watch(t->fd, proc, IN_MODIFY | IN_CLOSE_WRITE);
 	if (wd < 0)
 		return negative_errno();
 	/* One inode, one watch: a second tail on it would carry its lines twice. */
@@ -196,18 +243,20 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 				     .wd = wd,
 				     .offset = offset,
 				     .used = ++t->clock,
+				     .since = now_usec(),
 				     .pending = true};
 	return 0;
 }
 
-/* Offer what tail I gained, up to its last newline. */
-static void tail_grew(struct tails *t, size_t i, tails_grew_fn grew, void *userdata)
+/* Offer what tail I gained, up to its last newline; when LAST (nobody can write to it any
+ * more), all of it, its last line given the newline it lacks. */
+static void tail_grew(struct tails *t, size_t i, bool last, tails_grew_fn grew, void *userdata)
 {
 	struct tail *tl = &t->t[i];
 	int fd = tl->fd;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	size_t len, whole;
+	size_t len, whole, took;
 	ssize_t n;
 
 	if (fstat(tl->fd, &st) < 0)
@@ -226,21 +275,45 @@ static void tail_grew(struct tails *t, size_t i, tails_grew_fn grew, void *userd
 	/* A line still being written waits for its newline. */
 	for (whole = (size_t)n; whole > 0 && buf[whole - 1] != '\n'; whole--)
 		;
-	if (whole == 0)
+	took = last && (size_t)n == len ? (size_t)n : whole;
+	if (took == 0)
 		return;
+	if (took > whole)
+		buf[took] = '\n';
 	tl->used = ++t->clock;
 	/* Not carried: offered again by the next sweep, not only at the next growth, which
 	 * may never come. */
 	tl->pending = true;
-	if (grew(userdata, tl->user, buf, whole) < 0)
+	if (grew(userdata, tl->user, buf, took + (took > whole)) < 0)
 		return;
 	/* GREW may have added tails, which moves them: find this one again. */
 	for (size_t k = 0; k < t->n; k++)
 		if (t->t[k].fd == fd) {
-			t->t[k].offset += (off_t)whole;
+			t->t[k].offset += (off_t)took;
 			t->t[k].pending = false;
 			break;
 		}
+}
+
+/*
+ * Offer what tail I gained; when SETTLE and it can take no more lines (tail_closed()), let go
+ * of it once all it holds is carried, or it holds more than a keys file ever takes.
+ */
+static void tail_look(struct tails *t, size_t i, bool settle, tails_grew_fn grew, void *userdata)
+{
+	int fd = t->t[i].fd;
+	/* The lease first, then the measure: all a writer wrote before it closed is in it. */
+	bool last = settle && tail_closed(&t->t[i], now_usec());
+	off_t left;
+
+	tail_grew(t, i, last, grew, userdata);
+	if (!last)
+		return;
+	/* GREW may have added tails, which moves them, and let go of this one to make room. */
+	for (i = 0; i < t->n && t->t[i].fd != fd; i++)
+		;
+	if (i < t->n && ((left = tail_unread(&t->t[i])) == 0 || left > (off_t)KEYS_FILE_MAX))
+		tail_drop(t, i);
 }
 
 size_t tails_pending(const struct tails *t)
@@ -252,21 +325,43 @@ size_t tails_pending(const struct tails *t)
 	return n;
 }
 
+uint64_t tails_next_sweep(const struct tails *t)
+{
+	uint64_t now = now_usec(), next = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tail *tl = &t->t[i];
+		uint64_t in = TAILS_SETTLE_USEC;
+
+		if (tl->pending)
+			in = TAILS_SWEEP_USEC;
+		else if (tl->leaseless || !tail_unnamed(tl))
+			continue; /* kept until room is made (tails.h) */
+		else if (now - tl->since < TAILS_SETTLE_USEC)
+			in = tl->since + TAILS_SETTLE_USEC - now;
+		if (!next || in < next)
+			next = in;
+	}
+	return next;
+}
+
 size_t tails_sweep(struct tails *t, tails_grew_fn grew, void *userdata)
 {
+	uint64_t now = now_usec();
 	int fds[TAILS_MAX];
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->n; i++)
-		if (t->t[i].pending) {
+		if (t->t[i].pending ||
+		    (!t->t[i].leaseless && now - t->t[i].since >= TAILS_SETTLE_USEC)) {
 			t->t[i].pending = false;
 			fds[n++] = t->t[i].fd;
 		}
-	/* GREW may add tails (pending ones, for the next sweep) and move these. */
+	/* GREW may add tails (pending ones, for the next sweep) and move these or let them go. */
 	for (size_t k = 0; k < n; k++)
 		for (size_t i = 0; i < t->n; i++)
 			if (t->t[i].fd == fds[k]) {
-				tail_grew(t, i, grew, userdata);
+				tail_look(t, i, true, grew, userdata);
 				break;
 			}
 	return tails_pending(t);
@@ -291,12 +386,13 @@ int tails_dispatch(struct tails *t, tails_grew_fn grew, void *userdata)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* Look at every tail: growth is measured, not counted. */
 				for (size_t i = 0; i < t->n; i++)
-					tail_grew(t, i, grew, userdata);
+					t->t[i].pending = true;
+				(void)tails_sweep(t, grew, userdata);
 				continue;
 			}
 			for (size_t i = 0; i < t->n; i++)
 				if (t->t[i].wd == ev->wd) {
-					tail_grew(t, i, grew, userdata);
+					tail_look(t, i, ev->mask & IN_CLOSE_WRITE, grew, userdata);
 					break;
 				}
 		}

@@ -21,6 +21,10 @@
 # keys_dropin_put userK FILE [LINE...]
 #                         write the drop-in FILE for userK, one LINE a line, root:root 0644 (the
 #                         directories created root:root 0755 as needed), renamed into place.
+# keys_rewrite userK FILE LINE
+#                         one drop-in change and the rewrite it brings: userK's drop-in FILE
+#                         written with LINE when there is none, else removed; then waits up to
+#                         10 s for the daemon to replace authorized_keys (a new inode).
 # keys_block FILE         the lines between sshmend's two marker lines in FILE.
 # keys_marker_count FILE  how many begin and end marker lines FILE has, as "BEGIN END".
 # keys_state_dir          the key audit's state directory in the sandbox (LOCALSTATEDIR/lib/sshmend,
@@ -94,6 +98,19 @@ keys_dropin_put() {
 	dir=$(keys_dropin_dir "$user")
 	install -d -m 0755 -o 0 -g 0 "$SANDBOX/etc/sshmend" "$SANDBOX/etc/sshmend/keys.d" "$dir" &&
 		put_lines "$dir/$file" "$@"
+}
+
+keys_rewrite() {
+	local ak ino
+	ak=$(keys_ak "$1")
+	# shellcheck disable=SC2034 # read by the expression wait_until evaluates
+	ino=$(stat -c %i "$ak")
+	if [ -e "$(keys_dropin_dir "$1")/$2" ]; then
+		rm -f "$(keys_dropin_dir "$1")/$2"
+	else
+		keys_dropin_put "$1" "$2" "$3"
+	fi
+	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino" ]'
 }
 
 keys_block() {

@@ -10,6 +10,7 @@ KEYS_TESTS = \
 	tests/test-keys-append-reload.sh \
 	tests/test-keys-atomic-save-race.sh \
 	tests/test-keys-fix-follow.sh \
+	tests/test-keys-tails-let-go.sh \
 	tests/test-keys-audit.sh \
 	tests/test-keys-first-dropin.sh \
 	tests/test-keys-exclusive.sh \

@@ -169,20 +169,9 @@ ok "the block settles again" wait_until 10 '[ "$(keys_block "$ak")" = "$permanen
 # the user still holds open for writing is followed to the end, others make room.
 held_long="# written through a descriptor held across $((2 * 8 + 2)) rewrites"
 hold_open "$held_long" "$TEST_TMP/go-long"
-# rewrite: one drop-in change, and the daemon's rewrite it brings (a new inode)
-rewrite() {
-	local ino
-	ino=$(stat -c %i "$ak")
-	if [ -e "$dropdir/30-held.pub" ]; then
-		rm -f "$dropdir/30-held.pub"
-	else
-		keys_dropin_put user1 30-held.pub "$toggled"
-	fi
-	wait_until 10 '[ "$(stat -c %i "$ak")" != "$ino" ]'
-}
 n_rewrites=0
 for ((i = 0; i < 2 * 8 + 2; i++)); do
-	rewrite && n_rewrites=$((n_rewrites + 1))
+	keys_rewrite user1 30-held.pub "$toggled" && n_rewrites=$((n_rewrites + 1))
 done
 is "$n_rewrites" $((2 * 8 + 2)) "the daemon rewrote authorized_keys $((2 * 8 + 2)) times meanwhile"
 echo go >"$TEST_TMP/go-long"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <time.h>
 #include "check-main.h"
 #include "tails.h"
 #include "unit-helpers.h"
@@ -61,6 +62,15 @@ static int follow_keys(void)
 
 	ck_assert_int_ge(w, 0);
 	ck_assert_int_eq(tails_add(t, "alice", open_read("keys"), 21), 0);
+	return w;
+}
+
+/* follow_keys(), "keys" replaced then: the writer holds the only way left into it. */
+static int follow_replaced(void)
+{
+	int w = follow_keys();
+
+	ck_assert_int_eq(unlink(path("keys")), 0);
 	return w;
 }
 
@@ -192,6 +202,101 @@ START_TEST(one_user_cannot_evict_another)
 }
 END_TEST
 
+/* Past the time a replaced file is followed at the least. */
+static void settle(void)
+{
+	uint64_t usec = TAILS_SETTLE_USEC + 50 * 1000;
+	struct timespec ts = {.tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000};
+
+	ck_assert_int_eq(nanosleep(&ts, NULL), 0);
+}
+
+/* A writer wrote S to the replaced "keys" and closed it, its events not read, a while ago. */
+static void written_and_closed(const char *s)
+{
+	int w = follow_replaced();
+
+	append(w, s);
+	close(w);
+	settle();
+}
+
+/* Replaced, nobody holds it: let go of once followed long enough, not before. */
+START_TEST(replaced_and_closed_goes)
+{
+	ck_assert_int_eq(tails_add(t, "alice", open_read("keys"), 21), 0);
+	ck_assert_int_eq(unlink(path("keys")), 0);
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 0);
+	ck_assert_uint_eq(tails_count(t), 1);
+	ck_assert_uint_gt(tails_next_sweep(t), 0);
+	ck_assert_uint_le(tails_next_sweep(t), TAILS_SETTLE_USEC);
+	settle();
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 0);
+	ck_assert_uint_eq(tails_count(t), 0);
+	/* Nothing left to time. */
+	ck_assert_uint_eq(tails_next_sweep(t), 0);
+	ck_assert_uint_eq(n_calls, 0);
+}
+END_TEST
+
+/* Another name still leads to it: somebody may open it again, it is followed still. */
+START_TEST(named_stays)
+{
+	ck_assert_int_eq(tails_add(t, "alice", open_read("keys"), 21), 0);
+	settle();
+	(void)tails_sweep(t, on_grew, NULL);
+	ck_assert_uint_eq(tails_count(t), 1);
+	ck_assert_uint_eq(tails_next_sweep(t), 0);
+}
+END_TEST
+
+/* Held open for writing: followed while held; once its writer wrote and closed it, its line
+ * is carried and it is let go of. */
+START_TEST(held_goes_once_closed)
+{
+	int w = follow_replaced();
+
+	settle();
+	(void)tails_sweep(t, on_grew, NULL);
+	ck_assert_uint_eq(tails_count(t), 1);
+	ck_assert_uint_gt(tails_next_sweep(t), 0);
+	append(w, "ssh-ed25519 BBBB two\n");
+	close(w);
+	ck_assert_int_eq(tails_dispatch(t, on_grew, NULL), 0);
+	ck_assert_str_eq(got, "ssh-ed25519 BBBB two\n");
+	ck_assert_uint_eq(tails_count(t), 0);
+}
+END_TEST
+
+/*
+ * Its writer wrote and closed it before any event was read, the last line without a newline:
+ * nobody can complete it, so it is carried whole, newline added, and the file let go of.
+ */
+START_TEST(last_line_carried_whole)
+{
+	written_and_closed("x1\nx2");
+	(void)tails_sweep(t, on_grew, NULL);
+	ck_assert_str_eq(got, "x1\nx2\n");
+	ck_assert_uint_eq(tails_count(t), 0);
+}
+END_TEST
+
+/* Its lines not taken: followed until they are, however long it has nobody. */
+START_TEST(refused_lines_keep_it)
+{
+	written_and_closed("x1\n");
+	answer = -EAGAIN;
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 1);
+	ck_assert_uint_eq(tails_count(t), 1);
+	ck_assert_uint_eq(tails_next_sweep(t), TAILS_SWEEP_USEC);
+	answer = 0;
+	got[0] = 0;
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 0);
+	ck_assert_str_eq(got, "x1\n");
+	ck_assert_uint_eq(tails_count(t), 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("tails");
@@ -204,6 +309,13 @@ Suite *test_suite(void)
 	tcase_add_test(tc, least_recently_active_goes);
 	tcase_add_test(tc, lines_to_carry_stay);
 	tcase_add_test(tc, one_user_cannot_evict_another);
+	/* Each waits past TAILS_SETTLE_USEC. */
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, replaced_and_closed_goes);
+	tcase_add_test(tc, named_stays);
+	tcase_add_test(tc, held_goes_once_closed);
+	tcase_add_test(tc, last_line_carried_whole);
+	tcase_add_test(tc, refused_lines_keep_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
