@@ -227,8 +227,8 @@ check "it logged a started entry" test "$(count started)" -ge 1
 pid=$(show MainPID)
 
 # The hardening the unit asks for is in force on the running process.
-check "its capability bounding set is CAP_CHOWN CAP_DAC_READ_SEARCH CAP_FOWNER" \
-	equals "$(sed -n 's/^CapBnd:\t//p' /proc/"$pid"/status)" 000000000000000d
+check "its capability bounding set is CAP_CHOWN CAP_DAC_READ_SEARCH CAP_FOWNER CAP_LEASE" \
+	equals "$(sed -n 's/^CapBnd:\t//p' /proc/"$pid"/status)" 000000001000000d
 check "it runs with no_new_privs" equals "$(sed -n 's/^NoNewPrivs:\t//p' /proc/"$pid"/status)" 1
 check "it runs under a seccomp filter" equals "$(sed -n 's/^Seccomp:\t//p' /proc/"$pid"/status)" 2
 for d in /usr /etc; do
