@@ -267,7 +267,7 @@ int engine_carry_keys(const struct engine *e, const struct user *u, const char *
 		return q;
 	}
 	*ret = rep;
-	return 0;
+	return len && !r.carried;
 }
 
 int engine_approve_key(struct engine *e, const struct user *u, const char *name, const char *line,

@@ -82,7 +82,9 @@ int engine_run_user(const struct engine *e, const struct user *u, enum engine_mo
 /*
  * Append DATA (whole lines written to a keys file of U after sshmend replaced it) to U's
  * keys file, outside the approved block, as the key sync writes it. With no DATA, the key
- * sync alone.
+ * sync alone. 1 when DATA could not be written (the keys file or its directory is refused,
+ * missing or failed: *RET's findings say why, when there is a finding to make): the caller
+ * keeps it, to offer again.
  */
 int engine_carry_keys(const struct engine *e, const struct user *u, const char *data, size_t len,
 		      struct user_report *ret);

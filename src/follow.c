@@ -157,7 +157,8 @@ static int carry(void *userdata, const char *user, const char *data, size_t len)
 		return r;
 	}
 	user_report_done(&rep);
-	return 0;
+	/* Not written (refused, or its directory gone): kept, offered again. */
+	return r > 0 ? -EAGAIN : 0;
 }
 
 static uint64_t now_usec(void)

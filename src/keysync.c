@@ -391,6 +391,7 @@ static int sync_write(struct run *r, const struct dropin_set *set, int dirfd)
 	if (q == -EFBIG)
 		return run_too_large_finding(r, target);
 	r->rep->retry |= q < 0 && error_may_pass(q);
+	r->carried = q >= 0;
 	if (q < 0)
 		return run_keys_finding(r, target, ACTION_FAILED,
 					q == -EBADMSG ? "approved keys block has no end marker"

@@ -28,6 +28,7 @@ struct run {
 	int target_block;  /* does it hold an approved block: 1, 0, or -1 not known */
 	const char *carry; /* lines written to a replaced keys file, to append */
 	size_t carry_len;
+	bool carried;		/* the key sync wrote the keys file, CARRY in it */
 	const char *odd_home;	/* why the home is never repaired, or NULL */
 	bool exclusive_applies; /* Exclusive= for this user, who has an approved key to log in */
 	char **kept;		/* lines already handed to the quarantine by this run */

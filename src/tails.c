@@ -20,9 +20,11 @@ struct tail {
 	int fd;
 	int wd;
 	off_t offset;
-	uint64_t used;	/* when it last grew or came, in tails_add() calls and growths */
-	uint64_t since; /* when it came, CLOCK_MONOTONIC microseconds */
-	bool pending;	/* to be measured by tails_sweep(): new, or its lines not yet carried */
+	uint64_t used;	   /* when it last grew or came, in tails_add() calls and growths */
+	uint64_t since;	   /* when it came, CLOCK_MONOTONIC microseconds */
+	bool pending;	   /* to be measured by tails_sweep(): new, or its lines not yet carried */
+	uint64_t retry_at; /* its lines not taken: not offered by a sweep before (microseconds) */
+	uint64_t retry_in; /* ... and the wait after the next refusal */
 	bool leaseless; /* no lease can be asked for (no CAP_LEASE, or the file system has none) */
 };
 
@@ -248,6 +250,21 @@ int tails_add(struct tails *t, const char *user, int fd, off_t offset)
 	return 0;
 }
 
+/* TL's lines of TOOK bytes were carried (TAKEN), or are kept, offered again later each time. */
+static void tail_taken(struct tail *tl, bool taken, size_t took)
+{
+	if (taken) {
+		tl->offset += (off_t)took;
+		tl->pending = false;
+		tl->retry_at = tl->retry_in = 0;
+		return;
+	}
+	tl->retry_in = !tl->retry_in ? TAILS_RETRY_USEC : 2 * tl->retry_in;
+	if (tl->retry_in > TAILS_RETRY_MAX_USEC)
+		tl->retry_in = TAILS_RETRY_MAX_USEC;
+	tl->retry_at = now_usec() + tl->retry_in;
+}
+
 /* Offer what tail I gained, up to its last newline; when LAST (nobody can write to it any
  * more), all of it, its last line given the newline it lacks. */
 static void tail_grew(struct tails *t, size_t i, bool last, tails_grew_fn grew, void *userdata)
@@ -258,6 +275,7 @@ static void tail_grew(struct tails *t, size_t i, bool last, tails_grew_fn grew, 
 	struct stat st;
 	size_t len, whole, took;
 	ssize_t n;
+	int r;
 
 	if (fstat(tl->fd, &st) < 0)
 		return;
@@ -284,13 +302,11 @@ static void tail_grew(struct tails *t, size_t i, bool last, tails_grew_fn grew, 
 	/* Not carried: offered again by the next sweep, not only at the next growth, which
 	 * may never come. */
 	tl->pending = true;
-	if (grew(userdata, tl->user, buf, took + (took > whole)) < 0)
-		return;
+	r = grew(userdata, tl->user, buf, took + (took > whole));
 	/* GREW may have added tails, which moves them: find this one again. */
 	for (size_t k = 0; k < t->n; k++)
 		if (t->t[k].fd == fd) {
-			t->t[k].offset += (off_t)took;
-			t->t[k].pending = false;
+			tail_taken(&t->t[k], r >= 0, took);
 			break;
 		}
 }
@@ -334,7 +350,7 @@ uint64_t tails_next_sweep(const struct tails *t)
 		uint64_t in = TAILS_SETTLE_USEC;
 
 		if (tl->pending)
-			in = TAILS_SWEEP_USEC;
+			in = tl->retry_at > now ? tl->retry_at - now : TAILS_SWEEP_USEC;
 		else if (tl->leaseless || !tail_unnamed(tl))
 			continue; /* kept until room is made (tails.h) */
 		else if (now - tl->since < TAILS_SETTLE_USEC)
@@ -352,8 +368,9 @@ size_t tails_sweep(struct tails *t, tails_grew_fn grew, void *userdata)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->n; i++)
-		if (t->t[i].pending ||
-		    (!t->t[i].leaseless && now - t->t[i].since >= TAILS_SETTLE_USEC)) {
+		if (t->t[i].retry_at <= now &&
+		    (t->t[i].pending ||
+		     (!t->t[i].leaseless && now - t->t[i].since >= TAILS_SETTLE_USEC))) {
 			t->t[i].pending = false;
 			fds[n++] = t->t[i].fd;
 		}

@@ -34,6 +34,13 @@
  * is let go of (tails_sweep()); one still held open is looked at again as long after.
  */
 #define TAILS_SETTLE_USEC (2 * 1000 * 1000)
+/*
+ * Lines the keys file could not take (refused, missing, a write that failed) stay in the tail
+ * and are offered again: after TAILS_RETRY_USEC, then twice as long each time up to
+ * TAILS_RETRY_MAX_USEC, and at once when the tail grows again.
+ */
+#define TAILS_RETRY_USEC (1000 * 1000)
+#define TAILS_RETRY_MAX_USEC (60 * 1000 * 1000)
 
 struct tails;
 

@@ -195,7 +195,7 @@ int ustate_carry_lines(struct ustate *s, const struct engine *e, const struct us
 		       const char *data, size_t len, struct user_report *rep)
 {
 	struct tell_extra x = {.db = e->db, .carried = len, .share = &s->share};
-	int r = engine_carry_keys(e, u, data, len, rep), undone = 0;
+	int r = engine_carry_keys(e, u, data, len, rep), undone;
 
 	if (r < 0) {
 		events_internal_error(
@@ -203,6 +203,7 @@ int ustate_carry_lines(struct ustate *s, const struct engine *e, const struct us
 		    u->name, strerror(-r));
 		return r;
 	}
+	undone = r; /* not written, whether a finding says why or not */
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
 

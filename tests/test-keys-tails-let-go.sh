@@ -11,6 +11,8 @@
 #   followed as long as the user holds it, then the line written through the descriptor is
 #   carried, and the descriptors and watches come back once the user closes it.
 # - The same with a last line written without its newline: carried as a whole line.
+# - A line the keys file cannot take yet (it has a second name) stays in the replaced file,
+#   offered again after a growing wait, and is carried once the second name is gone.
 # - Without CAP_LEASE, nothing tells that nobody holds the replaced file: it is followed until
 #   room is made, as before, and nothing wakes the daemon for it.
 # shellcheck disable=SC2317 # functions run through ok and wait_for
@@ -107,10 +109,38 @@ is "$(grep -c -F -e "$partial" "$ak")" 1 "it is there once"
 ok "let go of: descriptors and watches as before ($before)" wait_for "$BACK_S" at_rest
 is "$(tail -c 1 "$ak" | od -An -c | tr -d ' ')" '\n' "authorized_keys ends with a newline"
 
+# --- Lines the keys file cannot take yet -------------------------------------------------
+# The keys file is given a second name while a line waits in the replaced one: the key sync
+# writes no keys file with two names, so the line cannot be carried. It stays in the replaced
+# file, offered again after a wait that doubles (no loop), and lands once the name is gone.
+# No approved key is left to write (nothing to refuse, so no finding says why): the line
+# must be kept all the same.
+kept="# written while the keys file had two names"
+ok "the toggled key is taken back" keys_rewrite user1 20-toggled.pub "$toggled"
+ok "let go of" wait_for "$BACK_S" at_rest
+hold_open "$TEST_TMP/go-kept"
+ok "the daemon rewrites authorized_keys, taking the last approved key out, while the user holds it" \
+	keys_rewrite user1 10-permanent.pub "$permanent"
+ok "the user gives authorized_keys a second name" run_as user1 ln "$ak" "$ak.second"
+printf '%s\n' "$kept" >"$TEST_TMP/go-kept"
+wait "$holder"
+sleep 2
+ok "the line is not written while the keys file has two names" \
+	sh -c '! grep -q -F -e "$1" "$2"' _ "$kept" "$ak"
+is "$(followed)" 1 "the replaced file that holds it is followed still"
+ok "the daemon does not spin on it: at most 6 context switches in 3 s" \
+	test "$(switches_in_3s)" -le 6
+ok "the user removes the second name" run_as user1 rm -f "$ak.second"
+ok "the line is carried once the keys file can take it" \
+	wait_for 20 grep -q -x -F -e "$kept" "$ak"
+is "$(grep -c -x -F -e "$kept" "$ak")" 1 "it is there once"
+ok "let go of: descriptors and watches as before ($before)" wait_for "$BACK_S" at_rest
+ok "the permanent key is approved again" keys_rewrite user1 10-permanent.pub "$permanent"
+
 ok "the daemon is still running" daemon_alive
 daemon_expect_stop "the daemon exits 0 on SIGTERM"
 
-# --- Without CAP_LEASE (the service unit grants none) -------------------------------------
+# --- Without CAP_LEASE (a container that grants none) --------------------------------------
 # No lease tells that nobody holds a file of user1's any more: the replaced file is kept, as
 # when room is made, and no timer wakes the daemon for it.
 printf '#!/bin/sh\nexec setpriv --bounding-set -lease -- "%s" "$@"\n' "$SSHMEND" >"$TEST_TMP/no-lease"

@@ -288,9 +288,20 @@ START_TEST(refused_lines_keep_it)
 	answer = -EAGAIN;
 	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 1);
 	ck_assert_uint_eq(tails_count(t), 1);
-	ck_assert_uint_eq(tails_next_sweep(t), TAILS_SWEEP_USEC);
+	/* Refused: a sweep offers them again only after a wait, twice as long each time. */
+	ck_assert_uint_gt(tails_next_sweep(t), TAILS_RETRY_USEC / 2);
+	ck_assert_uint_le(tails_next_sweep(t), TAILS_RETRY_USEC);
+	got[0] = 0;
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 1);
+	ck_assert_str_eq(got, "");
+	usleep(TAILS_RETRY_USEC);
+	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 1);
+	ck_assert_str_eq(got, "x1\n");
+	ck_assert_uint_gt(tails_next_sweep(t), TAILS_RETRY_USEC);
+	ck_assert_uint_le(tails_next_sweep(t), 2 * TAILS_RETRY_USEC);
 	answer = 0;
 	got[0] = 0;
+	usleep(2 * TAILS_RETRY_USEC);
 	ck_assert_uint_eq(tails_sweep(t, on_grew, NULL), 0);
 	ck_assert_str_eq(got, "x1\n");
 	ck_assert_uint_eq(tails_count(t), 0);
