@@ -30,7 +30,7 @@ struct journal_share {
 	unsigned n;		   /* entries told in it */
 	unsigned kinds;		   /* 1 << kind for each kind told in it */
 	/* The elements (kind and path) of the drifts, refusals, failures and flapping told in
-	 * it: each element's first is told whatever the limit. */
+	 * it: each element's first is told up to the ceiling. */
 	uint32_t elements[JOURNAL_SHARE_ELEMENTS];
 	unsigned n_elements;
 	/* Where the count of what was held back has this user: its place there, +1, in the count's
@@ -87,8 +87,8 @@ void journal_set_target(enum journal_target t);
 void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), void *userdata);
 
 /* The rate limit's defaults: entries per window, the most of a window's second half one user's
- * entries take, the most a window holds with users' first entries (1,000 entries cost journald
- * about a third of a second of CPU), the window. */
+ * entries take, the most a window holds with users' first entries (past it, they are counted:
+ * journald's time on a storm over thousands of homes stays bounded), the window. */
 #define JOURNAL_RATELIMIT_BURST 200
 #define JOURNAL_RATELIMIT_USER_BURST 20
 #define JOURNAL_RATELIMIT_CEILING 1000
