@@ -56,7 +56,7 @@ static unsigned long suppressed;
  * Whose entries were held back since the last count, in the order met: each user (one share,
  * so no more than the users there are) with a list of its kinds, newest first, in HELD_KINDS
  * (no more than the kinds there are for each). Grown as users and kinds come, freed when
- * counted; ROUND tells a share's place in it from one of an earlier count.
+ * counted.
  */
 struct held_user {
 	char *user;
@@ -72,7 +72,6 @@ static struct held_user *held;
 static size_t n_held, cap_held;
 static struct held_kind *held_kinds;
 static size_t n_held_kinds, cap_held_kinds;
-static unsigned long long held_round = 1;
 /* Held back but named for no user: entries that count for no user, or whose user there was
  * no memory to name. */
 static unsigned long held_unnamed;
@@ -120,7 +119,6 @@ static void held_forget(void)
 	n_held = cap_held = n_held_kinds = cap_held_kinds = 0;
 	held_unnamed = 0;
 	suppressed = 0;
-	held_round++;
 }
 
 void journal_set_ratelimit(unsigned b, unsigned ub, unsigned c, unsigned long long i)
@@ -419,20 +417,20 @@ static int grow(void **array, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* SH's user (USER) in the count of what was held back, added if need be: its place, or -1. */
+/* SH's user (USER) in the count of what was held back, added if need be: its place, or -1. A
+ * place from an earlier count may be another user's now: the name tells. */
 static ssize_t held_find(struct journal_share *sh, const char *user)
 {
-	size_t i = sh->held - 1;
+	size_t i = (size_t)sh->held - 1;
 
-	if (sh->held && sh->held_round == held_round && i < n_held && !strcmp(held[i].user, user))
+	if (sh->held && i < n_held && !strcmp(held[i].user, user))
 		return (ssize_t)i;
-	if (grow((void **)&held, &cap_held, n_held, sizeof(*held)) < 0)
+	if (n_held >= UINT32_MAX - 1 || grow((void **)&held, &cap_held, n_held, sizeof(*held)) < 0)
 		return -1;
 	held[n_held] = (struct held_user){.user = strdup(user)};
 	if (!held[n_held].user)
 		return -1;
-	sh->held = ++n_held;
-	sh->held_round = held_round;
+	sh->held = (uint32_t)++n_held;
 	return (ssize_t)n_held - 1;
 }
 
@@ -516,8 +514,7 @@ int journal_log(const struct event *ev)
 	if (ev->kind == EVENT_STOPPING)
 		journal_flush();
 	if (sh && sh->window != window_start)
-		*sh = (struct journal_share){
-		    .window = window_start, .held = sh->held, .held_round = sh->held_round};
+		*sh = (struct journal_share){.window = window_start, .held = sh->held};
 	/* A user's first entry of a kind in the window, or first alert about an element, is told
 	 * up to the ceiling; any other within the window's budget: in its first half, whoever's
 	 * it is; in the second, kept for others, only within that user's share. */

@@ -33,10 +33,9 @@ struct journal_share {
 	 * it: each element's first is told up to the ceiling. */
 	uint32_t elements[JOURNAL_SHARE_ELEMENTS];
 	unsigned n_elements;
-	/* Where the count of what was held back has this user: its place there, +1, in the count's
-	 * round HELD_ROUND (0: none). */
-	size_t held;
-	unsigned long long held_round;
+	/* Where the count of what was held back may have this user: its place there, +1 (0: none),
+	 * taken only when the name there is this user's. */
+	uint32_t held;
 };
 
 struct event {
