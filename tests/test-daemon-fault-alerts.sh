@@ -99,6 +99,15 @@ sleep 1
 (cd "$S" && seq -f 'home/user%.0f' 101 120 | xargs chmod 0777)
 ok "20 homes broken and healed" wait_for "$HEAL_TIMEOUT" all_healed
 sleep 0.5
+# Read again on reload, the window's count kept: a higher ceiling lets its next first drifts by.
+printf '[Daemon]\nLogRateLimitBurst=5\nLogRateLimitUserBurst=1\nLogRateLimitCeiling=1000\n' \
+	>"$S/etc/sshmend/sshmend.conf"
+reloaded0=$(daemon_event_count reloaded)
+kill -HUP "$DAEMON_PID"
+ok "reloaded with LogRateLimitCeiling=1000" daemon_wait_events 30 $((reloaded0 + 1)) reloaded
+(cd "$S" && seq -f 'home/user%.0f' 121 130 | xargs chmod 0777)
+ok "10 more homes broken and healed" wait_for "$HEAL_TIMEOUT" all_healed
+sleep 0.5
 pid=$DAEMON_PID
 daemon_stop 30
 is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
@@ -106,6 +115,8 @@ DAEMON_JPID=$pid
 told=$(daemon_journal SSHMEND_EVENT=drift-repaired | while IFS= read -r l; do
 	journal_field "$l" SSHMEND_USER
 done | sort)
+is "$(grep -cE '^user1(2[1-9]|30)$' <<<"$told")" 10 "after the reload, each of the 10 first drifts told"
+told=$(grep -vE '^user1(2[1-9]|30)$' <<<"$told")
 held=$(daemon_journal SSHMEND_EVENT=suppressed | while IFS= read -r l; do
 	journal_field "$l" SSHMEND_HELD
 done | tr ' ' '\n' | awk -F: '$2 == "drift-repaired" && $3 == 1 { print $1 }' | sort)
