@@ -196,6 +196,11 @@ static int p_log_user_burst(struct config *c, const char *v)
 	return parse_count(v, &c->log_user_burst);
 }
 
+static int p_log_ceiling(struct config *c, const char *v)
+{
+	return parse_count(v, &c->log_ceiling);
+}
+
 static int p_log_interval(struct config *c, const char *v)
 {
 	return parse_sec(v, &c->log_interval_usec);
@@ -298,6 +303,7 @@ static const struct config_key keys[] = {
     {"Daemon", "FlapBackoffMaxSec", p_flap_backoff_max},
     {"Daemon", "LogRateLimitBurst", p_log_burst},
     {"Daemon", "LogRateLimitUserBurst", p_log_user_burst},
+    {"Daemon", "LogRateLimitCeiling", p_log_ceiling},
     {"Daemon", "LogRateLimitIntervalSec", p_log_interval},
     {"Daemon", "MetricsDirectory", p_metrics_dir},
     {"Diagnose", "Journal", p_diag_journal},
@@ -315,6 +321,7 @@ static void defaults(struct config *c)
 	c->flap_backoff_max_usec = 600 * USEC_PER_SEC;
 	c->log_burst = JOURNAL_RATELIMIT_BURST;
 	c->log_user_burst = JOURNAL_RATELIMIT_USER_BURST;
+	c->log_ceiling = JOURNAL_RATELIMIT_CEILING;
 	c->log_interval_usec = JOURNAL_RATELIMIT_INTERVAL_USEC;
 	c->diagnose_journal = DIAGNOSE_JOURNAL_AUTO;
 	c->noise_summary_usec = 3600 * USEC_PER_SEC;

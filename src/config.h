@@ -53,6 +53,7 @@ struct config {
 	unsigned long long flap_backoff_max_usec;
 	unsigned log_burst;
 	unsigned log_user_burst;
+	unsigned log_ceiling;
 	unsigned long long log_interval_usec;
 	char *metrics_dir; /* NULL: no metrics file */
 	/* [Diagnose] */

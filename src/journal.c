@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -17,13 +18,14 @@
 #include "macro.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-/* The most entries a window holds, a user's first of each kind included: journald's own
- * limit (10,000 entries per 30 s by default) stays out of reach. */
-#define RATELIMIT_CEILING 1000
-/* Users the count of what was held back names, each with its number; the rest are one sum. */
-#define HELD_NAMED 8
-#define HELD_NAME_MAX 64
 #define MAX_FIELDS 24
+/* The length of one field of an entry, its name included. */
+#define FIELD_MAX 4352
+/* The most text of one entry of the count of what was held back, in its message and in its
+ * SSHMEND_HELD each: a longer count goes on in further entries. */
+#define HELD_PART_MAX 4000
+/* What one user's part of that count may take of it: past that, cut. */
+#define HELD_USER_MAX 1024
 
 /* A share's kinds are bits of an unsigned. */
 static_assert(_EVENT_MAX <= 32, "too many kinds of events for struct journal_share");
@@ -45,20 +47,34 @@ static void (*capture)(const struct event *, void *);
 static void *capture_data;
 static unsigned burst = JOURNAL_RATELIMIT_BURST;
 static unsigned user_burst = JOURNAL_RATELIMIT_USER_BURST;
-static unsigned ceiling = RATELIMIT_CEILING;
+static unsigned ceiling = JOURNAL_RATELIMIT_CEILING;
 static unsigned long long interval = JOURNAL_RATELIMIT_INTERVAL_USEC;
 static unsigned long long window_start;
 static unsigned in_window;
 static unsigned long suppressed;
-/* Whose entries were held back since the last count: the first HELD_NAMED users by name,
- * how many of each kind. */
-static struct {
-	char user[HELD_NAME_MAX];
+/*
+ * Whose entries were held back since the last count, in the order met: each user (one share,
+ * so no more than the users there are) with a list of its kinds, newest first, in HELD_KINDS
+ * (no more than the kinds there are for each). Grown as users and kinds come, freed when
+ * counted.
+ */
+struct held_user {
+	char *user;
 	unsigned long n;
-	unsigned long kinds[_EVENT_MAX];
-} held[HELD_NAMED];
-static size_t n_held;
-static unsigned long held_others;
+	size_t kinds; /* its newest kind in held_kinds, +1 */
+};
+struct held_kind {
+	size_t next; /* the same user's next kind, +1; 0: none */
+	enum event_kind kind;
+	unsigned long n;
+};
+static struct held_user *held;
+static size_t n_held, cap_held;
+static struct held_kind *held_kinds;
+static size_t n_held_kinds, cap_held_kinds;
+/* Held back but named for no user: entries that count for no user, or whose user there was
+ * no memory to name. */
+static unsigned long held_unnamed;
 /* The daemon's loop, and its timer for the count at the end of a window. */
 static sd_event *loop;
 static sd_event_source *flush_timer;
@@ -84,22 +100,33 @@ void journal_set_capture(void (*fn)(const struct event *, void *), void *userdat
 	capture_data = userdata;
 }
 
-void journal_set_limits(unsigned b, unsigned ub, unsigned long long i)
+void journal_set_limits(unsigned b, unsigned ub, unsigned c, unsigned long long i)
 {
 	burst = b;
 	user_burst = ub;
+	ceiling = c;
 	interval = i;
+}
+
+static void held_forget(void)
+{
+	for (size_t i = 0; i < n_held; i++)
+		free(held[i].user);
+	free(held);
+	free(held_kinds);
+	held = NULL;
+	held_kinds = NULL;
+	n_held = cap_held = n_held_kinds = cap_held_kinds = 0;
+	held_unnamed = 0;
+	suppressed = 0;
 }
 
 void journal_set_ratelimit(unsigned b, unsigned ub, unsigned c, unsigned long long i)
 {
-	journal_set_limits(b, ub, i);
-	ceiling = c;
+	journal_set_limits(b, ub, c, i);
 	window_start = 0;
 	in_window = 0;
-	suppressed = 0;
-	n_held = 0;
-	held_others = 0;
+	held_forget();
 }
 
 static unsigned long long now_usec(void)
@@ -184,7 +211,7 @@ static void emit_line(const struct event *ev)
 
 static void emit(const struct event *ev)
 {
-	static char f[MAX_FIELDS][4352];
+	static char f[MAX_FIELDS][FIELD_MAX];
 	struct iovec iov[MAX_FIELDS];
 	int n = 0;
 	bool journal = target == JOURNAL_AUTO && access(JOURNAL_SOCKET, W_OK) == 0;
@@ -241,6 +268,8 @@ static void emit(const struct event *ev)
 		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_CAUSE=%s", ev->cause);
 	if (ev->hint)
 		n = add_escaped(iov, n, f[n], sizeof(f[n]), "SSHMEND_HINT", ev->hint);
+	if (ev->held)
+		n = add(iov, n, f[n], sizeof(f[n]), "SSHMEND_HELD=%s", ev->held);
 	/* From the loop, never blocking it: sent when the loop is idle, and while journald takes
 	 * none, held in the queue. */
 	if (!jqueue_attached() || jqueue_send(iov, n) == -ENOTCONN)
@@ -292,50 +321,95 @@ void journal_detach(void)
 	jqueue_detach();
 }
 
-/* ", USER N (N1 KIND1, N2 KIND2)" of the I-th user held back, at MSG + K: the new K. */
-static size_t held_user(char *msg, size_t size, size_t k, size_t i)
+/* USER N (N1 KIND1, N2 KIND2) of the I-th user held back into TEXT, and USER:KIND1:N1
+ * USER:KIND2:N2 into FIELD (each of HELD_USER_MAX bytes, cut if need be). */
+static void held_user(size_t i, char *text, char *field)
 {
+	unsigned long n[_EVENT_MAX] = {0};
+	size_t kt, kf = 0;
 	const char *sep = " (";
 
-	k += (size_t)snprintf(msg + k, size - k, "%s%s %lu", i ? ", " : ": ", held[i].user,
-			      held[i].n);
-	for (size_t e = 0; e < _EVENT_MAX && k < size; e++)
-		if (held[i].kinds[e]) {
-			k += (size_t)snprintf(msg + k, size - k, "%s%lu %s", sep, held[i].kinds[e],
-					      names[e]);
-			sep = ", ";
-		}
-	if (*sep == ',' && k < size)
-		k += (size_t)snprintf(msg + k, size - k, ")");
-	return k;
+	for (size_t k = held[i].kinds; k; k = held_kinds[k - 1].next)
+		n[held_kinds[k - 1].kind] = held_kinds[k - 1].n;
+	kt = (size_t)snprintf(text, HELD_USER_MAX, "%s %lu", held[i].user, held[i].n);
+	*field = 0;
+	for (size_t e = 0; e < _EVENT_MAX; e++) {
+		if (!n[e])
+			continue;
+		if (kt < HELD_USER_MAX)
+			kt += (size_t)snprintf(text + kt, HELD_USER_MAX - kt, "%s%lu %s", sep, n[e],
+					       names[e]);
+		if (kf < HELD_USER_MAX)
+			kf += (size_t)snprintf(field + kf, HELD_USER_MAX - kf, "%s%s:%s:%lu",
+					       kf ? " " : "", held[i].user, names[e], n[e]);
+		sep = ", ";
+	}
+	if (kt < HELD_USER_MAX)
+		snprintf(text + kt, HELD_USER_MAX - kt, ")");
+}
+
+/*
+ * The count of what was held back, from its I-th user on, as one entry of PARTS (0: not yet
+ * known, and not told): as many users as fit in one. The I of the next entry, or N_HELD.
+ */
+static size_t held_part(size_t i, unsigned part, unsigned parts)
+{
+	static char list[HELD_PART_MAX], field[HELD_PART_MAX], msg[HELD_PART_MAX + 256];
+	char text[HELD_USER_MAX], fld[HELD_USER_MAX];
+	size_t kl = 0, kf = 0;
+	unsigned long n = 0;
+	struct event s = {
+	    .kind = EVENT_SUPPRESSED, .priority = LOG_WARNING, .message = msg, .sshd_refused = -1};
+
+	list[0] = field[0] = 0;
+	for (; i < n_held; i++) {
+		held_user(i, text, fld);
+		/* Room kept for the last: how many were named for no user. */
+		if (kl && (kl + strlen(text) + 64 >= sizeof(list) ||
+			   kf + strlen(fld) + 1 >= sizeof(field)))
+			break;
+		kl +=
+		    (size_t)snprintf(list + kl, sizeof(list) - kl, "%s%s", kl ? ", " : ": ", text);
+		kf += (size_t)snprintf(field + kf, sizeof(field) - kf, "%s%s", kf ? " " : "", fld);
+		kl = kl < sizeof(list) ? kl : sizeof(list) - 1;
+		kf = kf < sizeof(field) ? kf : sizeof(field) - 1;
+		n += held[i].n;
+	}
+	if (!parts)
+		return i;
+	if (i == n_held && held_unnamed) {
+		n += held_unnamed;
+		if (kl)
+			snprintf(list + kl, sizeof(list) - kl, ", and %lu that count for no user",
+				 held_unnamed);
+	}
+	s.count = n;
+	s.held = kf ? field : NULL;
+	if (parts == 1)
+		snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit%s", n,
+			 n == 1 ? "entry was" : "entries were", list);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%lu of %lu entries held back by the rate limit (%u of %u)%s", n,
+			 suppressed, part, parts, list);
+	in_window++;
+	emit(&s);
+	return i;
 }
 
 void journal_flush(void)
 {
-	unsigned long total = suppressed;
-	char msg[1024];
-	size_t k;
-	struct event s = {.kind = EVENT_SUPPRESSED,
-			  .priority = LOG_WARNING,
-			  .message = msg,
-			  .sshd_refused = -1,
-			  .count = total};
+	unsigned parts = 0;
 
 	/* Told now: its timer has nothing left to wake the loop for. */
 	flush_timer = sd_event_source_disable_unref(flush_timer);
-	if (!total)
+	if (!suppressed)
 		return;
-	k = (size_t)snprintf(msg, sizeof(msg), "%lu %s held back by the rate limit", total,
-			     total == 1 ? "entry was" : "entries were");
-	for (size_t i = 0; i < n_held && k < sizeof(msg); i++)
-		k = held_user(msg, sizeof(msg), k, i);
-	if (held_others && k < sizeof(msg))
-		snprintf(msg + k, sizeof(msg) - k, ", %lu of other users", held_others);
-	suppressed = 0;
-	n_held = 0;
-	held_others = 0;
-	in_window++;
-	emit(&s);
+	for (size_t i = 0; !parts || i < n_held; parts++)
+		i = held_part(i, 0, 0);
+	for (size_t i = 0, part = 1; part <= parts; part++)
+		i = held_part(i, (unsigned)part, parts);
+	held_forget();
 }
 
 unsigned long long journal_window_end(void)
@@ -345,31 +419,69 @@ unsigned long long journal_window_end(void)
 
 static void arm_flush(void);
 
-/* EV is held back: counted, and for whom. */
+/* Room for one more in *ARRAY (*CAP of SIZE bytes each, N used): 0, or -ENOMEM. */
+static int grow(void **array, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 64;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = reallocarray(*array, c, size);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = c;
+	return 0;
+}
+
+/* SH's user (USER) in the count of what was held back, added if need be: its place, or -1. A
+ * place from an earlier count may be another user's now: the name tells. */
+static ssize_t held_find(struct journal_share *sh, const char *user)
+{
+	size_t i = (size_t)sh->held - 1;
+
+	if (sh->held && i < n_held && !strcmp(held[i].user, user))
+		return (ssize_t)i;
+	if (n_held >= UINT32_MAX - 1 || grow((void **)&held, &cap_held, n_held, sizeof(*held)) < 0)
+		return -1;
+	held[n_held] = (struct held_user){.user = strdup(user)};
+	if (!held[n_held].user)
+		return -1;
+	sh->held = (uint32_t)++n_held;
+	return (ssize_t)n_held - 1;
+}
+
+/* EV is held back: counted, for its user and kind. */
 static void hold(const struct event *ev)
 {
-	size_t i;
+	ssize_t i;
+	size_t k;
 
 	suppressed++;
 	arm_flush();
-	if (!ev->share || !ev->user)
-		return;
-	for (i = 0; i < n_held; i++)
-		if (strncmp(held[i].user, ev->user, sizeof(held[i].user) - 1) == 0)
-			break;
-	if (i == n_held && n_held == HELD_NAMED) {
-		held_others++;
+	if (!ev->share || !ev->user || (i = held_find(ev->share, ev->user)) < 0) {
+		held_unnamed++;
 		return;
 	}
-	if (i == n_held) {
-		memset(&held[i], 0, sizeof(held[i]));
-		snprintf(held[n_held++].user, sizeof(held[i].user), "%s", ev->user);
+	for (k = held[i].kinds; k && held_kinds[k - 1].kind != ev->kind; k = held_kinds[k - 1].next)
+		;
+	if (!k) {
+		if (grow((void **)&held_kinds, &cap_held_kinds, n_held_kinds, sizeof(*held_kinds)) <
+		    0) {
+			held_unnamed++;
+			return;
+		}
+		held_kinds[n_held_kinds] =
+		    (struct held_kind){.next = held[i].kinds, .kind = ev->kind};
+		k = held[i].kinds = ++n_held_kinds;
 	}
 	held[i].n++;
-	held[i].kinds[ev->kind]++;
+	held_kinds[k - 1].n++;
 }
 
-/* What an operator must see at once: a user's first of these in a window is never held. */
+/* What an operator must see at once: a user's first of these about each element in a window
+ * is told up to the ceiling. */
 static bool alerting(enum event_kind k)
 {
 	return k == EVENT_DRIFT_REPAIRED || k == EVENT_REPAIR_REFUSED || k == EVENT_REPAIR_FAILED ||
@@ -420,12 +532,12 @@ int journal_log(const struct event *ev)
 	if (ev->kind == EVENT_STOPPING)
 		journal_flush();
 	if (sh && sh->window != window_start)
-		*sh = (struct journal_share){.window = window_start};
-	/* A user's first entry of a kind in the window is told while there is any room; any
-	 * other within the window's budget: in its first half, whoever's it is; in the second,
-	 * kept for others, only within that user's share. */
+		*sh = (struct journal_share){.window = window_start, .held = sh->held};
+	/* A user's first entry of a kind in the window, or first alert about an element, is told
+	 * up to the ceiling; any other within the window's budget: in its first half, whoever's
+	 * it is; in the second, kept for others, only within that user's share. */
 	first = first_in_window(sh, ev, h);
-	room = first ? in_window < ceiling || alerting(ev->kind)
+	room = first ? in_window < ceiling || in_window < burst
 		     : in_window < burst && (!sh || sh->n < user_burst || in_window < burst / 2);
 	if (!always && !room) {
 		hold(ev);

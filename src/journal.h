@@ -14,10 +14,12 @@
  *
  * The limit is shared by all users, so that no user can spend it for everyone: the second
  * half of each window is kept for users who have had less than a share of it, and a user's
- * first entry of each kind is told even when the rest of the window is spent (up to a
- * ceiling that keeps journald's own limit out of reach). A user's first drift, refusal,
- * failure or flapping of each element in a window is never held back, ceiling or not; what
- * is held back is counted for each user and kind.
+ * first entry of each kind, and first drift, refusal, failure or flapping of each element, is
+ * told even when the rest of the window is spent, up to a ceiling that keeps journald's own
+ * limit, and its CPU time, within bounds. Past the ceiling nothing but the entries that frame
+ * the others is told by itself: what is held back is counted for each user and kind, and the
+ * count names every user held back, with how many of each kind, over as many entries as it
+ * takes.
  */
 
 /* What one user has had of the current window: kept by the caller, one per user, zeroed at
@@ -28,9 +30,12 @@ struct journal_share {
 	unsigned n;		   /* entries told in it */
 	unsigned kinds;		   /* 1 << kind for each kind told in it */
 	/* The elements (kind and path) of the drifts, refusals, failures and flapping told in
-	 * it: each element's first is told whatever the limit. */
+	 * it: each element's first is told up to the ceiling. */
 	uint32_t elements[JOURNAL_SHARE_ELEMENTS];
 	unsigned n_elements;
+	/* Where the count of what was held back may have this user: its place there, +1 (0: none),
+	 * taken only when the name there is this user's. */
+	uint32_t held;
 };
 
 struct event {
@@ -52,6 +57,7 @@ struct event {
 	const char *fingerprints_added, *fingerprints_removed; /* space-separated, keys-synced */
 	const char *remote_addr, *cause, *hint; /* login-refused: the client, why, what to do */
 	struct journal_share *share;		/* USER's, NULL: the entry counts for no user */
+	const char *held; /* SSHMEND_HELD, for summaries: "USER:KIND:COUNT ..." */
 };
 
 const char *event_name(enum event_kind k);
@@ -80,18 +86,21 @@ void journal_set_target(enum journal_target t);
 void journal_set_capture(void (*fn)(const struct event *ev, void *userdata), void *userdata);
 
 /* The rate limit's defaults: entries per window, the most of a window's second half one user's
- * entries take, the window. */
+ * entries take, the most a window holds with users' first entries (past it, they are counted:
+ * journald's time on a storm over thousands of homes stays bounded), the window. */
 #define JOURNAL_RATELIMIT_BURST 200
 #define JOURNAL_RATELIMIT_USER_BURST 20
+#define JOURNAL_RATELIMIT_CEILING 1000
 #define JOURNAL_RATELIMIT_INTERVAL_USEC (10ull * 1000000ull)
 
 /* The limits sshmend.conf sets ([Daemon] LogRateLimit*), the current window's counts kept. */
-void journal_set_limits(unsigned burst, unsigned user_burst, unsigned long long interval_usec);
+void journal_set_limits(unsigned burst, unsigned user_burst, unsigned ceiling,
+			unsigned long long interval_usec);
 
 /*
  * Rate limit: at most BURST entries per INTERVAL_USEC; past BURST / 2, only for a user who
- * has had fewer than USER_BURST; a user's first entry of a kind passes up to CEILING entries
- * per INTERVAL_USEC (the defaults suit a daemon).
+ * has had fewer than USER_BURST; a user's first entry of a kind, or first alert about an
+ * element, passes up to CEILING entries per INTERVAL_USEC; counted afresh.
  */
 void journal_set_ratelimit(unsigned burst, unsigned user_burst, unsigned ceiling,
 			   unsigned long long interval_usec);

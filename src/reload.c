@@ -221,7 +221,7 @@ static void users_start(struct daemon *d)
 	d->audit_on = r > 0;
 
 	journal_set_limits(d->engine->cfg.log_burst, d->engine->cfg.log_user_burst,
-			   d->engine->cfg.log_interval_usec);
+			   d->engine->cfg.log_ceiling, d->engine->cfg.log_interval_usec);
 	metricsd_configure(d);
 	d->watch_limit = false;
 	daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_OFF), "the fallback scan");

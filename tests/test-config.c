@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include "check-main.h"
 #include "config.h"
+#include "journal.h"
 #include "macro.h"
 #include "strv.h"
 #include "timespan.h"
@@ -215,6 +216,47 @@ START_TEST(backoff_longer_than_its_longest)
 }
 END_TEST
 
+/* The rate limit's counts, its ceiling included: 1 to 1000000, errors naming file and line. */
+START_TEST(log_rate_limits)
+{
+	static const char *const keys[] = {"LogRateLimitBurst", "LogRateLimitUserBurst",
+					   "LogRateLimitCeiling"};
+	static const char *const bad[] = {"0", "-1", "1000001", "many", ""};
+	char *root = unit_tmproot();
+	char path[4200], err[512] = "";
+	struct config c;
+
+	for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+		struct config p = {0};
+		unsigned *field[] = {&p.log_burst, &p.log_user_burst, &p.log_ceiling};
+		char text[128], want[256];
+
+		snprintf(text, sizeof(text), "[Daemon]\n%s=500\n", keys[k]);
+		ck_assert_msg(parse(&p, text, err, sizeof(err)) == 0, "%s: %s", text, err);
+		ck_assert_uint_eq(*field[k], 500);
+		config_done(&p);
+		for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+			p = (struct config){0};
+			snprintf(text, sizeof(text), "[Daemon]\n\n%s=%s\n", keys[k], bad[i]);
+			snprintf(want, sizeof(want), "test.conf:3: invalid value for %s: '%s'",
+				 keys[k], bad[i]);
+			ck_assert_int_eq(parse(&p, text, err, sizeof(err)), -EINVAL);
+			ck_assert_str_eq(err, want);
+			config_done(&p);
+		}
+	}
+	/* Unset: the defaults. */
+	unit_write(root, "sshmend.conf", "[Daemon]\n");
+	snprintf(path, sizeof(path), "%s/sshmend.conf", root);
+	ck_assert_int_eq(config_load(-1, path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.log_ceiling, JOURNAL_RATELIMIT_CEILING);
+	ck_assert_uint_eq(c.log_burst, JOURNAL_RATELIMIT_BURST);
+	config_done(&c);
+	unit_rmtree(root);
+	free(root);
+}
+END_TEST
+
 START_TEST(dropins_in_order_and_ownership)
 {
 	char *root = unit_tmproot();
@@ -284,6 +326,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, bad_times_name_file_and_line);
 	tcase_add_test(tc, times_written_as_systemd_does);
 	tcase_add_test(tc, dropins_in_order_and_ownership);
+	tcase_add_test(tc, log_rate_limits);
 	tcase_add_test(tc, every_key_listed);
 	tcase_add_test(tc, metrics_directory);
 	suite_add_tcase(s, tc);

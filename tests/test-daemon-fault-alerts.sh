@@ -5,7 +5,8 @@
 # reaches the journal all the same, and so does the flapping entry of a fight over it that
 # follows; what the limit held back is counted for each user and kind. Then the limit as
 # sshmend.conf sets it ([Daemon] LogRateLimitBurst=5): a second drift of 20 homes is held back
-# and counted.
+# and counted. Then with a ceiling of 10 (LogRateLimitCeiling=10): past it, even the first drift
+# of a home is held back, and the count names every user it held back.
 # shellcheck disable=SC2016,SC2317 # sh -c scripts; functions run through ok and wait_for
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 
@@ -87,6 +88,44 @@ DAEMON_JPID=$pid
 drifts=$(daemon_count SSHMEND_EVENT=drift-repaired)
 held=$(held_total)
 is "$drifts $held" "20 20" "each home's first drift told, every second one counted as held back"
+ok "no sanitizer report" daemon_sanitizer_clean || diag "$(tail -n 30 "$DAEMON_ERR")"
+
+# ---- A ceiling: the most entries a window holds, users' first drifts included.
+printf '[Daemon]\nLogRateLimitBurst=5\nLogRateLimitUserBurst=1\nLogRateLimitCeiling=10\n' \
+	>"$S/etc/sshmend/sshmend.conf"
+daemon_start --root "$S"
+ok "a daemon with LogRateLimitCeiling=10 sends READY=1" daemon_wait_ready 60
+sleep 1
+(cd "$S" && seq -f 'home/user%.0f' 101 120 | xargs chmod 0777)
+ok "20 homes broken and healed" wait_for "$HEAL_TIMEOUT" all_healed
+sleep 0.5
+# Read again on reload, the window's count kept: a higher ceiling lets its next first drifts by.
+printf '[Daemon]\nLogRateLimitBurst=5\nLogRateLimitUserBurst=1\nLogRateLimitCeiling=1000\n' \
+	>"$S/etc/sshmend/sshmend.conf"
+reloaded0=$(daemon_event_count reloaded)
+kill -HUP "$DAEMON_PID"
+ok "reloaded with LogRateLimitCeiling=1000" daemon_wait_events 30 $((reloaded0 + 1)) reloaded
+(cd "$S" && seq -f 'home/user%.0f' 121 130 | xargs chmod 0777)
+ok "10 more homes broken and healed" wait_for "$HEAL_TIMEOUT" all_healed
+sleep 0.5
+pid=$DAEMON_PID
+daemon_stop 30
+is "$DAEMON_STATUS" 0 "SIGTERM: exit status 0"
+DAEMON_JPID=$pid
+told=$(daemon_journal SSHMEND_EVENT=drift-repaired | while IFS= read -r l; do
+	journal_field "$l" SSHMEND_USER
+done | sort)
+is "$(grep -cE '^user1(2[1-9]|30)$' <<<"$told")" 10 "after the reload, each of the 10 first drifts told"
+told=$(grep -vE '^user1(2[1-9]|30)$' <<<"$told")
+held=$(daemon_journal SSHMEND_EVENT=suppressed | while IFS= read -r l; do
+	journal_field "$l" SSHMEND_HELD
+done | tr ' ' '\n' | awk -F: '$2 == "drift-repaired" && $3 == 1 { print $1 }' | sort)
+ok "past the ceiling, first drifts held back: $(grep -c . <<<"$told") told" \
+	test "$(grep -c . <<<"$told")" -lt 10
+is "$(held_total)" "$(grep -c . <<<"$held")" "each held back once, of its user"
+is "$(printf '%s\n%s\n' "$told" "$held" | grep . | sort | tr '\n' ' ')" \
+	"$(seq -f 'user%.0f' 101 120 | sort | tr '\n' ' ')" \
+	"every user's drift is told by itself or named, with its count, in the count of what was held back"
 ok "no sanitizer report" daemon_sanitizer_clean || diag "$(tail -n 30 "$DAEMON_ERR")"
 
 done_testing

@@ -7,7 +7,18 @@
 
 static unsigned seen, suppressed_entries;
 static unsigned long suppressed_count;
-static char suppressed_message[1024];
+static char suppressed_message[8192];
+/* Every count's message and SSHMEND_HELD since capture_start(), one line each, and the
+ * longest message. */
+static char suppressed_all[1 << 20], held_all[1 << 20];
+static size_t longest_message;
+
+static void append(char *all, size_t size, const char *text)
+{
+	size_t k = strlen(all);
+
+	snprintf(all + k, size - k, "%s\n", text ? text : "");
+}
 
 static void capture(const struct event *ev, void *ud)
 {
@@ -16,6 +27,10 @@ static void capture(const struct event *ev, void *ud)
 		suppressed_entries++;
 		suppressed_count += ev->count;
 		snprintf(suppressed_message, sizeof(suppressed_message), "%s", ev->message);
+		append(suppressed_all, sizeof(suppressed_all), ev->message);
+		append(held_all, sizeof(held_all), ev->held);
+		if (strlen(ev->message) > longest_message)
+			longest_message = strlen(ev->message);
 	} else
 		seen++;
 }
@@ -29,6 +44,8 @@ static void capture_start(unsigned burst, unsigned user_burst, unsigned ceiling,
 	journal_set_ratelimit(burst, user_burst, ceiling, interval_usec);
 	seen = suppressed_entries = 0;
 	suppressed_count = 0;
+	suppressed_all[0] = held_all[0] = 0;
+	longest_message = 0;
 	freopen("/dev/null", "w", stderr);
 }
 
@@ -101,13 +118,13 @@ static int alert_as(const char *user, struct journal_share *share, enum event_ki
 	return journal_log(&e);
 }
 
-START_TEST(a_first_alert_is_never_held)
+START_TEST(a_first_alert_is_told_up_to_the_ceiling)
 {
 	struct journal_share alice = {0}, other[40] = {{0}};
 	char name[40][16];
 
-	/* 10 a window, 12 with first entries: all spent by others' first refusals. */
-	capture_start(10, 3, 12, 300000);
+	/* 10 a window, 44 with first entries: others' first refusals spend the 10 and more. */
+	capture_start(10, 3, 44, 300000);
 	for (int i = 0; i < 40; i++) {
 		snprintf(name[i], sizeof(name[i]), "user%d", i);
 		ck_assert_int_eq(alert_as(name[i], &other[i], EVENT_REPAIR_REFUSED, "/home/x"), 0);
@@ -120,15 +137,87 @@ START_TEST(a_first_alert_is_never_held)
 	ck_assert_int_eq(alert_as("alice", &alice, EVENT_REPAIR_FAILED, "/home/alice/.ssh"), 0);
 	ck_assert_int_eq(alert_as("alice", &alice, EVENT_FLAPPING, "/home/alice/.ssh"), 0);
 	ck_assert_int_eq(alert_as("alice", &alice, EVENT_FLAPPING, "/home/alice/.ssh"), -EAGAIN);
-	/* Another kind has the ceiling. */
+	/* The ceiling reached: another kind, and another element's first drift, are counted. */
 	ck_assert_int_eq(alert_as("alice", &alice, EVENT_KEY_REJECTED, "/home/alice/.ssh"),
 			 -EAGAIN);
+	ck_assert_int_eq(
+	    alert_as("alice", &alice, EVENT_DRIFT_REPAIRED, "/home/alice/.ssh/authorized_keys"),
+	    -EAGAIN);
 	ck_assert_uint_eq(seen, 44);
 	usleep(350000);
 	journal_flush();
-	ck_assert_uint_eq(suppressed_count, 3);
-	ck_assert_ptr_nonnull(strstr(suppressed_message, "alice 3 (1 drift-repaired, 1 flapping, "
-							 "1 key-rejected)"));
+	ck_assert_uint_eq(suppressed_entries, 1);
+	ck_assert_uint_eq(suppressed_count, 4);
+	ck_assert_str_eq(suppressed_message, "4 entries were held back by the rate limit: alice 4 "
+					     "(2 drift-repaired, 1 flapping, 1 key-rejected)");
+	ck_assert_str_eq(held_all,
+			 "alice:drift-repaired:2 alice:flapping:1 alice:key-rejected:1\n");
+}
+END_TEST
+
+/* Does the text ALL hold NEEDLE where a user's part starts (after ": ", ", " or " ")? */
+static bool named(const char *all, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = strstr(all, needle); p; p = strstr(p + 1, needle))
+		if ((p == all || p[-1] == ' ' || p[-1] == '\n') && strchr(", :\n", p[n]))
+			return true;
+	return false;
+}
+
+/*
+ * A storm of first drifts, more than the ceiling: past it, each is counted for its user, and
+ * the count names every user held back, with how many of each kind, over as many entries as it
+ * takes, each of a bounded length.
+ */
+START_TEST(past_the_ceiling_every_user_is_named)
+{
+	enum { USERS = 2000, CEILING = 100 };
+	static struct journal_share share[USERS];
+	static char name[USERS][16];
+	unsigned long held = 0;
+	char want[64];
+
+	memset(share, 0, sizeof(share));
+	capture_start(50, 5, CEILING, 300000);
+	for (int i = 0; i < USERS; i++) {
+		snprintf(name[i], sizeof(name[i]), "user%d", i);
+		ck_assert_int_eq(alert_as(name[i], &share[i], EVENT_DRIFT_REPAIRED, "/home/h"),
+				 i < CEILING ? 0 : -EAGAIN);
+		held += i >= CEILING;
+	}
+	/* Then every seventh user's .ssh, and a failure to repair it. */
+	for (int i = 0; i < USERS; i += 7) {
+		ck_assert_int_eq(alert_as(name[i], &share[i], EVENT_DRIFT_REPAIRED, "/s"), -EAGAIN);
+		ck_assert_int_eq(alert_as(name[i], &share[i], EVENT_REPAIR_FAILED, "/s"), -EAGAIN);
+		held += 2;
+	}
+	ck_assert_uint_eq(seen, CEILING);
+	journal_flush();
+	ck_assert_uint_eq(suppressed_count, held);
+	ck_assert_uint_gt(suppressed_entries, 1);
+	ck_assert_uint_le(longest_message, 4096);
+	ck_assert_ptr_null(strstr(suppressed_all, "other users"));
+	for (int i = 0; i < USERS; i++) {
+		unsigned long d = (i >= CEILING) + (i % 7 == 0), f = i % 7 == 0;
+
+		if (f)
+			snprintf(want, sizeof(want), "%s %lu (%lu drift-repaired, 1 repair-failed)",
+				 name[i], d + f, d);
+		else if (d)
+			snprintf(want, sizeof(want), "%s 1 (1 drift-repaired)", name[i]);
+		else
+			snprintf(want, sizeof(want), "%s", name[i]);
+		ck_assert_msg(named(suppressed_all, want) == (d || f), "%s", want);
+		snprintf(want, sizeof(want), "%s:drift-repaired:%lu", name[i], d);
+		ck_assert_msg(named(held_all, want) == (d > 0), "%s", want);
+		snprintf(want, sizeof(want), "%s:repair-failed:1", name[i]);
+		ck_assert_msg(named(held_all, want) == f, "%s", want);
+	}
+	/* Counted once: the next count has nothing to tell. */
+	journal_flush();
+	ck_assert_uint_eq(suppressed_count, held);
 }
 END_TEST
 
@@ -176,9 +265,11 @@ START_TEST(one_user_cannot_spend_the_window)
 	ck_assert_ptr_nonnull(strstr(suppressed_message, ": alice 45 (45 keys-synced), "
 							 "bob 1 (1 key-unapproved), "
 							 "user4 1 (1 key-rejected)"));
-	/* Eight users are named in the order met, the others summed (user10, user11, user0). */
-	ck_assert_ptr_nonnull(
-	    strstr(suppressed_message, "user9 1 (1 key-rejected), 3 of other users"));
+	/* Every user is named, in the order met. */
+	ck_assert_ptr_nonnull(strstr(suppressed_message, "user9 1 (1 key-rejected), "
+							 "user10 1 (1 key-rejected), "
+							 "user11 1 (1 key-rejected), "
+							 "user0 1 (1 key-rejected)"));
 	ck_assert_int_eq(log_as("alice", &alice, EVENT_KEYS_SYNCED), 0);
 }
 END_TEST
@@ -220,7 +311,8 @@ Suite *test_suite(void)
 	tcase_add_test(tc, names_and_ids);
 	tcase_add_test(tc, rate_limit_counts_what_it_holds_back);
 	tcase_add_test(tc, one_user_cannot_spend_the_window);
-	tcase_add_test(tc, a_first_alert_is_never_held);
+	tcase_add_test(tc, a_first_alert_is_told_up_to_the_ceiling);
+	tcase_add_test(tc, past_the_ceiling_every_user_is_named);
 	tcase_add_test(tc, message_is_escaped);
 	suite_add_tcase(s, tc);
 	return s;
