@@ -207,7 +207,8 @@ static int on_connect(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
 			char skip;
 
-			/* Its request taken first: closed with it unread, the reply would be lost. */
+			/* Its request taken first: closed with it unread, the reply would be lost.
+			 */
 			(void)recv(c, &skip, 1, MSG_DONTWAIT | MSG_TRUNC);
 			say(c, "refused");
 			close(c);

@@ -37,8 +37,8 @@ home() { getent passwd "$1" | cut -d: -f6; }
 for u in "$A" "$B" "$C" "$X"; do
 	user_rm "$u"
 	add_cleanup "user_rm '$u'"
-	useradd -m -s /bin/sh "$u" && usermod -p '*' "$u" && install -d -m 0700 -o "$u" -g "$u" \
-		"$(home "$u")/.ssh" || bail "cannot create the test user $u"
+	{ useradd -m -s /bin/sh "$u" && usermod -p '*' "$u" && install -d -m 0700 -o "$u" -g "$u" \
+		"$(home "$u")/.ssh"; } || bail "cannot create the test user $u"
 done
 for k in k1 k2 k3 k4; do
 	ssh-keygen -q -t ed25519 -N '' -C "$k" -f "$TEST_TMP/$k" </dev/null >/dev/null ||
