@@ -203,29 +203,47 @@ void keyindex_free(struct keyindex *x)
 	free(x);
 }
 
-void keyindex_digest(const struct engine *e, const struct user *const *users, size_t n,
-		     uint8_t out[SHA256_LEN])
+/* Append the string S and its NUL to BUF at *AT (BUF NULL: count only). */
+static void digest_put(char *buf, size_t *at, const char *s)
 {
-	uint8_t acc[2 * SHA256_LEN];
-	char buf[64];
+	size_t n = strlen(s) + 1;
 
-	/* A chain of hashes, one link per field: no buffer as large as the user database. */
-	memset(acc, 0, sizeof(acc));
-	for (size_t k = 0; e->keys_files && e->keys_files[k]; k++) {
-		sha256(e->keys_files[k], strlen(e->keys_files[k]) + 1, acc + SHA256_LEN);
-		sha256(acc, sizeof(acc), acc);
-	}
+	if (buf)
+		memcpy(buf + *at, s, n);
+	*at += n;
+}
+
+/* The fields the digest covers, into BUF (NULL: their length alone); their length. */
+static size_t digest_text(const struct engine *e, const struct user *const *users, size_t n,
+			  char *buf)
+{
+	char ids[64];
+	size_t at = 0;
+
+	for (size_t k = 0; e->keys_files && e->keys_files[k]; k++)
+		digest_put(buf, &at, e->keys_files[k]);
+	digest_put(buf, &at, "");
 	for (size_t i = 0; i < n; i++) {
-		const char *fields[] = {users[i]->name, users[i]->home, buf};
-
-		snprintf(buf, sizeof(buf), "%lu:%lu", (unsigned long)users[i]->uid,
+		snprintf(ids, sizeof(ids), "%lu:%lu", (unsigned long)users[i]->uid,
 			 (unsigned long)users[i]->gid);
-		for (size_t k = 0; k < ELEMENTSOF(fields); k++) {
-			sha256(fields[k], strlen(fields[k]) + 1, acc + SHA256_LEN);
-			sha256(acc, sizeof(acc), acc);
-		}
+		digest_put(buf, &at, users[i]->name);
+		digest_put(buf, &at, users[i]->home);
+		digest_put(buf, &at, ids);
 	}
-	memcpy(out, acc, SHA256_LEN);
+	return at;
+}
+
+int keyindex_digest(const struct engine *e, const struct user *const *users, size_t n,
+		    uint8_t out[SHA256_LEN])
+{
+	size_t len = digest_text(e, users, n, NULL);
+	_cleanup_free_ char *buf = malloc(len);
+
+	if (!buf)
+		return -ENOMEM;
+	digest_text(e, users, n, buf);
+	sha256(buf, len, out);
+	return 0;
 }
 
 int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user *const *users,
@@ -239,8 +257,9 @@ int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user
 		return -ENOMEM;
 	x->users = users;
 	x->n_users = n;
+	if (keyindex_digest(e, users, n, x->digest) < 0)
+		return -ENOMEM;
 	x->blind = false;
-	keyindex_digest(e, users, n, x->digest);
 	return 0;
 }
 

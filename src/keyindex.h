@@ -24,8 +24,8 @@ void keyindex_free(struct keyindex *x);
  * patterns: the daemon's and why's are equal when both read the same configuration and user
  * database, and only then is the daemon's answer why's.
  */
-void keyindex_digest(const struct engine *e, const struct user *const *users, size_t n,
-		     uint8_t out[SHA256_LEN]);
+int keyindex_digest(const struct engine *e, const struct user *const *users, size_t n,
+		    uint8_t out[SHA256_LEN]);
 
 /* Forget everything (a start, a reload): USERS (N, borrowed until the next reset) of E, none
  * known yet. */

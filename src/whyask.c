@@ -151,7 +151,8 @@ static int covered(const struct engine *e, const struct answer *a, bool **ret)
 	r = engine_select_users(e, NULL, &users, &n, err, sizeof(err));
 	if (r < 0)
 		return r;
-	keyindex_digest(e, users, n, digest);
+	if ((r = keyindex_digest(e, users, n, digest)) < 0)
+		return r;
 	for (size_t k = 0; k < SHA256_LEN; k++)
 		snprintf(hex + 2 * k, 3, "%02x", digest[k]);
 	if (strcmp(hex, a->digest) != 0)
