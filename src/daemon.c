@@ -427,6 +427,8 @@ static void on_overflow(void *userdata)
 	bool same_storm = d->last_overflow && now - d->last_overflow < STORM_GAP_USEC;
 
 	d->last_overflow = now;
+	/* What was lost may be a keys file's change: each user is read again at its heal. */
+	keyindex_forget_all(d->keys);
 	if (same_storm) {
 		/* One more pass once the storm has passed, not one per overflow (failing: now). */
 		if (!d->rescan_again &&
@@ -601,7 +603,8 @@ static int add_sources(struct daemon *d, const struct engine *e)
 {
 	int r = sd_event_default(&d->ev);
 
-	if (r >= 0)
+	/* The index of keys answers why, on the running system only. */
+	if (r >= 0 && !d->root)
 		r = keyindex_new(&d->keys);
 	/* Neither the journal nor the service manager ever blocks a heal. */
 	if (r >= 0)
@@ -710,7 +713,7 @@ int daemon_run(const char *root, const char *config_path)
 	d.engine->sweep_leftovers = false;
 	daemon_diagnose(&d);
 	/* why's question, on the running system only: a --root is no system `why` runs on. */
-	if (!root && (r = whyquery_start(d.ev, QUERY_PRIORITY, d.keys, &d.query)) < 0)
+	if (d.keys && (r = whyquery_start(d.ev, QUERY_PRIORITY, d.keys, &d.query)) < 0)
 		events_internal_error(NULL, "%s: cannot answer sshmend why: %s", WHYQUERY_SOCKET,
 				      strerror(-r));
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);

@@ -249,6 +249,8 @@ int keyindex_digest(const struct engine *e, const struct user *const *users, siz
 int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user *const *users,
 		   size_t n)
 {
+	if (!x)
+		return 0;
 	/* Failing, blind: an empty index must not pass for one of no holders. */
 	clear(x);
 	x->blind = true;
@@ -328,12 +330,13 @@ static bool same_keys(const struct kuser *u, const struct collect *c)
 
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 {
-	const struct user *u = x->users[i];
+	const struct user *u;
 	struct collect c = {0};
 	int r = 0, q;
 
-	if (i >= x->n_users)
+	if (!x || i >= x->n_users)
 		return 0;
+	u = x->users[i];
 	/* A home that is no path: why looks at none of its files. */
 	for (size_t k = 0; u->home[0] == '/' && e->keys_files && e->keys_files[k]; k++) {
 		_cleanup_free_ char *path = NULL;
@@ -372,13 +375,20 @@ int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 
 void keyindex_forget(struct keyindex *x, size_t i)
 {
-	if (i < x->n_users)
+	if (x && i < x->n_users)
+		x->u[i].known = false;
+}
+
+void keyindex_forget_all(struct keyindex *x)
+{
+	for (size_t i = 0; x && i < x->n_users; i++)
 		x->u[i].known = false;
 }
 
 void keyindex_set_blind(struct keyindex *x, bool blind)
 {
-	x->blind = blind;
+	if (x)
+		x->blind = blind;
 }
 
 bool keyindex_blind(const struct keyindex *x)

@@ -18,6 +18,7 @@ struct keyindex;
 
 int keyindex_new(struct keyindex **ret);
 void keyindex_free(struct keyindex *x);
+/* The calls that change the index take a NULL one (a daemon under --root keeps none): no-ops. */
 
 /*
  * The digest of the user set E selects (USERS, N of them, in order) and the AuthorizedKeysFile
@@ -39,6 +40,8 @@ int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i);
 /* User I's keys are not known now (a heal that failed, a user backed off and unwatched). */
 void keyindex_forget(struct keyindex *x, size_t i);
+/* No user's keys are known now (events were lost: each is read again at its next heal). */
+void keyindex_forget_all(struct keyindex *x);
 /* Nothing can be vouched for (the watch limit reached: changes may go unseen), or again. */
 void keyindex_set_blind(struct keyindex *x, bool blind);
 
