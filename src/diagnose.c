@@ -165,7 +165,7 @@ static int unknown_user_hint(const struct engine *e, const struct sshdconn_attem
 
 	if (r < 0)
 		return r;
-	r = why_unknown_hint(e, a->user, NULL, &rest);
+	r = why_unknown_hint(e, a->user, NULL, NULL, &rest);
 	if (r < 0)
 		return r;
 	if (!before) {

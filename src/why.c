@@ -589,7 +589,7 @@ static int answer(const struct cli_options *o, const struct why_args *a, const s
 		_cleanup_free_ char *hint = NULL;
 		struct why_client cl = {.addr = a->from};
 
-		r = why_unknown_hint(e, a->user, w->authorized_for, &hint);
+		r = why_unknown_hint(e, a->user, w->authorized_for, whyask_users_with_key, &hint);
 		if (r >= 0)
 			r = why_unknown_user(w, a->user, &cl, hint);
 	} else if (r >= 0)

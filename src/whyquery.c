@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The daemon's side of why's question (whyquery.h): a SOCK_SEQPACKET socket in the loop, never
- * waited on. Each connection is root's or refused; its one request is read without blocking,
- * answered from the index, and the connection closed. A client that connects and sends nothing
- * is held (a few at most, a second at most) without holding the loop.
+ * waited on. Each connection's one request is read without blocking, answered from the index (or
+ * refused, when the peer is not root), and the connection closed. A client that connects and sends
+ * nothing is held (a few at most, a second at most) without holding the loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 
 struct pending {
 	int fd;
+	uid_t uid;
 	sd_event_source *io, *timer;
 	struct whyquery *q;
 };
@@ -123,15 +124,21 @@ static void answer(struct whyquery *q, int fd, char *buf, size_t len)
 		(void)send(fd, r->buf, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Read FD's request and answer it: 0 when done with FD, -EAGAIN when it has not arrived. */
-static int serve(struct whyquery *q, int fd)
+/*
+ * Read FD's request and answer it (a peer whose uid, UID, is not root's: refused): 0 when done with
+ * FD, -EAGAIN when the request has not arrived. The request is read even to refuse it: a
+ * connection closed with it unread would lose the reply.
+ */
+static int serve(struct whyquery *q, int fd, uid_t uid)
 {
 	char buf[WHYQUERY_REQUEST_MAX];
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -EAGAIN;
-	if (n > (ssize_t)sizeof(buf))
+	if (n > 0 && uid != 0)
+		say(fd, "refused");
+	else if (n > (ssize_t)sizeof(buf))
 		say(fd, "bad");
 	else if (n > 0)
 		answer(q, fd, buf, (size_t)n);
@@ -156,7 +163,7 @@ static int on_pending(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 {
 	struct pending *p = userdata;
 
-	if (serve(p->q, p->fd) == 0 || (revents & (EPOLLHUP | EPOLLERR)))
+	if (serve(p->q, p->fd, p->uid) == 0 || (revents & (EPOLLHUP | EPOLLERR)))
 		pending_free(p);
 	return 0;
 }
@@ -168,7 +175,7 @@ static int on_expired(_unused_ sd_event_source *s, _unused_ uint64_t usec, void 
 }
 
 /* FD's request has not arrived: held until it does, or for WHYQUERY_PENDING_USEC. */
-static void hold(struct whyquery *q, int fd)
+static void hold(struct whyquery *q, int fd, uid_t uid)
 {
 	struct pending *p;
 	size_t k;
@@ -180,7 +187,7 @@ static void hold(struct whyquery *q, int fd)
 		close(fd); /* full: the client, not the loop, waits and reads the files itself */
 		return;
 	}
-	*p = (struct pending){.fd = fd, .q = q};
+	*p = (struct pending){.fd = fd, .uid = uid, .q = q};
 	q->pending[k] = p;
 	r = sd_event_add_io(q->ev, &p->io, fd, EPOLLIN, on_pending, p);
 	if (r >= 0)
@@ -204,19 +211,13 @@ static int on_connect(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 
 		if (c < 0)
 			break;
-		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-			char skip;
-
-			/* Its request taken first: closed with it unread, the reply would be lost.
-			 */
-			(void)recv(c, &skip, 1, MSG_DONTWAIT | MSG_TRUNC);
-			say(c, "refused");
+		/* A peer whose uid cannot be told is not root. */
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			cred.uid = (uid_t)-1;
+		if (serve(q, c, cred.uid) == -EAGAIN)
+			hold(q, c, cred.uid);
+		else
 			close(c);
-		} else if (serve(q, c) == -EAGAIN) {
-			hold(q, c);
-		} else {
-			close(c);
-		}
 	}
 	return 0;
 }

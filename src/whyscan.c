@@ -591,7 +591,7 @@ int why_join_names(char *const *names, char **ret)
 }
 
 int why_unknown_hint(const struct engine *e, const char *user, char *const *authorized_for,
-		     char **ret)
+		     why_holders_fn holders, char **ret)
 {
 	_cleanup_(strv_freep) char **with_keys = NULL;
 	_cleanup_free_ char *cloud = NULL, *list = NULL;
@@ -609,8 +609,9 @@ int why_unknown_hint(const struct engine *e, const char *user, char *const *auth
 					user, cloud, cloud) < 0
 				   ? -ENOMEM
 				   : 0;
-		r = why_users_with_key(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, NULL,
-				       &with_keys);
+		r = holders ? holders(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, &with_keys)
+			    : why_users_with_key(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, NULL,
+						 &with_keys);
 		if (r < 0)
 			return r;
 		names = with_keys;

@@ -90,12 +90,18 @@ int why_key_elsewhere(const struct engine *e, const char *user, const char *fp, 
 int why_key_gone(const struct engine *e, const char *user, const char *fp, char **hint,
 		 char **detail);
 
+/* Who holds KEY, as why_users_with_key() says without KNOWN (whyask_users_with_key(): the
+ * daemon's answer first). */
+typedef int (*why_holders_fn)(const struct engine *e, char *const *patterns, const char *except,
+			      const struct key_line *key, size_t max, char ***ret);
+
 /*
  * The hint for USER, a name passwd does not know: the users the key is authorized for
- * (AUTHORIZED_FOR), else the image's default login user, else the users with any key.
+ * (AUTHORIZED_FOR), else the image's default login user, else the users with any key, as
+ * HOLDERS says (NULL: every keys file read).
  */
 int why_unknown_hint(const struct engine *e, const char *user, char *const *authorized_for,
-		     char **ret);
+		     why_holders_fn holders, char **ret);
 
 /* NAMES joined with ", " (NULL when there is none). */
 int why_join_names(char *const *names, char **ret);

@@ -78,6 +78,12 @@ why_for() {
 		"$PY" -c 'import json, sys
 print(",".join(json.load(sys.stdin).get("authorized_for") or []) or "-")'
 }
+# why_hint USER KEY: the hint of "sshmend why USER --key KEY".
+why_hint() {
+	"$SSHMEND" --config "$CFG" why "$1" --key "$TEST_TMP/$2.pub" --json 2>/dev/null |
+		"$PY" -c 'import json, sys
+print(json.load(sys.stdin).get("hint"))'
+}
 # opens USER KEY: whether "sshmend why USER --key KEY" opens a keys file of B, of C, of X: "B C X",
 # each "read" or "-".
 opens() {
@@ -120,6 +126,9 @@ is "$(why_for "$A" k2)" "$C" "no daemon: C's key"
 is "$(why_for "$A" k3)" "-" "no daemon: a key nobody holds"
 is "$(why_for nosuch$$ k1)" "$A,$B,$X" "no daemon: an unknown user"
 is "$(opens "$A" k3)" "read read read" "no daemon: why reads the keys files of B, C and X"
+# An unknown user and a key nobody holds: the users with any key (or the image's default user).
+hint0=$(why_hint nosuch$$ k3)
+ok "no daemon: an unknown user's hint ($hint0)" test -n "$hint0"
 
 # --- With the daemon ---------------------------------------------------------------------------
 notify_start || bail "notify_start failed"
@@ -133,6 +142,7 @@ is "$(why_for "$A" k2)" "$C" "daemon: C's key"
 is "$(why_for "$A" k3)" "-" "daemon: a key nobody holds"
 is "$(why_for nosuch$$ k1)" "$A,$B,$X" "daemon: an unknown user"
 is "$(opens "$A" k3)" "- - read" "daemon: why reads no keys file of B or C, X's still"
+is "$(why_hint nosuch$$ k3)" "$hint0" "daemon: the unknown user's hint as without it"
 
 # Edits, asked at once: the heal an edit brings comes before the question in the daemon's loop.
 cat "$TEST_TMP/k3.pub" >>"$(home "$C")/.ssh/authorized_keys"
