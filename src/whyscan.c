@@ -218,48 +218,6 @@ static int file_has_key(int rootfd, const char *path, const char *fp, const char
 	return r;
 }
 
-/* The base64 text of KEY's blob, looked for before a keys file is parsed; NULL when it has none
- * to look for. */
-static int key_text(const struct key_line *key, char **ret)
-{
-	*ret = NULL;
-	/*
-	 * A certificate's fingerprint is its key's, whose text is not in the certificate's; a key
-	 * known by its fingerprint alone (as sshd logs it) has no text to look for either.
-	 */
-	if (!key || key->certificate || !key->blob_len)
-		return 0;
-	*ret = malloc(BASE64_ENCODED_LEN(key->blob_len) + 1);
-	if (!*ret)
-		return -ENOMEM;
-	base64_encode(key->blob, key->blob_len, *ret);
-	return 0;
-}
-
-/* Do U's keys files (PATTERNS expanded) hold the key FP (text B64; any key when FP is NULL)? */
-static int user_has_key(const struct engine *e, struct why_homes *homes, const struct user *u,
-			char *const *patterns, const char *fp, const char *b64, bool *ret)
-{
-	size_t hl = strlen(u->home);
-	int r;
-
-	*ret = false;
-	for (size_t j = 0; patterns && patterns[j] && !*ret; j++) {
-		_cleanup_free_ char *path = NULL;
-
-		if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
-			continue;
-		/* A file in a home that does not exist is not looked for. */
-		if (strncmp(path, u->home, hl) == 0 && path[hl] == '/' &&
-		    why_home_missing(homes, e->rootfd, u->home))
-			continue;
-		r = file_has_key(e->rootfd, path, fp, b64, ret);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
 		       const struct key_line *key, size_t max, const struct why_known *known,
 		       char ***ret)
@@ -270,19 +228,41 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 	size_t n = 0;
 	int r;
 
-	if ((r = key_text(key, &b64)) < 0 || (r = why_homes_new(&homes)) < 0)
+	/*
+	 * A certificate's fingerprint is its key's, whose text is not in the certificate's; a key
+	 * known by its fingerprint alone (as sshd logs it) has no text to look for either.
+	 */
+	if (key && !key->certificate && key->blob_len) {
+		b64 = malloc(BASE64_ENCODED_LEN(key->blob_len) + 1);
+		if (!b64)
+			return -ENOMEM;
+		base64_encode(key->blob, key->blob_len, b64);
+	}
+	if ((r = why_homes_new(&homes)) < 0)
 		return r;
 	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
 		const struct user *u = &e->db->users[i];
-		bool hit = false;
+		size_t hl = strlen(u->home);
+		/* A user KNOWN answers for: its answer, no file read. */
+		bool answered = known && known->in[i], hit = false;
 
 		if (!why_user_looked_at(u, except))
 			continue;
-		if (known && known->in[i])
+		if (answered)
 			hit = strv_contains(known->holders, u->name);
-		else if ((r = user_has_key(e, homes, u, patterns, key ? key->fingerprint : NULL,
-					   b64, &hit)) < 0)
-			return r;
+		for (size_t j = 0; patterns && patterns[j] && !answered && !hit; j++) {
+			_cleanup_free_ char *path = NULL;
+
+			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
+				continue;
+			/* A file in a home that does not exist is not looked for. */
+			if (strncmp(path, u->home, hl) == 0 && path[hl] == '/' &&
+			    why_home_missing(homes, e->rootfd, u->home))
+				continue;
+			r = file_has_key(e->rootfd, path, key ? key->fingerprint : NULL, b64, &hit);
+			if (r < 0)
+				return r;
+		}
 		if (hit && !strv_contains(names, u->name)) {
 			if ((r = strv_append(&names, &n, u->name, strlen(u->name))) < 0)
 				return r;
