@@ -70,11 +70,11 @@ printf '| --version (the floor) | %s users | %s |\n' "$n" "$(best_of --version)"
 questions "no daemon"
 start_daemon
 printf '| the start of the daemon (full pass, audits), CPU time | %s users | - | %s ms |\n' "$n" "$START_CPU"
+printf '| the daemon after its start: RSS %s kB | %s users | load average %s |\n' \
+	"$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status")" "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"
 # A build of before the index (SSHMEND set to it) gives the start's cost without it.
 test -S /run/sshmend/why.sock || {
 	echo "(no socket: a daemon without the index)"
 	exit 0
 }
 questions "daemon running"
-printf '| the daemon after its start: RSS %s kB | %s users | load average %s |\n' \
-	"$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status")" "$n" "$(cut -d' ' -f1-3 /proc/loadavg)"
