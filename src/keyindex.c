@@ -34,7 +34,7 @@ struct entry {
 };
 
 struct kuser {
-	char **fps; /* sorted, each once */
+	struct entry **keys; /* in the order of their fingerprints, each once */
 	size_t n;
 	bool known;
 };
@@ -102,7 +102,8 @@ static size_t find_pos(const struct entry *e, size_t i)
 	return lo;
 }
 
-static int add(struct keyindex *x, const char *fp, size_t i)
+/* User I holds FP: its entry in *ret. */
+static int add(struct keyindex *x, const char *fp, size_t i, struct entry **ret)
 {
 	struct entry **p, *e;
 	size_t at;
@@ -119,7 +120,7 @@ static int add(struct keyindex *x, const char *fp, size_t i)
 		*p = e;
 		x->n_entries++;
 	}
-	e = *p;
+	*ret = e = *p;
 	at = find_pos(e, i);
 	if (at < e->n && e->users[at] == i)
 		return 0;
@@ -127,8 +128,15 @@ static int add(struct keyindex *x, const char *fp, size_t i)
 		size_t cap = e->cap ? e->cap * 2 : 4;
 		size_t *v = realloc(e->users, cap * sizeof(*v));
 
-		if (!v)
+		if (!v) {
+			if (!e->n) { /* just made: not left behind empty */
+				*p = e->next;
+				free(e->fp);
+				free(e);
+				x->n_entries--;
+			}
 			return -ENOMEM;
+		}
 		e->users = v;
 		e->cap = cap;
 	}
@@ -138,20 +146,19 @@ static int add(struct keyindex *x, const char *fp, size_t i)
 	return 0;
 }
 
-static void drop(struct keyindex *x, const char *fp, size_t i)
+/* User I no longer holds E's key; an entry held by none goes. */
+static void drop(struct keyindex *x, struct entry *e, size_t i)
 {
-	struct entry **p = slot(x, fp), *e = *p;
-	size_t at;
+	struct entry **p;
+	size_t at = find_pos(e, i);
 
-	if (!e)
-		return;
-	at = find_pos(e, i);
 	if (at < e->n && e->users[at] == i) {
 		memmove(e->users + at, e->users + at + 1, (e->n - at - 1) * sizeof(*e->users));
 		e->n--;
 	}
 	if (e->n)
 		return;
+	p = slot(x, e->fp);
 	*p = e->next;
 	free(e->fp);
 	free(e->users);
@@ -165,9 +172,9 @@ static void clear_user(struct keyindex *x, size_t i)
 	struct kuser *u = &x->u[i];
 
 	for (size_t k = 0; k < u->n; k++)
-		drop(x, u->fps[k], i);
-	strv_free(u->fps);
-	u->fps = NULL;
+		drop(x, u->keys[k], i);
+	free(u->keys);
+	u->keys = NULL;
 	u->n = 0;
 	u->known = false;
 }
@@ -274,7 +281,7 @@ static int on_line(void *userdata, const struct key_line *k, _unused_ unsigned l
 {
 	struct collect *c = userdata;
 
-	if (!why_line_counts(k, refused) || strv_contains(c->fps, k->fingerprint))
+	if (!why_line_counts(k, refused))
 		return 0;
 	return strv_append(&c->fps, &c->n, k->fingerprint, strlen(k->fingerprint));
 }
@@ -318,12 +325,28 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* C's fingerprints sorted, each once. */
+static void unique(struct collect *c)
+{
+	size_t n = 0;
+
+	qsort(c->fps, c->n, sizeof(*c->fps), cmp_str);
+	for (size_t k = 0; k < c->n; k++) {
+		if (n > 0 && strcmp(c->fps[n - 1], c->fps[k]) == 0)
+			free(c->fps[k]);
+		else
+			c->fps[n++] = c->fps[k];
+	}
+	c->n = n;
+	c->fps[n] = NULL;
+}
+
 static bool same_keys(const struct kuser *u, const struct collect *c)
 {
 	if (u->n != c->n)
 		return false;
 	for (size_t k = 0; k < c->n; k++)
-		if (strcmp(u->fps[k], c->fps[k]) != 0)
+		if (strcmp(u->keys[k]->fp, c->fps[k]) != 0)
 			return false;
 	return true;
 }
@@ -349,26 +372,25 @@ int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 			break;
 		}
 	}
+	/* Sorted, then each once: no work that grows with the square of a keys file. */
 	if (r == 0 && c.n)
-		qsort(c.fps, c.n, sizeof(*c.fps), cmp_str);
+		unique(&c);
 	if (r == 0 && x->u[i].known && same_keys(&x->u[i], &c)) {
 		strv_free(c.fps);
 		return 0;
 	}
 	clear_user(x, i);
+	if (r == 0 && !(x->u[i].keys = calloc(c.n + 1, sizeof(*x->u[i].keys))))
+		r = -ENOMEM;
+	/* Each added as it comes, so that a failure leaves no entry unknown to its user. */
+	for (size_t k = 0; r == 0 && k < c.n; k++)
+		if ((r = add(x, c.fps[k], i, &x->u[i].keys[x->u[i].n])) == 0)
+			x->u[i].n++;
+	strv_free(c.fps);
 	if (r != 0) {
-		strv_free(c.fps);
+		clear_user(x, i);
 		return r < 0 ? r : 0;
 	}
-	for (size_t k = 0; k < c.n; k++)
-		if ((r = add(x, c.fps[k], i)) < 0) {
-			x->u[i].fps = c.fps;
-			x->u[i].n = c.n;
-			clear_user(x, i);
-			return r;
-		}
-	x->u[i].fps = c.fps;
-	x->u[i].n = c.n;
 	x->u[i].known = true;
 	return 0;
 }
