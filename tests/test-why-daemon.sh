@@ -7,8 +7,8 @@
 # an unknown user; right after a keys file is appended to, rewritten, replaced by a rename, and
 # after a user is removed; and why opens no keys file of the users the daemon answers for. A client
 # that is not root is refused; a malformed request is answered "bad"; clients that connect and
-# send nothing hold neither the answers nor a heal (SECURITY.md: the daemon is never blocked by a
-# user's doing). Once the daemon stops, its socket is gone and why reads the files again.
+# send nothing hold neither the answers nor a heal (SECURITY.md, "why's socket: root's, and never
+# waited on"). Once the daemon stops, its socket is gone and why reads the files again.
 # shellcheck disable=SC2317 # functions run through ok, wait_for and add_cleanup
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib/bootstrap.sh"
 . "$top_srcdir/tests/lib/sshd.sh"
