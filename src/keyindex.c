@@ -289,7 +289,8 @@ static int on_line(void *userdata, const struct key_line *k, _unused_ unsigned l
 /*
  * The keys of the keys file PATH, added to C, as why's file_has_key() finds them: a file it cannot
  * open or read holds none. 1 when why would reach it through a symlink, or it is not a regular
- * file: not vouched for (the daemon's watches follow the chains it walks).
+ * file with one link: not vouched for (the daemon's watches follow the chains it walks, and see a
+ * change made through the names they watch).
  */
 static int read_file(const struct engine *e, const char *path, struct collect *c)
 {
@@ -311,7 +312,9 @@ static int read_file(const struct engine *e, const char *path, struct collect *c
 		return 1;
 	if (fd < 0)
 		return 0; /* why finds no key in a file it cannot open */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	/* Not a regular file, or one of several names (changed through another, unseen): why reads
+	 * it itself. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1)
 		return 1;
 	r = safe_read_all(fd, KEYS_FILE_MAX, &text, &len);
 	if (r < 0)

@@ -34,8 +34,8 @@ int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user
 		   size_t n);
 /*
  * Read user I's keys files, as why would: known afterwards, unless one of them is reached through a
- * symlink or is not a regular file (why reads those itself). < 0 only when memory is short (then
- * the user is unknown).
+ * symlink, is not a regular file, or has another name (why reads those itself). < 0 only when
+ * memory is short (then the user is unknown).
  */
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i);
 /* User I's keys are not known now (a heal that failed, a user backed off and unwatched). */

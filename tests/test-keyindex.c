@@ -6,9 +6,9 @@
 #include "unit-helpers.h"
 
 /*
- * The daemon's index of keys on a throw-away root: root, a, b, c and d, each a login user (in that
- * order, numbers 0 to 4); a and b hold K1, c holds K2 twice and K3 on a line sshd refuses (a
- * plain key with principals=), d's keys file is a symlink.
+ * The daemon's index of keys on a throw-away root: root, a, b, c, d and e, each a login user (in
+ * that order, numbers 0 to 5); a and b hold K1, c holds K2 twice and K3 on a line sshd refuses (a
+ * plain key with principals=), d's keys file is a symlink; e's has a second name.
  */
 
 #define K1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJVmvpjWdj8D+pjtP2HrVxEneNMnJmp06fAmcsvW+ItN t1\n"
@@ -64,7 +64,8 @@ static void setup(void)
 		   "a:x:20001:20001::/home/a:/bin/sh\n"
 		   "b:x:20002:20002::/home/b:/bin/sh\n"
 		   "c:x:20003:20003::/home/c:/bin/sh\n"
-		   "d:x:20004:20004::/home/d:/bin/sh\n");
+		   "d:x:20004:20004::/home/d:/bin/sh\n"
+		   "e:x:20005:20005::/home/e:/bin/sh\n");
 	unit_write(root, "etc/group", "root:x:0:\n");
 	unit_write(root, "home/a/.ssh/authorized_keys", K1);
 	unit_write(root, "home/b/.ssh/authorized_keys2", K2 K1);
@@ -73,9 +74,13 @@ static void setup(void)
 	unit_write(root, "home/d/.ssh/elsewhere", K1);
 	snprintf(path, sizeof(path), "%s/home/d/.ssh/authorized_keys", root);
 	ck_assert_int_eq(symlink("elsewhere", path), 0);
+	unit_write(root, "home/e/.ssh/authorized_keys", K1);
+	snprintf(path, sizeof(path), "%s/home/e/.ssh/authorized_keys", root);
+	snprintf(err, sizeof(err), "%s/home/e/.ssh/other", root);
+	ck_assert_int_eq(link(path, err), 0);
 	ck_assert_msg(engine_open(root, NULL, &e, err, sizeof(err)) == 0, "engine_open: %s", err);
 	ck_assert_int_eq(engine_select_users(e, NULL, &users, &n_users, err, sizeof(err)), 0);
-	ck_assert_uint_eq(n_users, 5);
+	ck_assert_uint_eq(n_users, 6);
 	ck_assert_int_eq(keyindex_new(&x), 0);
 	ck_assert_int_eq(keyindex_reset(x, e, users, n_users), 0);
 }
@@ -112,6 +117,8 @@ START_TEST(symlink_unknown)
 		ck_assert_msg(keyindex_known(x, i), "user %zu", i);
 	/* why follows it; the daemon's watches may not: not vouched for. */
 	ck_assert(!keyindex_known(x, 4));
+	/* A change through its other name is seen by no watch. */
+	ck_assert(!keyindex_known(x, 5));
 }
 END_TEST
 
@@ -143,7 +150,7 @@ END_TEST
 START_TEST(digest)
 {
 	uint8_t d[SHA256_LEN];
-	const struct user *swapped[5];
+	const struct user *swapped[6];
 
 	ck_assert_int_eq(keyindex_digest(e, users, n_users, d), 0);
 	ck_assert_mem_eq(d, keyindex_get_digest(x), SHA256_LEN);
