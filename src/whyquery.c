@@ -29,6 +29,7 @@ struct whyquery {
 	sd_event_source *io;
 	struct keyindex *x;
 	struct pending *pending[WHYQUERY_PENDING_MAX];
+	bool made_dir; /* WHYQUERY_DIR made here (not by the service manager): removed at the end */
 };
 
 /* A growing reply, bounded by WHYQUERY_REPLY_MAX. */
@@ -222,12 +223,13 @@ static int on_connect(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 	return 0;
 }
 
-/* WHYQUERY_DIR, root's and 0700: made when missing (outside systemd), else as found. */
-static int runtime_dir(void)
+/* WHYQUERY_DIR, root's and 0700: made when missing (outside systemd; *MADE), else as found. */
+static int runtime_dir(bool *made)
 {
 	struct stat st;
 
-	if (mkdir(WHYQUERY_DIR, 0700) < 0 && errno != EEXIST)
+	*made = mkdir(WHYQUERY_DIR, 0700) == 0;
+	if (!*made && errno != EEXIST)
 		return -errno;
 	if (lstat(WHYQUERY_DIR, &st) < 0)
 		return -errno;
@@ -236,11 +238,11 @@ static int runtime_dir(void)
 	return 0;
 }
 
-static int listen_on(int *ret)
+static int listen_on(bool *made_dir, int *ret)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = WHYQUERY_SOCKET};
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int r = runtime_dir();
+	int r = runtime_dir(made_dir);
 
 	if (r < 0)
 		return r;
@@ -264,7 +266,7 @@ int whyquery_start(sd_event *ev, int64_t priority, struct keyindex *x, struct wh
 	if (!q)
 		return -ENOMEM;
 	*q = (struct whyquery){.ev = ev, .priority = priority, .x = x, .fd = -1};
-	r = listen_on(&q->fd);
+	r = listen_on(&q->made_dir, &q->fd);
 	if (r >= 0)
 		r = sd_event_add_io(ev, &q->io, q->fd, EPOLLIN, on_connect, q);
 	if (r >= 0)
@@ -289,5 +291,7 @@ void whyquery_free(struct whyquery *q)
 		close(q->fd);
 		(void)unlink(WHYQUERY_SOCKET);
 	}
+	if (q->made_dir)
+		(void)rmdir(WHYQUERY_DIR);
 	free(q);
 }

@@ -23,7 +23,8 @@ SOCK=/run/sshmend/why.sock
 # This daemon looks after the host's / and /home: one such test at a time (tests/lib/sshd.sh).
 host_lock_home
 [ -e "$SOCK" ] && skip_all "$SOCK exists: a daemon already runs on this system"
-[ -d /run/sshmend ] || add_cleanup "rmdir /run/sshmend 2>/dev/null; true"
+made_dir=
+[ -d /run/sshmend ] || made_dir=1
 
 test_tmp || skip_all "mktemp failed"
 p=swq$$
@@ -192,6 +193,7 @@ wait "${holders[@]}" 2>/dev/null
 # --- The daemon stops ------------------------------------------------------------------------------
 daemon_expect_stop "the daemon stops cleanly"
 ok "its socket is gone" test ! -e "$SOCK"
+[ -z "$made_dir" ] || ok "the directory it made is gone" test ! -e /run/sshmend
 is "$(why_for "$C" k1)" "$A,$X" "no daemon again: the scan's answer"
 is "$(opens "$A" k3)" "- read read" "no daemon again: why reads the keys files of C and X"
 
