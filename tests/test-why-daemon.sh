@@ -85,11 +85,11 @@ why_hint() {
 		"$PY" -c 'import json, sys
 print(json.load(sys.stdin).get("hint"))'
 }
-# opens USER KEY: whether "sshmend why USER --key KEY" opens a keys file of B, of C, of X: "B C X",
-# each "read" or "-".
+# opens USER KEY [CONFIG]: whether "sshmend --config CONFIG why USER --key KEY" (CONFIG: the
+# daemon's) opens a keys file of B, of C, of X: "B C X", each "read" or "-".
 opens() {
 	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat,openat2 -o "$TEST_TMP/strace" \
-		"$SSHMEND" --config "$CFG" why "$1" --key "$TEST_TMP/$2.pub" >/dev/null 2>&1
+		"$SSHMEND" --config "${3:-$CFG}" why "$1" --key "$TEST_TMP/$2.pub" >/dev/null 2>&1
 	local h out=
 	for h in "$HOME_B" "$HOME_C" "$HOME_X"; do
 		if grep -qF "\"${h#/}/.ssh/authorized_keys" "$TEST_TMP/strace"; then
@@ -143,6 +143,10 @@ is "$(why_for "$A" k2)" "$C" "daemon: C's key"
 is "$(why_for "$A" k3)" "-" "daemon: a key nobody holds"
 is "$(why_for nosuch$$ k1)" "$A,$B,$X" "daemon: an unknown user"
 is "$(opens "$A" k3)" "- - read" "daemon: why reads no keys file of B or C, X's still"
+# Another configuration, another user set: the daemon's answer is not why's, which reads them all.
+printf '[Users]\nMinUID=4000000000\nInclude=%s %s\nExclude=root\n' "$A" "$B" >"$TEST_TMP/other.conf"
+is "$(opens "$A" k3 "$TEST_TMP/other.conf")" "read read read" \
+	"daemon, why with another user set: why reads every keys file itself"
 is "$(why_hint nosuch$$ k3)" "$hint0" "daemon: the unknown user's hint as without it"
 
 # Edits, asked at once: the heal an edit brings comes before the question in the daemon's loop.
