@@ -16,6 +16,8 @@ BENCH_FILES = \
 	bench/baseline-runbook.sh \
 	bench/check-scale.sh \
 	bench/why-scale.sh \
+	bench/why-daemon-scale.sh \
+	bench/why-lib.sh \
 	bench/busy-heal.sh \
 	bench/audit-limits.sh \
 	bench/rss.sh \

@@ -11,28 +11,12 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 SSHMEND=${SSHMEND:-./sshmend}
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/sandbox.sh"
+. "$top_srcdir/bench/why-lib.sh"
 
 [ $# -gt 0 ] || set -- 10000
 KEYS=$(mktemp -d "${TMPDIR:-/tmp}/sshmend-why-bench.XXXXXX") || exit 1
 add_cleanup "rm -rf -- '$KEYS'"
 ssh-keygen -q -t ed25519 -N '' -f "$KEYS/other" </dev/null >/dev/null
-
-# best_of ARGS...: of 10 runs of sshmend --root SANDBOX ARGS, the best wall time and the best
-# CPU time (user + system), in ms. On a loaded machine the wall time is mostly waiting for a
-# core: the line for --version gives that floor.
-best_of() {
-	local wall= cpu= t w c
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		/usr/bin/time -o "$KEYS/time" -f '%e %U %S' "$SSHMEND" --root "$SANDBOX" "$@" \
-			>/dev/null 2>&1
-		t=$(tail -n 1 "$KEYS/time")
-		w=$(echo "$t" | awk '{ printf "%d", $1 * 1000 }')
-		c=$(echo "$t" | awk '{ printf "%d", ($2 + $3) * 1000 }')
-		if [ -z "$wall" ] || [ "$w" -lt "$wall" ]; then wall=$w; fi
-		if [ -z "$cpu" ] || [ "$c" -lt "$cpu" ]; then cpu=$c; fi
-	done
-	echo "$wall ms | $cpu ms"
-}
 
 # stat_floor N: of 10 passes, the least CPU time (ms) that lstat() of both keys file paths of
 # N users takes, and nothing else: what any answer that looks at each keys file costs here.
@@ -58,6 +42,7 @@ PY
 
 for n in "$@"; do
 	sandbox_create "$n" >/dev/null
+	WHY_ARGS=(--root "$SANDBOX")
 	mkdir -p "$SANDBOX/bin" && cp -L /bin/sh "$SANDBOX/bin/bash"
 	printf '%s\n' "$SANDBOX_PUBKEY" >"$KEYS/user.pub"
 	printf '| --version (the floor) | %s users | %s |\n' "$n" "$(best_of --version)"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <systemd/sd-event.h>
 #include "engine.h"
+#include "keyindex.h"
 #include "timespan.h"
 #include "metricsd.h"
 #include "sshdjournal.h"
@@ -65,6 +66,8 @@ struct daemon {
 	char last_status[256];
 	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
 	struct metricsd *metrics;	  /* [Daemon] MetricsDirectory=; NULL when never set */
+	struct keyindex *keys;		  /* whose keys files hold each key, for `why` */
+	struct whyquery *query;		  /* its socket; NULL under --root */
 };
 
 /* Read sshd's journal or not, as [Diagnose] says now (at the start, at each reload); a reader

@@ -29,6 +29,7 @@
 #include "timespan.h"
 #include "userstate.h"
 #include "watcher.h"
+#include "whyquery.h"
 
 /* Overflows closer together than this are one storm: told once, and rescanned once more,
  * quietly, when the storm has passed. */
@@ -41,6 +42,9 @@
 /* The journal's entries: after the heals, so that a storm's entries are sent once its chains
  * are healed; before the audits a full pass left for later. */
 #define JOURNAL_PRIORITY (SD_EVENT_PRIORITY_IDLE - 1)
+/* why's question: after every heal an event or a pass asks for, so that the index holds what
+ * the keys files hold; before the journal's entries and the audits. */
+#define QUERY_PRIORITY (DRAIN_PRIORITY + 1)
 /* Buffers this large or larger (a keys file read whole) are mapped apart and unmapped when
  * freed. glibc's own threshold rises to the largest such buffer freed so far, after which they
  * come from the heap, whose pages a freed buffer below a live allocation never leaves. */
@@ -123,6 +127,7 @@ int daemon_visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	if (r == -ENOSPC) {
 		if (!d->watch_limit) {
 			d->watch_limit = true;
+			keyindex_set_blind(d->keys, true);
 			events_watch_limit(d->engine->cfg.fallback_scan_usec, watcher_fd(d->w) < 0);
 			daemon_checked(sd_event_source_set_enabled(d->fallback, SD_EVENT_ON),
 				       "the fallback scan");
@@ -189,6 +194,7 @@ static void arm_retell(struct daemon *d, size_t i)
  */
 static void mute_user(struct daemon *d, size_t i)
 {
+	keyindex_forget(d->keys, i);
 	watcher_begin(d->w, i + 1);
 	keysync_visit_dropin(d->engine, d->users[i], daemon_visit, d);
 	watcher_commit(d->w);
@@ -300,10 +306,13 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		watcher_abort(d->w);
 		events_internal_error(d->users[i]->name, "%s: check failed: %s", d->users[i]->name,
 				      strerror(-r));
+		keyindex_forget(d->keys, i);
 		retry_note(d, i, error_may_pass(r));
 		return;
 	}
 	watcher_commit(d->w);
+	if (keyindex_read_user(d->keys, d->engine, i) < 0)
+		keyindex_forget(d->keys, i);
 	retry_note(d, i, rep.retry);
 	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
@@ -420,6 +429,8 @@ static void on_overflow(void *userdata)
 	bool same_storm = d->last_overflow && now - d->last_overflow < STORM_GAP_USEC;
 
 	d->last_overflow = now;
+	/* What was lost may be a keys file's change: each user is read again at its heal. */
+	keyindex_forget_all(d->keys);
 	if (same_storm) {
 		/* One more pass once the storm has passed, not one per overflow (failing: now). */
 		if (!d->rescan_again &&
@@ -594,6 +605,9 @@ static int add_sources(struct daemon *d, const struct engine *e)
 {
 	int r = sd_event_default(&d->ev);
 
+	/* The index of keys answers why, on the running system only. */
+	if (r >= 0 && !d->root)
+		r = keyindex_new(&d->keys);
 	/* Neither the journal nor the service manager ever blocks a heal. */
 	if (r >= 0)
 		r = notify_attach(d->ev);
@@ -640,6 +654,8 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->rescan_again);
 	sd_event_source_unref(d->retell);
 	sd_event_source_unref(d->retry);
+	whyquery_free(d->query);
+	keyindex_free(d->keys);
 	watcher_free(d->w);
 	engine_free(d->engine);
 	journal_detach();
@@ -698,6 +714,10 @@ int daemon_run(const char *root, const char *config_path)
 	drain_all(&d);
 	d.engine->sweep_leftovers = false;
 	daemon_diagnose(&d);
+	/* why's question, on the running system only: a --root is no system `why` runs on. */
+	if (d.keys && (r = whyquery_start(d.ev, QUERY_PRIORITY, d.keys, &d.query)) < 0)
+		events_internal_error(NULL, "%s: cannot answer sshmend why: %s", WHYQUERY_SOCKET,
+				      strerror(-r));
 	events_started(d.n_users, watcher_n_registrations(d.w), d.repairs);
 	daemon_update_status(&d);
 	notify_message("READY=1");

@@ -78,7 +78,7 @@ static int key_owners(const struct engine *e, const struct sshdconn_attempt *a, 
 	if (len >= sizeof(k.fingerprint))
 		return 0; /* longer than any fingerprint of a key line */
 	memcpy(k.fingerprint, a->keys[0].fingerprint, len + 1);
-	int r = why_users_with_key(e, e->keys_files, a->user, &k, WHY_HINT_USERS, &owners);
+	int r = why_users_with_key(e, e->keys_files, a->user, &k, WHY_HINT_USERS, NULL, &owners);
 	if (r < 0 || !owners)
 		return r;
 	if (why_join_names(owners, &names) < 0 ||
@@ -165,7 +165,7 @@ static int unknown_user_hint(const struct engine *e, const struct sshdconn_attem
 
 	if (r < 0)
 		return r;
-	r = why_unknown_hint(e, a->user, NULL, &rest);
+	r = why_unknown_hint(e, a->user, NULL, NULL, &rest);
 	if (r < 0)
 		return r;
 	if (!before) {

@@ -282,6 +282,9 @@ int reload_adopt(struct daemon *d, struct engine *engine)
 	d->n_audit = n_audit;
 	d->events = events;
 	d->pass = pass;
+	/* Every user unknown until its heal in the pass this queues reads its keys. */
+	if (keyindex_reset(d->keys, engine, users, n) < 0)
+		events_internal_error(NULL, "the index of keys: %s", strerror(ENOMEM));
 	users_start(d);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include "strv.h"
 #include "verdict.h"
 #include "why.h"
-#include "whyscan.h"
+#include "whyask.h"
 
 #define WHY_USAGE                                                                                  \
 	"Usage: sshmend [--root DIR] [--config FILE] why USER [--key FILE|-] [--from ADDR] "       \
@@ -277,9 +277,9 @@ static int key_not_found(struct walk *k, bool any)
 		return why_refuse(k->w, WHY_NO_KEYS, "key", NULL, buf,
 				  "no keys file sshd reads holds a key");
 	}
-	/* Whose key is it? Only asked here: it reads every user's keys files. */
-	r = why_users_with_key(k->e, k->e->keys_files, k->u->name, k->offered, WHY_HINT_USERS,
-			       &k->w->authorized_for);
+	/* Whose key is it? Only asked here: the daemon's index, or every user's keys files. */
+	r = whyask_users_with_key(k->e, k->e->keys_files, k->u->name, k->offered, WHY_HINT_USERS,
+				  &k->w->authorized_for);
 	if (r < 0)
 		return r;
 	if (k->w->authorized_for) {
@@ -583,13 +583,13 @@ static int answer(const struct cli_options *o, const struct why_args *a, const s
 	u = userdb_by_name(e->db, a->user);
 	w->accepts = true;
 	if (key && !u)
-		r = why_users_with_key(e, e->keys_files, a->user, key, WHY_HINT_USERS,
-				       &w->authorized_for);
+		r = whyask_users_with_key(e, e->keys_files, a->user, key, WHY_HINT_USERS,
+					  &w->authorized_for);
 	if (r >= 0 && !u) {
 		_cleanup_free_ char *hint = NULL;
 		struct why_client cl = {.addr = a->from};
 
-		r = why_unknown_hint(e, a->user, w->authorized_for, &hint);
+		r = why_unknown_hint(e, a->user, w->authorized_for, whyask_users_with_key, &hint);
 		if (r >= 0)
 			r = why_unknown_user(w, a->user, &cl, hint);
 	} else if (r >= 0)

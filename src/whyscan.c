@@ -180,7 +180,7 @@ static int on_line(void *userdata, const struct key_line *k, unsigned lineno, bo
 	struct has_key *h = userdata;
 
 	(void)lineno;
-	if (refused || k->certificate || (h->fp && strcmp(h->fp, k->fingerprint) != 0))
+	if (!why_line_counts(k, refused) || (h->fp && strcmp(h->fp, k->fingerprint) != 0))
 		return 0;
 	h->hit = true;
 	return 1;
@@ -219,7 +219,8 @@ static int file_has_key(int rootfd, const char *path, const char *fp, const char
 }
 
 int why_users_with_key(const struct engine *e, char *const *patterns, const char *except,
-		       const struct key_line *key, size_t max, char ***ret)
+		       const struct key_line *key, size_t max, const struct why_known *known,
+		       char ***ret)
 {
 	_cleanup_(strv_freep) char **names = NULL;
 	_cleanup_(why_homes_freep) struct why_homes *homes = NULL;
@@ -242,11 +243,14 @@ int why_users_with_key(const struct engine *e, char *const *patterns, const char
 	for (size_t i = 0; i < e->db->n_users && n < max; i++) {
 		const struct user *u = &e->db->users[i];
 		size_t hl = strlen(u->home);
-		bool hit = false;
+		/* A user KNOWN answers for: its answer, no file read. */
+		bool answered = known && known->in[i], hit = false;
 
-		if ((except && strcmp(u->name, except) == 0) || u->home[0] != '/')
+		if (!why_user_looked_at(u, except))
 			continue;
-		for (size_t j = 0; patterns && patterns[j] && !hit; j++) {
+		if (answered)
+			hit = strv_contains(known->holders, u->name);
+		for (size_t j = 0; patterns && patterns[j] && !answered && !hit; j++) {
 			_cleanup_free_ char *path = NULL;
 
 			if (sshd_expand_authorized_keys(patterns[j], u, &path) < 0)
@@ -567,7 +571,7 @@ int why_join_names(char *const *names, char **ret)
 }
 
 int why_unknown_hint(const struct engine *e, const char *user, char *const *authorized_for,
-		     char **ret)
+		     why_holders_fn holders, char **ret)
 {
 	_cleanup_(strv_freep) char **with_keys = NULL;
 	_cleanup_free_ char *cloud = NULL, *list = NULL;
@@ -585,7 +589,9 @@ int why_unknown_hint(const struct engine *e, const char *user, char *const *auth
 					user, cloud, cloud) < 0
 				   ? -ENOMEM
 				   : 0;
-		r = why_users_with_key(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, &with_keys);
+		r = holders ? holders(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, &with_keys)
+			    : why_users_with_key(e, e->keys_files, NULL, NULL, WHY_HINT_USERS, NULL,
+						 &with_keys);
 		if (r < 0)
 			return r;
 		names = with_keys;

@@ -235,6 +235,9 @@ for d in /usr /etc; do
 	check "$d is read-only in its mount namespace (ProtectSystem=full)" \
 		sh -c '! nsenter -t "$1" -m touch "$2/.sshmend-probe" 2>/dev/null' _ "$pid" "$d"
 done
+# RuntimeDirectory=: the socket sshmend why asks, root's alone.
+check "why's socket /run/sshmend/why.sock is there, 0600 in a directory 0700, root's" \
+	equals "$(stat -c '%u %a' /run/sshmend/why.sock /run/sshmend 2>&1 | tr '\n' ' ')" "0 600 0 700 "
 for d in /home /root; do
 	check "$d is writable in its mount namespace" \
 		sh -c 'nsenter -t "$1" -m touch "$2/.sshmend-probe" && rm "$2/.sshmend-probe"' _ "$pid" "$d"

@@ -28,7 +28,8 @@ UNIT_TESTS = \
 	tests/test-safeio \
 	tests/test-report \
 	tests/test-audit \
-	tests/test-auditdiff
+	tests/test-auditdiff \
+	tests/test-keyindex
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
