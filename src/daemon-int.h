@@ -66,8 +66,9 @@ struct daemon {
 	char last_status[256];
 	struct sshdjournal *sshd_journal; /* sshd's refused logins, diagnosed ([Diagnose]) */
 	struct metricsd *metrics;	  /* [Daemon] MetricsDirectory=; NULL when never set */
-	struct keyindex *keys;		  /* whose keys files hold each key, for `why` */
-	struct whyquery *query;		  /* its socket; NULL under --root */
+	sd_event_source *reindex; /* the key index's users healed since, read in idle time */
+	struct keyindex *keys;	  /* whose keys files hold each key, for `why` */
+	struct whyquery *query;	  /* its socket; NULL under --root */
 };
 
 /* Read sshd's journal or not, as [Diagnose] says now (at the start, at each reload); a reader

@@ -45,6 +45,8 @@
 /* why's question: after every heal an event or a pass asks for, so that the index holds what
  * the keys files hold; before the journal's entries and the audits. */
 #define QUERY_PRIORITY (DRAIN_PRIORITY + 1)
+/* Users whose keys the index reads again per loop iteration, in idle time (some 15 us each). */
+#define REINDEX_BATCH 64
 /* Buffers this large or larger (a keys file read whole) are mapped apart and unmapped when
  * freed. glibc's own threshold rises to the largest such buffer freed so far, after which they
  * come from the heap, whose pages a freed buffer below a live allocation never leaves. */
@@ -311,8 +313,10 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		return;
 	}
 	watcher_commit(d->w);
-	if (keyindex_read_user(d->keys, d->engine, i) < 0)
-		keyindex_forget(d->keys, i);
+	keyindex_stale(d->keys, i);
+	if (d->reindex)
+		daemon_checked(sd_event_source_set_enabled(d->reindex, SD_EVENT_ON),
+			       "the key index");
 	retry_note(d, i, rep.retry);
 	follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
@@ -396,6 +400,16 @@ static int on_audit(sd_event_source *s, void *userdata)
 		/* A full scan's passing allocations, handed back: the daemon idles small. */
 		malloc_trim(0);
 	}
+	return 0;
+}
+
+/* The key index: the keys files of users healed since, read again in idle time. */
+static int on_reindex(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (keyindex_refresh(d->keys, REINDEX_BATCH) == 0)
+		daemon_checked(sd_event_source_set_enabled(s, SD_EVENT_OFF), "the key index");
 	return 0;
 }
 
@@ -631,6 +645,8 @@ static int add_sources(struct daemon *d, const struct engine *e)
 		r = add_queue(d, &d->drain, reload_on_defer, DRAIN_PRIORITY);
 	if (r >= 0)
 		r = add_queue(d, &d->audit, on_audit, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0 && d->keys)
+		r = add_queue(d, &d->reindex, on_reindex, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
 		r = add_scan(d, &d->rescan, e->cfg.rescan_usec, SD_EVENT_ON);
 	if (r >= 0)
@@ -646,6 +662,7 @@ static void free_sources(struct daemon *d)
 	sd_event_source_unref(d->io);
 	sd_event_source_unref(d->drain);
 	sd_event_source_unref(d->audit);
+	sd_event_source_unref(d->reindex);
 	sd_event_source_unref(d->tails_io);
 	sd_event_source_unref(d->tails_sweep);
 	tails_free(d->tails);

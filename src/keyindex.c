@@ -37,14 +37,17 @@ struct kuser {
 	struct entry **keys; /* in the order of their fingerprints, each once */
 	size_t n;
 	bool known;
+	bool stale; /* healed since it was read: read again in idle time, or before an answer */
 };
 
 struct keyindex {
 	struct entry **buckets;
 	size_t n_buckets, n_entries;
+	const struct engine *e;
 	const struct user *const *users;
 	struct kuser *u;
 	size_t n_users;
+	size_t n_stale, cursor; /* how many are stale; where keyindex_refresh() looks next */
 	bool blind;
 	uint8_t digest[SHA256_LEN];
 };
@@ -264,8 +267,10 @@ int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user
 	x->u = calloc(n + 1, sizeof(*x->u));
 	if (!x->u)
 		return -ENOMEM;
+	x->e = e;
 	x->users = users;
 	x->n_users = n;
+	x->n_stale = x->cursor = 0;
 	if (keyindex_digest(e, users, n, x->digest) < 0)
 		return -ENOMEM;
 	x->blind = false;
@@ -354,6 +359,15 @@ static bool same_keys(const struct kuser *u, const struct collect *c)
 	return true;
 }
 
+/* User I is not stale (any more). */
+static void fresh(struct keyindex *x, size_t i)
+{
+	if (x->u[i].stale) {
+		x->u[i].stale = false;
+		x->n_stale--;
+	}
+}
+
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 {
 	const struct user *u;
@@ -362,6 +376,7 @@ int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 
 	if (!x || i >= x->n_users)
 		return 0;
+	fresh(x, i);
 	u = x->users[i];
 	/* A home that is no path: why looks at none of its files. */
 	for (size_t k = 0; u->home[0] == '/' && e->keys_files && e->keys_files[k]; k++) {
@@ -398,16 +413,41 @@ int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i)
 	return 0;
 }
 
+void keyindex_stale(struct keyindex *x, size_t i)
+{
+	if (x && i < x->n_users && !x->u[i].stale) {
+		x->u[i].stale = true;
+		x->n_stale++;
+	}
+}
+
+size_t keyindex_refresh(struct keyindex *x, size_t max)
+{
+	for (size_t seen = 0; x && x->n_stale && max && seen < x->n_users; seen++) {
+		size_t i = x->cursor;
+
+		x->cursor = (x->cursor + 1) % x->n_users;
+		if (!x->u[i].stale)
+			continue;
+		if (keyindex_read_user(x, x->e, i) < 0)
+			keyindex_forget(x, i);
+		max--;
+	}
+	return x ? x->n_stale : 0;
+}
+
 void keyindex_forget(struct keyindex *x, size_t i)
 {
-	if (x && i < x->n_users)
+	if (x && i < x->n_users) {
+		fresh(x, i);
 		x->u[i].known = false;
+	}
 }
 
 void keyindex_forget_all(struct keyindex *x)
 {
 	for (size_t i = 0; x && i < x->n_users; i++)
-		x->u[i].known = false;
+		keyindex_forget(x, i);
 }
 
 void keyindex_set_blind(struct keyindex *x, bool blind)

@@ -33,11 +33,21 @@ int keyindex_digest(const struct engine *e, const struct user *const *users, siz
 int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user *const *users,
 		   size_t n);
 /*
- * Read user I's keys files, as why would: known afterwards, unless one of them is reached through a
- * symlink, is not a regular file, or has another name (why reads those itself). < 0 only when
- * memory is short (then the user is unknown).
+ * Read user I's keys files (E: the engine of the last reset), as why would: known afterwards,
+ * unless one of them is reached through a symlink, is not a regular file, or has another name (why
+ * reads those itself). < 0 only when memory is short (then the user is unknown).
  */
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i);
+/*
+ * User I was healed: its keys files are to be read again (keyindex_refresh()), in idle time, not
+ * in the heal, which a storm of heals would slow; an answer reads every stale user first.
+ */
+void keyindex_stale(struct keyindex *x, size_t i);
+/*
+ * Read again up to MAX stale users' keys files (all of them: SIZE_MAX, before an answer); how
+ * many are stale still.
+ */
+size_t keyindex_refresh(struct keyindex *x, size_t max);
 /* User I's keys are not known now (a heal that failed, a user backed off and unwatched). */
 void keyindex_forget(struct keyindex *x, size_t i);
 /* No user's keys are known now (events were lost: each is read again at its next heal). */

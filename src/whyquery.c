@@ -99,6 +99,8 @@ static void answer(struct whyquery *q, int fd, char *buf, size_t len)
 		say(fd, "bad");
 		return;
 	}
+	/* What was healed since it was read is read now: the answer holds what the files hold. */
+	(void)keyindex_refresh(q->x, SIZE_MAX);
 	for (size_t i = 0; i < keyindex_n_users(q->x); i++)
 		n_unknown += !keyindex_known(q->x, i);
 	if (keyindex_blind(q->x) || n_unknown > WHYQUERY_UNKNOWN_MAX) {

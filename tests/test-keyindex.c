@@ -147,6 +147,30 @@ START_TEST(changes)
 }
 END_TEST
 
+START_TEST(stale_read_again)
+{
+	/* Healed users are read again later, in batches, each once, the others left alone. */
+	for (size_t i = 0; i < n_users; i++)
+		keyindex_stale(x, i);
+	keyindex_stale(x, 1);
+	ck_assert_uint_eq(keyindex_refresh(x, 2), 4);
+	ck_assert_uint_eq(keyindex_refresh(x, SIZE_MAX), 0);
+	ck_assert_str_eq(holders(K1, NULL, 8), "1,2");
+	/* A change the index has not read yet: stale, then read before the answer. */
+	unit_write(root, "home/b/.ssh/authorized_keys2", K3);
+	keyindex_stale(x, 2);
+	ck_assert_str_eq(holders(K1, NULL, 8), "1,2");
+	ck_assert_uint_eq(keyindex_refresh(x, SIZE_MAX), 0);
+	ck_assert_str_eq(holders(K1, NULL, 8), "1");
+	ck_assert_str_eq(holders(K3, NULL, 8), "2");
+	/* Forgotten: no longer stale, unknown until read. */
+	keyindex_stale(x, 3);
+	keyindex_forget(x, 3);
+	ck_assert_uint_eq(keyindex_refresh(x, SIZE_MAX), 0);
+	ck_assert(!keyindex_known(x, 3));
+}
+END_TEST
+
 START_TEST(digest)
 {
 	uint8_t d[SHA256_LEN];
@@ -185,6 +209,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, holders_in_order);
 	tcase_add_test(tc, symlink_unknown);
 	tcase_add_test(tc, changes);
+	tcase_add_test(tc, stale_read_again);
 	tcase_add_test(tc, digest);
 	tcase_add_test(tc, no_index);
 	suite_add_tcase(s, tc);
