@@ -6,63 +6,13 @@
 #include <sys/stat.h>
 #include "macro.h"
 #include "safeio.h"
-#include "watcher.h"
+#include "watcher-int.h"
 
 /* What changes a chain: modes and owners, names appearing, going or being replaced. */
 #define WATCH_MASK                                                                                 \
 	(IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |        \
 	 IN_MOVE_SELF | IN_CLOSE_WRITE | IN_ONLYDIR | IN_EXCL_UNLINK)
 #define NBUCKETS_MIN (1u << 10) /* tables double when they hold twice as many entries */
-
-struct wdinfo {
-	int wd;
-	uint32_t refs; /* registrations naming this directory */
-	dev_t dev;
-	ino_t ino;
-	struct wdinfo *next_wd, *next_ino;
-};
-
-/* Most registrations have one owner: it is kept inline, the rest in MORE. */
-struct reg {
-	struct wdinfo *dir;
-	struct reg *next;
-	uint32_t *more;
-	uint32_t owner0;
-	uint32_t n_owners, cap; /* cap: of MORE */
-	char name[];
-};
-
-static size_t reg_owner(const struct reg *r, size_t i)
-{
-	return i == 0 ? r->owner0 : r->more[i - 1];
-}
-
-static void reg_set_owner(struct reg *r, size_t i, size_t owner)
-{
-	if (i == 0)
-		r->owner0 = (uint32_t)owner;
-	else
-		r->more[i - 1] = (uint32_t)owner;
-}
-
-struct owner_regs {
-	struct reg **regs;
-	size_t n, cap;
-};
-
-struct watcher {
-	int fd;
-	bool no_instance; /* inotify_init1() found none left: FD is -1, no watch is added */
-	struct wdinfo **by_wd, **by_ino;
-	size_t n_wd_buckets, n_watches;
-	struct reg **regs;
-	size_t n_reg_buckets, n_regs;
-	struct owner_regs *owners; /* indexed by owner */
-	size_t n_owners;
-	/* the set being built by watcher_begin/add */
-	size_t cur_owner;
-	struct owner_regs cur;
-};
 
 /* Tables have a power of two of buckets, indexed by a hash's low bits: the high bits of a
  * product are folded into them, or inode numbers a block group apart would share buckets. */
@@ -147,7 +97,7 @@ size_t watcher_n_registrations(const struct watcher *w)
 	return w->n_regs;
 }
 
-static struct wdinfo *wd_lookup(const struct watcher *w, int wd)
+struct wdinfo *watcher_wd_lookup(const struct watcher *w, int wd)
 {
 	for (struct wdinfo *d = w->by_wd[(size_t)wd % w->n_wd_buckets]; d; d = d->next_wd)
 		if (d->wd == wd)
@@ -198,7 +148,7 @@ static void wd_grow(struct watcher *w)
 	w->n_wd_buckets = n;
 }
 
-static void wd_unlink(struct watcher *w, struct wdinfo *d)
+void watcher_wd_unlink(struct watcher *w, struct wdinfo *d)
 {
 	struct wdinfo **p;
 
@@ -239,7 +189,7 @@ static int wd_get(struct watcher *w, int dirfd, const struct stat *known, struct
 	wd = inotify_add_watch(w->fd, proc, WATCH_MASK);
 	if (wd < 0)
 		return negative_errno();
-	d = wd_lookup(w, wd);
+	d = watcher_wd_lookup(w, wd);
 	if (d) {
 		/* Same inode under a stale (dev, ino) entry: take it over. */
 		*ret = d;
@@ -286,7 +236,7 @@ static void reg_grow(struct watcher *w)
 	w->n_reg_buckets = n;
 }
 
-static struct reg *reg_lookup(const struct watcher *w, const struct wdinfo *d, const char *name)
+struct reg *watcher_reg_lookup(const struct watcher *w, const struct wdinfo *d, const char *name)
 {
 	for (struct reg *r = w->regs[reg_bucket(w, d, name)]; r; r = r->next)
 		if (r->dir == d && strcmp(r->name, name) == 0)
@@ -355,7 +305,7 @@ static void reg_drop(struct watcher *w, struct reg *r)
 	w->n_regs--;
 	if (--d->refs == 0) {
 		inotify_rm_watch(w->fd, d->wd);
-		wd_unlink(w, d);
+		watcher_wd_unlink(w, d);
 	}
 }
 
@@ -393,7 +343,7 @@ int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const 
 	q = wd_get(w, dirfd, st, &d);
 	if (q < 0)
 		return q;
-	r = reg_lookup(w, d, name);
+	r = watcher_reg_lookup(w, d, name);
 	if (!r) {
 		size_t b = reg_bucket(w, d, name);
 
@@ -403,7 +353,7 @@ int watcher_add_stat(struct watcher *w, int dirfd, const struct stat *st, const 
 		if (!r) {
 			if (d->refs == 0) {
 				inotify_rm_watch(w->fd, d->wd);
-				wd_unlink(w, d);
+				watcher_wd_unlink(w, d);
 			}
 			return -ENOMEM;
 		}
@@ -534,118 +484,4 @@ int watcher_remap(struct watcher *w, const size_t *map, size_t n_map)
 	w->owners = owners;
 	w->n_owners = n ? n : 1;
 	return 0;
-}
-
-static void drop_wd(struct watcher *w, struct wdinfo *d, watcher_touch_fn touch, void *userdata)
-{
-	/* The kernel dropped the watch (the directory is gone): its owners look again. */
-	for (size_t b = 0; b < w->n_reg_buckets && d; b++)
-		for (struct reg *r = w->regs[b], *n; r; r = n) {
-			n = r->next;
-			if (r->dir != d)
-				continue;
-			for (size_t i = 0; i < r->n_owners; i++) {
-				struct owner_regs *o = reg_owner(r, i) < w->n_owners
-							   ? &w->owners[reg_owner(r, i)]
-							   : NULL;
-
-				touch(userdata, reg_owner(r, i));
-				for (size_t k = 0; o && k < o->n; k++)
-					if (o->regs[k] == r) {
-						o->regs[k] = o->regs[--o->n];
-						break;
-					}
-			}
-			r->n_owners = 0;
-			free(r->more);
-			r->more = NULL;
-			{
-				struct reg **p;
-
-				for (p = &w->regs[b]; *p; p = &(*p)->next)
-					if (*p == r) {
-						*p = r->next;
-						break;
-					}
-			}
-			free(r);
-			w->n_regs--;
-			d->refs--;
-		}
-	if (d)
-		wd_unlink(w, d);
-}
-
-static void touch_reg(const struct reg *r, watcher_touch_fn touch, void *userdata)
-{
-	for (size_t i = 0; r && i < r->n_owners; i++)
-		touch(userdata, reg_owner(r, i));
-}
-
-int watcher_next_event(const void *buf, size_t n, size_t *off, struct inotify_event *ev,
-		       const char **name)
-{
-	const char *p = (const char *)buf + *off;
-	size_t left = n - *off;
-
-	if (*off >= n)
-		return 0;
-	if (left < sizeof(*ev))
-		return -EBADMSG;
-	memcpy(ev, p, sizeof(*ev));
-	if (ev->len > left - sizeof(*ev) || (ev->len && p[sizeof(*ev) + ev->len - 1] != 0))
-		return -EBADMSG;
-	*name = ev->len ? p + sizeof(*ev) : "";
-	*off += sizeof(*ev) + ev->len;
-	return 1;
-}
-
-void watcher_handle_events(struct watcher *w, const void *buf, size_t n, watcher_touch_fn touch,
-			   watcher_overflow_fn overflow, void *userdata)
-{
-	struct inotify_event ev;
-	const char *name;
-
-	for (size_t off = 0; watcher_next_event(buf, n, &off, &ev, &name) > 0;) {
-		struct wdinfo *d;
-
-		if (ev.mask & IN_Q_OVERFLOW) {
-			overflow(userdata);
-			continue;
-		}
-		d = wd_lookup(w, ev.wd);
-		if (!d)
-			continue;
-		if (ev.mask & IN_IGNORED) {
-			drop_wd(w, d, touch, userdata);
-			continue;
-		}
-		touch_reg(reg_lookup(w, d, name), touch, userdata);
-		if (*name)
-			touch_reg(reg_lookup(w, d, WATCHER_ANY_NAME), touch, userdata);
-	}
-}
-
-int watcher_dispatch(struct watcher *w, watcher_touch_fn touch, watcher_overflow_fn overflow,
-		     void *userdata)
-{
-	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-
-	for (;;) {
-		ssize_t n = read(w->fd, buf, sizeof(buf));
-
-		if (n < 0) {
-			if (errno == EAGAIN)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		watcher_handle_events(w, buf, (size_t)n, touch, overflow, userdata);
-		/* A short read took all there was: what comes later wakes the loop again (the
-		 * descriptor is polled level-triggered), and the heal need not wait for a read
-		 * that finds nothing. */
-		if ((size_t)n < sizeof(buf) / 2)
-			return 0;
-	}
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
 #include <time.h>
@@ -9,7 +8,6 @@
 #include "escape.h"
 #include "macro.h"
 #include "relabel.h"
-#include "safeio.h"
 #include "strv.h"
 #include "verdict.h"
 #include "why.h"
@@ -444,64 +442,6 @@ static int walk_user(const struct engine *e, const struct user *u, const struct 
 	return r < 0 ? r : 0;
 }
 
-/* Is TEXT a private key (any format ssh-keygen or PuTTY writes)? Never shown. */
-static bool looks_private(const char *text)
-{
-	return strstr(text, "PRIVATE KEY") || strstr(text, "PuTTY-User-Key-File") ||
-	       strstr(text, "openssh-key-v1") || strstr(text, "Private-Lines:");
-}
-
-/* The public key of --key: the first key line of PATH ("-": standard input). */
-static int read_key(const char *path, struct key_line *ret)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *text = NULL;
-	char why[512] = "";
-	size_t len = 0;
-	int r;
-
-	if (strcmp(path, "-") == 0)
-		fd = dup(STDIN_FILENO);
-	else
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		escape_say("%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	r = safe_read_all(fd, WHY_KEY_MAX, &text, &len);
-	if (r < 0) {
-		escape_say("%s: %s", path,
-			   r == -EFBIG ? "too large for a public key" : strerror(-r));
-		return r;
-	}
-	if (looks_private(text)) {
-		escape_say("%s: this is a private key; give its public key (the .pub file, or "
-			   "ssh-keygen -y -f FILE); nothing of it is shown",
-			   path);
-		return -EINVAL;
-	}
-	for (size_t at = 0, lineno = 1; at < len; lineno++) {
-		const char *line = text + at, *nl = memchr(line, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - line) : len - at;
-
-		at += n + 1;
-		r = key_parse_line(line, n, 0, ret, why, sizeof(why));
-		if (r == 1)
-			continue;
-		if (r == 0 && ret->certificate)
-			escape_say(
-			    "%s:%zu: a certificate: sshd checks it against TrustedUserCAKeys, "
-			    "which sshmend why does not evaluate; its plain key is judged",
-			    path, lineno);
-		if (r == 0)
-			return 0;
-		escape_say("%s:%zu: not a public key sshd takes: %s", path, lineno, why);
-		return -EINVAL;
-	}
-	escape_say("%s: no public key in it", path);
-	return -EINVAL;
-}
-
 /* A name sshd could be asked for: not empty, no '/', not "." or "..", no control character. */
 static bool user_name_valid(const char *n)
 {
@@ -609,7 +549,7 @@ int why_command(const struct cli_options *o, int argc, char **argv)
 
 	if (r)
 		return r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	if (a.key_path && read_key(a.key_path, &key) < 0)
+	if (a.key_path && why_read_key(a.key_path, &key) < 0)
 		return CLI_EXIT_USAGE;
 	r = answer(o, &a, a.key_path ? &key : NULL, &w);
 	key_line_done(&key);

@@ -14,6 +14,12 @@
 
 int why_command(const struct cli_options *o, int argc, char **argv);
 
+/*
+ * The public key of --key: the first key line of PATH ("-": standard input); what is wrong with
+ * it said on standard error.
+ */
+int why_read_key(const char *path, struct key_line *ret);
+
 /* The answer, for a person or as one JSON object. */
 void why_print_human(FILE *out, const char *user, const struct why *w);
 void why_print_json(FILE *out, const char *user, const struct why *w);

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,16 +24,10 @@
 #define SSHD_REVOKED "Authentication key %s %s revoked by file %s"
 #define SSHD_REVOKED_UNREADABLE                                                                    \
 	"Revoked keys file is unreadable: refusing public key authentication"
-#define SSHD_FROM                                                                                  \
-	"%s:%u: Authentication tried for %s with correct key but not from a permitted host "       \
-	"(host=%s, ip=%s, required=%s)."
-#define SSHD_KEY_OPTIONS "Refused by key options"
 #define SSHD_FAILED "Failed publickey for %s from %s ssh2: %s %s"
 #define SSHD_PARTIAL "Partial publickey for %s from %s ssh2: %s %s"
 #define SSHD_ROOT "ROOT LOGIN REFUSED FROM %s"
 #define SSHD_PAM_ACCOUNT "Access denied for user %s by PAM account configuration"
-/* Room for a hint or a line of sshd, which may name several paths and origins. */
-#define HINT_MAX 20000
 /* What sshd writes for an address it does not know. */
 #define SSHD_UNKNOWN_ADDR "UNKNOWN"
 /* Linux's locked password (LOCKED_PASSWD_PREFIX of openssh's configure). */
@@ -139,7 +131,7 @@ int why_refuse(struct why *w, enum why_cause cause, const char *check, const cha
 /* Refuse with sshd's line formatted from SSHD_FMT. */
 #define refuse_fmt(w, cause, check, hint, detail, ...)                                             \
 	({                                                                                         \
-		char _m[HINT_MAX];                                                                 \
+		char _m[WHY_HINT_MAX];                                                             \
 		snprintf(_m, sizeof(_m), __VA_ARGS__);                                             \
 		why_refuse(w, cause, check, _m, hint, "%s", detail);                               \
 	})
@@ -147,6 +139,14 @@ int why_refuse(struct why *w, enum why_cause cause, const char *check, const cha
 static const char *addr_of(const struct why_client *cl)
 {
 	return cl && cl->addr ? cl->addr : SSHD_UNKNOWN_ADDR;
+}
+
+int why_refuse_failed(struct why *w, enum why_cause cause, const char *check, const char *hint,
+		      const char *detail, const struct user *u, const struct why_client *cl,
+		      const struct key_line *k)
+{
+	return refuse_fmt(w, cause, check, hint, detail, SSHD_FAILED, u->name, addr_of(cl),
+			  why_key_type_name(k->type), k->fingerprint);
 }
 
 int why_unknown_user(struct why *w, const char *name, const struct why_client *cl, const char *hint)
@@ -160,7 +160,7 @@ static int shell_step(struct why *w, int rootfd, const struct user *u)
 {
 	const char *shell = u->shell && *u->shell ? u->shell : "/bin/sh";
 	struct stat st;
-	char hint[HINT_MAX];
+	char hint[WHY_HINT_MAX];
 
 	snprintf(hint, sizeof(hint), "give %s an installed shell: usermod -s /bin/bash %s", u->name,
 		 u->name);
@@ -180,7 +180,7 @@ static int shell_step(struct why *w, int rootfd, const struct user *u)
 int why_account(struct why *w, int rootfd, const struct user *u, const struct why_shadow *sh,
 		const struct sshd_settings *s, long today)
 {
-	char hint[HINT_MAX];
+	char hint[WHY_HINT_MAX];
 	int r;
 
 	if (s->use_pam) {
@@ -234,7 +234,7 @@ static void methods_publickey(char *const *lists, bool *first, bool *alone)
 int why_access(struct why *w, const struct user *u, const struct sshd_settings *s,
 	       const struct sshd_conn *conn)
 {
-	char why[1024], hint[HINT_MAX];
+	char why[1024], hint[WHY_HINT_MAX];
 	bool first, alone;
 	int r;
 
@@ -349,7 +349,7 @@ int why_offered_key(struct why *w, const struct key_line *k, const struct sshd_s
 		    const char *revoked, size_t revoked_len, const char *revoked_err)
 {
 	const char *alg = offered_algorithm(k), *tn = why_key_type_name(k->type);
-	char hint[HINT_MAX], m[HINT_MAX];
+	char hint[WHY_HINT_MAX], m[WHY_HINT_MAX];
 	int r;
 
 	if (!sshd_settings_accepts_algorithm(s, alg)) {
@@ -411,125 +411,6 @@ int why_offered_key(struct why *w, const struct key_line *k, const struct sshd_s
 	return r < 0 ? r : 1;
 }
 
-/* An IPv4 or IPv6 network "ADDR/BITS" holding IP. */
-static bool cidr_match(const char *ip, const char *net)
-{
-	unsigned char a[16], b[16];
-	char buf[64];
-	const char *slash = strchr(net, '/');
-	int fam = strchr(net, ':') ? AF_INET6 : AF_INET, max = fam == AF_INET ? 32 : 128, bits;
-
-	if (!slash || (size_t)(slash - net) >= sizeof(buf))
-		return false;
-	memcpy(buf, net, (size_t)(slash - net));
-	buf[slash - net] = 0;
-	bits = atoi(slash + 1);
-	if (bits < 0 || bits > max || inet_pton(fam, buf, a) != 1 || inet_pton(fam, ip, b) != 1)
-		return false;
-	for (int i = 0; i < bits; i++)
-		if ((a[i / 8] ^ b[i / 8]) & (0x80 >> (i % 8)))
-			return false;
-	return true;
-}
-
-/* match_host_and_ip(): 1 when HOST or IP is in the from= list, 0 when not or negated. */
-static int from_match(const char *list, const char *host, const char *ip)
-{
-	_cleanup_free_ char *copy = strdup(list);
-	bool hit = false;
-	char *save = NULL;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		bool neg = *p == '!';
-		const char *pat = p + neg;
-		bool m = strchr(pat, '/')
-			     ? cidr_match(ip, pat)
-			     : fnmatch(pat, ip, FNM_NOESCAPE) == 0 ||
-				   (host && fnmatch(pat, host, FNM_NOESCAPE | FNM_CASEFOLD) == 0);
-
-		if (m && neg)
-			return 0;
-		hit |= m;
-	}
-	return hit;
-}
-
-static int from_step(struct why *w, const struct user *u, const char *from, const char *file,
-		     unsigned lineno, const struct why_client *cl)
-{
-	char hint[HINT_MAX];
-	int r;
-
-	if (!cl || !cl->addr)
-		return why_ok(w, "key-options", "from=\"%s\" (no --from: not evaluated)", from) < 0
-			   ? -ENOMEM
-			   : 1;
-	r = from_match(from, cl->host ? cl->host : cl->addr, cl->addr);
-	if (r < 0)
-		return r;
-	if (r)
-		return why_ok(w, "key-options", "%s is in from=\"%s\"", cl->addr, from) < 0
-			   ? -ENOMEM
-			   : 1;
-	snprintf(hint, sizeof(hint),
-		 "%s:%u allows the key only from %s: log in from there, or add %s to its from=",
-		 file, lineno, from, cl->addr);
-	r = refuse_fmt(w, WHY_KEY_OPTION, "key-options", hint, "from= refuses this address",
-		       SSHD_FROM, file, lineno, u->name, cl->host ? cl->host : cl->addr, cl->addr,
-		       from);
-	return r < 0 ? r : 0;
-}
-
-int why_key_options(struct why *w, const struct user *u, const struct key_line *line,
-		    const char *file, unsigned lineno, const struct why_client *cl, int64_t now)
-{
-	_cleanup_free_ char *from = NULL, *expiry = NULL, *principals = NULL;
-	char hint[HINT_MAX];
-	int64_t t;
-	int r;
-
-	if (!line->options)
-		return why_ok(w, "key-options", "none") < 0 ? -ENOMEM : 1;
-	if ((r = keyopts_value(line->options, "expiry-time", &expiry)) < 0 ||
-	    (r = keyopts_value(line->options, "principals", &principals)) < 0 ||
-	    (r = keyopts_value(line->options, "from", &from)) < 0)
-		return r;
-	if (line->cert_authority && !line->certificate) {
-		snprintf(hint, sizeof(hint),
-			 "%s:%u marks the key cert-authority: it only signs certificates; log in "
-			 "with a certificate it signed, or take cert-authority off the line",
-			 file, lineno);
-		/* sshd passes over the line for a plain key: the key is not found. */
-		r = refuse_fmt(w, WHY_KEY_OPTION, "key-options", hint,
-			       "cert-authority: a plain key is not accepted by this line",
-			       SSHD_FAILED, u->name, addr_of(cl), why_key_type_name(line->type),
-			       line->fingerprint);
-		return r < 0 ? r : 0;
-	}
-	if (principals) {
-		snprintf(hint, sizeof(hint),
-			 "%s:%u has principals= without cert-authority: take principals= off", file,
-			 lineno);
-		r = why_refuse(w, WHY_KEY_OPTION, "key-options", SSHD_KEY_OPTIONS, hint,
-			       "principals=\"%s\" on a key that is no certificate authority",
-			       principals);
-		return r < 0 ? r : 0;
-	}
-	if (expiry && keyopts_expiry_time(expiry, &t) == 0 && t < now) {
-		snprintf(hint, sizeof(hint),
-			 "%s:%u expired (expiry-time=\"%s\"): renew the key's line", file, lineno,
-			 expiry);
-		r = why_refuse(w, WHY_KEY_OPTION, "key-options", SSHD_KEY_OPTIONS, hint,
-			       "expiry-time=\"%s\" is past", expiry);
-		return r < 0 ? r : 0;
-	}
-	if (from)
-		return from_step(w, u, from, file, lineno, cl);
-	return why_ok(w, "key-options", "%s", line->options) < 0 ? -ENOMEM : 1;
-}
-
 int why_key_missing(struct why *w, const struct user *u, const struct key_line *k,
 		    const struct why_client *cl, bool any_keys, const char *elsewhere)
 {
@@ -540,7 +421,7 @@ int why_key_removed(struct why *w, const struct user *u, const struct key_line *
 		    const struct why_client *cl, bool any_keys, const char *elsewhere,
 		    const char *removed)
 {
-	char hint[HINT_MAX], detail[HINT_MAX];
+	char hint[WHY_HINT_MAX], detail[WHY_HINT_MAX];
 	int r;
 
 	if (elsewhere)
@@ -553,9 +434,8 @@ int why_key_removed(struct why *w, const struct user *u, const struct key_line *
 	snprintf(detail, sizeof(detail), "%s%s%s",
 		 any_keys ? "not in any keys file sshd reads" : "no keys file holds a key",
 		 removed ? "; " : "", removed ? removed : "");
-	r = refuse_fmt(w, any_keys ? WHY_KEY_NOT_AUTHORIZED : WHY_NO_KEYS, "key", hint, detail,
-		       SSHD_FAILED, u->name, addr_of(cl), why_key_type_name(k->type),
-		       k->fingerprint);
+	r = why_refuse_failed(w, any_keys ? WHY_KEY_NOT_AUTHORIZED : WHY_NO_KEYS, "key", hint,
+			      detail, u, cl, k);
 	return r < 0 ? r : 0;
 }
 
@@ -564,7 +444,7 @@ int why_after_key(struct why *w, const struct user *u, const struct key_line *k,
 {
 	_cleanup_free_ char *command = NULL;
 	bool first, alone;
-	char hint[HINT_MAX];
+	char hint[WHY_HINT_MAX];
 	int r;
 
 	if (u->uid == 0) {
@@ -604,7 +484,7 @@ int why_after_key(struct why *w, const struct user *u, const struct key_line *k,
 int why_pam_account(struct why *w, const struct user *u, const struct why_shadow *sh,
 		    const struct sshd_settings *s, long today)
 {
-	char hint[HINT_MAX];
+	char hint[WHY_HINT_MAX];
 	int r;
 
 	if (!s->use_pam)

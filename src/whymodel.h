@@ -15,6 +15,9 @@
  * The first refusal stops the walk.
  */
 
+/* Room for a hint or a line of sshd, which may name several paths and origins. */
+#define WHY_HINT_MAX 20000
+
 enum why_cause {
 	WHY_ACCEPTED,
 	WHY_UNKNOWN_USER,
@@ -109,6 +112,14 @@ int why_offered_key(struct why *w, const struct key_line *k, const struct sshd_s
  */
 int why_key_options(struct why *w, const struct user *u, const struct key_line *line,
 		    const char *file, unsigned lineno, const struct why_client *cl, int64_t now);
+
+/*
+ * Refuse K for U with sshd's "Failed publickey" line: sshd found no line of a keys file that lets
+ * it in.
+ */
+int why_refuse_failed(struct why *w, enum why_cause cause, const char *check, const char *hint,
+		      const char *detail, const struct user *u, const struct why_client *cl,
+		      const struct key_line *k);
 
 /* "Accepted key" or "Failed publickey": no line of any keys file holds KEY. */
 int why_key_missing(struct why *w, const struct user *u, const struct key_line *k,
