@@ -75,6 +75,21 @@ struct daemon {
  * already running takes the new NoiseSummarySec=. */
 void daemon_diagnose(struct daemon *d);
 
+/* daemonaudit.c: the keys baseline, told once; user I's key audit (SIG: its keys files' signature
+ * at its last run), now or queued for idle time (< 0: it cannot be, make it now); the rate
+ * limit held back an entry of user I that is told once: told in its next window. */
+void daemon_tell_baseline(struct daemon *d);
+void daemon_audit_user(struct daemon *d, size_t i, uint64_t sig);
+int daemon_queue_audit(struct daemon *d, size_t i);
+int daemon_on_audit(sd_event_source *s, void *userdata);
+void daemon_arm_retell(struct daemon *d, size_t i);
+
+/* daemontails.c: follow the keys files REP says user I's key sync replaced (their fds taken). */
+void daemon_follow_replaced(struct daemon *d, size_t i, struct user_report *rep);
+/* The tails' inotify descriptor is readable; the tails' sweep is due. */
+int daemon_on_tails(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+int daemon_on_tails_sweep(sd_event_source *s, uint64_t usec, void *userdata);
+
 static inline int fifo_init(struct fifo *f, size_t cap)
 {
 	*f = (struct fifo){.v = calloc(cap, sizeof(*f->v)), .cap = cap};

@@ -140,54 +140,6 @@ int daemon_visit(void *userdata, int dirfd, const struct stat *st, const char *n
 	return r == -ENOENT || r == -ENOTDIR ? 0 : r;
 }
 
-static void arm_retell(struct daemon *d, size_t i);
-
-static void tell_baseline(struct daemon *d)
-{
-	if (!d->baseline.users)
-		return;
-	events_baseline(d->baseline.users, d->baseline.keys);
-	d->baseline = (struct baseline){0};
-}
-
-/* The key audit of user I, SIG its keys files' signature at its last run. */
-static void audit_user(struct daemon *d, size_t i, uint64_t sig)
-{
-	if (!d->audit_on)
-		return;
-	ustate_audit(&d->du[i], d->engine, d->users[i], sig, &d->baseline);
-	if (d->du[i].retell)
-		arm_retell(d, i);
-	metricsd_changed(d);
-}
-
-static int on_retell(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
-{
-	struct daemon *d = userdata;
-
-	d->retell = sd_event_source_unref(s);
-	/* The count of what the window held back, now that it is over. */
-	journal_flush();
-	for (size_t i = 0; i < d->n_users; i++)
-		if (d->du[i].retell) {
-			d->du[i].retell = false;
-			d->du[i].audited = false;
-			enqueue(d, i);
-		}
-	return 0;
-}
-
-/* The rate limit held back an entry of user I that is told once: told in its next window. */
-static void arm_retell(struct daemon *d, size_t i)
-{
-	d->du[i].retell = true;
-	/* Failing, the next entry held back tries again. */
-	if (!d->retell)
-		daemon_checked(sd_event_add_time(d->ev, &d->retell, CLOCK_MONOTONIC,
-						 journal_window_end(), 0, on_retell, d),
-			       "the rate limit's next window");
-}
-
 /*
  * User I, backed off: the watches of its chain go until the back-off ends (then it is walked,
  * and watched, again), so that a user who keeps changing it costs no event at all meanwhile.
@@ -233,59 +185,6 @@ int daemon_on_backoff_end(sd_event_source *s, _unused_ uint64_t usec, void *user
 	return 0;
 }
 
-/* Keys files the sync replaced: lines written to them later are carried over. */
-static int carry_lines(void *userdata, const char *user, const char *data, size_t len);
-
-/* Tails pending, or to let go of (tails_sweep()): looked at a little later, from the loop. */
-static void arm_sweep(struct daemon *d)
-{
-	uint64_t usec = tails_next_sweep(d->tails);
-
-	if (!usec)
-		return;
-	if (daemon_checked(sd_event_source_set_time_relative(d->tails_sweep, usec),
-			   "the tails' sweep") >= 0)
-		(void)daemon_checked(sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_ONESHOT),
-				     "the tails' sweep");
-}
-
-static void follow_replaced(struct daemon *d, size_t i, struct user_report *rep)
-{
-	for (size_t k = 0; k < rep->tails.n; k++) {
-		int r = tails_add(d->tails, d->users[i]->name, rep->tails.t[k].fd,
-				  rep->tails.t[k].offset);
-
-		rep->tails.t[k].fd = -1;
-		if (r < 0)
-			events_internal_error(d->users[i]->name,
-					      "%s: cannot follow the replaced keys file: %s",
-					      d->users[i]->name, strerror(-r));
-	}
-	rep->tails.n = 0;
-	/* Measured now, so that none is still pending when the next rewrite makes room: a
-	 * tail nobody writes to goes first, but only once it has been measured. Within a
-	 * dispatch of the tails, from the loop. */
-	if (!d->in_tails) {
-		d->in_tails = true;
-		(void)tails_sweep(d->tails, carry_lines, d);
-		d->in_tails = false;
-	}
-	arm_sweep(d);
-}
-
-/* User I's audit, for when the scan is done: < 0 when it cannot wait (then it is made now). */
-static int queue_audit(struct daemon *d, size_t i)
-{
-	if (d->du[i].audit_queued)
-		return 0;
-	if (daemon_checked(sd_event_source_set_enabled(d->audit, SD_EVENT_ON), "the audit queue") <
-	    0)
-		return -1;
-	d->du[i].audit_queued = true;
-	d->audit_queue[d->n_audit++] = i;
-	return 0;
-}
-
 /* Heal user I: what an event touched (EVENT) has its keys audited at once, even while a
  * full pass defers the audits of the users it walks. */
 static void heal_user(struct daemon *d, size_t i, bool event)
@@ -318,7 +217,7 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 		daemon_checked(sd_event_source_set_enabled(d->reindex, SD_EVENT_ON),
 			       "the key index");
 	retry_note(d, i, rep.retry);
-	follow_replaced(d, i, &rep);
+	daemon_follow_replaced(d, i, &rep);
 	for (size_t k = 0; k < rep.n_findings; k++)
 		if (rep.findings[k].action == ACTION_FIXED &&
 		    !problem_is_keys(rep.findings[k].problem))
@@ -327,11 +226,11 @@ static void heal_user(struct daemon *d, size_t i, bool event)
 	ustate_note_chain(&d->du[i], d->engine->db, &rep);
 	ustate_tell_quarantined(&d->du[i], &rep);
 	if (d->du[i].retell)
-		arm_retell(d, i);
+		daemon_arm_retell(d, i);
 	/* A queued audit, when its turn comes, is of the keys files as they are now. */
 	d->du[i].audit_sig = rep.keys_sig;
-	if (!d->defer_audit || event || queue_audit(d, i) < 0)
-		audit_user(d, i, rep.keys_sig);
+	if (!d->defer_audit || event || daemon_queue_audit(d, i) < 0)
+		daemon_audit_user(d, i, rep.keys_sig);
 	flap_check(d, i, &rep);
 	metricsd_healed(d, i, &rep, told);
 	user_report_done(&rep);
@@ -370,35 +269,11 @@ int daemon_on_drain(sd_event_source *s, void *userdata)
 			events_reloaded(reloaded, d->n_users);
 		}
 		if (!d->n_audit)
-			tell_baseline(d);
+			daemon_tell_baseline(d);
 		metricsd_queue_empty(d);
 		daemon_update_status(d);
 		if (reloaded)
 			notify_message("READY=1");
-	}
-	return 0;
-}
-
-/*
- * The audits a full scan left for later, when nothing else is to do: one user a loop
- * iteration (a first audit writes the user's baseline, some 250 us here), so that an event
- * waits for one audit at most, not for a batch of them.
- */
-static int on_audit(sd_event_source *s, void *userdata)
-{
-	struct daemon *d = userdata;
-	size_t i;
-
-	if (d->n_audit > 0) {
-		i = d->audit_queue[--d->n_audit];
-		d->du[i].audit_queued = false;
-		audit_user(d, i, d->du[i].audit_sig);
-	}
-	if (d->n_audit == 0) {
-		daemon_checked(sd_event_source_set_enabled(s, SD_EVENT_OFF), "the audit queue");
-		tell_baseline(d);
-		/* A full scan's passing allocations, handed back: the daemon idles small. */
-		malloc_trim(0);
 	}
 	return 0;
 }
@@ -479,89 +354,6 @@ int daemon_on_inotify(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uin
 	return 0;
 }
 
-/* What the daemon did last to USER's chain, for the diagnosis of a StrictModes refusal. */
-static void chain_note(void *userdata, const char *user, struct chain_note *ret)
-{
-	struct daemon *d = userdata;
-	size_t i;
-
-	for (i = 0; i < d->n_users && strcmp(d->users[i]->name, user) != 0; i++)
-		;
-	*ret = (struct chain_note){.looked_after = i < d->n_users};
-	if (i == d->n_users)
-		return;
-	ret->usec = d->du[i].chain_usec;
-	ret->refused = d->du[i].chain_refused;
-	ret->what = d->du[i].chain_what;
-}
-
-void daemon_diagnose(struct daemon *d)
-{
-	int r;
-
-	if (!sshdjournal_wanted(&d->engine->cfg, d->root)) {
-		sshdjournal_free(d->sshd_journal);
-		d->sshd_journal = NULL;
-		return;
-	}
-	if (d->sshd_journal) {
-		sshdjournal_set_summary(d->sshd_journal, d->engine->cfg.noise_summary_usec);
-		return;
-	}
-	r = sshdjournal_start(d->ev, &d->engine, chain_note, d, &d->sshd_journal);
-	if (r < 0)
-		events_internal_error(NULL, "cannot read sshd's journal: %s", strerror(-r));
-	if (d->sshd_journal)
-		sshdjournal_on_refused(d->sshd_journal, metricsd_login_refused, d);
-}
-
-/* Lines written to a keys file after we replaced it: into the new one they go. */
-static int carry_lines(void *userdata, const char *user, const char *data, size_t len)
-{
-	struct daemon *d = userdata;
-	struct user_report rep;
-	size_t i;
-	int r;
-
-	for (i = 0; i < d->n_users && strcmp(d->users[i]->name, user) != 0; i++)
-		;
-	if (i == d->n_users)
-		return 0; /* no longer a user we look after */
-	r = ustate_carry_lines(&d->du[i], d->engine, d->users[i], data, len, &rep);
-	if (r < 0)
-		return r;
-	follow_replaced(d, i, &rep);
-	user_report_done(&rep);
-	return r > 0 ? -EIO : 0;
-}
-
-static int on_tails(_unused_ sd_event_source *s, _unused_ int fd, _unused_ uint32_t revents,
-		    void *userdata)
-{
-	struct daemon *d = userdata;
-	int r;
-
-	d->in_tails = true;
-	r = tails_dispatch(d->tails, carry_lines, d);
-	d->in_tails = false;
-	if (r < 0)
-		events_internal_error(NULL, "reading inotify events failed: %s, ignoring",
-				      strerror(-r));
-	arm_sweep(d);
-	return 0;
-}
-
-static int on_tails_sweep(_unused_ sd_event_source *s, _unused_ uint64_t usec, void *userdata)
-{
-	struct daemon *d = userdata;
-
-	d->in_tails = true;
-	(void)tails_sweep(d->tails, carry_lines, d);
-	d->in_tails = false;
-	arm_sweep(d);
-	return 0;
-}
-
 static int on_rescan(sd_event_source *s, _unused_ uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
@@ -631,10 +423,11 @@ static int add_sources(struct daemon *d, const struct engine *e)
 	if (r >= 0)
 		r = tails_new(&d->tails);
 	if (r >= 0 && tails_fd(d->tails) >= 0)
-		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN, on_tails, d);
+		r = sd_event_add_io(d->ev, &d->tails_io, tails_fd(d->tails), EPOLLIN,
+				    daemon_on_tails, d);
 	if (r >= 0)
 		r = sd_event_add_time_relative(d->ev, &d->tails_sweep, CLOCK_MONOTONIC,
-					       TAILS_SWEEP_USEC, 0, on_tails_sweep, d);
+					       TAILS_SWEEP_USEC, 0, daemon_on_tails_sweep, d);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d->tails_sweep, SD_EVENT_OFF);
 	for (size_t k = 0; r >= 0 && k < ELEMENTSOF(signals); k++)
@@ -644,7 +437,7 @@ static int add_sources(struct daemon *d, const struct engine *e)
 	if (r >= 0)
 		r = add_queue(d, &d->drain, reload_on_defer, DRAIN_PRIORITY);
 	if (r >= 0)
-		r = add_queue(d, &d->audit, on_audit, SD_EVENT_PRIORITY_IDLE);
+		r = add_queue(d, &d->audit, daemon_on_audit, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0 && d->keys)
 		r = add_queue(d, &d->reindex, on_reindex, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
