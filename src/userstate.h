@@ -38,10 +38,11 @@ struct ustate {
 	uint64_t approved_sig;
 	bool retry; /* its last heal failed for a cause that passes: tried again soon */
 	/* The chain's last repair, or refusal to repair (CHAIN_REFUSED): when (CLOCK_REALTIME,
-	 * 0: none since the start), and what, for the diagnosis of sshd's refusals. */
+	 * 0: none since the start), and what (allocated at the first, NULL until then: most users'
+	 * chains are never repaired), for the diagnosis of sshd's refusals. */
 	uint64_t chain_usec;
 	bool chain_refused;
-	char chain_what[USTATE_CHAIN_WHAT_MAX];
+	char *chain_what;
 	/* For the metrics: the last heal left a chain sshd refuses; refusals told; the keys by
 	 * status at the last audit. */
 	bool sshd_refuses;
