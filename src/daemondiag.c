@@ -24,7 +24,7 @@ static void chain_note(void *userdata, const char *user, struct chain_note *ret)
 		return;
 	ret->usec = d->du[i].chain_usec;
 	ret->refused = d->du[i].chain_refused;
-	ret->what = d->du[i].chain_what;
+	ret->what = d->du[i].chain_what ? d->du[i].chain_what : "";
 }
 
 void daemon_diagnose(struct daemon *d)

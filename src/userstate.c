@@ -396,7 +396,7 @@ void ustate_note_chain(struct ustate *s, const struct userdb *db, const struct u
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (size_t k = 0; k < rep->n_findings; k++) {
 		const struct finding *fi = &rep->findings[k];
-		char change[200];
+		char change[200], what[USTATE_CHAIN_WHAT_MAX];
 
 		if (problem_is_keys(fi->problem) ||
 		    (fi->action != ACTION_FIXED && fi->action != ACTION_REFUSED &&
@@ -405,13 +405,16 @@ void ustate_note_chain(struct ustate *s, const struct userdb *db, const struct u
 		s->chain_usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 		s->chain_refused = fi->action != ACTION_FIXED;
 		if (s->chain_refused) {
-			snprintf(s->chain_what, sizeof(s->chain_what), "%s: %s", fi->path,
+			snprintf(what, sizeof(what), "%s: %s", fi->path,
 				 fi->reason ? fi->reason : problem_to_string(fi->problem));
-			continue;
+		} else {
+			report_change(db, fi, change, sizeof(change));
+			snprintf(what, sizeof(what), "%s%s%s", fi->path, *change ? ": " : "",
+				 change);
 		}
-		report_change(db, fi, change, sizeof(change));
-		snprintf(s->chain_what, sizeof(s->chain_what), "%s%s%s", fi->path,
-			 *change ? ": " : "", change);
+		/* Out of memory: the time is kept, the chain's text left empty. */
+		free(s->chain_what);
+		s->chain_what = strdup(what);
 	}
 }
 
@@ -427,7 +430,7 @@ void ustate_carry(struct ustate *to, struct ustate *from)
 	to->approved_sig = from->approved_sig;
 	to->chain_usec = from->chain_usec;
 	to->chain_refused = from->chain_refused;
-	memcpy(to->chain_what, from->chain_what, sizeof(to->chain_what));
+	to->chain_what = TAKE_PTR(from->chain_what);
 	if (!(from->flapping || from->backoff_until))
 		return;
 	to->flapping = from->flapping;
@@ -442,4 +445,5 @@ void ustate_done(struct ustate *s)
 {
 	s->backoff_timer = sd_event_source_unref(s->backoff_timer);
 	s->logged = (free(s->logged), NULL);
+	s->chain_what = (free(s->chain_what), NULL);
 }

@@ -17,36 +17,40 @@
  * by events.c; the timers are the daemon's.
  */
 struct ustate {
-	bool queued;  /* in the queue of a full pass */
-	bool touched; /* in the queue of users an event touched */
-	bool audited;
-	uint64_t audited_sig; /* keys files as they were at the last audit */
-	bool audit_queued;
-	uint64_t audit_sig;   /* what the queued audit is of */
-	int audit_state_told; /* the audit's state at a limit, as told */
-	bool flapping;	      /* told once per episode */
+	/* The fields by size, largest first, so that none is padded: there is one per user. */
+	/* The key audit: the keys files as they were at the last one, and what the queued is of. */
+	uint64_t audited_sig;
+	uint64_t audit_sig;
+	/* The back-off of a chain that keeps drifting back. */
 	uint64_t last_repair;
-	unsigned flap_count;
 	uint64_t flap_window_start;
 	uint64_t backoff_until;
 	uint64_t backoff_len;
-	sd_event_source *backoff_timer;
-	char *logged;		    /* refused/failed findings already told, to tell each once */
-	struct journal_share share; /* what this user's entries had of the rate limit */
-	bool retell;		    /* the rate limit held back something told once */
-	bool approved_known;	    /* APPROVED_SIG is the approved set at the last heal */
-	uint64_t approved_sig;
-	bool retry; /* its last heal failed for a cause that passes: tried again soon */
+	uint64_t approved_sig; /* the approved set at the last heal, if APPROVED_KNOWN */
 	/* The chain's last repair, or refusal to repair (CHAIN_REFUSED): when (CLOCK_REALTIME,
-	 * 0: none since the start), and what, for the diagnosis of sshd's refusals. */
+	 * 0: none since the start), and what (allocated at the first, NULL until then: most users'
+	 * chains are never repaired), for the diagnosis of sshd's refusals. */
 	uint64_t chain_usec;
-	bool chain_refused;
-	char chain_what[USTATE_CHAIN_WHAT_MAX];
-	/* For the metrics: the last heal left a chain sshd refuses; refusals told; the keys by
-	 * status at the last audit. */
-	bool sshd_refuses;
+	char *chain_what;
+	sd_event_source *backoff_timer;
+	char *logged; /* refused/failed findings already told, to tell each once */
+	/* For the metrics: refusals told; the keys by status at the last audit; SSHD_REFUSES: the
+	 * last heal left a chain sshd refuses. */
 	unsigned long refused_told;
 	unsigned keys[KEY_INVALID + 1];
+	struct journal_share share; /* what this user's entries had of the rate limit */
+	int audit_state_told;	    /* the audit's state at a limit, as told */
+	unsigned flap_count;
+	bool queued;  /* in the queue of a full pass */
+	bool touched; /* in the queue of users an event touched */
+	bool audited;
+	bool audit_queued;
+	bool flapping;	     /* told once per episode */
+	bool retell;	     /* the rate limit held back something told once */
+	bool approved_known; /* APPROVED_SIG is the approved set at the last heal */
+	bool retry;	     /* its last heal failed for a cause that passes: tried again soon */
+	bool chain_refused;
+	bool sshd_refuses;
 };
 
 /* The users the daemon has seen for the first time since they were last counted. */

@@ -262,6 +262,20 @@ DOWN=2 refused "$a" key-not-authorized 127.0.0.80
 sleep 1
 is "$(nentries "$a")" "${SEEN[$a]}" "Journal=yes again: what was refused meanwhile, once"
 
+# What the daemon did last to $c's chain outlives the reloads: the refusal to repair its keys
+# file is still named.
+if [ "${JOURNAL_PRIVATE:-0}" = 1 ]; then
+	kill -STOP "$DAEMON_PID"
+	chmod 0777 "$ssh_c"
+	login "$c" "$SSHD_DIR/$c.key" -b 127.0.0.81
+	chmod "$mode_c" "$ssh_c"
+	kill -CONT "$DAEMON_PID"
+	refused "$c" strict-modes 127.0.0.81
+	like "$(journal_field "$LAST" SSHMEND_HINT)" \
+		"sshmend refused to repair $home_c/.ssh/authorized_keys: owned by someone else" \
+		"after a reload, the hint still says what sshmend refused to repair"
+fi
+
 # A restart: the attempt made while the daemon was down is diagnosed once, nothing else again.
 before_x=$(nentries "$nosuch")
 daemon_stop
