@@ -478,7 +478,7 @@ const struct user *keyindex_user(const struct keyindex *x, size_t i)
 
 bool keyindex_known(const struct keyindex *x, size_t i)
 {
-	return x->u[i].known;
+	return x->u[i].known && !x->u[i].stale;
 }
 
 size_t keyindex_holders(const struct keyindex *x, const char *fp, const char *except, size_t max,
@@ -489,13 +489,15 @@ size_t keyindex_holders(const struct keyindex *x, const char *fp, const char *ex
 
 	if (!fp) {
 		for (size_t i = 0; i < x->n_users && n < max; i++)
-			if (x->u[i].known && x->u[i].n && why_user_looked_at(x->users[i], except))
+			if (keyindex_known(x, i) && x->u[i].n &&
+			    why_user_looked_at(x->users[i], except))
 				ret[n++] = i;
 		return n;
 	}
 	e = *slot(x, fp);
 	for (size_t k = 0; e && k < e->n && n < max; k++)
-		if (x->u[e->users[k]].known && why_user_looked_at(x->users[e->users[k]], except))
+		if (keyindex_known(x, e->users[k]) &&
+		    why_user_looked_at(x->users[e->users[k]], except))
 			ret[n++] = e->users[k];
 	return n;
 }

@@ -40,12 +40,11 @@ int keyindex_reset(struct keyindex *x, const struct engine *e, const struct user
 int keyindex_read_user(struct keyindex *x, const struct engine *e, size_t i);
 /*
  * User I was healed: its keys files are to be read again (keyindex_refresh()), in idle time, not
- * in the heal, which a storm of heals would slow; an answer reads every stale user first.
+ * in the heal, which a storm of heals would slow. Not known until then (keyindex_known()).
  */
 void keyindex_stale(struct keyindex *x, size_t i);
 /*
- * Read again up to MAX stale users' keys files (all of them: SIZE_MAX, before an answer); how
- * many are stale still.
+ * Read again up to MAX stale users' keys files; how many are stale still.
  */
 size_t keyindex_refresh(struct keyindex *x, size_t max);
 /* User I's keys are not known now (a heal that failed, a user backed off and unwatched). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,9 @@ int tails_new(struct tails **ret)
 
 	if (!t)
 		return -ENOMEM;
+	/* A lease asked and given back at once (tail_lease()) that someone breaks in between
+	 * signals its owner with SIGIO, whose default ends the process: nothing to be told. */
+	(void)signal(SIGIO, SIG_IGN);
 	t->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	/* No inotify instance left: no tails then (tails_add() fails), the rest works. */
 	if (t->fd < 0 && errno != EMFILE && errno != ENFILE) {

@@ -99,8 +99,9 @@ static void answer(struct whyquery *q, int fd, char *buf, size_t len)
 		say(fd, "bad");
 		return;
 	}
-	/* What was healed since it was read is read now: the answer holds what the files hold. */
-	(void)keyindex_refresh(q->x, SIZE_MAX);
+	/* What was healed since it was read is read now, a bounded number of users: a question
+	 * never holds the loop long; the users left stale are unknown, for why to read itself. */
+	(void)keyindex_refresh(q->x, WHYQUERY_REFRESH_MAX);
 	for (size_t i = 0; i < keyindex_n_users(q->x); i++)
 		n_unknown += !keyindex_known(q->x, i);
 	if (keyindex_blind(q->x) || n_unknown > WHYQUERY_UNKNOWN_MAX) {

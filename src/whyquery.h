@@ -31,6 +31,9 @@
 #define WHYQUERY_HOLDERS_MAX 64
 /* The most users the daemon cannot vouch for that a reply names; with more, it says busy. */
 #define WHYQUERY_UNKNOWN_MAX 256
+/* Stale users (keyindex_stale()) read again before an answer, at most: some 4 ms; the rest are
+ * unknown to it, and past WHYQUERY_UNKNOWN_MAX the answer is "busy". */
+#define WHYQUERY_REFRESH_MAX 256
 /* Connections accepted whose request has not arrived yet, held at most, and for how long. */
 #define WHYQUERY_PENDING_MAX 4
 #define WHYQUERY_PENDING_USEC (1 * 1000000ull)
