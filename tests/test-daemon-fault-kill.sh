@@ -119,8 +119,10 @@ diag "a start syncs them all in $span_ms ms"
 diag "$KILLS kills in $((SECONDS - start)) s; $leftovers temporary files seen right after one"
 
 # A kill in the middle of a write, for sure: the daemon's first fsync() (of a temporary file it
-# wrote) waits 30 s, and the daemon is killed meanwhile.
-if [ -n "$(find "$(keys_dropin_dir user1)" -name 20-toggled.pub)" ]; then toggle_off; else toggle_on; fi
+# wrote) waits 30 s, and the daemon is killed meanwhile. The toggle goes against what user1's
+# keys file holds, not what the drop-in directory holds: the last kill may have come before the
+# last toggle was synced, and toggling back would then leave nothing to write.
+if grep -qxF -e "$toggled" "$(keys_ak user1)"; then toggle_off; else toggle_on; fi
 strace -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=30s \
 	"$SSHMEND" --root "$SANDBOX" daemon </dev/null >/dev/null 2>>"$err" &
 spid=$!
